@@ -1,0 +1,45 @@
+import { ApiClient } from '../lib/client/index.js'
+import { repoPaths, resolveRepoPath } from '../lib/repo/paths.js'
+import { table } from './printer.js'
+
+export interface GlobalOptions {
+  repo?: string
+  json?: boolean
+}
+
+/** What a command handler gets; handlers never touch `process`. */
+export interface CommandContext {
+  /** absolute repo path (`--repo`, else `$NOODLE_PATH`, else `~/.noodle`) */
+  repo: string
+  json: boolean
+  client: ApiClient
+  /** write a line to stdout */
+  out: (text: string) => void
+  /** write a line to stderr */
+  err: (text: string) => void
+  /** print `value` as JSON with `--json`, else as `human(value)` */
+  print: <T>(value: T, human: (value: T) => string) => void
+}
+
+export interface Streams {
+  out: (text: string) => void
+  err: (text: string) => void
+  env: NodeJS.ProcessEnv
+}
+
+export function createContext (opts: GlobalOptions, streams: Streams): CommandContext {
+  const repo = resolveRepoPath(opts.repo, streams.env)
+  const json = opts.json === true
+  return {
+    repo,
+    json,
+    client: new ApiClient({ socketPath: repoPaths(repo).apiSocket, repo }),
+    out: streams.out,
+    err: streams.err,
+    print: (value, human) => {
+      streams.out(json ? JSON.stringify(value, null, 2) : human(value))
+    }
+  }
+}
+
+export { table }

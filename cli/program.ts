@@ -1,0 +1,45 @@
+import { Command } from 'commander'
+import { VERSION } from '../lib/version.js'
+import { connectCommand } from './commands/connect.js'
+import { idCommand } from './commands/id.js'
+import { initCommand } from './commands/init.js'
+import { peersCommand } from './commands/peers.js'
+import { startCommand } from './commands/start.js'
+import { statusCommand } from './commands/status.js'
+import { stopCommand } from './commands/stop.js'
+import type { CommandRunner } from './commands/types.js'
+import { versionCommand } from './commands/version.js'
+import { createContext, type Streams } from './context.js'
+
+/** Build the `noodled` command tree. Output goes through `streams`; nothing here exits. */
+export function buildProgram (streams: Streams): Command {
+  const program = new Command()
+  program
+    .name('noodled')
+    .description('peer-to-peer mesh daemon')
+    .version(VERSION, '-V, --version')
+    .option('--repo <dir>', 'repo directory (default $NOODLE_PATH or ~/.noodle)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => { streams.out(s.replace(/\n$/, '')) },
+      writeErr: (s) => { streams.err(s.replace(/\n$/, '')) }
+    })
+
+  const run: CommandRunner = (handler) => async (...args: any[]) => {
+    const cmd = args[args.length - 1] as Command
+    const ctx = createContext(cmd.optsWithGlobals(), streams)
+    // commander passes (...positionals, options, command); handlers get (ctx, ...positionals, options)
+    await handler(ctx, ...args.slice(0, -1))
+  }
+
+  for (const define of [initCommand, startCommand, idCommand, statusCommand, peersCommand, connectCommand, stopCommand, versionCommand]) {
+    define(program, run)
+  }
+  for (const cmd of program.commands) {
+    cmd.exitOverride()
+    cmd.configureOutput(program.configureOutput())
+    cmd.showHelpAfterError('(run with --help for usage)')
+  }
+  return program
+}

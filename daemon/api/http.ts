@@ -1,0 +1,75 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { InvalidRequestError, PayloadTooLargeError } from '../../lib/interface/errors.js'
+import type { ErrorBody } from '../../lib/interface/api.js'
+
+/** Requests to the control API are small; anything larger is refused before it is buffered. */
+export const MAX_BODY_BYTES = 64 * 1024
+
+const STATUS_BY_NAME: Record<string, number> = {
+  InvalidRequestError: 400,
+  InvalidMultiaddrError: 400,
+  ConfigError: 400,
+  NotFoundError: 404,
+  MethodNotAllowedError: 405,
+  PayloadTooLargeError: 413,
+  DialFailedError: 502,
+  TimeoutError: 504,
+  AbortError: 504
+}
+
+export function statusFor (err: Error): number {
+  return STATUS_BY_NAME[err.name] ?? 500
+}
+
+export function sendJson (res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text)
+  })
+  res.end(text)
+}
+
+export function sendText (res: ServerResponse, status: number, contentType: string, text: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+export function sendError (res: ServerResponse, err: Error): void {
+  const body: ErrorBody = { error: { name: err.name, message: err.message } }
+  if (!res.headersSent) {
+    sendJson(res, statusFor(err), body)
+  } else {
+    res.destroy(err)
+  }
+}
+
+/** Read a JSON object body of at most `limit` bytes. */
+export async function readJson (req: IncomingMessage, limit: number = MAX_BODY_BYTES): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > limit) {
+    throw new PayloadTooLargeError(`request body of ${declared} bytes exceeds the ${limit} byte limit`)
+  }
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > limit) {
+      throw new PayloadTooLargeError(`request body exceeds the ${limit} byte limit`)
+    }
+    chunks.push(chunk as Buffer)
+  }
+  if (size === 0) {
+    return {}
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch (err: any) {
+    throw new InvalidRequestError(`request body is not valid JSON: ${err.message}`)
+  }
+  if (value == null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidRequestError('request body must be a JSON object')
+  }
+  return value as Record<string, unknown>
+}

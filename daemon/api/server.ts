@@ -1,0 +1,94 @@
+import { chmod, rm } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { ApiSocketPathTooLongError, MethodNotAllowedError, NotFoundError } from '../../lib/interface/errors.js'
+import { MAX_SOCKET_PATH } from '../../lib/repo/constants.js'
+import type { Logger } from '../logger.js'
+import { sendError, sendJson, sendText } from './http.js'
+
+export interface RouteResult {
+  status?: number
+  /** JSON body, or a raw text body when `contentType` is set */
+  body: unknown
+  contentType?: string
+}
+
+export type Handler = (req: IncomingMessage, url: URL) => Promise<RouteResult>
+
+/** `METHOD path` -> handler */
+export type Routes = Record<string, Handler>
+
+/**
+ * The control API: HTTP/JSON on a Unix socket that only the repo's owner can
+ * open (the socket is 0600 inside a 0700 repo). Every error is answered as
+ * `{ error: { name, message } }` with its status code; none escapes.
+ */
+export class ApiServer {
+  private readonly server: Server
+  private readonly routes: Routes
+  private readonly log: Logger
+  private socketPath?: string
+
+  constructor (routes: Routes, log: Logger) {
+    this.routes = routes
+    this.log = log
+    this.server = createServer((req, res) => { void this.handle(req, res) })
+    // a CLI call is short; keep-alive sockets must not hold up shutdown
+    this.server.keepAliveTimeout = 1_000
+  }
+
+  async listen (socketPath: string): Promise<void> {
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+      throw new ApiSocketPathTooLongError(`API socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter --repo path`)
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(socketPath, () => {
+        this.server.off('error', reject)
+        resolve()
+      })
+    })
+    this.socketPath = socketPath
+    await chmod(socketPath, 0o600)
+  }
+
+  async close (): Promise<void> {
+    if (this.socketPath == null) return
+    const path = this.socketPath
+    this.socketPath = undefined
+    await new Promise<void>(resolve => {
+      this.server.close(() => { resolve() })
+      this.server.closeAllConnections()
+    })
+    await rm(path, { force: true })
+  }
+
+  private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint()
+    const url = new URL(req.url ?? '/', 'http://noodled')
+    try {
+      const handler = this.route(req.method ?? 'GET', url.pathname)
+      const result = await handler(req, url)
+      if (result.contentType != null) {
+        sendText(res, result.status ?? 200, result.contentType, String(result.body))
+      } else {
+        sendJson(res, result.status ?? 200, result.body)
+      }
+    } catch (err: any) {
+      const error = err instanceof Error ? err : new Error(String(err))
+      this.log.debug({ err: error, method: req.method, path: url.pathname }, 'API request failed')
+      sendError(res, error)
+    } finally {
+      this.log.trace({ method: req.method, path: url.pathname, us: Number(process.hrtime.bigint() - started) / 1e3 }, 'API request')
+    }
+  }
+
+  private route (method: string, path: string): Handler {
+    const handler = this.routes[`${method} ${path}`]
+    if (handler != null) return handler
+    const allowed = Object.keys(this.routes).filter(k => k.endsWith(` ${path}`)).map(k => k.split(' ')[0])
+    if (allowed.length > 0) {
+      throw new MethodNotAllowedError(`${method} is not allowed on ${path}; use ${allowed.join(', ')}`)
+    }
+    throw new NotFoundError(`no such endpoint: ${method} ${path}`)
+  }
+}

@@ -1,0 +1,243 @@
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { PeerId } from '@libp2p/interface'
+import type { ConnectResponse, HealthResponse, IdResponse, PeerEntry, StatusResponse } from '../lib/interface/api.js'
+import { DialFailedError, InvalidMultiaddrError, ListenError, TimeoutError } from '../lib/interface/errors.js'
+import { createNode, type NoodleNode } from '../lib/node/index.js'
+import { loadConfig, type Config } from '../lib/repo/config.js'
+import { initRepo, isInitialized } from '../lib/repo/init.js'
+import { loadKey } from '../lib/repo/keys.js'
+import { lockRepo, type RepoLock } from '../lib/repo/lock.js'
+import { repoPaths, type RepoPaths } from '../lib/repo/paths.js'
+import { VERSION } from '../lib/version.js'
+import { ApiServer } from './api/server.js'
+import { controlRoutes, type ControlTarget } from './api/routes.js'
+import { createLogger, type Logger } from './logger.js'
+import { createMetrics, type DaemonMetrics } from './metrics.js'
+import { applyFlags, type DaemonFlags } from './options.js'
+
+export interface DaemonInit extends DaemonFlags {
+  /** absolute repo path */
+  repo: string
+  /** defaults to pino on stderr at the configured level */
+  logger?: Logger
+}
+
+/** A live ping is only tried for peers the connection monitor has not timed yet. */
+const PEER_PING_TIMEOUT_MS = 1_000
+
+/**
+ * One running noodled: the repo (held exclusively), the libp2p node and the
+ * control API. Built by `Daemon.start`, torn down by `stop` in reverse order.
+ */
+export class Daemon implements ControlTarget {
+  readonly paths: RepoPaths
+  readonly config: Config
+  readonly node: NoodleNode
+  readonly peerId: PeerId
+  readonly log: Logger
+  /** stale files removed at start because a previous daemon crashed */
+  readonly cleaned: string[]
+  /** settles once `stop` has finished */
+  readonly stopped: Promise<void>
+
+  private readonly lock: RepoLock
+  private readonly api: ApiServer
+  private readonly metricsState: DaemonMetrics
+  private readonly startedAt = Date.now()
+  private stopping?: Promise<void>
+  private resolveStopped!: () => void
+
+  private constructor (parts: { paths: RepoPaths, config: Config, node: NoodleNode, log: Logger, lock: RepoLock, metrics: DaemonMetrics }) {
+    this.paths = parts.paths
+    this.config = parts.config
+    this.node = parts.node
+    this.peerId = parts.node.peerId
+    this.log = parts.log
+    this.lock = parts.lock
+    this.cleaned = parts.lock.cleaned
+    this.metricsState = parts.metrics
+    this.api = new ApiServer(controlRoutes(this), parts.log)
+    this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
+  }
+
+  /**
+   * Start a daemon on `init.repo`, initialising the repo with defaults if it
+   * is new. Config and key problems are reported before anything in the repo
+   * is touched; a repo in use is refused.
+   */
+  static async start (init: DaemonInit): Promise<Daemon> {
+    const paths = repoPaths(init.repo)
+    if (!(await isInitialized(paths.root))) {
+      await initRepo(paths.root)
+    }
+    const config = applyFlags(await loadConfig(paths.config), init)
+    const log = init.logger ?? createLogger(config.logLevel)
+    const privateKey = await loadKey(paths.key)
+
+    const lock = await lockRepo(paths)
+    for (const file of lock.cleaned) {
+      log.warn({ file }, 'removed stale file left by a daemon that did not stop cleanly')
+    }
+
+    const metrics = createMetrics()
+    let node: NoodleNode | undefined
+    let daemon: Daemon | undefined
+    try {
+      node = await createNode({
+        privateKey,
+        datastore: lock.datastore,
+        listen: config.listen,
+        announce: config.announce,
+        bootstrap: config.bootstrap,
+        profile: config.profile,
+        protocolPrefix: config.protocolPrefix,
+        metrics: metrics.libp2p
+      })
+      daemon = new Daemon({ paths, config, node, log, lock, metrics })
+      daemon.watchNode()
+      await daemon.api.listen(paths.apiSocket)
+    } catch (err: any) {
+      try {
+        await daemon?.api.close()
+        await node?.stop()
+      } finally {
+        await lock.release()
+      }
+      throw err?.name === 'UnsupportedListenAddressesError' ? listenError(err) : err
+    }
+    log.info({ peerId: daemon.peerId.toString(), addrs: daemon.id().addrs, profile: config.profile, repo: paths.root }, 'daemon started')
+    return daemon
+  }
+
+  private watchNode (): void {
+    const { node, log } = this
+    node.services.bootstrapper.addEventListener('bootstrap:retry', (evt) => {
+      const { addr, attempt, delayMs, error } = evt.detail
+      log.warn({ addr, attempt, retryInMs: delayMs, error }, 'bootstrap peer unreachable; retrying with backoff')
+    })
+    node.services.bootstrapper.addEventListener('bootstrap:connected', (evt) => {
+      log.info(evt.detail, 'connected to bootstrap peer')
+    })
+    node.services.bootstrapper.addEventListener('remembered:dialed', (evt) => {
+      log.info(evt.detail, 'redialed peers remembered from an earlier run')
+    })
+    node.addEventListener('peer:connect', (evt) => {
+      log.debug({ peerId: evt.detail.toString() }, 'peer connected')
+    })
+    node.addEventListener('peer:disconnect', (evt) => {
+      log.debug({ peerId: evt.detail.toString() }, 'peer disconnected')
+    })
+  }
+
+  id (): IdResponse {
+    return {
+      peerId: this.peerId.toString(),
+      addrs: this.node.getMultiaddrs().map(a => a.toString()),
+      agentVersion: `noodled/${VERSION}`,
+      protocols: this.node.getProtocols()
+    }
+  }
+
+  status (): StatusResponse {
+    return {
+      peerId: this.peerId.toString(),
+      version: VERSION,
+      uptimeSec: this.uptimeSec(),
+      peers: this.node.getPeers().length,
+      repo: this.paths.root,
+      profile: this.config.profile,
+      pid: process.pid
+    }
+  }
+
+  health (): HealthResponse {
+    return { status: 'ok', uptimeSec: this.uptimeSec() }
+  }
+
+  private uptimeSec (): number {
+    return Math.round((Date.now() - this.startedAt) / 1000)
+  }
+
+  /** One entry per connected peer (its first open connection), with RTT when known. */
+  async peers (options: { signal: AbortSignal }): Promise<PeerEntry[]> {
+    const byPeer = new Map<string, PeerEntry & { id: PeerId }>()
+    for (const conn of this.node.getConnections()) {
+      const key = conn.remotePeer.toString()
+      if (conn.status !== 'open' || byPeer.has(key)) continue
+      byPeer.set(key, {
+        id: conn.remotePeer,
+        peerId: key,
+        addr: conn.remoteAddr.toString(),
+        direction: conn.direction,
+        ...(conn.rtt != null ? { latencyMs: conn.rtt } : {})
+      })
+    }
+    await Promise.all([...byPeer.values()].filter(e => e.latencyMs == null).map(async e => {
+      try {
+        const signal = AbortSignal.any([options.signal, AbortSignal.timeout(PEER_PING_TIMEOUT_MS)])
+        e.latencyMs = await this.node.services.ping.ping(e.id, { signal })
+      } catch (err) {
+        // unknown latency is shown as such; the peer is still listed
+        this.log.debug({ err, peerId: e.peerId }, 'ping for peer latency failed')
+      }
+    }))
+    return [...byPeer.values()]
+      .map(({ id, ...entry }) => entry)
+      .sort((a, b) => a.peerId.localeCompare(b.peerId))
+  }
+
+  async connect (addr: string, options: { signal: AbortSignal }): Promise<ConnectResponse> {
+    let ma
+    try {
+      ma = multiaddr(addr)
+    } catch (err: any) {
+      throw new InvalidMultiaddrError(`not a valid multiaddr: ${JSON.stringify(addr)} (${err.message})`)
+    }
+    try {
+      const conn = await this.node.dial(ma, { signal: options.signal })
+      return { peerId: conn.remotePeer.toString(), addr: conn.remoteAddr.toString() }
+    } catch (err: any) {
+      if (options.signal.aborted) {
+        throw new TimeoutError(`dialing ${addr} timed out`)
+      }
+      throw new DialFailedError(`could not connect to ${addr}: ${err.message}`)
+    }
+  }
+
+  async metrics (): Promise<string> {
+    return this.metricsState.registry.metrics()
+  }
+
+  requestShutdown (): void {
+    this.log.info('shutdown requested through the control API')
+    void this.stop()
+  }
+
+  /** Stop everything in reverse order of start. Idempotent. */
+  async stop (): Promise<void> {
+    this.stopping ??= (async () => {
+      try {
+        await this.api.close()
+        await this.node.stop()
+      } finally {
+        await this.lock.release()
+        this.metricsState.registry.clear()
+        this.log.info('daemon stopped')
+        this.resolveStopped()
+      }
+    })()
+    return this.stopping
+  }
+}
+
+/** libp2p lists each failed address with a stack trace; keep `addr: reason` lines only. */
+function listenError (err: Error): ListenError {
+  const reasons = [...err.message.matchAll(/^\s*(\/\S+): (?:\w*Error: )?(.+)$/gm)].map(m => `${m[1]}: ${m[2]}`)
+  return new ListenError(`cannot listen on ${reasons.length > 0 ? reasons.join('; ') : err.message}`)
+}
+
+/** The peer id of a repo's identity, without starting anything. */
+export async function repoPeerId (root: string): Promise<string> {
+  return peerIdFromPrivateKey(await loadKey(repoPaths(root).key)).toString()
+}

@@ -1,0 +1,23 @@
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { Registry, collectDefaultMetrics } from 'prom-client'
+import type { Metrics } from '@libp2p/interface'
+
+export interface DaemonMetrics {
+  registry: Registry
+  /** libp2p's metrics component, registering into `registry` */
+  libp2p: (components: any) => Metrics
+}
+
+/**
+ * One registry per daemon (not prom-client's global one) so several daemons
+ * in one process, as in tests, do not collide. It holds process metrics,
+ * libp2p's (connections, streams, DHT, gossipsub) and ours.
+ */
+export function createMetrics (): DaemonMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'noodled_' })
+  return {
+    registry,
+    libp2p: prometheusMetrics({ registry, collectDefaultMetrics: false, preserveExistingMetrics: true })
+  }
+}

@@ -1,0 +1,120 @@
+import { request } from 'node:http'
+import { API_PREFIX, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse } from '../interface/api.js'
+import { DaemonNotRunningError, InvalidRequestError, TimeoutError, errorFromWire } from '../interface/errors.js'
+
+export interface ApiClientInit {
+  /** path of the daemon's `api.sock` */
+  socketPath: string
+  /** named in "daemon not running" errors */
+  repo: string
+  /** @default 30_000 */
+  timeoutMs?: number
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal
+}
+
+/** Cap on a control API response; they are small JSON documents or metrics text. */
+const MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+/**
+ * Client for the control API on the daemon's Unix socket. Uses only
+ * `node:http` so the CLI can load it without libp2p. Error bodies are turned
+ * back into the named errors the daemon threw.
+ */
+export class ApiClient {
+  private readonly init: Required<ApiClientInit>
+
+  constructor (init: ApiClientInit) {
+    this.init = { timeoutMs: 30_000, ...init }
+  }
+
+  async id (options: RequestOptions = {}): Promise<IdResponse> {
+    return this.json('GET', '/id', undefined, options)
+  }
+
+  async status (options: RequestOptions = {}): Promise<StatusResponse> {
+    return this.json('GET', '/status', undefined, options)
+  }
+
+  async health (options: RequestOptions = {}): Promise<HealthResponse> {
+    return this.json('GET', '/health', undefined, options)
+  }
+
+  async peers (options: RequestOptions = {}): Promise<PeerEntry[]> {
+    return this.json('GET', '/peers', undefined, options)
+  }
+
+  async connect (addr: string, options: RequestOptions = {}): Promise<ConnectResponse> {
+    return this.json('POST', '/connect', { addr }, options)
+  }
+
+  async shutdown (options: RequestOptions = {}): Promise<ShutdownResponse> {
+    return this.json('POST', '/shutdown', {}, options)
+  }
+
+  async metrics (options: RequestOptions = {}): Promise<string> {
+    const res = await this.request('GET', '/metrics', undefined, options)
+    return res.body
+  }
+
+  private async json<T> (method: string, path: string, body: unknown, options: RequestOptions): Promise<T> {
+    const res = await this.request(method, API_PREFIX + path, body, options)
+    try {
+      return JSON.parse(res.body) as T
+    } catch {
+      throw new InvalidRequestError(`daemon sent a response that is not JSON (HTTP ${res.status})`)
+    }
+  }
+
+  /** Raw request; non-2xx answers are thrown as named errors. */
+  async request (method: string, path: string, body: unknown, options: RequestOptions = {}): Promise<{ status: number, body: string }> {
+    const signal = options.signal ?? AbortSignal.timeout(this.init.timeoutMs)
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
+    return new Promise((resolve, reject) => {
+      const req = request({
+        socketPath: this.init.socketPath,
+        method,
+        path,
+        signal,
+        headers: payload != null ? { 'content-type': 'application/json', 'content-length': payload.length } : {}
+      }, (res) => {
+        const chunks: Buffer[] = []
+        let size = 0
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length
+          if (size > MAX_RESPONSE_BYTES) {
+            req.destroy(new InvalidRequestError(`daemon response exceeds ${MAX_RESPONSE_BYTES} bytes`))
+            return
+          }
+          chunks.push(chunk)
+        })
+        res.on('error', reject)
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          const status = res.statusCode ?? 0
+          if (status >= 200 && status < 300) {
+            resolve({ status, body: text })
+            return
+          }
+          let wire: { error?: { name?: unknown, message?: unknown } } = {}
+          try {
+            wire = JSON.parse(text)
+          } catch {}
+          reject(errorFromWire(wire.error ?? {}, status))
+        })
+      })
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ENOTSOCK') {
+          reject(new DaemonNotRunningError(this.init.repo))
+        } else if (err.name === 'AbortError') {
+          reject(new TimeoutError(`daemon at ${this.init.repo} did not answer ${method} ${path} in time`))
+        } else {
+          reject(err)
+        }
+      })
+      req.end(payload)
+    })
+  }
+}

@@ -1,0 +1,1 @@
+export { ApiClient, type ApiClientInit, type RequestOptions } from './api-client.js'

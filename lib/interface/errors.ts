@@ -1,0 +1,109 @@
+/**
+ * Errors shared by the daemon, the library and the CLI. They cross the
+ * control API as `{ error: { name, message } }` and are rebuilt by name on the
+ * client side (see `errorFromWire`).
+ */
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+  readonly file: string
+  readonly key: string | undefined
+
+  constructor (message: string, file: string, key?: string) {
+    super(message)
+    this.file = file
+    this.key = key
+  }
+}
+
+export class RepoInUseError extends Error {
+  override name = 'RepoInUseError'
+}
+
+export class RepoExistsError extends Error {
+  override name = 'RepoExistsError'
+}
+
+export class KeyFileError extends Error {
+  override name = 'KeyFileError'
+}
+
+export class DaemonNotRunningError extends Error {
+  override name = 'DaemonNotRunningError'
+  readonly repo: string
+
+  constructor (repo: string) {
+    super(`daemon not running at ${repo}; start it with \`noodled start --repo ${repo}\``)
+    this.repo = repo
+  }
+}
+
+export class InvalidMultiaddrError extends Error {
+  override name = 'InvalidMultiaddrError'
+}
+
+export class InvalidRequestError extends Error {
+  override name = 'InvalidRequestError'
+}
+
+export class PayloadTooLargeError extends Error {
+  override name = 'PayloadTooLargeError'
+}
+
+export class NotFoundError extends Error {
+  override name = 'NotFoundError'
+}
+
+export class MethodNotAllowedError extends Error {
+  override name = 'MethodNotAllowedError'
+}
+
+export class DialFailedError extends Error {
+  override name = 'DialFailedError'
+}
+
+export class TimeoutError extends Error {
+  override name = 'TimeoutError'
+}
+
+export class ListenError extends Error {
+  override name = 'ListenError'
+}
+
+export class ApiSocketPathTooLongError extends Error {
+  override name = 'ApiSocketPathTooLongError'
+}
+
+/** An error the daemon reported whose name this client does not know. */
+export class RemoteError extends Error {
+  override name: string
+  readonly status: number
+
+  constructor (name: string, message: string, status: number) {
+    super(message)
+    this.name = name
+    this.status = status
+  }
+}
+
+/** Errors whose constructor takes just a message; keyed by their `name`. */
+const KNOWN: Record<string, new (message: string) => Error> = {
+  RepoInUseError,
+  RepoExistsError,
+  KeyFileError,
+  InvalidMultiaddrError,
+  InvalidRequestError,
+  PayloadTooLargeError,
+  NotFoundError,
+  MethodNotAllowedError,
+  DialFailedError,
+  TimeoutError
+}
+
+/** Rebuild a named error from the wire form `{ name, message }`. */
+export function errorFromWire (body: { name?: unknown, message?: unknown }, status: number): Error {
+  const name = typeof body.name === 'string' ? body.name : 'Error'
+  const message = typeof body.message === 'string' ? body.message : `daemon answered HTTP ${status}`
+  const Known = Object.hasOwn(KNOWN, name) ? KNOWN[name] : undefined
+  return Known != null ? new Known(message) : new RemoteError(name, message, status)
+}

@@ -1,0 +1,105 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { identify, type Identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
+import { ping, type Ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import type { ComponentLogger, Metrics, PrivateKey } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+import { AGENT_VERSION, VERSION } from '../version.js'
+import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
+import type { ProfileName } from '../repo/config.js'
+import { bootstrapper, type Bootstrapper, type BootstrapperInit } from './bootstrapper.js'
+import { KAD_PROTOCOL_SUFFIX } from './constants.js'
+import { PROFILES } from './profiles.js'
+
+export type NoodleServices = {
+  identify: Identify
+  ping: Ping
+  pubsub: GossipSub
+  dht: KadDHT
+  bootstrapper: Bootstrapper
+}
+
+export type NoodleNode = Libp2p<NoodleServices>
+
+export interface NodeInit {
+  /** the node's identity; a fresh Ed25519 key when absent (tests) */
+  privateKey?: PrivateKey
+  /** persistent peer store and DHT records; in-memory when absent */
+  datastore?: Datastore
+  /** @default ['/ip4/0.0.0.0/tcp/4010'] */
+  listen?: string[]
+  /** addresses to announce instead of the listen addresses (NAT, containers) */
+  announce?: string[]
+  bootstrap?: string[]
+  /** @default 'lan' */
+  profile?: ProfileName
+  /** prefix of our protocol ids. @default '/noodle' */
+  protocolPrefix?: string
+  bootstrapper?: Omit<BootstrapperInit, 'list'>
+  metrics?: (components: any) => Metrics
+  logger?: ComponentLogger
+  /** @default true */
+  start?: boolean
+}
+
+/** `/noodle` -> `noodle`: identify and ping take the prefix without its leading slash. */
+function bareProtocolPrefix (prefix: string): string {
+  return prefix.replace(/^\//, '')
+}
+
+/**
+ * Compose the libp2p node as DESIGN.md says: TCP + Noise + Yamux, identify,
+ * ping, gossipsub, a server-mode kad-dht on our own protocol id (never the
+ * public IPFS DHT) that keeps private and loopback addresses, and the
+ * bootstrapper. Gossipsub keeps its standard `/meshsub/*` ids because its
+ * feature negotiation is keyed on them.
+ */
+export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
+  const profile = PROFILES[init.profile ?? 'lan']
+  const prefix = init.protocolPrefix ?? DEFAULT_PROTOCOL_PREFIX
+  const bare = bareProtocolPrefix(prefix)
+
+  return createLibp2p<NoodleServices>({
+    start: init.start ?? true,
+    privateKey: init.privateKey,
+    datastore: init.datastore,
+    logger: init.logger,
+    nodeInfo: { name: 'noodled', version: VERSION, userAgent: AGENT_VERSION },
+    addresses: {
+      listen: init.listen ?? ['/ip4/0.0.0.0/tcp/4010'],
+      announce: init.announce ?? []
+    },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: profile.connectionManager,
+    connectionMonitor: { protocolPrefix: bare },
+    metrics: init.metrics,
+    services: {
+      identify: identify({ protocolPrefix: bare }),
+      // the connection monitor pings on the same protocol; with ping's default of one
+      // outbound stream, latency probes from `noodled peers` failed while the
+      // monitor's stream was still closing (seen here), so allow a few
+      ping: ping({ protocolPrefix: bare, maxOutboundStreams: 4, maxInboundStreams: 8 }),
+      pubsub: gossipsub({
+        ...profile.gossipsub,
+        // every noodled speaks gossipsub; floodsub would only widen the attack surface
+        fallbackToFloodsub: false,
+        // adverts (issue 3) are signed; the sender is always known
+        globalSignaturePolicy: 'StrictSign'
+      }),
+      dht: kadDHT({
+        protocol: `${prefix}${KAD_PROTOCOL_SUFFIX}`,
+        clientMode: false,
+        peerInfoMapper: passthroughMapper,
+        logPrefix: 'noodled:dht',
+        metricsPrefix: 'noodled_dht'
+      }),
+      bootstrapper: bootstrapper({ ...init.bootstrapper, list: init.bootstrap ?? [] })
+    }
+  })
+}

@@ -1,0 +1,96 @@
+import { readFile } from 'node:fs/promises'
+import { multiaddr } from '@multiformats/multiaddr'
+import { z } from 'zod'
+import { ConfigError } from '../interface/errors.js'
+import { CONFIG_VERSION, DEFAULT_LISTEN, DEFAULT_PROTOCOL_PREFIX } from './constants.js'
+
+export const PROFILES = ['lan', 'local'] as const
+export type ProfileName = typeof PROFILES[number]
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+
+function isMultiaddr (value: string): boolean {
+  try {
+    multiaddr(value)
+    return value.startsWith('/')
+  } catch {
+    return false
+  }
+}
+
+const maddr = z.string().refine(isMultiaddr, { error: (iss) => `not a valid multiaddr: ${JSON.stringify(iss.input)}` })
+
+/**
+ * `config.json`. Every key is optional and unknown keys are refused, so a typo
+ * is an error instead of a silently ignored setting.
+ */
+export const configSchema = z.strictObject({
+  version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
+  profile: z.enum(PROFILES).default('lan'),
+  listen: z.array(maddr).min(1).default(DEFAULT_LISTEN),
+  announce: z.array(maddr).default([]),
+  bootstrap: z.array(maddr).default([]),
+  protocolPrefix: z.string().regex(/^(\/[A-Za-z0-9._-]+)+$/, { error: 'must look like "/noodle" (slash-separated, no trailing slash)' }).default(DEFAULT_PROTOCOL_PREFIX),
+  logLevel: z.enum(LOG_LEVELS).default('info')
+})
+
+export type Config = z.output<typeof configSchema>
+export type ConfigInput = z.input<typeof configSchema>
+
+function keyPath (path: ReadonlyArray<PropertyKey>): string {
+  let out = ''
+  for (const part of path) {
+    out += typeof part === 'number' ? `[${part}]` : (out === '' ? String(part) : `.${String(part)}`)
+  }
+  return out
+}
+
+/**
+ * Validate a parsed config object. `file` names the source in errors; the
+ * first problem is reported with the key it concerns.
+ */
+export function parseConfig (value: unknown, file: string): Config {
+  const result = configSchema.safeParse(value)
+  if (result.success) {
+    return result.data
+  }
+  const issue = result.error.issues[0]
+  if (issue == null) {
+    throw new ConfigError(`invalid config in ${file}`, file)
+  }
+  if (issue.code === 'unrecognized_keys') {
+    const prefix = keyPath(issue.path)
+    const key = prefix === '' ? issue.keys[0] : `${prefix}.${issue.keys[0]}`
+    return fail(`unknown key "${key}"`, file, key)
+  }
+  const key = keyPath(issue.path)
+  if (key === '') {
+    return fail(issue.message, file)
+  }
+  return fail(`key "${key}": ${issue.message}`, file, key)
+}
+
+function fail (what: string, file: string, key?: string): never {
+  throw new ConfigError(`invalid config ${file}: ${what}`, file, key)
+}
+
+/** Read and validate `config.json`. Never writes. */
+export async function loadConfig (file: string): Promise<Config> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err: any) {
+    if (err.code === 'ENOENT') {
+      throw new ConfigError(`config file ${file} does not exist; run \`noodled init\``, file)
+    }
+    throw new ConfigError(`cannot read config file ${file}: ${err.message}`, file)
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err: any) {
+    throw new ConfigError(`invalid config ${file}: not valid JSON (${err.message})`, file)
+  }
+  return parseConfig(value, file)
+}

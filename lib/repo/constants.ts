@@ -1,0 +1,23 @@
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+
+/** Used when neither `--repo` nor `$NOODLE_PATH` is given. */
+export const DEFAULT_REPO_PATH = join(homedir(), '.noodle')
+export const REPO_ENV = 'NOODLE_PATH'
+
+export const CONFIG_FILE = 'config.json'
+export const KEY_FILE = 'identity.key'
+export const DATASTORE_DIR = 'datastore'
+export const API_SOCKET = 'api.sock'
+export const PID_FILE = 'noodled.pid'
+
+/** Key files are refused when group or others can read them (like ssh). */
+export const KEY_FILE_MODE = 0o600
+export const REPO_DIR_MODE = 0o700
+
+export const CONFIG_VERSION = 1
+export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4010']
+export const DEFAULT_PROTOCOL_PREFIX = '/noodle'
+
+/** sun_path is 108 bytes on Linux including the NUL terminator. */
+export const MAX_SOCKET_PATH = 107

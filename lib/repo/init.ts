@@ -1,0 +1,46 @@
+import { access, chmod, mkdir, open } from 'node:fs/promises'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { RepoExistsError } from '../interface/errors.js'
+import { parseConfig, type Config, type ConfigInput } from './config.js'
+import { REPO_DIR_MODE } from './constants.js'
+import { createKey } from './keys.js'
+import { repoPaths } from './paths.js'
+
+export interface InitResult {
+  peerId: string
+  config: Config
+}
+
+export async function isInitialized (root: string): Promise<boolean> {
+  try {
+    await access(repoPaths(root).config)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Create a repo: directory (0700), `config.json` and an Ed25519 identity
+ * (0600). Refuses a directory that already holds a config, so an identity is
+ * never replaced by accident.
+ */
+export async function initRepo (root: string, input: ConfigInput = {}): Promise<InitResult> {
+  const paths = repoPaths(root)
+  // validate before creating anything
+  const config = parseConfig(input, 'command line')
+  if (await isInitialized(root)) {
+    throw new RepoExistsError(`repo ${root} is already initialised (${paths.config} exists)`)
+  }
+  await mkdir(root, { recursive: true, mode: REPO_DIR_MODE })
+  await chmod(root, REPO_DIR_MODE)
+  const key = await createKey(paths.key)
+  // write the config last: its presence is what marks the repo initialised
+  const fh = await open(paths.config, 'wx', 0o644)
+  try {
+    await fh.writeFile(JSON.stringify(config, null, 2) + '\n')
+  } finally {
+    await fh.close()
+  }
+  return { peerId: peerIdFromPrivateKey(key).toString(), config }
+}

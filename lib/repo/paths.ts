@@ -1,0 +1,28 @@
+import { resolve, join } from 'node:path'
+import { API_SOCKET, CONFIG_FILE, DATASTORE_DIR, DEFAULT_REPO_PATH, KEY_FILE, PID_FILE, REPO_ENV } from './constants.js'
+
+export interface RepoPaths {
+  root: string
+  config: string
+  key: string
+  datastore: string
+  apiSocket: string
+  pidFile: string
+}
+
+/** `--repo` wins over `$NOODLE_PATH`, which wins over `~/.noodle`. Always absolute. */
+export function resolveRepoPath (flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = flag ?? env[REPO_ENV]
+  return resolve(chosen != null && chosen !== '' ? chosen : DEFAULT_REPO_PATH)
+}
+
+export function repoPaths (root: string): RepoPaths {
+  return {
+    root,
+    config: join(root, CONFIG_FILE),
+    key: join(root, KEY_FILE),
+    datastore: join(root, DATASTORE_DIR),
+    apiSocket: join(root, API_SOCKET),
+    pidFile: join(root, PID_FILE)
+  }
+}

@@ -1,0 +1,88 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { expect } from 'chai'
+import { ConfigError } from '../../lib/interface/errors.js'
+import { loadConfig, parseConfig } from '../../lib/repo/config.js'
+import { tmpDir } from '../utils/tmp-repo.js'
+
+function configError (fn: () => unknown): ConfigError {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError)
+    return err as ConfigError
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('config validation', () => {
+  it('accepts an empty object and fills in the defaults', () => {
+    const config = parseConfig({}, 'config.json')
+    expect(config).to.deep.equal({
+      version: 1,
+      profile: 'lan',
+      listen: ['/ip4/0.0.0.0/tcp/4010'],
+      announce: [],
+      bootstrap: [],
+      protocolPrefix: '/noodle',
+      logLevel: 'info'
+    })
+  })
+
+  it('keeps given values', () => {
+    const config = parseConfig({ profile: 'local', bootstrap: ['/ip4/10.0.0.1/tcp/4010/p2p/12D3KooWBmgywJETZpZ2ZQ1puecwJXYJR9vxwZUhx9t625H7dDpb'] }, 'f')
+    expect(config.profile).to.equal('local')
+    expect(config.bootstrap).to.have.length(1)
+  })
+
+  it('names an unknown key and the file', () => {
+    const err = configError(() => parseConfig({ listen: ['/ip4/127.0.0.1/tcp/1'], bootstrapp: [] }, '/r/config.json'))
+    expect(err.key).to.equal('bootstrapp')
+    expect(err.file).to.equal('/r/config.json')
+    expect(err.message).to.include('unknown key "bootstrapp"').and.include('/r/config.json')
+  })
+
+  it('names the index of a bad multiaddr', () => {
+    const err = configError(() => parseConfig({ bootstrap: ['/ip4/127.0.0.1/tcp/1', 'not-a-multiaddr'] }, '/r/config.json'))
+    expect(err.key).to.equal('bootstrap[1]')
+    expect(err.message).to.include('bootstrap[1]').and.include('not a valid multiaddr').and.include('not-a-multiaddr')
+  })
+
+  it('rejects a multiaddr with an unknown protocol', () => {
+    const err = configError(() => parseConfig({ listen: ['/ip4/127.0.0.1/bogus/1'] }, 'c'))
+    expect(err.key).to.equal('listen[0]')
+  })
+
+  it('rejects an unknown profile and a wrong type', () => {
+    expect(configError(() => parseConfig({ profile: 'wan-ish' }, 'c')).key).to.equal('profile')
+    expect(configError(() => parseConfig({ listen: '/ip4/127.0.0.1/tcp/1' }, 'c')).key).to.equal('listen')
+    expect(configError(() => parseConfig({ protocolPrefix: 'noodle/' }, 'c')).key).to.equal('protocolPrefix')
+    expect(configError(() => parseConfig({ listen: [] }, 'c')).key).to.equal('listen')
+  })
+
+  it('rejects a config that is not an object', () => {
+    const err = configError(() => parseConfig([1, 2], '/r/config.json'))
+    expect(err.message).to.include('/r/config.json')
+  })
+
+  describe('loadConfig', () => {
+    let dir: Awaited<ReturnType<typeof tmpDir>>
+    beforeEach(async () => { dir = await tmpDir() })
+    afterEach(async () => { await dir.cleanup() })
+
+    it('reports invalid JSON with the file name', async () => {
+      const file = join(dir.path, 'config.json')
+      await writeFile(file, '{ "profile": "lan", ')
+      const err = await loadConfig(file).then(() => undefined, (e: unknown) => e)
+      expect(err).to.be.instanceOf(ConfigError)
+      expect((err as Error).message).to.include(file).and.include('not valid JSON')
+    })
+
+    it('reports a missing file and how to create it', async () => {
+      const file = join(dir.path, 'config.json')
+      const err = await loadConfig(file).then(() => undefined, (e: unknown) => e)
+      expect(err).to.be.instanceOf(ConfigError)
+      expect((err as Error).message).to.include('noodled init')
+    })
+  })
+})

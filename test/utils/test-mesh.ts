@@ -1,0 +1,21 @@
+import { createNode, type NodeInit, type NoodleNode } from '../../lib/node/index.js'
+
+/** Loopback, ephemeral port, `local` profile: the in-process test defaults. */
+export async function localNode (init: NodeInit = {}): Promise<NoodleNode> {
+  return createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], profile: 'local', ...init })
+}
+
+/**
+ * N real libp2p nodes in this process: the first listens, the others
+ * bootstrap from it. Stop them with `stopAll`.
+ */
+export async function startMesh (n: number, init: NodeInit = {}): Promise<NoodleNode[]> {
+  const first = await localNode(init)
+  const bootstrap = [first.getMultiaddrs()[0]!.toString()]
+  const rest = await Promise.all(Array.from({ length: n - 1 }, async () => localNode({ ...init, bootstrap })))
+  return [first, ...rest]
+}
+
+export async function stopAll (nodes: Array<NoodleNode | undefined>): Promise<void> {
+  await Promise.all(nodes.map(async n => n?.stop()))
+}
