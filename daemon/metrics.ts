@@ -10,7 +10,8 @@ export interface DaemonMetrics {
 
 /**
  * One registry per daemon (not prom-client's global one) so several daemons
- * in one process, as in tests, do not collide. It holds process metrics,
+ * in one process, as in tests, do not collide. (libp2p's metrics follow the
+ * daemon started last in a process; in production there is one per process.) It holds process metrics,
  * libp2p's (connections, streams, DHT, gossipsub) and ours.
  */
 export function createMetrics (): DaemonMetrics {
@@ -18,6 +19,9 @@ export function createMetrics (): DaemonMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'noodled_' })
   return {
     registry,
-    libp2p: prometheusMetrics({ registry, collectDefaultMetrics: false, preserveExistingMetrics: true })
+    // @libp2p/prometheus-metrics caches metric objects in a module-level map;
+    // not preserving them clears that cache so this daemon's libp2p metrics
+    // land in this registry even when an earlier daemon ran in the same process
+    libp2p: prometheusMetrics({ registry, collectDefaultMetrics: false, preserveExistingMetrics: false })
   }
 }

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander'
-import { PROFILES, type ConfigInput, type ProfileName } from '../../lib/repo/config.js'
-import { initRepo } from '../../lib/repo/init.js'
+import { PROFILES, type ProfileName } from '../../lib/repo/constants.js'
+import type { ConfigInput } from '../../lib/repo/config.js'
 import { keyValues } from '../printer.js'
 import { collect } from './repeatable.js'
 import type { CommandRunner } from './types.js'
@@ -24,6 +24,8 @@ export function initCommand (program: Command, run: CommandRunner): void {
       if (opts.profile != null) input.profile = opts.profile
       if (opts.listen != null) input.listen = opts.listen
       if (opts.bootstrap != null) input.bootstrap = opts.bootstrap
+      // loaded on use: key generation and config validation are not needed by other commands
+      const { initRepo } = await import('../../lib/repo/init.js')
       const result = await initRepo(ctx.repo, input)
       ctx.print({ repo: ctx.repo, peerId: result.peerId, config: result.config }, v => [
         `initialised repo ${v.repo}`,

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander'
-import { LOG_LEVELS, PROFILES, type LogLevel, type ProfileName } from '../../lib/repo/config.js'
+import { LOG_LEVELS, PROFILES, type LogLevel, type ProfileName } from '../../lib/repo/constants.js'
 import { collect } from './repeatable.js'
 import type { CommandRunner } from './types.js'
 

@@ -2,13 +2,9 @@ import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { ConfigError } from '../interface/errors.js'
-import { CONFIG_VERSION, DEFAULT_LISTEN, DEFAULT_PROTOCOL_PREFIX } from './constants.js'
+import { CONFIG_VERSION, DEFAULT_LISTEN, DEFAULT_PROTOCOL_PREFIX, LOG_LEVELS, PROFILES, type LogLevel, type ProfileName } from './constants.js'
 
-export const PROFILES = ['lan', 'local'] as const
-export type ProfileName = typeof PROFILES[number]
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
-export type LogLevel = typeof LOG_LEVELS[number]
+export { PROFILES, LOG_LEVELS, type ProfileName, type LogLevel }
 
 function isMultiaddr (value: string): boolean {
   try {

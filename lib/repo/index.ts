@@ -1,6 +1,6 @@
 export * from './constants.js'
 export * from './paths.js'
-export * from './config.js'
+export { configSchema, parseConfig, loadConfig, type Config, type ConfigInput } from './config.js'
 export * from './keys.js'
 export * from './init.js'
 export * from './lock.js'

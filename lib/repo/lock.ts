@@ -1,5 +1,6 @@
 import { readFile, rm, writeFile, lstat } from 'node:fs/promises'
 import { LevelDatastore } from 'datastore-level'
+import { Level } from 'level'
 import { RepoInUseError } from '../interface/errors.js'
 import type { RepoPaths } from './paths.js'
 
@@ -51,16 +52,20 @@ export async function lockRepo (paths: RepoPaths): Promise<RepoLock> {
     throw inUse(paths, process.pid)
   }
   heldInProcess.add(paths.root)
-  const datastore = new LevelDatastore(paths.datastore)
+  // opened here rather than by LevelDatastore, which flattens the cause
+  // (LEVEL_LOCKED) into a string
+  const db = new Level<string, Uint8Array>(paths.datastore, { keyEncoding: 'utf8', valueEncoding: 'view' })
   try {
-    await datastore.open()
+    await db.open({ createIfMissing: true })
   } catch (err: any) {
     heldInProcess.delete(paths.root)
-    if (/LOCK|lock/.test(String(err.message))) {
+    if (err.cause?.code === 'LEVEL_LOCKED') {
       throw inUse(paths, await readPid(paths.pidFile))
     }
     throw err
   }
+  const datastore = new LevelDatastore(db)
+  await datastore.open()
 
   const cleaned: string[] = []
   for (const file of [paths.apiSocket, paths.pidFile]) {
