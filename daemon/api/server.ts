@@ -78,7 +78,9 @@ export class ApiServer {
       this.log.debug({ err: error, method: req.method, path: url.pathname }, 'API request failed')
       sendError(res, error)
     } finally {
-      this.log.trace({ method: req.method, path: url.pathname, us: Number(process.hrtime.bigint() - started) / 1e3 }, 'API request')
+      if (this.log.isLevelEnabled('trace')) {
+        this.log.trace({ method: req.method, path: url.pathname, us: Number(process.hrtime.bigint() - started) / 1e3 }, 'API request')
+      }
     }
   }
 

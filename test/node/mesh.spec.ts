@@ -111,6 +111,26 @@ describe('in-process mesh', function () {
     expect(await connected).to.equal(a.peerId.toString())
   })
 
+  it('goes back to its bootstrap list after losing every connection', async () => {
+    const port = await freePort()
+    const listen = [`/ip4/127.0.0.1/tcp/${port}`]
+    const a = await localNode({ listen })
+    const b = await localNode({ bootstrap: listen, bootstrapper: { backoff: { minMs: 50, maxMs: 400 } } })
+    nodes = [a, b]
+    const joins: string[] = []
+    let retries = 0
+    b.services.bootstrapper.addEventListener('bootstrap:connected', (evt) => { joins.push(evt.detail.peerId) })
+    b.services.bootstrapper.addEventListener('bootstrap:retry', () => { retries++ })
+    await waitFor(() => joins.length === 1, { what: 'the first join' })
+
+    await a.stop()
+    await waitFor(() => retries > 0, { what: 'b to start retrying once isolated' })
+    const a2 = await localNode({ listen })
+    nodes.push(a2)
+    await waitFor(() => joins.length === 2, { what: 'b to rejoin through the bootstrap address' })
+    expect(joins[1]).to.equal(a2.peerId.toString())
+  })
+
   it('skips its own address in a shared bootstrap list instead of dialling itself forever', async () => {
     const key = await generateKeyPair('Ed25519')
     const port = await freePort()
