@@ -10,11 +10,11 @@ import { loadKey } from '../lib/repo/keys.js'
 import { lockRepo, type RepoLock } from '../lib/repo/lock.js'
 import { repoPaths, type RepoPaths } from '../lib/repo/paths.js'
 import { VERSION } from '../lib/version.js'
-import { ApiServer } from './api/server.js'
+import { ApiServer, checkSocketPath } from './api/server.js'
 import { controlRoutes, type ControlTarget } from './api/routes.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type DaemonMetrics } from './metrics.js'
-import { applyFlags, type DaemonFlags } from './options.js'
+import { applyFlags, checkFlags, type DaemonFlags } from './options.js'
 
 export interface DaemonInit extends DaemonFlags {
   /** absolute repo path */
@@ -68,10 +68,12 @@ export class Daemon implements ControlTarget {
    */
   static async start (init: DaemonInit): Promise<Daemon> {
     const paths = repoPaths(init.repo)
+    const flags = checkFlags(init)
+    checkSocketPath(paths.apiSocket)
     if (!(await isInitialized(paths.root))) {
       await initRepo(paths.root)
     }
-    const config = applyFlags(await loadConfig(paths.config), init)
+    const config = applyFlags(await loadConfig(paths.config), flags)
     const log = init.logger ?? createLogger(config.logLevel)
     const privateKey = await loadKey(paths.key)
 

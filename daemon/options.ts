@@ -12,11 +12,8 @@ export interface DaemonFlags {
 
 const FLAG_KEYS = ['listen', 'announce', 'bootstrap', 'profile', 'logLevel'] as const satisfies ReadonlyArray<keyof DaemonFlags>
 
-/**
- * Merge flags over the file's config. Flags are validated on their own first
- * so an error names the flag's key rather than the file.
- */
-export function applyFlags (config: Config, flags: DaemonFlags): Config {
+/** The flags that were given, validated on their own so an error names the flag rather than the file. */
+export function checkFlags (flags: DaemonFlags): Partial<Config> {
   const given: ConfigInput = {}
   for (const key of FLAG_KEYS) {
     const value = flags[key]
@@ -24,9 +21,10 @@ export function applyFlags (config: Config, flags: DaemonFlags): Config {
     ;(given as Record<string, unknown>)[key] = value
   }
   const checked = parseConfig(given, 'command-line flags')
-  const merged: Config = { ...config }
-  for (const key of Object.keys(given) as Array<keyof DaemonFlags>) {
-    (merged as Record<string, unknown>)[key] = checked[key]
-  }
-  return merged
+  return Object.fromEntries(Object.keys(given).map(k => [k, checked[k as keyof Config]])) as Partial<Config>
+}
+
+/** `config.json` with the given flags laid over it. */
+export function applyFlags (config: Config, flags: Partial<Config>): Config {
+  return { ...config, ...flags }
 }

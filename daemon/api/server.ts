@@ -12,6 +12,13 @@ export interface RouteResult {
   contentType?: string
 }
 
+/** Unix socket paths are limited (sun_path); say so before anything starts. */
+export function checkSocketPath (socketPath: string): void {
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+    throw new ApiSocketPathTooLongError(`API socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter --repo path`)
+  }
+}
+
 export type Handler = (req: IncomingMessage, url: URL) => Promise<RouteResult>
 
 /** `METHOD path` -> handler */
@@ -37,9 +44,7 @@ export class ApiServer {
   }
 
   async listen (socketPath: string): Promise<void> {
-    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
-      throw new ApiSocketPathTooLongError(`API socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter --repo path`)
-    }
+    checkSocketPath(socketPath)
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject)
       this.server.listen(socketPath, () => {

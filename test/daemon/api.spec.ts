@@ -5,7 +5,7 @@ import { expect } from 'chai'
 import { pino } from 'pino'
 import { Daemon } from '../../daemon/index.js'
 import { ApiClient } from '../../lib/client/index.js'
-import { ConfigError, DaemonNotRunningError, DialFailedError, InvalidMultiaddrError, RepoInUseError } from '../../lib/interface/errors.js'
+import { ApiSocketPathTooLongError, ConfigError, DaemonNotRunningError, DialFailedError, InvalidMultiaddrError, RepoInUseError } from '../../lib/interface/errors.js'
 import { initRepo } from '../../lib/repo/init.js'
 import { repoPaths } from '../../lib/repo/paths.js'
 import { tmpDir } from '../utils/tmp-repo.js'
@@ -169,10 +169,17 @@ describe('daemon and control API (in process)', function () {
     expect(await readFile(paths.config, 'utf8')).to.equal(broken)
   })
 
-  it('rejects bad command-line flags, naming the flag', async () => {
+  it('rejects bad command-line flags, naming the flag, before creating a repo', async () => {
     const root = join(dir.path, 'a')
     const err = await Daemon.start({ repo: root, logger: silent, listen: ['127.0.0.1:4010'] }).then(() => undefined, (e: unknown) => e)
     expect(err).to.be.instanceOf(ConfigError)
     expect((err as Error).message).to.include('command-line flags').and.include('listen[0]')
+    await expect(stat(root)).to.be.rejected
+  })
+
+  it('refuses a repo path too long for a Unix socket before touching it', async () => {
+    const root = join(dir.path, 'x'.repeat(100))
+    await expect(Daemon.start({ repo: root, ...local })).to.be.rejectedWith(ApiSocketPathTooLongError, /shorter --repo/)
+    await expect(stat(root)).to.be.rejected
   })
 })
