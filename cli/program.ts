@@ -9,6 +9,10 @@ import { statusCommand } from './commands/status.js'
 import { stopCommand } from './commands/stop.js'
 import type { CommandRunner } from './commands/types.js'
 import { versionCommand } from './commands/version.js'
+import { membersCommand } from './commands/members.js'
+import { memberCommand } from './commands/member.js'
+import { labelCommand } from './commands/label/index.js'
+import { eventsCommand } from './commands/events.js'
 import { createContext, type Streams } from './context.js'
 
 /** Build the `noodled` command tree. Output goes through `streams`; nothing here exits. */
@@ -33,13 +37,16 @@ export function buildProgram (streams: Streams): Command {
     await handler(ctx, ...args.slice(0, -1))
   }
 
-  for (const define of [initCommand, startCommand, idCommand, statusCommand, peersCommand, connectCommand, stopCommand, versionCommand]) {
+  for (const define of [initCommand, startCommand, idCommand, statusCommand, peersCommand, connectCommand,
+    membersCommand, memberCommand, labelCommand, eventsCommand, stopCommand, versionCommand]) {
     define(program, run)
   }
-  for (const cmd of program.commands) {
+  const configure = (cmd: Command): void => {
     cmd.exitOverride()
     cmd.configureOutput(program.configureOutput())
     cmd.showHelpAfterError('(run with --help for usage)')
+    cmd.commands.forEach(configure)
   }
+  program.commands.forEach(configure)
   return program
 }

@@ -12,6 +12,7 @@ import { repoPaths, type RepoPaths } from '../lib/repo/paths.js'
 import { VERSION } from '../lib/version.js'
 import { ApiServer, checkSocketPath } from './api/server.js'
 import { controlRoutes, type ControlTarget } from './api/routes.js'
+import { membershipRoutes } from './api/membership-routes.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type DaemonMetrics } from './metrics.js'
 import { applyFlags, checkFlags, type DaemonFlags } from './options.js'
@@ -57,7 +58,7 @@ export class Daemon implements ControlTarget {
     this.lock = parts.lock
     this.cleaned = parts.lock.cleaned
     this.metricsState = parts.metrics
-    this.api = new ApiServer(controlRoutes(this), parts.log)
+    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership) }, parts.log)
     this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
   }
 
@@ -94,7 +95,13 @@ export class Daemon implements ControlTarget {
         bootstrap: config.bootstrap,
         profile: config.profile,
         protocolPrefix: config.protocolPrefix,
-        metrics: metrics.libp2p
+        metrics: metrics.libp2p,
+        membership: {
+          ...config.membership,
+          timing: config.membership.timing ?? config.profile,
+          labels: config.labels,
+          repoPath: paths.root
+        }
       })
       daemon = new Daemon({ paths, config, node, log, lock, metrics })
       daemon.watchNode()
@@ -123,6 +130,12 @@ export class Daemon implements ControlTarget {
     })
     node.services.bootstrapper.addEventListener('remembered:dialed', (evt) => {
       log.info(evt.detail, 'redialed peers remembered from an earlier run')
+    })
+    node.services.membership.addEventListener('member', (evt) => {
+      const { type, peerId, incarnation } = evt.detail
+      // joins and failures are what operators grep for; updates are debug noise
+      const level = type === 'failed' || type === 'suspect' ? 'warn' : type === 'update' ? 'debug' : 'info'
+      log[level]({ event: type, peerId, incarnation }, `member ${type}`)
     })
     node.addEventListener('peer:connect', (evt) => {
       log.debug({ peerId: evt.detail.toString() }, 'peer connected')

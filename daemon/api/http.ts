@@ -10,6 +10,8 @@ const STATUS_BY_NAME: Record<string, number> = {
   InvalidMultiaddrError: 400,
   ConfigError: 400,
   NotFoundError: 404,
+  MemberNotFoundError: 404,
+  InvalidLabelError: 400,
   MethodNotAllowedError: 405,
   PayloadTooLargeError: 413,
   DialFailedError: 502,

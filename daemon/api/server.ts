@@ -19,9 +19,13 @@ export function checkSocketPath (socketPath: string): void {
   }
 }
 
-export type Handler = (req: IncomingMessage, url: URL) => Promise<RouteResult>
+/**
+ * A handler returns what to send, or `undefined` when it wrote the response
+ * itself (streams). `rest` is the path below a `/*` route.
+ */
+export type Handler = (req: IncomingMessage, url: URL, res: ServerResponse, rest: string) => Promise<RouteResult | undefined>
 
-/** `METHOD path` -> handler */
+/** `METHOD path` -> handler; a path ending in `/*` matches everything below it. */
 export type Routes = Record<string, Handler>
 
 /**
@@ -71,8 +75,9 @@ export class ApiServer {
     const started = process.hrtime.bigint()
     const url = new URL(req.url ?? '/', 'http://noodled')
     try {
-      const handler = this.route(req.method ?? 'GET', url.pathname)
-      const result = await handler(req, url)
+      const [handler, rest] = this.route(req.method ?? 'GET', url.pathname)
+      const result = await handler(req, url, res, rest)
+      if (result == null) return
       if (result.contentType != null) {
         sendText(res, result.status ?? 200, result.contentType, String(result.body))
       } else {
@@ -89,10 +94,19 @@ export class ApiServer {
     }
   }
 
-  private route (method: string, path: string): Handler {
+  private route (method: string, path: string): [Handler, string] {
     const handler = this.routes[`${method} ${path}`]
-    if (handler != null) return handler
-    const allowed = Object.keys(this.routes).filter(k => k.endsWith(` ${path}`)).map(k => k.split(' ')[0])
+    if (handler != null) return [handler, '']
+    for (const [key, h] of Object.entries(this.routes)) {
+      const [m, pattern = ''] = key.split(' ')
+      if (m === method && pattern.endsWith('/*') && path.startsWith(pattern.slice(0, -1)) && path.length > pattern.length - 1) {
+        return [h, decodeURIComponent(path.slice(pattern.length - 1))]
+      }
+    }
+    const allowed = Object.keys(this.routes).filter(k => {
+      const pattern = k.split(' ')[1] ?? ''
+      return pattern === path || (pattern.endsWith('/*') && path.startsWith(pattern.slice(0, -1)) && path.length > pattern.length - 1)
+    }).map(k => k.split(' ')[0])
     if (allowed.length > 0) {
       throw new MethodNotAllowedError(`${method} is not allowed on ${path}; use ${allowed.join(', ')}`)
     }

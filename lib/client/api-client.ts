@@ -1,5 +1,5 @@
 import { request } from 'node:http'
-import { API_PREFIX, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse } from '../interface/api.js'
+import { API_PREFIX, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse } from '../interface/api.js'
 import { DaemonNotRunningError, InvalidRequestError, TimeoutError, errorFromWire } from '../interface/errors.js'
 
 export interface ApiClientInit {
@@ -52,6 +52,74 @@ export class ApiClient {
 
   async shutdown (options: RequestOptions = {}): Promise<ShutdownResponse> {
     return this.json('POST', '/shutdown', {}, options)
+  }
+
+  /** Members (self included); filters as in `noodled members`. */
+  async members (filter: { status?: string[], labels?: string[] } = {}, options: RequestOptions = {}): Promise<MemberView[]> {
+    const q = new URLSearchParams()
+    for (const s of filter.status ?? []) q.append('status', s)
+    for (const l of filter.labels ?? []) q.append('label', l)
+    const qs = q.toString()
+    return this.json('GET', `/members${qs === '' ? '' : `?${qs}`}`, undefined, options)
+  }
+
+  async member (peerId: string, options: RequestOptions = {}): Promise<MemberView> {
+    return this.json('GET', `/members/${encodeURIComponent(peerId)}`, undefined, options)
+  }
+
+  async membershipStats (options: RequestOptions = {}): Promise<MembershipStats> {
+    return this.json('GET', '/membership/stats', undefined, options)
+  }
+
+  async labels (options: RequestOptions = {}): Promise<LabelsResponse> {
+    return this.json('GET', '/labels', undefined, options)
+  }
+
+  async setLabel (key: string, value: string, options: RequestOptions = {}): Promise<LabelsResponse> {
+    return this.json('PUT', `/labels/${encodeURIComponent(key)}`, { value }, options)
+  }
+
+  async removeLabel (key: string, options: RequestOptions = {}): Promise<LabelsResponse> {
+    return this.json('DELETE', `/labels/${encodeURIComponent(key)}`, undefined, options)
+  }
+
+  async events (options: RequestOptions = {}): Promise<MemberEventView[]> {
+    return this.json('GET', '/events', undefined, options)
+  }
+
+  /**
+   * Follow the member event stream (history first). Resolves when the daemon
+   * ends the stream or `signal` aborts.
+   */
+  async followEvents (onEvent: (event: MemberEventView) => void, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: this.init.socketPath, method: 'GET', path: `${API_PREFIX}/events?follow=1`, signal: options.signal }, (res) => {
+        if (res.statusCode !== 200) {
+          reject(errorFromWire({}, res.statusCode ?? 0))
+          res.resume()
+          return
+        }
+        let buffer = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          buffer += chunk
+          let nl: number
+          while ((nl = buffer.indexOf('\n')) >= 0) {
+            const line = buffer.slice(0, nl)
+            buffer = buffer.slice(nl + 1)
+            if (line.trim() !== '') onEvent(JSON.parse(line) as MemberEventView)
+          }
+        })
+        res.on('end', () => { resolve() })
+        res.on('error', (err) => { if (options.signal?.aborted === true) resolve(); else reject(err) })
+      })
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (options.signal?.aborted === true) resolve()
+        else if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') reject(new DaemonNotRunningError(this.init.repo))
+        else reject(err)
+      })
+      req.end()
+    })
   }
 
   async metrics (options: RequestOptions = {}): Promise<string> {

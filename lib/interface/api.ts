@@ -52,3 +52,69 @@ export interface ShutdownResponse {
 export interface ErrorBody {
   error: { name: string, message: string }
 }
+
+export type MemberStatus = 'alive' | 'suspect' | 'failed' | 'left'
+export type MemberEventType = 'join' | 'update' | 'suspect' | 'failed' | 'left' | 'recovered'
+
+export interface MemberResources {
+  cpus: number
+  load1: number
+  load5: number
+  load15: number
+  memTotal: number
+  memFree: number
+  loopLagMs: number
+  slotsTotal: number
+  slotsUsed: number
+  diskFree: number
+}
+
+/** One row of `noodled members --json` (this node included, with `self: true`). */
+export interface MemberView {
+  peerId: string
+  self: boolean
+  status: MemberStatus
+  incarnation: number
+  /** ms since the newest advert or successful probe; 0 for self */
+  lastSeenMs: number
+  /** ms in the current status */
+  statusForMs: number
+  rttMs?: number
+  addrs: string[]
+  resources: MemberResources
+  labels: Record<string, string>
+  services: string[]
+  version: string
+  /** members that suspect it, while suspect */
+  suspectedBy?: number
+}
+
+export interface MemberEventView {
+  type: MemberEventType
+  peerId: string
+  status: MemberStatus
+  incarnation: number
+  /** ISO time */
+  time: string
+}
+
+export interface MembershipStats {
+  members: number
+  alive: number
+  incarnation: number
+  localHealth: number
+  advertsSent: number
+  advertsReceived: number
+  claimsSent: number
+  claimsReceived: number
+  bytesSent: number
+  bytesReceived: number
+  probes: number
+  probesFailed: number
+  indirectProbes: number
+  rejected: Record<string, number>
+}
+
+export interface LabelsResponse {
+  labels: Record<string, string>
+}

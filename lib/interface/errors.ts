@@ -74,6 +74,14 @@ export class ApiSocketPathTooLongError extends Error {
   override name = 'ApiSocketPathTooLongError'
 }
 
+export class MemberNotFoundError extends Error {
+  override name = 'MemberNotFoundError'
+}
+
+export class InvalidLabelError extends Error {
+  override name = 'InvalidLabelError'
+}
+
 /** An error the daemon reported whose name this client does not know. */
 export class RemoteError extends Error {
   override name: string
@@ -97,7 +105,9 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   NotFoundError,
   MethodNotAllowedError,
   DialFailedError,
-  TimeoutError
+  TimeoutError,
+  MemberNotFoundError,
+  InvalidLabelError
 }
 
 /** Rebuild a named error from the wire form `{ name, message }`. */

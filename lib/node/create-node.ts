@@ -11,6 +11,7 @@ import type { Datastore } from 'interface-datastore'
 import { AGENT_VERSION, VERSION } from '../version.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
 import type { ProfileName } from '../repo/config.js'
+import { membership, type Membership, type MembershipInit } from '../membership/index.js'
 import { bootstrapper, type Bootstrapper, type BootstrapperInit } from './bootstrapper.js'
 import { KAD_PROTOCOL_SUFFIX } from './constants.js'
 import { PROFILES } from './profiles.js'
@@ -21,6 +22,7 @@ export type NoodleServices = {
   pubsub: GossipSub
   dht: KadDHT
   bootstrapper: Bootstrapper
+  membership: Membership
 }
 
 export type NoodleNode = Libp2p<NoodleServices>
@@ -40,6 +42,8 @@ export interface NodeInit {
   /** prefix of our protocol ids. @default '/noodle' */
   protocolPrefix?: string
   bootstrapper?: Omit<BootstrapperInit, 'list'>
+  /** gossip membership and failure detection; timing follows the profile unless set */
+  membership?: Omit<MembershipInit, 'protocolPrefix'>
   metrics?: (components: any) => Metrics
   logger?: ComponentLogger
   /** @default true */
@@ -89,6 +93,8 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
         ...profile.gossipsub,
         // every noodled speaks gossipsub; floodsub would only widen the attack surface
         fallbackToFloodsub: false,
+        // a lone node still publishes its adverts; nobody hearing them is not an error
+        allowPublishToZeroTopicPeers: true,
         // adverts (issue 3) are signed; the sender is always known
         globalSignaturePolicy: 'StrictSign'
       }),
@@ -99,7 +105,13 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
         logPrefix: 'noodled:dht',
         metricsPrefix: 'noodled_dht'
       }),
-      bootstrapper: bootstrapper({ ...init.bootstrapper, list: init.bootstrap ?? [] })
+      bootstrapper: bootstrapper({ ...init.bootstrapper, list: init.bootstrap ?? [] }),
+      membership: membership({
+        timing: profile.name,
+        version: VERSION,
+        ...init.membership,
+        protocolPrefix: prefix
+      })
     }
   })
 }

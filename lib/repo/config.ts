@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { ConfigError } from '../interface/errors.js'
+import { LABEL_KEY, MAX_LABEL_VALUE } from '../membership/constants.js'
 import { CONFIG_VERSION, DEFAULT_LISTEN, DEFAULT_PROTOCOL_PREFIX, LOG_LEVELS, PROFILES, type LogLevel, type ProfileName } from './constants.js'
 
 export { PROFILES, LOG_LEVELS, type ProfileName, type LogLevel }
@@ -14,6 +15,8 @@ function isMultiaddr (value: string): boolean {
     return false
   }
 }
+
+const ms = z.number().int().positive().max(7 * 24 * 3600_000)
 
 const maddr = z.string().refine(isMultiaddr, { error: (iss) => `not a valid multiaddr: ${JSON.stringify(iss.input)}` })
 
@@ -28,7 +31,27 @@ export const configSchema = z.strictObject({
   announce: z.array(maddr).default([]),
   bootstrap: z.array(maddr).default([]),
   protocolPrefix: z.string().regex(/^(\/[A-Za-z0-9._-]+)+$/, { error: 'must look like "/noodle" (slash-separated, no trailing slash)' }).default(DEFAULT_PROTOCOL_PREFIX),
-  logLevel: z.enum(LOG_LEVELS).default('info')
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+  /** advertised in membership; `noodled label set/rm` layers runtime changes over these */
+  labels: z.record(z.string().regex(LABEL_KEY, { error: 'label keys are letters, digits and . _ / - (max 63)' }), z.string().max(MAX_LABEL_VALUE)).default({}),
+  membership: z.strictObject({
+    /** timing preset; defaults to the profile's name (local or lan) */
+    timing: z.enum(['local', 'lan', 'wan']).optional(),
+    advertIntervalMs: ms.optional(),
+    missAfterMs: ms.optional(),
+    probeTimeoutMs: ms.optional(),
+    indirectProbes: z.number().int().min(0).max(16).optional(),
+    indirectTimeoutMs: ms.optional(),
+    suspicionMinMs: ms.optional(),
+    suspicionMaxFactor: z.number().min(1).max(100).optional(),
+    tickMs: ms.optional(),
+    upkeepIntervalMs: ms.optional(),
+    reapAfterMs: ms.optional(),
+    /** connections kept to random members */
+    targetPeers: z.number().int().min(0).max(1000).optional(),
+    /** worker slots this node offers; default: its CPU count */
+    workerSlots: z.number().int().min(0).max(100_000).optional()
+  }).default({})
 })
 
 export type Config = z.output<typeof configSchema>

@@ -25,7 +25,9 @@ describe('config validation', () => {
       announce: [],
       bootstrap: [],
       protocolPrefix: '/noodle',
-      logLevel: 'info'
+      logLevel: 'info',
+      labels: {},
+      membership: {}
     })
   })
 
@@ -58,6 +60,14 @@ describe('config validation', () => {
     expect(configError(() => parseConfig({ listen: '/ip4/127.0.0.1/tcp/1' }, 'c')).key).to.equal('listen')
     expect(configError(() => parseConfig({ protocolPrefix: 'noodle/' }, 'c')).key).to.equal('protocolPrefix')
     expect(configError(() => parseConfig({ listen: [] }, 'c')).key).to.equal('listen')
+  })
+
+  it('validates labels and membership timing, naming the nested key', () => {
+    expect(parseConfig({ labels: { zone: 'a' }, membership: { timing: 'wan', targetPeers: 4 } }, 'c').membership.timing).to.equal('wan')
+    expect(configError(() => parseConfig({ labels: { 'bad key!': 'x' } }, 'c')).key).to.equal('labels.bad key!')
+    expect(configError(() => parseConfig({ membership: { timing: 'moon' } }, 'c')).key).to.equal('membership.timing')
+    expect(configError(() => parseConfig({ membership: { probeTimeoutMs: -5 } }, 'c')).key).to.equal('membership.probeTimeoutMs')
+    expect(configError(() => parseConfig({ membership: { probeTimeout: 5 } }, 'c')).key).to.equal('membership.probeTimeout')
   })
 
   it('rejects a config that is not an object', () => {

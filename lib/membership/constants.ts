@@ -1,0 +1,32 @@
+/** Gossipsub topic for adverts and suspicion claims: `${prefix}/members/1` with the leading slash dropped. */
+export const TOPIC_SUFFIX = '/members/1'
+/** Probe protocol (direct and indirect SWIM probes). */
+export const PROBE_PROTOCOL_SUFFIX = '/probe/1.0.0'
+
+/** Adverts larger than this are rejected by the topic validator (issue 3). */
+export const MAX_ADVERT_BYTES = 4 * 1024
+/** Probe messages are tiny; anything larger is a protocol error. */
+export const MAX_PROBE_MESSAGE_BYTES = 1024
+
+/** Addresses carried in an advert; enough to redial, small enough for the size cap. */
+export const MAX_ADVERT_ADDRS = 8
+export const MAX_LABELS = 32
+export const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$/
+export const MAX_LABEL_VALUE = 128
+export const MAX_SERVICES = 64
+
+/**
+ * Confirmations after which the suspicion timeout reaches its minimum
+ * (Lifeguard, "Lifeguard: Local Health Awareness for More Accurate Failure
+ * Detection", Dadgar et al. 2018, section 4.3: K = 3 in memberlist).
+ */
+export const SUSPICION_CONFIRMATIONS = 3
+/** Lifeguard's local health multiplier is capped (memberlist: AwarenessMaxMultiplier = 8). */
+export const MAX_LOCAL_HEALTH = 8
+/** Event-loop delay (p99 over an advert interval) that counts as one point of local stress. */
+export const LAG_PER_HEALTH_POINT_MS = 50
+
+/** Member events kept for `GET /events` without --follow. */
+export const EVENT_HISTORY = 1000
+/** How often the repo's free disk is sampled for adverts. */
+export const DISK_SAMPLE_MS = 10_000

@@ -1,0 +1,5 @@
+export { InvalidLabelError, MemberNotFoundError } from '../interface/errors.js'
+
+export class ProbeError extends Error {
+  override name = 'ProbeError'
+}

@@ -1,0 +1,178 @@
+import type { Advert, Resources } from './wire.js'
+
+export type MemberStatus = 'alive' | 'suspect' | 'failed' | 'left'
+export type MemberEventType = 'join' | 'update' | 'suspect' | 'failed' | 'left' | 'recovered'
+
+export interface Suspicion {
+  startedAt: number
+  incarnation: number
+  /** adverts with a higher seq than this prove the member lived after it was suspected */
+  seqAtStart: number
+  /** members that suspect it (this node included when its own probes failed) */
+  confirmers: Set<string>
+}
+
+export interface Member {
+  peerId: string
+  status: MemberStatus
+  incarnation: number
+  seq: number
+  /** local clock (ms) of the newest advert */
+  lastAdvertAt: number
+  /** newest advert or successful probe */
+  lastHeardAt: number
+  statusSince: number
+  rttMs?: number
+  addrs: string[]
+  resources: Resources
+  labels: Record<string, string>
+  services: string[]
+  version: string
+  suspicion?: Suspicion
+}
+
+export interface MemberEvent {
+  type: MemberEventType
+  peerId: string
+  status: MemberStatus
+  incarnation: number
+  /** epoch ms */
+  at: number
+}
+
+function sameStrings (a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
+
+function sameLabels (a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a)
+  return ka.length === Object.keys(b).length && ka.every(k => a[k] === b[k])
+}
+
+/**
+ * The member table and its state machine. Pure: time comes in as arguments,
+ * events go out as return values, so every transition is unit-testable.
+ *
+ * alive -> suspect (own failed probes, or a claim at >= its incarnation)
+ * suspect -> failed (suspicion timed out), suspect/failed -> alive
+ * ("recovered": a newer signed advert, or a refutation at a higher
+ * incarnation), any -> left (its own `left` advert).
+ */
+export class MemberTable {
+  private readonly members = new Map<string, Member>()
+  readonly self: string
+
+  constructor (self: string) {
+    this.self = self
+  }
+
+  get (peerId: string): Member | undefined {
+    return this.members.get(peerId)
+  }
+
+  all (): Member[] {
+    return [...this.members.values()]
+  }
+
+  get size (): number {
+    return this.members.size
+  }
+
+  /** Members counted for suspicion scaling: everyone not failed or left, plus self. */
+  liveCount (): number {
+    let n = 1
+    for (const m of this.members.values()) if (m.status === 'alive' || m.status === 'suspect') n++
+    return n
+  }
+
+  /** True if this advert is not newer than what we hold (replayed or reordered). */
+  isStale (advert: Pick<Advert, 'peerId' | 'incarnation' | 'seq'>): boolean {
+    const m = this.members.get(advert.peerId)
+    if (m == null) return false
+    return advert.incarnation < m.incarnation || (advert.incarnation === m.incarnation && advert.seq <= m.seq)
+  }
+
+  applyAdvert (advert: Advert, now: number, at: number = now): MemberEvent | undefined {
+    if (advert.peerId === this.self || this.isStale(advert)) return undefined
+    const prev = this.members.get(advert.peerId)
+    const status: MemberStatus = advert.status === 'left' ? 'left' : 'alive'
+    const next: Member = {
+      peerId: advert.peerId,
+      status,
+      incarnation: advert.incarnation,
+      seq: advert.seq,
+      lastAdvertAt: now,
+      lastHeardAt: now,
+      statusSince: prev?.status === status ? prev.statusSince : now,
+      addrs: advert.addrs,
+      resources: advert.resources,
+      labels: advert.labels,
+      services: advert.services,
+      version: advert.version,
+      ...(prev?.rttMs != null ? { rttMs: prev.rttMs } : {})
+    }
+    this.members.set(advert.peerId, next)
+    const event = (type: MemberEventType): MemberEvent => ({ type, peerId: next.peerId, status: next.status, incarnation: next.incarnation, at })
+
+    if (prev == null) return status === 'left' ? undefined : event('join')
+    if (status === 'left') return prev.status === 'left' ? undefined : event('left')
+    if (prev.status === 'left') return event('join')
+    if (prev.status === 'suspect' || prev.status === 'failed') return event('recovered')
+    const changed = !sameLabels(prev.labels, next.labels) || !sameStrings(prev.services, next.services) ||
+      !sameStrings(prev.addrs, next.addrs) || prev.version !== next.version || prev.incarnation !== next.incarnation
+    return changed ? event('update') : undefined
+  }
+
+  /** A successful probe: the member lives even if its adverts are late. */
+  markHeard (peerId: string, now: number, rttMs?: number): void {
+    const m = this.members.get(peerId)
+    if (m == null) return
+    m.lastHeardAt = Math.max(m.lastHeardAt, now)
+    if (rttMs != null) m.rttMs = rttMs
+  }
+
+  /**
+   * `by` suspects `peerId` at `incarnation`. Ignored for claims about an older
+   * incarnation (already refuted) and for members not alive or suspect.
+   */
+  suspect (peerId: string, by: string, incarnation: number, now: number, at: number = now): MemberEvent | undefined {
+    const m = this.members.get(peerId)
+    if (m == null || incarnation < m.incarnation) return undefined
+    if (m.status === 'suspect' && m.suspicion != null) {
+      m.suspicion.confirmers.add(by)
+      return undefined
+    }
+    if (m.status !== 'alive') return undefined
+    m.status = 'suspect'
+    m.statusSince = now
+    m.suspicion = { startedAt: now, incarnation: m.incarnation, seqAtStart: m.seq, confirmers: new Set([by]) }
+    return { type: 'suspect', peerId, status: 'suspect', incarnation: m.incarnation, at }
+  }
+
+  /** Suspicions that have outlived `timeoutFor(member)` become failures. */
+  expire (now: number, timeoutFor: (m: Member) => number, at: number = now): MemberEvent[] {
+    const events: MemberEvent[] = []
+    for (const m of this.members.values()) {
+      if (m.status !== 'suspect' || m.suspicion == null) continue
+      if (now - m.suspicion.startedAt >= timeoutFor(m)) {
+        m.status = 'failed'
+        m.statusSince = now
+        m.suspicion = undefined
+        events.push({ type: 'failed', peerId: m.peerId, status: 'failed', incarnation: m.incarnation, at })
+      }
+    }
+    return events
+  }
+
+  /** Forget members failed or left for longer than `afterMs`. */
+  reap (now: number, afterMs: number): string[] {
+    const gone: string[] = []
+    for (const m of this.members.values()) {
+      if ((m.status === 'failed' || m.status === 'left') && now - m.statusSince >= afterMs) {
+        this.members.delete(m.peerId)
+        gone.push(m.peerId)
+      }
+    }
+    return gone
+  }
+}

@@ -1,0 +1,563 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { repeatingTask, type RepeatingTask } from '@libp2p/utils'
+import { TypedEventEmitter, type ComponentLogger, type CounterGroup, type Libp2pEvents, type Logger, type Metrics, type PeerId, type PeerStore, type Startable, type TypedEventTarget } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
+import { Key, type Datastore } from 'interface-datastore'
+import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
+import { InvalidLabelError, MemberNotFoundError } from './errors.js'
+import { LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, PROBE_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { LocalHealth } from './local-health.js'
+import { MemberTable, type Member, type MemberEvent } from './member-table.js'
+import { TIMING_PRESETS, type TimingPreset, type TimingPresetName } from './presets.js'
+import { Prober } from './probe.js'
+import { ResourceSampler } from './resources.js'
+import { suspicionTimeout } from './suspicion.js'
+import { decodeMessage, encodeMessage, type Advert, type Resources, type SuspectClaim, type TopicMessage } from './wire.js'
+
+export interface MembershipInit extends Partial<TimingPreset> {
+  /** @default 'lan' */
+  timing?: TimingPresetName
+  /** labels from config; runtime `label set/rm` are layered over them and persisted */
+  labels?: Record<string, string>
+  /** @default '/noodle' */
+  protocolPrefix?: string
+  /** directory whose free disk space is advertised */
+  repoPath?: string
+  /** worker slots advertised; @default availableParallelism() */
+  workerSlots?: number
+  /** connections kept to random members besides whatever else connects. @default 8 */
+  targetPeers?: number
+  /** software version put in adverts */
+  version?: string
+}
+
+export interface MembershipComponents {
+  peerId: PeerId
+  addressManager: AddressManager
+  connectionManager: ConnectionManager
+  registrar: Registrar
+  peerStore: PeerStore
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+  datastore: Datastore
+  metrics?: Metrics
+  pubsub: GossipSub
+}
+
+export interface MembershipEvents {
+  member: CustomEvent<MemberEventView>
+}
+
+const INCARNATION_KEY = new Key('/noodle/membership/incarnation')
+const LABELS_KEY = new Key('/noodle/membership/labels')
+
+/** Persisted runtime label changes, layered over the config's labels. */
+interface LabelOverlay { set: Record<string, string>, removed: string[] }
+
+const REJECT_REASONS = ['oversized', 'malformed', 'unsigned', 'impersonation', 'replay'] as const
+type RejectReason = typeof REJECT_REASONS[number]
+
+/**
+ * Gossip membership with SWIM-style failure detection and Lifeguard's
+ * refinements. Every member publishes a signed advert each interval; silence
+ * leads to a direct probe, then indirect probes through k others, then a
+ * suspicion gossiped to all; the suspect refutes by raising its incarnation;
+ * unrefuted suspicion becomes failure. See presets.ts for the timing budget.
+ */
+export class Membership extends TypedEventEmitter<MembershipEvents> implements Startable {
+  readonly topic: string
+  readonly timing: TimingPreset
+  private readonly components: MembershipComponents
+  private readonly init: MembershipInit
+  private readonly log: Logger
+  private readonly table: MemberTable
+  private readonly health = new LocalHealth()
+  private readonly sampler: ResourceSampler
+  private readonly prober: Prober
+  private readonly self: string
+  private readonly targetPeers: number
+  private readonly probing = new Set<string>()
+  private readonly history: MemberEventView[] = []
+  private readonly rejectedCounts: Record<RejectReason, number> = { oversized: 0, malformed: 0, unsigned: 0, impersonation: 0, replay: 0 }
+  private rejectedMetric?: CounterGroup<RejectReason>
+  private readonly counters = { advertsSent: 0, advertsReceived: 0, claimsSent: 0, claimsReceived: 0, bytesSent: 0, bytesReceived: 0, probes: 0, probesFailed: 0, indirectProbes: 0 }
+  private incarnation = 0
+  private seq = 0
+  private overlay: LabelOverlay = { set: {}, removed: [] }
+  private resources?: Resources
+  private tasks: RepeatingTask[] = []
+  private advertTask?: RepeatingTask
+  private started = false
+  private leaving = false
+  private controller?: AbortController
+
+  private readonly onMessage = (evt: CustomEvent<Message>): void => { this.receive(evt.detail) }
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => { this.connectionLost(evt.detail) }
+  private readonly onSubscriptionChange = (): void => { this.advertTask?.run() }
+
+  constructor (components: MembershipComponents, init: MembershipInit = {}) {
+    super()
+    this.components = components
+    this.init = init
+    this.self = components.peerId.toString()
+    this.log = components.logger.forComponent('noodled:membership')
+    const preset = TIMING_PRESETS[init.timing ?? 'lan']
+    this.timing = {
+      advertIntervalMs: init.advertIntervalMs ?? preset.advertIntervalMs,
+      missAfterMs: init.missAfterMs ?? preset.missAfterMs,
+      probeTimeoutMs: init.probeTimeoutMs ?? preset.probeTimeoutMs,
+      indirectProbes: init.indirectProbes ?? preset.indirectProbes,
+      indirectTimeoutMs: init.indirectTimeoutMs ?? preset.indirectTimeoutMs,
+      suspicionMinMs: init.suspicionMinMs ?? preset.suspicionMinMs,
+      suspicionMaxFactor: init.suspicionMaxFactor ?? preset.suspicionMaxFactor,
+      tickMs: init.tickMs ?? preset.tickMs,
+      upkeepIntervalMs: init.upkeepIntervalMs ?? preset.upkeepIntervalMs,
+      reapAfterMs: init.reapAfterMs ?? preset.reapAfterMs
+    }
+    this.targetPeers = init.targetPeers ?? 8
+    const prefix = init.protocolPrefix ?? '/noodle'
+    this.topic = `${prefix}${TOPIC_SUFFIX}`.replace(/^\//, '')
+    this.table = new MemberTable(this.self)
+    this.sampler = new ResourceSampler({ diskPath: init.repoPath, slotsTotal: init.workerSlots })
+    this.prober = new Prober(components, {
+      protocol: `${prefix}${PROBE_PROTOCOL_SUFFIX}`,
+      log: this.log,
+      incarnation: () => this.incarnation,
+      handlerTimeoutMs: this.timing.probeTimeoutMs + this.timing.indirectTimeoutMs * 2,
+      onMalformed: () => { this.reject('malformed') }
+    })
+    this.rejectedMetric = components.metrics?.registerCounterGroup('noodled_membership_messages_rejected_total', {
+      label: 'reason',
+      help: 'Membership messages rejected by the topic validator or probe handler, by reason'
+    })
+  }
+
+  readonly [Symbol.toStringTag] = 'noodled/membership'
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.controller = new AbortController()
+    // a restart must outrank every advert and claim about the previous run
+    this.incarnation = (await this.readJson<number>(INCARNATION_KEY) ?? -1) + 1
+    await this.persistIncarnation()
+    this.overlay = await this.readJson<LabelOverlay>(LABELS_KEY) ?? { set: {}, removed: [] }
+    this.sampler.start()
+    await this.prober.start()
+    this.started = true
+  }
+
+  afterStart (): void {
+    const { pubsub, events } = this.components
+    pubsub.topicValidators.set(this.topic, (_peer, msg) => this.validate(msg))
+    pubsub.addEventListener('message', this.onMessage)
+    pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
+    pubsub.subscribe(this.topic)
+    events.addEventListener('peer:disconnect', this.onDisconnect)
+
+    const t = this.timing
+    this.advertTask = repeatingTask(async () => { await this.publishAdvert() }, t.advertIntervalMs, { runImmediately: true, debounce: 50 })
+    this.tasks = [
+      this.advertTask,
+      repeatingTask(() => { this.tick() }, t.tickMs),
+      repeatingTask(async () => { await this.upkeep() }, t.upkeepIntervalMs, { runImmediately: true })
+    ]
+    this.tasks.forEach(task => { task.start() })
+  }
+
+  /** Graceful leave: announce `left` (bounded wait) before the node stops. */
+  async beforeStop (): Promise<void> {
+    if (!this.started) return
+    this.leaving = true
+    try {
+      await Promise.race([
+        this.publishAdvert('left'),
+        new Promise(resolve => setTimeout(resolve, 500).unref())
+      ])
+    } catch (err) {
+      this.log('could not announce leave: %e', err)
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    this.controller?.abort()
+    this.tasks.forEach(task => { task.stop() })
+    this.tasks = []
+    const { pubsub, events } = this.components
+    pubsub.removeEventListener('message', this.onMessage)
+    pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
+    events.removeEventListener('peer:disconnect', this.onDisconnect)
+    pubsub.topicValidators.delete(this.topic)
+    try { pubsub.unsubscribe(this.topic) } catch {}
+    this.sampler.stop()
+    await this.prober.stop()
+  }
+
+  // ---- queries -----------------------------------------------------------
+
+  labels (): Record<string, string> {
+    const labels: Record<string, string> = {}
+    for (const [k, v] of Object.entries(this.init.labels ?? {})) {
+      if (!this.overlay.removed.includes(k)) labels[k] = v
+    }
+    return { ...labels, ...this.overlay.set }
+  }
+
+  members (): MemberView[] {
+    const now = Date.now()
+    const rows = this.table.all().map(m => this.view(m, now))
+    return [this.selfView(), ...rows.sort((a, b) => a.peerId.localeCompare(b.peerId))]
+  }
+
+  member (peerId: string): MemberView {
+    if (peerId === this.self) return this.selfView()
+    const m = this.table.get(peerId)
+    if (m == null) throw new MemberNotFoundError(`no member ${peerId} in this node's view`)
+    return this.view(m, Date.now())
+  }
+
+  /** Recent member events, oldest first. */
+  recentEvents (): MemberEventView[] {
+    return [...this.history]
+  }
+
+  stats (): MembershipStats {
+    return {
+      members: this.table.size + 1,
+      alive: this.table.all().filter(m => m.status === 'alive').length + 1,
+      incarnation: this.incarnation,
+      localHealth: this.health.score,
+      ...this.counters,
+      rejected: { ...this.rejectedCounts }
+    }
+  }
+
+  get currentIncarnation (): number {
+    return this.incarnation
+  }
+
+  // ---- labels ------------------------------------------------------------
+
+  async setLabel (key: string, value: string, options: { signal?: AbortSignal } = {}): Promise<Record<string, string>> {
+    if (!LABEL_KEY.test(key)) throw new InvalidLabelError(`invalid label key ${JSON.stringify(key)}: letters, digits and . _ / - (max 63, starting with a letter or digit)`)
+    if (value.length > MAX_LABEL_VALUE) throw new InvalidLabelError(`label value longer than ${MAX_LABEL_VALUE} characters`)
+    if (!(key in this.labels()) && Object.keys(this.labels()).length >= MAX_LABELS) throw new InvalidLabelError(`at most ${MAX_LABELS} labels`)
+    this.overlay = { set: { ...this.overlay.set, [key]: value }, removed: this.overlay.removed.filter(k => k !== key) }
+    await this.components.datastore.put(LABELS_KEY, new TextEncoder().encode(JSON.stringify(this.overlay)), options)
+    this.advertTask?.run()
+    return this.labels()
+  }
+
+  async removeLabel (key: string, options: { signal?: AbortSignal } = {}): Promise<Record<string, string>> {
+    if (!(key in this.labels())) throw new InvalidLabelError(`no label ${JSON.stringify(key)} on this node`)
+    const set = { ...this.overlay.set }
+    delete set[key]
+    const removed = key in (this.init.labels ?? {}) ? [...new Set([...this.overlay.removed, key])] : this.overlay.removed
+    this.overlay = { set, removed }
+    await this.components.datastore.put(LABELS_KEY, new TextEncoder().encode(JSON.stringify(this.overlay)), options)
+    this.advertTask?.run()
+    return this.labels()
+  }
+
+  // ---- gossip ------------------------------------------------------------
+
+  private async publishAdvert (status: Advert['status'] = this.leaving ? 'left' : 'alive'): Promise<void> {
+    if (!this.started) return
+    this.resources = await this.sampler.sample()
+    this.health.observeLag(this.resources.loopLagMs)
+    const advert: Advert = {
+      v: 1,
+      type: 'advert',
+      peerId: this.self,
+      seq: ++this.seq,
+      incarnation: this.incarnation,
+      status,
+      addrs: this.ownAddrs(),
+      resources: this.resources,
+      labels: this.labels(),
+      services: [],
+      version: this.init.version ?? '0.0.0'
+    }
+    await this.publish(advert)
+    this.counters.advertsSent++
+  }
+
+  private async publish (msg: TopicMessage): Promise<void> {
+    const data = encodeMessage(msg)
+    this.counters.bytesSent += data.length
+    try {
+      await this.components.pubsub.publish(this.topic, data)
+    } catch (err: any) {
+      this.log.trace('publish failed: %e', err)
+    }
+  }
+
+  private ownAddrs (): string[] {
+    return this.components.addressManager.getAddresses().slice(0, MAX_ADVERT_ADDRS).map(a => a.toString())
+  }
+
+  private reject (reason: RejectReason): TopicValidatorResult {
+    this.rejectedCounts[reason]++
+    this.rejectedMetric?.increment({ [reason]: true })
+    return reason === 'replay' ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
+  }
+
+  /**
+   * Gossipsub topic validator: runs before a message is delivered or
+   * forwarded. Rejected messages also cost the forwarding peer score.
+   */
+  private validate (msg: Message): TopicValidatorResult {
+    if (msg.data.length > MAX_ADVERT_BYTES) return this.reject('oversized')
+    if (msg.type !== 'signed') return this.reject('unsigned')
+    let decoded: TopicMessage
+    try {
+      decoded = decodeMessage(msg.data)
+    } catch {
+      return this.reject('malformed')
+    }
+    if (decoded.type === 'advert') {
+      if (decoded.peerId !== msg.from.toString()) return this.reject('impersonation')
+      if (this.table.isStale(decoded)) return this.reject('replay')
+    }
+    return TopicValidatorResult.Accept
+  }
+
+  private receive (msg: Message): void {
+    if (msg.topic !== this.topic || msg.type !== 'signed') return
+    let decoded: TopicMessage
+    try {
+      decoded = decodeMessage(msg.data)
+    } catch {
+      return
+    }
+    this.counters.bytesReceived += msg.data.length
+    const from = msg.from.toString()
+    if (decoded.type === 'advert') {
+      this.counters.advertsReceived++
+      if (decoded.peerId !== from) return
+      const event = this.table.applyAdvert(decoded, Date.now())
+      if (event != null) {
+        if (event.type === 'join' || event.type === 'update') void this.rememberAddrs(decoded)
+        this.emitMember(event)
+      }
+    } else {
+      this.counters.claimsReceived++
+      this.claimReceived(from, decoded)
+    }
+  }
+
+  private claimReceived (from: string, claim: SuspectClaim): void {
+    if (claim.target === this.self) {
+      // refute: a higher incarnation outranks every claim about the old one
+      if (claim.incarnation >= this.incarnation) {
+        this.incarnation = claim.incarnation + 1
+        this.health.refuted()
+        this.log('refuting suspicion from %s with incarnation %d', from, this.incarnation)
+        void this.persistIncarnation()
+        this.advertTask?.run()
+      }
+      return
+    }
+    const event = this.table.suspect(claim.target, from, claim.incarnation, Date.now())
+    if (event != null) this.emitMember(event)
+  }
+
+  private async rememberAddrs (advert: Advert): Promise<void> {
+    try {
+      await this.components.peerStore.merge(peerIdFromString(advert.peerId), {
+        multiaddrs: advert.addrs.map(a => multiaddr(a))
+      }, { signal: this.controller?.signal })
+    } catch (err) {
+      this.log.trace('could not store addresses of %s: %e', advert.peerId, err)
+    }
+  }
+
+  // ---- failure detection -------------------------------------------------
+
+  private tick (): void {
+    const now = Date.now()
+    const m = this.health.multiplier
+    for (const member of this.table.all()) {
+      if (member.status !== 'alive' || this.probing.has(member.peerId)) continue
+      if (now - member.lastHeardAt > this.timing.missAfterMs * m) {
+        void this.probe(member)
+      }
+    }
+    const n = this.table.liveCount()
+    for (const event of this.table.expire(now, (member) => suspicionTimeout({
+      members: n,
+      confirmations: [...member.suspicion?.confirmers ?? []].filter(c => c !== this.self).length,
+      minMs: this.timing.suspicionMinMs,
+      maxFactor: this.timing.suspicionMaxFactor,
+      multiplier: m
+    }))) {
+      this.emitMember(event)
+    }
+    for (const gone of this.table.reap(now, this.timing.reapAfterMs)) {
+      this.log('reaped member %s', gone)
+    }
+  }
+
+  /** A lost connection to an alive member is checked at once instead of waiting for silence. */
+  private connectionLost (peer: PeerId): void {
+    const member = this.table.get(peer.toString())
+    if (member?.status === 'alive' && !this.probing.has(member.peerId) && !this.leaving) {
+      void this.probe(member)
+    }
+  }
+
+  private async probe (member: Member): Promise<void> {
+    const signal = this.controller?.signal
+    if (signal == null || signal.aborted) return
+    this.probing.add(member.peerId)
+    const m = this.health.multiplier
+    const target = peerIdFromString(member.peerId)
+    try {
+      this.counters.probes++
+      try {
+        const { rttMs } = await this.prober.ping(target, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.timing.probeTimeoutMs * m)]) })
+        this.health.probeSucceeded()
+        this.table.markHeard(member.peerId, Date.now(), rttMs)
+        return
+      } catch (err) {
+        if (signal.aborted) return
+        this.log.trace('direct probe of %s failed: %e', member.peerId, err)
+      }
+      this.counters.probesFailed++
+      if (await this.indirectProbe(member, target, m, signal)) {
+        this.health.missedAck()
+        this.table.markHeard(member.peerId, Date.now())
+        return
+      }
+      if (signal.aborted) return
+      const current = this.table.get(member.peerId)
+      if (current?.status !== 'alive' || current.incarnation !== member.incarnation) return
+      const event = this.table.suspect(member.peerId, this.self, current.incarnation, Date.now())
+      if (event != null) {
+        this.emitMember(event)
+        this.counters.claimsSent++
+        await this.publish({ v: 1, type: 'suspect', target: member.peerId, incarnation: current.incarnation })
+      }
+    } finally {
+      this.probing.delete(member.peerId)
+    }
+  }
+
+  private async indirectProbe (member: Member, target: PeerId, multiplier: number, signal: AbortSignal): Promise<boolean> {
+    const helpers = this.table.all()
+      .filter(h => h.status === 'alive' && h.peerId !== member.peerId)
+      .sort(() => Math.random() - 0.5)
+      .slice(0, this.timing.indirectProbes)
+    if (helpers.length === 0) return false
+    const timeoutMs = Math.round(this.timing.indirectTimeoutMs * multiplier)
+    // the helper gets most of the window to probe; we wait for the whole window
+    const inner = Math.max(50, Math.round(timeoutMs * 0.8))
+    const wait = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
+    this.counters.indirectProbes += helpers.length
+    const attempts = helpers.map(async h => {
+      const ok = await this.prober.pingReq(peerIdFromString(h.peerId), target, member.addrs, inner, { signal: wait })
+      if (!ok) throw new Error('nack')
+      return true
+    })
+    try {
+      return await Promise.any(attempts)
+    } catch {
+      return false
+    }
+  }
+
+  // ---- topology upkeep ---------------------------------------------------
+
+  /**
+   * Keep `targetPeers` connections to random alive members so the mesh does
+   * not hang off its bootstrap node, and redial failed members so a healed
+   * partition merges back (their next advert marks them recovered).
+   */
+  private async upkeep (): Promise<void> {
+    const signal = this.controller?.signal
+    if (signal == null || signal.aborted) return
+    const cm = this.components.connectionManager
+    const members = this.table.all()
+    const connected = new Set(cm.getConnections().map(c => c.remotePeer.toString()))
+    const want = this.targetPeers - members.filter(m => m.status === 'alive' && connected.has(m.peerId)).length
+    const candidates = members
+      .filter(m => m.status === 'alive' && !connected.has(m.peerId))
+      .sort(() => Math.random() - 0.5)
+      .slice(0, Math.max(0, want))
+    const failed = members.filter(m => m.status === 'failed' && !connected.has(m.peerId))
+    await Promise.allSettled([...candidates, ...failed].map(async m => {
+      await cm.openConnection(peerIdFromString(m.peerId), {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.timing.upkeepIntervalMs)])
+      })
+    }))
+  }
+
+  // ---- helpers -----------------------------------------------------------
+
+  private emitMember (event: MemberEvent): void {
+    const view: MemberEventView = { type: event.type, peerId: event.peerId, status: event.status, incarnation: event.incarnation, time: new Date(event.at).toISOString() }
+    this.history.push(view)
+    if (this.history.length > 1000) this.history.shift()
+    this.log('member %s %s (incarnation %d)', event.peerId, event.type, event.incarnation)
+    this.safeDispatchEvent('member', { detail: view })
+  }
+
+  private view (m: Member, now: number): MemberView {
+    // probes measure RTT only when a member goes quiet; otherwise use the connection monitor's
+    const rttMs = m.rttMs ?? this.components.connectionManager.getConnections(peerIdFromString(m.peerId))[0]?.rtt
+    return {
+      peerId: m.peerId,
+      self: false,
+      status: m.status,
+      incarnation: m.incarnation,
+      lastSeenMs: Math.max(0, now - m.lastHeardAt),
+      statusForMs: Math.max(0, now - m.statusSince),
+      ...(rttMs != null ? { rttMs } : {}),
+      addrs: m.addrs,
+      resources: m.resources,
+      labels: m.labels,
+      services: m.services,
+      version: m.version,
+      ...(m.suspicion != null ? { suspectedBy: m.suspicion.confirmers.size } : {})
+    }
+  }
+
+  private selfView (): MemberView {
+    return {
+      peerId: this.self,
+      self: true,
+      status: this.leaving ? 'left' : 'alive',
+      incarnation: this.incarnation,
+      lastSeenMs: 0,
+      statusForMs: 0,
+      addrs: this.ownAddrs(),
+      resources: this.resources ?? { cpus: 0, load1: 0, load5: 0, load15: 0, memTotal: 0, memFree: 0, loopLagMs: 0, slotsTotal: this.sampler.slotsTotal, slotsUsed: 0, diskFree: 0 },
+      labels: this.labels(),
+      services: [],
+      version: this.init.version ?? '0.0.0'
+    }
+  }
+
+  private async readJson<T> (key: Key): Promise<T | undefined> {
+    try {
+      return JSON.parse(new TextDecoder().decode(await this.components.datastore.get(key))) as T
+    } catch {
+      return undefined
+    }
+  }
+
+  private async persistIncarnation (): Promise<void> {
+    try {
+      await this.components.datastore.put(INCARNATION_KEY, new TextEncoder().encode(String(this.incarnation)))
+    } catch (err) {
+      this.log.error('could not persist incarnation: %e', err)
+    }
+  }
+}

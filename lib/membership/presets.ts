@@ -1,0 +1,73 @@
+/**
+ * Failure-detector timing. One advert per interval; a member silent for
+ * `missAfterMs` is probed directly, then through `indirectProbes` others, then
+ * suspected; it is declared failed when its suspicion times out unrefuted.
+ *
+ * Suspicion timeout (Lifeguard): min = suspicionMinMs * max(1, log10(N)),
+ * max = min * suspicionMaxFactor; it falls from max to min as independent
+ * confirmations arrive, and every timeout here is multiplied by (1 + local
+ * health score) when this node itself is under stress.
+ *
+ * Budget at N = 50 with `local`: a SIGKILLed member's connections drop, the
+ * direct and indirect probes are refused at once, suspicion spreads, and with
+ * >= 3 confirmations it fails after ~600 ms * 1.7 = ~1 s. A member paused for
+ * 1 s is silent for at most ~2 s, below missAfterMs + probe + indirect
+ * (3.2 s) before it could even be suspected, let alone failed.
+ */
+export interface TimingPreset {
+  advertIntervalMs: number
+  missAfterMs: number
+  probeTimeoutMs: number
+  indirectProbes: number
+  indirectTimeoutMs: number
+  suspicionMinMs: number
+  suspicionMaxFactor: number
+  /** how often timers (silence, suspicion) are checked */
+  tickMs: number
+  /** topology upkeep and reconnection of failed members */
+  upkeepIntervalMs: number
+  /** failed and left members are forgotten after this long */
+  reapAfterMs: number
+}
+
+export const TIMING_PRESETS = {
+  local: {
+    advertIntervalMs: 1_000,
+    missAfterMs: 2_000,
+    probeTimeoutMs: 500,
+    indirectProbes: 3,
+    indirectTimeoutMs: 700,
+    suspicionMinMs: 600,
+    suspicionMaxFactor: 4,
+    tickMs: 100,
+    upkeepIntervalMs: 2_000,
+    reapAfterMs: 10 * 60_000
+  },
+  lan: {
+    advertIntervalMs: 1_000,
+    missAfterMs: 2_500,
+    probeTimeoutMs: 500,
+    indirectProbes: 3,
+    indirectTimeoutMs: 1_000,
+    suspicionMinMs: 1_000,
+    suspicionMaxFactor: 4,
+    tickMs: 200,
+    upkeepIntervalMs: 5_000,
+    reapAfterMs: 24 * 3600_000
+  },
+  wan: {
+    advertIntervalMs: 2_000,
+    missAfterMs: 6_000,
+    probeTimeoutMs: 2_000,
+    indirectProbes: 3,
+    indirectTimeoutMs: 3_000,
+    suspicionMinMs: 3_000,
+    suspicionMaxFactor: 6,
+    tickMs: 500,
+    upkeepIntervalMs: 15_000,
+    reapAfterMs: 72 * 3600_000
+  }
+} as const satisfies Record<string, TimingPreset>
+
+export type TimingPresetName = keyof typeof TIMING_PRESETS
+export const TIMING_PRESET_NAMES = Object.keys(TIMING_PRESETS) as TimingPresetName[]

@@ -1,0 +1,91 @@
+import { z } from 'zod'
+import { LABEL_KEY, MAX_ADVERT_ADDRS, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES } from './constants.js'
+
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+const finite = z.number().finite().nonnegative()
+
+export const resourcesSchema = z.strictObject({
+  cpus: count,
+  load1: finite,
+  load5: finite,
+  load15: finite,
+  memTotal: count,
+  memFree: count,
+  loopLagMs: finite,
+  slotsTotal: count,
+  slotsUsed: count,
+  diskFree: count
+})
+
+export const labelsSchema = z.record(z.string().regex(LABEL_KEY), z.string().max(MAX_LABEL_VALUE))
+  .refine(l => Object.keys(l).length <= MAX_LABELS, { error: `at most ${MAX_LABELS} labels` })
+
+/** A member's own signed statement about itself, published every interval. */
+export const advertSchema = z.strictObject({
+  v: z.literal(1),
+  type: z.literal('advert'),
+  peerId: z.string().min(1).max(128),
+  seq: count,
+  incarnation: count,
+  status: z.enum(['alive', 'leaving', 'left']),
+  addrs: z.array(z.string().max(256)).max(MAX_ADVERT_ADDRS),
+  resources: resourcesSchema,
+  labels: labelsSchema,
+  services: z.array(z.string().max(128)).max(MAX_SERVICES),
+  version: z.string().max(64)
+})
+
+/** "I could not reach `target` at `incarnation`, directly or through others." */
+export const suspectSchema = z.strictObject({
+  v: z.literal(1),
+  type: z.literal('suspect'),
+  target: z.string().min(1).max(128),
+  incarnation: count
+})
+
+export const topicMessageSchema = z.discriminatedUnion('type', [advertSchema, suspectSchema])
+
+export type Resources = z.infer<typeof resourcesSchema>
+export type Advert = z.infer<typeof advertSchema>
+export type SuspectClaim = z.infer<typeof suspectSchema>
+export type TopicMessage = z.infer<typeof topicMessageSchema>
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+export function encodeMessage (msg: TopicMessage): Uint8Array {
+  return encoder.encode(JSON.stringify(msg))
+}
+
+/** Parse and validate; throws on anything malformed. */
+export function decodeMessage (data: Uint8Array): TopicMessage {
+  return topicMessageSchema.parse(JSON.parse(decoder.decode(data)))
+}
+
+/** Probe protocol messages (one request, one response per stream). */
+export const probeRequestSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ping'), nonce: count }),
+  z.strictObject({
+    type: z.literal('ping-req'),
+    nonce: count,
+    target: z.string().min(1).max(128),
+    addrs: z.array(z.string().max(256)).max(MAX_ADVERT_ADDRS),
+    timeoutMs: z.number().int().positive().max(60_000)
+  })
+])
+
+export const probeResponseSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ack'), nonce: count, incarnation: count.optional() }),
+  z.strictObject({ type: z.literal('nack'), nonce: count })
+])
+
+export type ProbeRequest = z.infer<typeof probeRequestSchema>
+export type ProbeResponse = z.infer<typeof probeResponseSchema>
+
+export function encodeJson (value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value))
+}
+
+export function decodeJson<T> (schema: z.ZodType<T>, data: Uint8Array): T {
+  return schema.parse(JSON.parse(decoder.decode(data)))
+}
