@@ -6,7 +6,7 @@ import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import type { ComponentLogger, Metrics, PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, ConnectionGater, Metrics, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import { AGENT_VERSION, VERSION } from '../version.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
@@ -45,6 +45,8 @@ export interface NodeInit {
   /** gossip membership and failure detection; timing follows the profile unless set */
   membership?: Omit<MembershipInit, 'protocolPrefix'>
   metrics?: (components: any) => Metrics
+  /** deny connections by peer or address (admission control; tests cut links with it) */
+  connectionGater?: ConnectionGater
   logger?: ComponentLogger
   /** @default true */
   start?: boolean
@@ -81,6 +83,7 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: profile.connectionManager,
+    ...(init.connectionGater != null ? { connectionGater: init.connectionGater } : {}),
     connectionMonitor: { protocolPrefix: bare },
     metrics: init.metrics,
     services: {

@@ -1,0 +1,119 @@
+import { expect } from 'chai'
+import { MemberTable } from '../../lib/membership/member-table.js'
+import { suspicionTimeout } from '../../lib/membership/suspicion.js'
+import { LocalHealth } from '../../lib/membership/local-health.js'
+import { decodeMessage, encodeMessage, type Advert } from '../../lib/membership/wire.js'
+
+const resources = { cpus: 2, load1: 0, load5: 0, load15: 0, memTotal: 1, memFree: 1, loopLagMs: 0, slotsTotal: 2, slotsUsed: 0, diskFree: 0 }
+
+function advert (peerId: string, seq: number, over: Partial<Advert> = {}): Advert {
+  return { v: 1, type: 'advert', peerId, seq, incarnation: 0, status: 'alive', addrs: [], resources, labels: {}, services: [], version: '1', ...over }
+}
+
+describe('member table', () => {
+  it('adds a member on its first advert (join) and ignores stale or replayed ones', () => {
+    const t = new MemberTable('self')
+    expect(t.applyAdvert(advert('a', 5), 1000)?.type).to.equal('join')
+    expect(t.isStale(advert('a', 5))).to.equal(true)
+    expect(t.isStale(advert('a', 4))).to.equal(true)
+    expect(t.applyAdvert(advert('a', 4), 1100)).to.equal(undefined)
+    expect(t.get('a')?.seq).to.equal(5)
+    // a new incarnation outranks any seq
+    expect(t.isStale(advert('a', 1, { incarnation: 1 }))).to.equal(false)
+  })
+
+  it('never lists itself', () => {
+    const t = new MemberTable('self')
+    expect(t.applyAdvert(advert('self', 1), 0)).to.equal(undefined)
+    expect(t.size).to.equal(0)
+  })
+
+  it('reports updates only when labels, services, addresses or version change', () => {
+    const t = new MemberTable('self')
+    t.applyAdvert(advert('a', 1), 0)
+    expect(t.applyAdvert(advert('a', 2, { resources: { ...resources, load1: 3 } }), 1)).to.equal(undefined)
+    expect(t.get('a')?.resources.load1).to.equal(3)
+    expect(t.applyAdvert(advert('a', 3, { labels: { zone: 'x' } }), 2)?.type).to.equal('update')
+  })
+
+  it('suspects, gathers confirmations, fails on timeout, and recovers on a newer advert', () => {
+    const t = new MemberTable('self')
+    t.applyAdvert(advert('a', 1), 0)
+    expect(t.suspect('a', 'self', 0, 100)?.type).to.equal('suspect')
+    expect(t.suspect('a', 'b', 0, 110)).to.equal(undefined)
+    expect(t.suspect('a', 'c', 0, 120)).to.equal(undefined)
+    expect([...t.get('a')!.suspicion!.confirmers].sort()).to.deep.equal(['b', 'c', 'self'])
+    expect(t.expire(500, () => 1000)).to.deep.equal([])
+    const failed = t.expire(1100, () => 1000)
+    expect(failed.map(e => e.type)).to.deep.equal(['failed'])
+    expect(t.get('a')?.status).to.equal('failed')
+    expect(t.applyAdvert(advert('a', 2), 1200)?.type).to.equal('recovered')
+    expect(t.get('a')?.status).to.equal('alive')
+    expect(t.get('a')?.suspicion).to.equal(undefined)
+  })
+
+  it('ignores a claim about an incarnation the member has already refuted', () => {
+    const t = new MemberTable('self')
+    t.applyAdvert(advert('a', 1, { incarnation: 3 }), 0)
+    expect(t.suspect('a', 'b', 2, 10)).to.equal(undefined)
+    expect(t.get('a')?.status).to.equal('alive')
+    expect(t.suspect('a', 'b', 3, 10)?.type).to.equal('suspect')
+    // the refutation: a higher incarnation clears the suspicion
+    expect(t.applyAdvert(advert('a', 1, { incarnation: 4 }), 20)?.type).to.equal('recovered')
+  })
+
+  it('marks a member left on its own left advert and reaps it later', () => {
+    const t = new MemberTable('self')
+    t.applyAdvert(advert('a', 1), 0)
+    expect(t.applyAdvert(advert('a', 2, { status: 'left' }), 10)?.type).to.equal('left')
+    expect(t.suspect('a', 'b', 0, 20)).to.equal(undefined)
+    expect(t.reap(100, 1000)).to.deep.equal([])
+    expect(t.reap(1011, 1000)).to.deep.equal(['a'])
+    expect(t.size).to.equal(0)
+  })
+})
+
+describe('Lifeguard suspicion timeout and local health', () => {
+  const base = { minMs: 600, maxFactor: 4 }
+
+  it('starts at max and falls to min as confirmations arrive', () => {
+    const n = 50
+    const min = Math.round(600 * Math.log10(50))
+    expect(suspicionTimeout({ ...base, members: n, confirmations: 0 })).to.equal(Math.round(600 * Math.log10(50) * 4))
+    const one = suspicionTimeout({ ...base, members: n, confirmations: 1 })
+    expect(one).to.be.lessThan(min * 4).and.greaterThan(min)
+    expect(suspicionTimeout({ ...base, members: n, confirmations: 3 })).to.equal(min)
+    expect(suspicionTimeout({ ...base, members: n, confirmations: 30 })).to.equal(min)
+  })
+
+  it('grows with log N and with the local health multiplier', () => {
+    expect(suspicionTimeout({ ...base, members: 3, confirmations: 3 })).to.equal(600)
+    expect(suspicionTimeout({ ...base, members: 100, confirmations: 3 })).to.equal(1200)
+    expect(suspicionTimeout({ ...base, members: 100, confirmations: 3, multiplier: 3 })).to.equal(3600)
+  })
+
+  it('a lagging or refuted node slows its own judgements', () => {
+    const h = new LocalHealth()
+    expect(h.multiplier).to.equal(1)
+    h.observeLag(120)
+    expect(h.multiplier).to.equal(3)
+    h.refuted()
+    expect(h.multiplier).to.equal(4)
+    h.observeLag(0)
+    h.probeSucceeded()
+    expect(h.multiplier).to.equal(1)
+    for (let i = 0; i < 20; i++) h.missedAck()
+    expect(h.score).to.equal(8)
+  })
+})
+
+describe('membership wire format', () => {
+  it('round-trips an advert and rejects unknown fields or bad types', () => {
+    const a = advert('12D3KooWtest', 1, { labels: { zone: 'a' } })
+    expect(decodeMessage(encodeMessage(a))).to.deep.equal(a)
+    const bad = new TextEncoder().encode(JSON.stringify({ ...a, extra: 1 }))
+    expect(() => decodeMessage(bad)).to.throw()
+    expect(() => decodeMessage(new TextEncoder().encode(JSON.stringify({ ...a, seq: -1 })))).to.throw()
+    expect(() => decodeMessage(Uint8Array.of(0xff, 0xfe))).to.throw()
+  })
+})

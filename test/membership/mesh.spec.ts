@@ -1,0 +1,196 @@
+import { expect } from 'chai'
+import type { MemberEventView, MemberStatus } from '../../lib/interface/api.js'
+import { encodeMessage, type Advert } from '../../lib/membership/wire.js'
+import type { NodeInit, NoodleNode } from '../../lib/node/index.js'
+import { localNode, stopAll } from '../utils/test-mesh.js'
+import { waitFor } from '../utils/wait-for.js'
+
+function statusOf (viewer: NoodleNode, target: NoodleNode): MemberStatus | undefined {
+  return viewer.services.membership.members().find(m => m.peerId === target.peerId.toString())?.status
+}
+
+function allSee (viewers: NoodleNode[], target: NoodleNode, status: MemberStatus): boolean {
+  return viewers.every(v => v === target || statusOf(v, target) === status)
+}
+
+function converged (nodes: NoodleNode[]): boolean {
+  return nodes.every(n => n.services.membership.members().filter(m => m.status === 'alive').length === nodes.length)
+}
+
+function record (node: NoodleNode): MemberEventView[] {
+  const events: MemberEventView[] = []
+  node.services.membership.addEventListener('member', (evt) => { events.push(evt.detail) })
+  return events
+}
+
+async function mesh (n: number, init: NodeInit = {}, first: NodeInit = {}): Promise<NoodleNode[]> {
+  const a = await localNode({ ...init, ...first })
+  const bootstrap = [a.getMultiaddrs()[0]!.toString()]
+  const rest = await Promise.all(Array.from({ length: n - 1 }, async () => localNode({ ...init, bootstrap })))
+  return [a, ...rest]
+}
+
+describe('gossip membership (in-process meshes)', function () {
+  this.timeout(60_000)
+  let nodes: NoodleNode[] = []
+  afterEach(async () => {
+    await stopAll(nodes)
+    nodes = []
+  })
+
+  it('converges: every node lists every other as alive, with resources and itself marked', async () => {
+    nodes = await mesh(5)
+    await waitFor(() => converged(nodes), { what: 'five alive members everywhere' })
+    const view = nodes[2]!.services.membership.members()
+    expect(view.filter(m => m.self).map(m => m.peerId)).to.deep.equal([nodes[2]!.peerId.toString()])
+    const other = view.find(m => !m.self)!
+    expect(other.resources.cpus).to.be.greaterThan(0)
+    expect(other.resources.memTotal).to.be.greaterThan(0)
+    expect(other.resources.slotsTotal).to.be.greaterThan(0)
+    expect(other.addrs[0]).to.match(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//)
+    expect(other.version).to.match(/^\d+\.\d+\.\d+/)
+  })
+
+  it('marks a node failed everywhere after it goes silent without closing connections', async () => {
+    nodes = await mesh(4)
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const victim = nodes[3]!
+    const events = record(nodes[0]!)
+    // silent: no more adverts and no probe answers, but its connections stay open
+    await victim.services.membership.stop()
+    const others = nodes.slice(0, 3)
+    await waitFor(() => allSee(others, victim, 'failed'), { timeoutMs: 30_000, what: 'all others to mark the victim failed' })
+    const mine = events.filter(e => e.peerId === victim.peerId.toString()).map(e => e.type)
+    expect(mine).to.deep.equal(['suspect', 'failed'])
+    // nobody else was blamed
+    for (const n of others) {
+      expect(n.services.membership.members().filter(m => m.status !== 'alive').map(m => m.peerId)).to.deep.equal([victim.peerId.toString()])
+    }
+  })
+
+  it('announces a graceful stop, and the others mark it left (not failed)', async () => {
+    nodes = await mesh(3)
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const leaver = nodes[2]!
+    const events = record(nodes[0]!)
+    await leaver.stop()
+    await waitFor(() => allSee(nodes.slice(0, 2), leaver, 'left'), { what: 'the others to mark it left' })
+    expect(events.filter(e => e.peerId === leaver.peerId.toString()).map(e => e.type)).to.deep.equal(['left'])
+  })
+
+  it('a suspected member refutes by raising its incarnation', async () => {
+    nodes = await mesh(3)
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const [accuser, watcher, target] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    const events = record(watcher)
+    const before = target.services.membership.currentIncarnation
+    await accuser.services.pubsub.publish(accuser.services.membership.topic, encodeMessage({
+      v: 1, type: 'suspect', target: target.peerId.toString(), incarnation: before
+    }))
+    await waitFor(() => target.services.membership.currentIncarnation > before, { what: 'the target to raise its incarnation' })
+    await waitFor(() => watcher.services.membership.member(target.peerId.toString()).incarnation > before &&
+      statusOf(watcher, target) === 'alive', { what: 'the watcher to accept the refutation' })
+    const types = events.filter(e => e.peerId === target.peerId.toString()).map(e => e.type)
+    expect(types).to.not.include('failed')
+    expect(types[types.length - 1]).to.be.oneOf(['recovered', 'update'])
+    // an old claim about the refuted incarnation is ignored
+    await accuser.services.pubsub.publish(accuser.services.membership.topic, encodeMessage({
+      v: 1, type: 'suspect', target: target.peerId.toString(), incarnation: before
+    }))
+    const after = target.services.membership.currentIncarnation
+    await waitFor(async () => {
+      const s = watcher.services.membership.stats()
+      return s.claimsReceived >= 2
+    }, { what: 'the stale claim to arrive' })
+    expect(statusOf(watcher, target)).to.equal('alive')
+    expect(target.services.membership.currentIncarnation).to.equal(after)
+  })
+
+  it('rejects oversized, malformed, impersonating and replayed adverts, counts them, and carries on', async () => {
+    nodes = await mesh(3)
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const [liar, victim, observer] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    const topic = liar.services.membership.topic
+    const real = observer.services.membership.member(victim.peerId.toString())
+    const advert = (over: Partial<Advert>): Advert => ({
+      v: 1, type: 'advert', peerId: liar.peerId.toString(), seq: 1, incarnation: 0, status: 'alive', addrs: [], resources: real.resources, labels: {}, services: [], version: 'x', ...over
+    })
+    const publish = async (data: Uint8Array): Promise<void> => { await liar.services.pubsub.publish(topic, data) }
+
+    await publish(new Uint8Array(5 * 1024).fill(0x20))
+    await publish(new TextEncoder().encode('{"v":1,"type":"advert",'))
+    await publish(encodeMessage(advert({ peerId: victim.peerId.toString(), seq: 10 ** 9, labels: { owned: 'yes' } })))
+    await publish(encodeMessage(advert({ seq: 1 })))
+
+    await waitFor(() => {
+      const r = observer.services.membership.stats().rejected
+      return (r.oversized ?? 0) >= 1 && (r.malformed ?? 0) >= 1 && (r.impersonation ?? 0) >= 1 && (r.replay ?? 0) >= 1
+    }, { what: 'every kind of rejection to be counted' })
+    // the impersonated member is untouched, and the mesh still works
+    expect(observer.services.membership.member(victim.peerId.toString()).labels).to.deep.equal({})
+    await victim.services.membership.setLabel('after', 'attack')
+    await waitFor(() => observer.services.membership.member(victim.peerId.toString()).labels.after === 'attack', { what: 'normal adverts to flow' })
+    expect(allSee([observer], liar, 'alive')).to.equal(true)
+  })
+
+  it('labels set at runtime reach the others as an update, and removal too', async () => {
+    nodes = await mesh(3, { membership: { labels: { zone: 'a', disk: 'hdd' } } })
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const [n0, n1] = nodes as [NoodleNode, NoodleNode]
+    const events = record(n1)
+    expect(n0.services.membership.labels()).to.deep.equal({ zone: 'a', disk: 'hdd' })
+    await n0.services.membership.setLabel('disk', 'ssd')
+    await n0.services.membership.removeLabel('zone')
+    await waitFor(() => JSON.stringify(n1.services.membership.member(n0.peerId.toString()).labels) === JSON.stringify({ disk: 'ssd' }), { what: 'labels to propagate' })
+    expect(events.some(e => e.type === 'update' && e.peerId === n0.peerId.toString())).to.equal(true)
+    await expect(n0.services.membership.setLabel('bad key!', 'x')).to.be.rejectedWith(/invalid label key/)
+    await expect(n0.services.membership.removeLabel('nope')).to.be.rejectedWith(/no label/)
+  })
+
+  it('a partitioned node is marked failed, and recovered on both sides once the partition heals', async () => {
+    let cut = false
+    // every stage of a connection, both directions: nothing gets through while cut
+    const gater = {
+      denyDialPeer: async () => cut,
+      denyDialMultiaddr: async () => cut,
+      denyInboundConnection: async () => cut,
+      denyOutboundConnection: async () => cut,
+      denyInboundEncryptedConnection: async () => cut,
+      denyOutboundEncryptedConnection: async () => cut,
+      denyInboundUpgradedConnection: async () => cut,
+      denyOutboundUpgradedConnection: async () => cut
+    }
+    nodes = await mesh(3, {}, {})
+    const island = await localNode({ bootstrap: [nodes[0]!.getMultiaddrs()[0]!.toString()], connectionGater: gater })
+    nodes.push(island)
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const mainland = nodes.slice(0, 3)
+
+    cut = true
+    // a dial already past the gater may still complete; close until none is left
+    await waitFor(async () => {
+      await Promise.all(island.getConnections().map(async c => c.close()))
+      return island.getConnections().length === 0
+    }, { what: 'the island to be cut off' })
+    await waitFor(() => allSee(mainland, island, 'failed'), { timeoutMs: 30_000, what: 'the mainland to mark the island failed' })
+    await waitFor(() => mainland.every(m => statusOf(island, m) === 'failed'), { timeoutMs: 30_000, what: 'the island to mark the mainland failed' })
+
+    const events = record(nodes[0]!)
+    cut = false
+    await waitFor(() => converged(nodes), { timeoutMs: 30_000, what: 'the partition to merge back' })
+    expect(events.filter(e => e.peerId === island.peerId.toString()).map(e => e.type)).to.include('recovered')
+  })
+
+  it('keeps gossiping after the bootstrap node goes away', async () => {
+    nodes = await mesh(5, { membership: { targetPeers: 2 } })
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const [boot, ...rest] = nodes as [NoodleNode, ...NoodleNode[]]
+    await boot.stop()
+    await waitFor(() => allSee(rest, boot, 'left'), { what: 'the bootstrap node to be seen leaving' })
+    await waitFor(() => rest.every(n => n.getConnections().length >= 2), { what: 'every survivor to hold connections to others' })
+    await rest[0]!.services.membership.setLabel('still', 'here')
+    await waitFor(() => rest.every(n => n === rest[0] || n.services.membership.member(rest[0]!.peerId.toString()).labels.still === 'here'),
+      { what: 'a label change to reach every survivor' })
+    expect(rest.every(v => rest.every(t => t === v || statusOf(v, t) === 'alive'))).to.equal(true)
+  })
+})
