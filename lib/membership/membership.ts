@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { repeatingTask, type RepeatingTask } from '@libp2p/utils'
@@ -143,6 +144,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   async start (): Promise<void> {
     if (this.started) return
     this.controller = new AbortController()
+    // every probe and dial derives a signal from this one
+    setMaxListeners(Infinity, this.controller.signal)
     // a restart must outrank every advert and claim about the previous run
     this.incarnation = (await this.readJson<number>(INCARNATION_KEY) ?? -1) + 1
     await this.persistIncarnation()

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { TypedEventEmitter, type ComponentLogger, type Libp2pEvents, type Logger, type PeerId, type PeerStore, type Startable, type TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
@@ -95,6 +96,7 @@ export class Bootstrapper extends TypedEventEmitter<BootstrapperEvents> implemen
   start (): void {
     if (this.controller != null) return
     this.controller = new AbortController()
+    setMaxListeners(Infinity, this.controller.signal)
     this.components.events.addEventListener('peer:discovery', this.onDiscovery)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
   }

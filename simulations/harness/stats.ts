@@ -1,0 +1,24 @@
+export interface Distribution {
+  n: number
+  min: number
+  p50: number
+  p90: number
+  p99: number
+  max: number
+  mean: number
+}
+
+/** Nearest-rank percentiles; values in the unit they came in (ms here). */
+export function distribution (values: number[]): Distribution {
+  const s = [...values].sort((a, b) => a - b)
+  const at = (q: number): number => s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!
+  return {
+    n: s.length,
+    min: s[0] ?? NaN,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: s[s.length - 1] ?? NaN,
+    mean: s.length === 0 ? NaN : Math.round(s.reduce((a, b) => a + b, 0) / s.length)
+  }
+}

@@ -1,0 +1,59 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { cpuSeconds } from '../harness/proc-cpu.js'
+import type { Network, SimNode } from '../harness/network.js'
+import { distribution, type Distribution } from '../harness/stats.js'
+
+/** Poll a condition with a deadline; harness-side, cheap conditions over recorded events. */
+export async function until (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+/** True when `observer` has reported a join for every other node in `nodes`. */
+export function knowsAll (net: Network, observer: SimNode, nodes: SimNode[]): boolean {
+  return nodes.every(n => n === observer || net.eventAt(observer, n.peerId, 'join') != null)
+}
+
+export interface JoinFigures {
+  /** from the last node's ready line until every node has listed every other (ms) */
+  convergenceMs: number
+  /** per node: when it had listed all others, relative to the last ready line */
+  perNodeMs: number[]
+  startAllMs: number
+}
+
+export async function measureJoin (net: Network, startedAt: number): Promise<JoinFigures> {
+  const nodes = net.live()
+  await until(() => nodes.every(o => knowsAll(net, o, nodes)), 120_000, 'every node to list every other')
+  const lastReady = Math.max(...nodes.map(n => n.daemon.readyAt ?? 0))
+  const perNode = nodes.map(o => Math.max(...nodes.filter(n => n !== o).map(n => net.eventAt(o, n.peerId, 'join')!)) - lastReady)
+  return { convergenceMs: Math.max(0, ...perNode), perNodeMs: perNode.map(v => Math.max(0, v)), startAllMs: lastReady - startedAt }
+}
+
+export interface IdleFigures {
+  windowMs: number
+  cpuPercentOfCore: Distribution
+  bytesPerSecIn: Distribution
+  bytesPerSecOut: Distribution
+}
+
+/**
+ * CPU (from /proc) and membership payload bytes (from each daemon's stats)
+ * over an idle window. CPU is the whole daemon process: membership plus
+ * libp2p upkeep (DHT, gossipsub heartbeats, connection monitor).
+ */
+export async function measureIdle (net: Network, windowMs: number): Promise<IdleFigures> {
+  const nodes = net.live()
+  const before = await Promise.all(nodes.map(async n => ({ cpu: await cpuSeconds(n.daemon.proc.pid!), stats: await n.client.membershipStats() })))
+  const t0 = Date.now()
+  await sleep(windowMs)
+  const after = await Promise.all(nodes.map(async n => ({ cpu: await cpuSeconds(n.daemon.proc.pid!), stats: await n.client.membershipStats() })))
+  const secs = (Date.now() - t0) / 1000
+  const cpu = nodes.map((_, i) => Math.round(((after[i]!.cpu - before[i]!.cpu) / secs) * 1000) / 10)
+  const bin = nodes.map((_, i) => Math.round((after[i]!.stats.bytesReceived - before[i]!.stats.bytesReceived) / secs))
+  const bout = nodes.map((_, i) => Math.round((after[i]!.stats.bytesSent - before[i]!.stats.bytesSent) / secs))
+  return { windowMs, cpuPercentOfCore: distribution(cpu), bytesPerSecIn: distribution(bin), bytesPerSecOut: distribution(bout) }
+}

@@ -1,0 +1,35 @@
+import { distribution } from '../harness/stats.js'
+import { measureIdle, measureJoin, until } from './common.js'
+import type { Scenario } from './types.js'
+
+/** join: convergence of N nodes, one late joiner, and idle cost per node. */
+export const join: Scenario = async ({ net, nodes, progress }) => {
+  const startedAt = Date.now()
+  await net.start(nodes)
+  progress('converging')
+  const figures = await measureJoin(net, startedAt)
+
+  progress('late joiner')
+  const spawnedAt = Date.now()
+  const late = await net.addNode()
+  const others = net.live().filter(n => n !== late)
+  await until(() => others.every(o => net.eventAt(o, late.peerId, 'join') != null), 60_000, 'the late joiner to be seen by all')
+  const seenAt = others.map(o => net.eventAt(o, late.peerId, 'join')!)
+  const lateFromReady = Math.max(...seenAt) - late.daemon.readyAt!
+  const lateFromSpawn = Math.max(...seenAt) - spawnedAt
+
+  progress('idle window')
+  const idle = await measureIdle(net, 10_000)
+  return {
+    summary: { ...figures, perNode: distribution(figures.perNodeMs), lateJoinerMs: { fromReady: lateFromReady, fromSpawn: lateFromSpawn }, idle },
+    goals: [
+      { name: 'join convergence', target: '<= 2000 ms', value: figures.convergenceMs, met: figures.convergenceMs <= 2000 },
+      { name: 'idle CPU per node (mean)', target: '<= 2 % of a core', value: idle.cpuPercentOfCore.mean, met: idle.cpuPercentOfCore.mean <= 2 }
+    ],
+    plot: {
+      title: `join: ${nodes} daemons`,
+      xLabel: 'ms after the last daemon was ready until it listed every other member',
+      series: [{ name: 'per node', values: figures.perNodeMs }, { name: 'late joiner seen by', values: seenAt.map(t => Math.max(0, t - late.daemon.readyAt!)) }]
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { pick } from '../harness/rng.js'
+import { measureJoin } from './common.js'
+import type { Scenario } from './types.js'
+
+const PAUSE_MS = 1_000
+/** after SIGCONT, how long detectors get to (wrongly) decide: well past probe + suspicion windows */
+const WINDOW_MS = 8_000
+
+/** pause: SIGSTOP a member for 1 s, SIGCONT; count false failures (want 0) and suspicions. */
+export const pause: Scenario = async ({ net, nodes, repeats, random, progress }) => {
+  const startedAt = Date.now()
+  await net.start(nodes)
+  progress('converging')
+  const join = await measureJoin(net, startedAt)
+  const rows: Array<{ victim: string, pausedMs: number, suspicions: number, failures: number, recovered: number }> = []
+  for (let r = 0; r < repeats; r++) {
+    progress('pause', r, repeats)
+    const victim = pick(net.live(), random)
+    const since = Date.now()
+    victim.daemon.proc.kill('SIGSTOP')
+    await sleep(PAUSE_MS)
+    victim.daemon.proc.kill('SIGCONT')
+    const pausedMs = Date.now() - since
+    await sleep(WINDOW_MS)
+    rows.push({
+      victim: victim.peerId,
+      pausedMs,
+      suspicions: net.countEvents(victim.peerId, 'suspect', since),
+      failures: net.countEvents(victim.peerId, 'failed', since),
+      recovered: net.countEvents(victim.peerId, 'recovered', since)
+    })
+  }
+  // anyone else blamed during the run counts as well
+  const falseFailures = net.nodes.reduce((sum, n) => sum + n.events.filter(e => e.type === 'failed').length, 0)
+  return {
+    summary: { convergenceMs: join.convergenceMs, pauseMs: PAUSE_MS, windowMs: WINDOW_MS, repeats: rows, falseFailures, suspicions: rows.reduce((s, r) => s + r.suspicions, 0) },
+    goals: [{ name: 'false failures under 1 s pauses', target: '0', value: falseFailures, met: falseFailures === 0 }],
+    plot: {
+      title: `pause: SIGSTOP ${PAUSE_MS} ms, ${nodes} daemons, ${repeats} repeats`,
+      xLabel: 'ms the victim was actually stopped (per repeat)',
+      series: [{ name: 'pause length', values: rows.map(r => r.pausedMs) }]
+    }
+  }
+}
