@@ -2,6 +2,8 @@
 export const TOPIC_SUFFIX = '/members/1'
 /** Probe protocol (direct and indirect SWIM probes). */
 export const PROBE_PROTOCOL_SUFFIX = '/probe/1.0.0'
+/** Member-list pull for newcomers. */
+export const SYNC_PROTOCOL_SUFFIX = '/members/sync/1.0.0'
 
 /** Adverts larger than this are rejected by the topic validator (issue 3). */
 export const MAX_ADVERT_BYTES = 4 * 1024

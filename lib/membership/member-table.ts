@@ -29,7 +29,15 @@ export interface Member {
   services: string[]
   version: string
   suspicion?: Suspicion
+  /**
+   * false while all we know came from a neighbour's member list (sync), not
+   * from the member's own signed advert; its first advert then always applies
+   */
+  verified: boolean
 }
+
+/** A member as a neighbour reported it in a member-list sync. */
+export type SyncEntry = Pick<Member, 'peerId' | 'incarnation' | 'addrs' | 'resources' | 'labels' | 'services' | 'version'>
 
 export interface MemberEvent {
   type: MemberEventType
@@ -88,7 +96,7 @@ export class MemberTable {
   /** True if this advert is not newer than what we hold (replayed or reordered). */
   isStale (advert: Pick<Advert, 'peerId' | 'incarnation' | 'seq'>): boolean {
     const m = this.members.get(advert.peerId)
-    if (m == null) return false
+    if (m == null || !m.verified) return false
     return advert.incarnation < m.incarnation || (advert.incarnation === m.incarnation && advert.seq <= m.seq)
   }
 
@@ -109,18 +117,39 @@ export class MemberTable {
       labels: advert.labels,
       services: advert.services,
       version: advert.version,
+      verified: true,
       ...(prev?.rttMs != null ? { rttMs: prev.rttMs } : {})
     }
     this.members.set(advert.peerId, next)
     const event = (type: MemberEventType): MemberEvent => ({ type, peerId: next.peerId, status: next.status, incarnation: next.incarnation, at })
 
     if (prev == null) return status === 'left' ? undefined : event('join')
+    if (!prev.verified) return status === 'left' ? event('left') : undefined
     if (status === 'left') return prev.status === 'left' ? undefined : event('left')
     if (prev.status === 'left') return event('join')
     if (prev.status === 'suspect' || prev.status === 'failed') return event('recovered')
     const changed = !sameLabels(prev.labels, next.labels) || !sameStrings(prev.services, next.services) ||
       !sameStrings(prev.addrs, next.addrs) || prev.version !== next.version || prev.incarnation !== next.incarnation
     return changed ? event('update') : undefined
+  }
+
+  /**
+   * Learn of a member from a neighbour's list (a newcomer catching up without
+   * waiting a full advert interval). Only unknown members are added; what a
+   * member says of itself in adverts always wins.
+   */
+  applySync (entry: SyncEntry, now: number, at: number = now): MemberEvent | undefined {
+    if (entry.peerId === this.self || this.members.has(entry.peerId)) return undefined
+    this.members.set(entry.peerId, {
+      ...entry,
+      status: 'alive',
+      seq: 0,
+      lastAdvertAt: now,
+      lastHeardAt: now,
+      statusSince: now,
+      verified: false
+    })
+    return { type: 'join', peerId: entry.peerId, status: 'alive', incarnation: entry.incarnation, at }
   }
 
   /** A successful probe: the member lives even if its adverts are late. */

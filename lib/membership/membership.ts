@@ -8,11 +8,12 @@ import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/goss
 import { Key, type Datastore } from 'interface-datastore'
 import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
 import { InvalidLabelError, MemberNotFoundError } from './errors.js'
-import { LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, PROBE_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, PROBE_PROTOCOL_SUFFIX, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
-import { MemberTable, type Member, type MemberEvent } from './member-table.js'
+import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import { TIMING_PRESETS, type TimingPreset, type TimingPresetName } from './presets.js'
 import { Prober } from './probe.js'
+import { MemberSync } from './sync.js'
 import { ResourceSampler } from './resources.js'
 import { suspicionTimeout } from './suspicion.js'
 import { decodeMessage, encodeMessage, type Advert, type Resources, type SuspectClaim, type TopicMessage } from './wire.js'
@@ -77,6 +78,9 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private readonly health = new LocalHealth()
   private readonly sampler: ResourceSampler
   private readonly prober: Prober
+  private readonly sync: MemberSync
+  /** neighbours a member list was pulled from; a newcomer pulls from its first two */
+  private synced = 0
   private readonly self: string
   private readonly targetPeers: number
   private readonly probing = new Set<string>()
@@ -89,14 +93,16 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private overlay: LabelOverlay = { set: {}, removed: [] }
   private resources?: Resources
   private tasks: RepeatingTask[] = []
-  private advertTask?: RepeatingTask
+  private advertTimer?: ReturnType<typeof setTimeout>
+  private advertRunning = false
   private started = false
   private leaving = false
   private controller?: AbortController
 
   private readonly onMessage = (evt: CustomEvent<Message>): void => { this.receive(evt.detail) }
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => { this.connectionLost(evt.detail) }
-  private readonly onSubscriptionChange = (): void => { this.advertTask?.run() }
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => { void this.pullMembers(evt.detail) }
+  private readonly onSubscriptionChange = (): void => { this.requestAdvert() }
 
   constructor (components: MembershipComponents, init: MembershipInit = {}) {
     super()
@@ -107,6 +113,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const preset = TIMING_PRESETS[init.timing ?? 'lan']
     this.timing = {
       advertIntervalMs: init.advertIntervalMs ?? preset.advertIntervalMs,
+      maxAdvertRate: init.maxAdvertRate ?? preset.maxAdvertRate,
+      probeIntervalMs: init.probeIntervalMs ?? preset.probeIntervalMs,
       missAfterMs: init.missAfterMs ?? preset.missAfterMs,
       probeTimeoutMs: init.probeTimeoutMs ?? preset.probeTimeoutMs,
       indirectProbes: init.indirectProbes ?? preset.indirectProbes,
@@ -127,6 +135,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       log: this.log,
       incarnation: () => this.incarnation,
       handlerTimeoutMs: this.timing.probeTimeoutMs + this.timing.indirectTimeoutMs * 2,
+      onMalformed: () => { this.reject('malformed') }
+    })
+    this.sync = new MemberSync(components, {
+      protocol: `${prefix}${SYNC_PROTOCOL_SUFFIX}`,
+      log: this.log,
+      snapshot: () => this.snapshot(),
+      timeoutMs: this.timing.probeTimeoutMs * 4,
       onMalformed: () => { this.reject('malformed') }
     })
     this.rejectedMetric = components.metrics?.registerCounterGroup('noodled_membership_messages_rejected_total', {
@@ -152,6 +167,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.overlay = await this.readJson<LabelOverlay>(LABELS_KEY) ?? { set: {}, removed: [] }
     this.sampler.start()
     await this.prober.start()
+    await this.sync.start()
     this.started = true
   }
 
@@ -162,11 +178,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     pubsub.subscribe(this.topic)
     events.addEventListener('peer:disconnect', this.onDisconnect)
+    events.addEventListener('peer:connect', this.onConnect)
+    for (const conn of this.components.connectionManager.getConnections()) void this.pullMembers(conn.remotePeer)
 
     const t = this.timing
-    this.advertTask = repeatingTask(async () => { await this.publishAdvert() }, t.advertIntervalMs, { runImmediately: true, debounce: 50 })
+    this.requestAdvert()
     this.tasks = [
-      this.advertTask,
+      repeatingTask(() => { this.probeNext() }, t.probeIntervalMs),
       repeatingTask(() => { this.tick() }, t.tickMs),
       repeatingTask(async () => { await this.upkeep() }, t.upkeepIntervalMs, { runImmediately: true })
     ]
@@ -191,16 +209,19 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     if (!this.started) return
     this.started = false
     this.controller?.abort()
+    clearTimeout(this.advertTimer)
     this.tasks.forEach(task => { task.stop() })
     this.tasks = []
     const { pubsub, events } = this.components
     pubsub.removeEventListener('message', this.onMessage)
     pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
     events.removeEventListener('peer:disconnect', this.onDisconnect)
+    events.removeEventListener('peer:connect', this.onConnect)
     pubsub.topicValidators.delete(this.topic)
     try { pubsub.unsubscribe(this.topic) } catch {}
     this.sampler.stop()
     await this.prober.stop()
+    await this.sync.stop()
   }
 
   // ---- queries -----------------------------------------------------------
@@ -254,7 +275,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     if (!(key in this.labels()) && Object.keys(this.labels()).length >= MAX_LABELS) throw new InvalidLabelError(`at most ${MAX_LABELS} labels`)
     this.overlay = { set: { ...this.overlay.set, [key]: value }, removed: this.overlay.removed.filter(k => k !== key) }
     await this.components.datastore.put(LABELS_KEY, new TextEncoder().encode(JSON.stringify(this.overlay)), options)
-    this.advertTask?.run()
+    this.requestAdvert()
     return this.labels()
   }
 
@@ -265,11 +286,47 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const removed = key in (this.init.labels ?? {}) ? [...new Set([...this.overlay.removed, key])] : this.overlay.removed
     this.overlay = { set, removed }
     await this.components.datastore.put(LABELS_KEY, new TextEncoder().encode(JSON.stringify(this.overlay)), options)
-    this.advertTask?.run()
+    this.requestAdvert()
     return this.labels()
   }
 
   // ---- gossip ------------------------------------------------------------
+
+  /** The advert interval for the current mesh size (see TimingPreset.maxAdvertRate). */
+  advertIntervalMs (): number {
+    const n = this.table.liveCount()
+    return Math.max(this.timing.advertIntervalMs, Math.ceil((n / this.timing.maxAdvertRate) * 1000))
+  }
+
+  /** Silence that triggers a probe: never shorter than 2.5 advert intervals. */
+  private missAfterMs (): number {
+    return Math.max(this.timing.missAfterMs, Math.round(this.advertIntervalMs() * 2.5))
+  }
+
+  /**
+   * Advert scheduling: one chain of timers whose period follows the mesh size
+   * (a repeating task's interval cannot be changed from inside its own run
+   * without starting a second chain). A request publishes within 50 ms.
+   */
+  private requestAdvert (delayMs = 50): void {
+    clearTimeout(this.advertTimer)
+    this.advertTimer = setTimeout(() => { void this.advertNow() }, delayMs)
+  }
+
+  private async advertNow (): Promise<void> {
+    if (!this.started) return
+    if (this.advertRunning) {
+      this.requestAdvert()
+      return
+    }
+    this.advertRunning = true
+    try {
+      await this.publishAdvert()
+    } finally {
+      this.advertRunning = false
+      if (this.started) this.requestAdvert(this.advertIntervalMs())
+    }
+  }
 
   private async publishAdvert (status: Advert['status'] = this.leaving ? 'left' : 'alive'): Promise<void> {
     if (!this.started) return
@@ -364,7 +421,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         this.health.refuted()
         this.log('refuting suspicion from %s with incarnation %d', from, this.incarnation)
         void this.persistIncarnation()
-        this.advertTask?.run()
+        this.requestAdvert()
       }
       return
     }
@@ -372,13 +429,42 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     if (event != null) this.emitMember(event)
   }
 
-  private async rememberAddrs (advert: Advert): Promise<void> {
+  private async rememberAddrs (advert: Pick<Advert, 'peerId' | 'addrs'>): Promise<void> {
     try {
       await this.components.peerStore.merge(peerIdFromString(advert.peerId), {
         multiaddrs: advert.addrs.map(a => multiaddr(a))
       }, { signal: this.controller?.signal })
     } catch (err) {
       this.log.trace('could not store addresses of %s: %e', advert.peerId, err)
+    }
+  }
+
+  /** Alive members (self included) as sent to a newcomer. */
+  private snapshot (): SyncEntry[] {
+    const self = this.selfView()
+    const entry = (m: { peerId: string, incarnation: number, addrs: string[], resources: Resources, labels: Record<string, string>, services: string[], version: string }): SyncEntry =>
+      ({ peerId: m.peerId, incarnation: m.incarnation, addrs: m.addrs, resources: m.resources, labels: m.labels, services: m.services, version: m.version })
+    return [entry(self), ...this.table.all().filter(m => m.status === 'alive').map(entry)]
+  }
+
+  private async pullMembers (peer: PeerId): Promise<void> {
+    const signal = this.controller?.signal
+    if (signal == null || signal.aborted || this.synced >= 2) return
+    this.synced++
+    try {
+      const entries = await this.sync.pull(peer, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.timing.probeTimeoutMs * 4)]) })
+      const now = Date.now()
+      for (const e of entries) {
+        const event = this.table.applySync(e, now)
+        if (event != null) {
+          void this.rememberAddrs({ peerId: e.peerId, addrs: e.addrs })
+          this.emitMember(event)
+        }
+      }
+    } catch (err) {
+      // a neighbour that cannot answer (older version, busy) is not fatal: adverts will come
+      this.synced--
+      this.log.trace('member sync from %p failed: %e', peer, err)
     }
   }
 
@@ -389,7 +475,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const m = this.health.multiplier
     for (const member of this.table.all()) {
       if (member.status !== 'alive' || this.probing.has(member.peerId)) continue
-      if (now - member.lastHeardAt > this.timing.missAfterMs * m) {
+      if (now - member.lastHeardAt > this.missAfterMs() * m) {
         void this.probe(member)
       }
     }
@@ -407,6 +493,26 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       this.log('reaped member %s', gone)
     }
   }
+
+  /**
+   * SWIM's probe round: one member per period, taken from a shuffled list that
+   * is walked to the end before it is reshuffled, so every member is probed
+   * by every other within N periods and by someone about once per period.
+   */
+  private probeNext (): void {
+    while (true) {
+      const next = this.probeOrder.pop()
+      if (next == null) break
+      const member = this.table.get(next)
+      if (member?.status === 'alive') {
+        if (!this.probing.has(next)) void this.probe(member)
+        return
+      }
+    }
+    this.probeOrder = this.table.all().filter(m => m.status === 'alive').map(m => m.peerId).sort(() => Math.random() - 0.5)
+  }
+
+  private probeOrder: string[] = []
 
   /** A lost connection to an alive member is checked at once instead of waiting for silence. */
   private connectionLost (peer: PeerId): void {

@@ -38,6 +38,8 @@ export const configSchema = z.strictObject({
     /** timing preset; defaults to the profile's name (local or lan) */
     timing: z.enum(['local', 'lan', 'wan']).optional(),
     advertIntervalMs: ms.optional(),
+    maxAdvertRate: z.number().positive().max(1000).optional(),
+    probeIntervalMs: ms.optional(),
     missAfterMs: ms.optional(),
     probeTimeoutMs: ms.optional(),
     indirectProbes: z.number().int().min(0).max(16).optional(),

@@ -22,6 +22,21 @@ describe('member table', () => {
     expect(t.isStale(advert('a', 1, { incarnation: 1 }))).to.equal(false)
   })
 
+  it('learns unknown members from a neighbour\'s list, and lets their own adverts win', () => {
+    const t = new MemberTable('self')
+    const entry = { peerId: 'b', incarnation: 7, addrs: [], resources, labels: { from: 'sync' }, services: [], version: '1' }
+    expect(t.applySync(entry, 0)?.type).to.equal('join')
+    expect(t.applySync(entry, 1)).to.equal(undefined)
+    // a neighbour cannot block the member's real adverts with inflated numbers
+    expect(t.isStale(advert('b', 1, { incarnation: 0 }))).to.equal(false)
+    expect(t.applyAdvert(advert('b', 1, { incarnation: 0 }), 2)).to.equal(undefined)
+    expect(t.get('b')?.labels).to.deep.equal({})
+    expect(t.get('b')?.verified).to.equal(true)
+    // known members are never overwritten by a list
+    t.applySync({ ...entry, labels: { x: 'y' } }, 3)
+    expect(t.get('b')?.labels).to.deep.equal({})
+  })
+
   it('never lists itself', () => {
     const t = new MemberTable('self')
     expect(t.applyAdvert(advert('self', 1), 0)).to.equal(undefined)

@@ -91,8 +91,8 @@ describe('gossip membership (in-process meshes)', function () {
     await waitFor(() => watcher.services.membership.member(target.peerId.toString()).incarnation > before &&
       statusOf(watcher, target) === 'alive', { what: 'the watcher to accept the refutation' })
     const types = events.filter(e => e.peerId === target.peerId.toString()).map(e => e.type)
+    expect(types).to.include('suspect')
     expect(types).to.not.include('failed')
-    expect(types[types.length - 1]).to.be.oneOf(['recovered', 'update'])
     // an old claim about the refuted incarnation is ignored
     await accuser.services.pubsub.publish(accuser.services.membership.topic, encodeMessage({
       v: 1, type: 'suspect', target: target.peerId.toString(), incarnation: before
@@ -120,12 +120,17 @@ describe('gossip membership (in-process meshes)', function () {
     await publish(new Uint8Array(5 * 1024).fill(0x20))
     await publish(new TextEncoder().encode('{"v":1,"type":"advert",'))
     await publish(encodeMessage(advert({ peerId: victim.peerId.toString(), seq: 10 ** 9, labels: { owned: 'yes' } })))
-    await publish(encodeMessage(advert({ seq: 1 })))
 
-    await waitFor(() => {
+    await waitFor(async () => {
       const r = observer.services.membership.stats().rejected
-      return (r.oversized ?? 0) >= 1 && (r.malformed ?? 0) >= 1 && (r.impersonation ?? 0) >= 1 && (r.replay ?? 0) >= 1
-    }, { what: 'every kind of rejection to be counted' })
+      if ((r.replay ?? 0) === 0) {
+        // an old sequence number is only a replay once the observer holds a newer advert
+        // from the liar (a member first learnt through a neighbour's list accepts any)
+        await publish(encodeMessage(advert({ seq: 1 })))
+        return false
+      }
+      return (r.oversized ?? 0) >= 1 && (r.malformed ?? 0) >= 1 && (r.impersonation ?? 0) >= 1
+    }, { intervalMs: 200, what: 'every kind of rejection to be counted' })
     // the impersonated member is untouched, and the mesh still works
     expect(observer.services.membership.member(victim.peerId.toString()).labels).to.deep.equal({})
     await victim.services.membership.setLabel('after', 'attack')

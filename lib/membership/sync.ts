@@ -1,0 +1,88 @@
+import { lpStream } from '@libp2p/utils'
+import { z } from 'zod'
+import type { Connection, Logger, PeerId, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import { MAX_ADVERT_ADDRS } from './constants.js'
+import type { SyncEntry } from './member-table.js'
+import { decodeJson, encodeJson, labelsSchema, resourcesSchema } from './wire.js'
+
+/** A member list of a few hundred entries fits easily. */
+export const MAX_SYNC_BYTES = 1024 * 1024
+
+const entrySchema = z.strictObject({
+  peerId: z.string().min(1).max(128),
+  incarnation: z.number().int().nonnegative(),
+  addrs: z.array(z.string().max(256)).max(MAX_ADVERT_ADDRS),
+  resources: resourcesSchema,
+  labels: labelsSchema,
+  services: z.array(z.string().max(128)).max(64),
+  version: z.string().max(64)
+})
+const responseSchema = z.strictObject({ members: z.array(entrySchema).max(10_000) })
+
+export interface MemberSyncInit {
+  protocol: string
+  log: Logger
+  /** alive members this node knows, itself included */
+  snapshot: () => SyncEntry[]
+  timeoutMs: number
+  onMalformed: () => void
+}
+
+/**
+ * Push-pull catch-up for newcomers (memberlist does the same on join): a node
+ * that has just connected asks that neighbour for its list of alive members
+ * instead of waiting for each member's next advert, which in a large mesh is
+ * several seconds away.
+ */
+export class MemberSync {
+  private readonly components: { registrar: Registrar, connectionManager: ConnectionManager }
+  private readonly init: MemberSyncInit
+
+  constructor (components: { registrar: Registrar, connectionManager: ConnectionManager }, init: MemberSyncInit) {
+    this.components = components
+    this.init = init
+  }
+
+  async start (): Promise<void> {
+    await this.components.registrar.handle(this.init.protocol, (stream, connection) => {
+      void this.handle(stream, connection)
+    }, { maxInboundStreams: 8, maxOutboundStreams: 4 })
+  }
+
+  async stop (): Promise<void> {
+    await this.components.registrar.unhandle(this.init.protocol)
+  }
+
+  async pull (peer: PeerId, options: { signal: AbortSignal }): Promise<SyncEntry[]> {
+    const stream = await this.components.connectionManager.openStream(peer, this.init.protocol, options)
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_SYNC_BYTES })
+      await lp.write(encodeJson({}), options)
+      const res = decodeJson(responseSchema, (await lp.read(options)).subarray())
+      await stream.close(options)
+      return res.members
+    } catch (err: any) {
+      stream.abort(err)
+      throw err
+    }
+  }
+
+  private async handle (stream: Stream, connection: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(this.init.timeoutMs)
+    try {
+      const lp = lpStream(stream, { maxDataLength: 64 })
+      try {
+        decodeJson(z.strictObject({}), (await lp.read({ signal })).subarray())
+      } catch (err) {
+        this.init.onMalformed()
+        throw err
+      }
+      await lp.write(encodeJson({ members: this.init.snapshot() }), { signal })
+      await stream.close({ signal })
+    } catch (err: any) {
+      this.init.log.trace('member sync with %p failed: %e', connection.remotePeer, err)
+      stream.abort(err)
+    }
+  }
+}
