@@ -124,9 +124,8 @@ export class MemberTable {
     const event = (type: MemberEventType): MemberEvent => ({ type, peerId: next.peerId, status: next.status, incarnation: next.incarnation, at })
 
     if (prev == null) return status === 'left' ? undefined : event('join')
-    if (!prev.verified) return status === 'left' ? event('left') : undefined
     if (status === 'left') return prev.status === 'left' ? undefined : event('left')
-    if (prev.status === 'left') return event('join')
+    if (prev.status === 'left' && prev.verified) return event('join')
     if (prev.status === 'suspect' || prev.status === 'failed') return event('recovered')
     const changed = !sameLabels(prev.labels, next.labels) || !sameStrings(prev.services, next.services) ||
       !sameStrings(prev.addrs, next.addrs) || prev.version !== next.version || prev.incarnation !== next.incarnation
