@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../lib/repo/config.js'
 import { initRepo, isInitialized } from '../lib/repo/init.js'
 import { loadKey } from '../lib/repo/keys.js'
 import { lockRepo, type RepoLock } from '../lib/repo/lock.js'
+import { CachedDatastore } from '../lib/repo/cached-datastore.js'
 import { repoPaths, type RepoPaths } from '../lib/repo/paths.js'
 import { VERSION } from '../lib/version.js'
 import { ApiServer, checkSocketPath } from './api/server.js'
@@ -89,7 +90,7 @@ export class Daemon implements ControlTarget {
     try {
       node = await createNode({
         privateKey,
-        datastore: lock.datastore,
+        datastore: new CachedDatastore(lock.datastore),
         listen: config.listen,
         announce: config.announce,
         bootstrap: config.bootstrap,

@@ -85,7 +85,10 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
     streamMuxers: [yamux()],
     connectionManager: profile.connectionManager,
     ...(init.connectionGater != null ? { connectionGater: init.connectionGater } : {}),
-    connectionMonitor: { protocolPrefix: bare },
+    // membership probes every member over these same connections (and finds
+    // dead ones); libp2p's monitor pinged every connection every 10 s on top,
+    // a stream and a peer-store write each time, so it is off
+    connectionMonitor: { enabled: false, protocolPrefix: bare },
     metrics: init.metrics,
     services: {
       identify: identify({ protocolPrefix: bare }),
@@ -110,6 +113,10 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
         Dhi: 6,
         Dlazy: 4,
         Dout: 2,
+        // IDONTWANT (gossipsub 1.2) would answer every advert with a control
+        // message to each mesh peer; for messages this small that doubles the
+        // traffic instead of saving it
+        idontwantMinDataSize: 16 * 1024,
         // adverts (issue 3) are signed; the sender is always known
         globalSignaturePolicy: 'StrictSign'
       }),
