@@ -25,7 +25,7 @@ export interface DaemonInit extends DaemonFlags {
   logger?: Logger
 }
 
-/** A live ping is only tried for peers the connection monitor has not timed yet. */
+/** Peers without a measured RTT on their connection get a live ping, bounded by this. */
 const PEER_PING_TIMEOUT_MS = 1_000
 
 /**

@@ -630,8 +630,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   }
 
   private view (m: Member, now: number): MemberView {
-    // probes measure RTT only when a member goes quiet; otherwise use the connection monitor's
-    const rttMs = m.rttMs ?? this.components.connectionManager.getConnections(peerIdFromString(m.peerId))[0]?.rtt
+    // RTT comes from this node's probes (every member is probed within N periods)
+    const rttMs = m.rttMs
     return {
       peerId: m.peerId,
       self: false,

@@ -18,19 +18,29 @@ export function knowsAll (net: Network, observer: SimNode, nodes: SimNode[]): bo
 }
 
 export interface JoinFigures {
+  /** false when the mesh did not converge within the deadline; the figures then describe where it stood */
+  converged: boolean
   /** from the last node's ready line until every node has listed every other (ms) */
   convergenceMs: number
+  /** members each node had listed (others only) when measured */
+  knownPerNode: Distribution
   /** per node: when it had listed all others, relative to the last ready line */
   perNodeMs: number[]
   startAllMs: number
 }
 
-export async function measureJoin (net: Network, startedAt: number): Promise<JoinFigures> {
+export async function measureJoin (net: Network, startedAt: number, deadlineMs = 120_000): Promise<JoinFigures> {
   const nodes = net.live()
-  await until(() => nodes.every(o => knowsAll(net, o, nodes)), 120_000, 'every node to list every other')
   const lastReady = Math.max(...nodes.map(n => n.daemon.readyAt ?? 0))
+  const known = (): number[] => nodes.map(o => nodes.filter(n => n !== o && net.eventAt(o, n.peerId, 'join') != null).length)
+  try {
+    await until(() => nodes.every(o => knowsAll(net, o, nodes)), deadlineMs, 'every node to list every other')
+  } catch {
+    // report where the mesh stood rather than nothing
+    return { converged: false, convergenceMs: Date.now() - lastReady, knownPerNode: distribution(known()), perNodeMs: [], startAllMs: lastReady - startedAt }
+  }
   const perNode = nodes.map(o => Math.max(...nodes.filter(n => n !== o).map(n => net.eventAt(o, n.peerId, 'join')!)) - lastReady)
-  return { convergenceMs: Math.max(0, ...perNode), perNodeMs: perNode.map(v => Math.max(0, v)), startAllMs: lastReady - startedAt }
+  return { converged: true, convergenceMs: Math.max(0, ...perNode), knownPerNode: distribution(known()), perNodeMs: perNode.map(v => Math.max(0, v)), startAllMs: lastReady - startedAt }
 }
 
 export interface IdleFigures {

@@ -8,6 +8,18 @@ export const join: Scenario = async ({ net, nodes, progress }) => {
   await net.start(nodes)
   progress('converging')
   const figures = await measureJoin(net, startedAt)
+  if (!figures.converged) {
+    progress('idle window (not converged)')
+    const idle = await measureIdle(net, 10_000)
+    return {
+      summary: { ...figures, idle },
+      goals: [
+        { name: 'join convergence', target: '<= 2000 ms', value: `not converged after ${figures.convergenceMs} ms`, met: false },
+        { name: 'idle CPU per node (mean)', target: '<= 2 % of a core', value: idle.cpuPercentOfCore.mean, met: idle.cpuPercentOfCore.mean <= 2 }
+      ],
+      plot: { title: `join: ${nodes} daemons (did not converge)`, xLabel: 'members listed per daemon', series: [] }
+    }
+  }
 
   progress('late joiner')
   const spawnedAt = Date.now()
