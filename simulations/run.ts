@@ -15,9 +15,10 @@ import { crash } from './scenarios/crash.js'
 import { join as joinScenario } from './scenarios/join.js'
 import { pause } from './scenarios/pause.js'
 import type { Scenario } from './scenarios/types.js'
+import { parseConfig, type ConfigInput } from '../lib/repo/config.js'
 
 const SCENARIOS: Record<string, Scenario> = { join: joinScenario, crash, pause, 'bootstrap-loss': bootstrapLoss }
-const USAGE = `usage: npm run sim -- --scenario ${Object.keys(SCENARIOS).join('|')} --nodes N [--seed S] [--repeats R] [--out DIR]`
+const USAGE = `usage: npm run sim -- --scenario ${Object.keys(SCENARIOS).join('|')} --nodes N [--seed S] [--repeats R] [--out DIR] [--config JSON]`
 
 async function main (): Promise<number> {
   let args
@@ -29,6 +30,7 @@ async function main (): Promise<number> {
         seed: { type: 'string', default: '1' },
         repeats: { type: 'string', default: '5' },
         out: { type: 'string' },
+        config: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     }).values
@@ -48,6 +50,15 @@ async function main (): Promise<number> {
     process.stderr.write(`${scenario == null ? `unknown scenario ${JSON.stringify(args.scenario)}` : 'bad --nodes (3..200), --seed or --repeats'}\n${USAGE}\n`)
     return 2
   }
+  let config: ConfigInput | undefined
+  if (args.config != null) {
+    try {
+      config = parseConfig(JSON.parse(args.config), '--config')
+    } catch (err: any) {
+      process.stderr.write(`bad --config: ${err.message}\n${USAGE}\n`)
+      return 2
+    }
+  }
   const outDir = resolve(args.out ?? fileURLToPath(new URL('../../simulations/results/', import.meta.url)))
   const dir = await mkdtemp(join(tmpdir(), 'nsim-'))
 
@@ -59,7 +70,7 @@ async function main (): Promise<number> {
     hideCursor: true
   }, cliProgress.Presets.shades_classic)
   bar.start(nodes, 0, { phase: 'starting daemons' })
-  const net = new Network({ dir, onProgress: (started) => { bar.update(started, { phase: 'starting daemons' }) } })
+  const net = new Network({ dir, config, onProgress: (started) => { bar.update(started, { phase: 'starting daemons' }) } })
   const onSignal = (): void => { void net.stop().finally(() => { void rm(dir, { recursive: true, force: true }) }) }
   process.once('SIGINT', onSignal)
 
@@ -82,6 +93,7 @@ async function main (): Promise<number> {
       nodes,
       seed,
       repeats,
+      ...(config != null ? { config } : {}),
       startedAt: started.toISOString(),
       durationSec: Math.round((Date.now() - started.getTime()) / 1000),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, noodled: VERSION },
@@ -89,7 +101,7 @@ async function main (): Promise<number> {
       summary: result.summary
     }
     await mkdir(outDir, { recursive: true })
-    const base = join(outDir, `${args.scenario}-n${nodes}`)
+    const base = join(outDir, `${args.scenario}-n${nodes}${config != null ? '-custom' : ''}`)
     await writeFile(`${base}.json`, JSON.stringify(report, null, 2) + '\n')
     const notes = result.goals.map(g => `${g.met ? 'met' : 'MISSED'}: ${g.name} = ${g.value} (goal ${g.target})`)
     await writeFile(`${base}.svg`, cdfSvg({ ...result.plot, notes }))
