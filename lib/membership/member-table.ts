@@ -1,7 +1,7 @@
+import type { MemberEventType, MemberStatus } from '../interface/api.js'
 import type { Advert, Resources } from './wire.js'
 
-export type MemberStatus = 'alive' | 'suspect' | 'failed' | 'left'
-export type MemberEventType = 'join' | 'update' | 'suspect' | 'failed' | 'left' | 'recovered'
+export type { MemberEventType, MemberStatus }
 
 export interface Suspicion {
   startedAt: number

@@ -1,8 +1,8 @@
 import { expect } from 'chai'
 import type { MemberEventView, MemberStatus } from '../../lib/interface/api.js'
 import { encodeMessage, type Advert } from '../../lib/membership/wire.js'
-import type { NodeInit, NoodleNode } from '../../lib/node/index.js'
-import { localNode, stopAll } from '../utils/test-mesh.js'
+import type { NoodleNode } from '../../lib/node/index.js'
+import { localNode, startMesh, stopAll } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
 
 function statusOf (viewer: NoodleNode, target: NoodleNode): MemberStatus | undefined {
@@ -23,12 +23,8 @@ function record (node: NoodleNode): MemberEventView[] {
   return events
 }
 
-async function mesh (n: number, init: NodeInit = {}, first: NodeInit = {}): Promise<NoodleNode[]> {
-  const a = await localNode({ ...init, ...first })
-  const bootstrap = [a.getMultiaddrs()[0]!.toString()]
-  const rest = await Promise.all(Array.from({ length: n - 1 }, async () => localNode({ ...init, bootstrap })))
-  return [a, ...rest]
-}
+// N nodes bootstrapped from the first (options for all, then for the first only)
+const mesh = startMesh
 
 describe('gossip membership (in-process meshes)', function () {
   this.timeout(60_000)

@@ -9,8 +9,8 @@ export async function localNode (init: NodeInit = {}): Promise<NoodleNode> {
  * N real libp2p nodes in this process: the first listens, the others
  * bootstrap from it. Stop them with `stopAll`.
  */
-export async function startMesh (n: number, init: NodeInit = {}): Promise<NoodleNode[]> {
-  const first = await localNode(init)
+export async function startMesh (n: number, init: NodeInit = {}, firstInit: NodeInit = {}): Promise<NoodleNode[]> {
+  const first = await localNode({ ...init, ...firstInit })
   const bootstrap = [first.getMultiaddrs()[0]!.toString()]
   const rest = await Promise.all(Array.from({ length: n - 1 }, async () => localNode({ ...init, bootstrap })))
   return [first, ...rest]
