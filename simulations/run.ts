@@ -98,7 +98,9 @@ async function main (): Promise<number> {
       durationSec: Math.round((Date.now() - started.getTime()) / 1000),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, noodled: VERSION },
       goals: result.goals,
-      summary: result.summary
+      summary: result.summary,
+      // the plotted samples, so the SVG can be redrawn from the JSON alone
+      plot: result.plot
     }
     await mkdir(outDir, { recursive: true })
     const base = join(outDir, `${args.scenario}-n${nodes}${config != null ? '-custom' : ''}`)

@@ -12,6 +12,13 @@ export interface PlotInit {
   notes?: string[]
 }
 
+/** Round up to 1, 2 or 5 times a power of ten, so axis ticks are round numbers. */
+function niceCeil (v: number): number {
+  const p = 10 ** Math.floor(Math.log10(v))
+  for (const m of [1, 2, 5, 10]) if (v <= m * p) return m * p
+  return 10 * p
+}
+
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b']
 
 function esc (s: string): string {
@@ -29,12 +36,12 @@ export function cdfSvg (init: PlotInit): string {
   const notes = init.notes ?? []
   const top = 50 + notes.length * 16
   const left = 70
-  const right = 20
+  const right = 40
   const bottom = 50
   const plotW = W - left - right
   const plotH = H - top - bottom
   const all = init.series.flatMap(s => s.values).filter(Number.isFinite)
-  const maxX = Math.max(1, ...all) * 1.05
+  const maxX = niceCeil(Math.max(1, ...all) * 1.02)
   const x = (v: number): number => left + (v / maxX) * plotW
   const y = (p: number): number => top + plotH - p * plotH
   const out: string[] = []
@@ -48,10 +55,13 @@ export function cdfSvg (init: PlotInit): string {
     out.push(`<line x1="${x(v)}" y1="${top}" x2="${x(v)}" y2="${top + plotH}" stroke="#eee"/>`)
     out.push(`<text x="${x(v)}" y="${top + plotH + 16}" text-anchor="middle">${Math.round(v)}</text>`)
   }
-  for (const p of [0, 0.25, 0.5, 0.75, 0.9, 0.99, 1]) {
-    out.push(`<line x1="${left}" y1="${y(p)}" x2="${left + plotW}" y2="${y(p)}" stroke="${p === 0.5 || p === 0.99 ? '#ccc' : '#f2f2f2'}"/>`)
-    out.push(`<text x="${left - 6}" y="${y(p) + 4}" text-anchor="end">${p === 0.99 ? 'p99' : p === 0.5 ? 'p50' : p.toFixed(2)}</text>`)
+  for (const p of [0, 0.25, 0.5, 0.75, 0.9, 1]) {
+    out.push(`<line x1="${left}" y1="${y(p)}" x2="${left + plotW}" y2="${y(p)}" stroke="${p === 0.5 ? '#ccc' : '#f2f2f2'}"/>`)
+    out.push(`<text x="${left - 6}" y="${y(p) + 4}" text-anchor="end">${p === 0.5 ? 'p50' : p === 0.9 ? 'p90' : p.toFixed(2)}</text>`)
   }
+  // p99 is labelled on the right, where it does not collide with 1.00
+  out.push(`<line x1="${left}" y1="${y(0.99)}" x2="${left + plotW}" y2="${y(0.99)}" stroke="#ccc" stroke-dasharray="4 3"/>`)
+  out.push(`<text x="${left + plotW + 4}" y="${y(0.99) + 4}">p99</text>`)
   out.push(`<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="black"/>`)
   out.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="black"/>`)
   out.push(`<text x="${left + plotW / 2}" y="${H - 12}" text-anchor="middle">${esc(init.xLabel)}</text>`)
@@ -63,8 +73,10 @@ export function cdfSvg (init: PlotInit): string {
       vals.forEach((v, k) => { d += ` L ${x(v)} ${y(k / vals.length)} L ${x(v)} ${y((k + 1) / vals.length)}` })
       out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`)
     }
-    out.push(`<rect x="${left + plotW - 200}" y="${top + 10 + i * 18}" width="12" height="12" fill="${color}"/>`)
-    out.push(`<text x="${left + plotW - 182}" y="${top + 20 + i * 18}">${esc(s.name)} (n=${vals.length})</text>`)
+    // legend bottom right: a CDF rises from bottom left to top right, so that corner is empty
+    const ly = top + plotH - 16 - (init.series.length - 1 - i) * 18
+    out.push(`<rect x="${left + plotW - 250}" y="${ly - 10}" width="12" height="12" fill="${color}"/>`)
+    out.push(`<text x="${left + plotW - 232}" y="${ly}">${esc(s.name)} (n=${vals.length})</text>`)
   })
   out.push('</svg>')
   return out.join('\n') + '\n'
