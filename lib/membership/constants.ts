@@ -25,7 +25,7 @@ export const MAX_SERVICES = 64
 export const SUSPICION_CONFIRMATIONS = 3
 /** Lifeguard's local health multiplier is capped (memberlist: AwarenessMaxMultiplier = 8). */
 export const MAX_LOCAL_HEALTH = 8
-/** Event-loop delay (p99 over an advert interval) that counts as one point of local stress. */
+/** Default event-loop delay (p99 over an advert interval) that counts as one point of local stress (presets override). */
 export const LAG_PER_HEALTH_POINT_MS = 50
 
 /** Member events kept for `GET /events` without --follow. */

@@ -11,6 +11,11 @@ import { LAG_PER_HEALTH_POINT_MS, MAX_LOCAL_HEALTH } from './constants.js'
 export class LocalHealth {
   private probeScore = 0
   private lagScore = 0
+  private readonly lagPerPointMs: number
+
+  constructor (lagPerPointMs: number = LAG_PER_HEALTH_POINT_MS) {
+    this.lagPerPointMs = lagPerPointMs
+  }
 
   get score (): number {
     return Math.min(MAX_LOCAL_HEALTH, this.probeScore + this.lagScore)
@@ -35,6 +40,6 @@ export class LocalHealth {
 
   /** the p99 event-loop delay of the last interval */
   observeLag (lagMs: number): void {
-    this.lagScore = Math.min(MAX_LOCAL_HEALTH, Math.floor(lagMs / LAG_PER_HEALTH_POINT_MS))
+    this.lagScore = Math.min(MAX_LOCAL_HEALTH, Math.floor(lagMs / this.lagPerPointMs))
   }
 }

@@ -75,7 +75,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private readonly init: MembershipInit
   private readonly log: Logger
   private readonly table: MemberTable
-  private readonly health = new LocalHealth()
+  private readonly health: LocalHealth
   private readonly sampler: ResourceSampler
   private readonly prober: Prober
   private readonly sync: MemberSync
@@ -134,8 +134,10 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       suspicionMaxFactor: init.suspicionMaxFactor ?? preset.suspicionMaxFactor,
       tickMs: init.tickMs ?? preset.tickMs,
       upkeepIntervalMs: init.upkeepIntervalMs ?? preset.upkeepIntervalMs,
-      reapAfterMs: init.reapAfterMs ?? preset.reapAfterMs
+      reapAfterMs: init.reapAfterMs ?? preset.reapAfterMs,
+      lagPerHealthPointMs: init.lagPerHealthPointMs ?? preset.lagPerHealthPointMs
     }
+    this.health = new LocalHealth(this.timing.lagPerHealthPointMs)
     this.targetPeers = init.targetPeers ?? 8
     const prefix = init.protocolPrefix ?? '/noodle'
     this.topic = `${prefix}${TOPIC_SUFFIX}`.replace(/^\//, '')

@@ -43,6 +43,12 @@ export interface TimingPreset {
   upkeepIntervalMs: number
   /** failed and left members are forgotten after this long */
   reapAfterMs: number
+  /**
+   * Event-loop lag (p99 per advert interval) that adds one point of local
+   * health, i.e. one more multiple of every timeout. Higher for `local`,
+   * where daemons share a host and lag mostly measures their siblings.
+   */
+  lagPerHealthPointMs: number
 }
 
 export const TIMING_PRESETS = {
@@ -58,7 +64,8 @@ export const TIMING_PRESETS = {
     suspicionMaxFactor: 4,
     tickMs: 100,
     upkeepIntervalMs: 2_000,
-    reapAfterMs: 10 * 60_000
+    reapAfterMs: 10 * 60_000,
+    lagPerHealthPointMs: 200
   },
   lan: {
     advertIntervalMs: 1_000,
@@ -72,7 +79,8 @@ export const TIMING_PRESETS = {
     suspicionMaxFactor: 4,
     tickMs: 200,
     upkeepIntervalMs: 5_000,
-    reapAfterMs: 24 * 3600_000
+    reapAfterMs: 24 * 3600_000,
+    lagPerHealthPointMs: 50
   },
   wan: {
     advertIntervalMs: 2_000,
@@ -86,7 +94,8 @@ export const TIMING_PRESETS = {
     suspicionMaxFactor: 6,
     tickMs: 500,
     upkeepIntervalMs: 15_000,
-    reapAfterMs: 72 * 3600_000
+    reapAfterMs: 72 * 3600_000,
+    lagPerHealthPointMs: 100
   }
 } as const satisfies Record<string, TimingPreset>
 

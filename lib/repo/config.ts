@@ -49,6 +49,7 @@ export const configSchema = z.strictObject({
     tickMs: ms.optional(),
     upkeepIntervalMs: ms.optional(),
     reapAfterMs: ms.optional(),
+    lagPerHealthPointMs: ms.optional(),
     /** connections kept to random members */
     targetPeers: z.number().int().min(0).max(1000).optional(),
     /** worker slots this node offers; default: its CPU count */
