@@ -122,21 +122,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.self = components.peerId.toString()
     this.log = components.logger.forComponent('noodled:membership')
     const preset = TIMING_PRESETS[init.timing ?? 'lan']
-    this.timing = {
-      advertIntervalMs: init.advertIntervalMs ?? preset.advertIntervalMs,
-      maxAdvertRate: init.maxAdvertRate ?? preset.maxAdvertRate,
-      probeIntervalMs: init.probeIntervalMs ?? preset.probeIntervalMs,
-      missAfterMs: init.missAfterMs ?? preset.missAfterMs,
-      probeTimeoutMs: init.probeTimeoutMs ?? preset.probeTimeoutMs,
-      indirectProbes: init.indirectProbes ?? preset.indirectProbes,
-      indirectTimeoutMs: init.indirectTimeoutMs ?? preset.indirectTimeoutMs,
-      suspicionMinMs: init.suspicionMinMs ?? preset.suspicionMinMs,
-      suspicionMaxFactor: init.suspicionMaxFactor ?? preset.suspicionMaxFactor,
-      tickMs: init.tickMs ?? preset.tickMs,
-      upkeepIntervalMs: init.upkeepIntervalMs ?? preset.upkeepIntervalMs,
-      reapAfterMs: init.reapAfterMs ?? preset.reapAfterMs,
-      lagPerHealthPointMs: init.lagPerHealthPointMs ?? preset.lagPerHealthPointMs
+    // every preset field can be overridden one by one from config
+    const timing: TimingPreset = { ...preset }
+    for (const key of Object.keys(preset) as Array<keyof TimingPreset>) {
+      const value = init[key]
+      if (value != null) timing[key] = value
     }
+    this.timing = timing
     this.health = new LocalHealth(this.timing.lagPerHealthPointMs)
     this.targetPeers = init.targetPeers ?? 8
     const prefix = init.protocolPrefix ?? '/noodle'

@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import type { MemberEventView, MemberStatus } from '../../lib/interface/api.js'
 import { encodeMessage, type Advert } from '../../lib/membership/wire.js'
+import { TIMING_PRESETS } from '../../lib/membership/presets.js'
 import type { NoodleNode } from '../../lib/node/index.js'
 import { localNode, startMesh, stopAll } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
@@ -32,6 +33,14 @@ describe('gossip membership (in-process meshes)', function () {
   afterEach(async () => {
     await stopAll(nodes)
     nodes = []
+  })
+
+  it('takes the timing preset from the profile and overrides single fields', async () => {
+    nodes = [await localNode({ membership: { probeTimeoutMs: 123 } })]
+    const t = nodes[0]!.services.membership.timing
+    expect(t.probeTimeoutMs).to.equal(123)
+    expect(t.indirectTimeoutMs).to.equal(TIMING_PRESETS.local.indirectTimeoutMs)
+    expect(t.lagPerHealthPointMs).to.equal(TIMING_PRESETS.local.lagPerHealthPointMs)
   })
 
   it('converges: every node lists every other as alive, with resources and itself marked', async () => {
