@@ -1,4 +1,3 @@
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 import type { ConnectResponse, HealthResponse, IdResponse, PeerEntry, StatusResponse } from '../lib/interface/api.js'
@@ -251,9 +250,4 @@ export class Daemon implements ControlTarget {
 function listenError (err: Error): ListenError {
   const reasons = [...err.message.matchAll(/^\s*(\/\S+): (?:\w*Error: )?(.+)$/gm)].map(m => `${m[1]}: ${m[2]}`)
   return new ListenError(`cannot listen on ${reasons.length > 0 ? reasons.join('; ') : err.message}`)
-}
-
-/** The peer id of a repo's identity, without starting anything. */
-export async function repoPeerId (root: string): Promise<string> {
-  return peerIdFromPrivateKey(await loadKey(repoPaths(root).key)).toString()
 }

@@ -114,4 +114,3 @@ export class Network {
   }
 }
 
-export { killAll }

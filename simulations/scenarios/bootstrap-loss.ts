@@ -1,10 +1,10 @@
 import { measureJoin, until } from './common.js'
 import { distribution } from '../harness/stats.js'
-import type { Network, SimNode } from '../harness/network.js'
+import type { SimNode } from '../harness/network.js'
 import type { Scenario } from './types.js'
 
 /** Connected components of the survivors' connection graph. */
-async function components (net: Network, nodes: SimNode[]): Promise<number> {
+async function components (nodes: SimNode[]): Promise<number> {
   const ids = new Set(nodes.map(n => n.peerId))
   const adj = new Map<string, Set<string>>(nodes.map(n => [n.peerId, new Set<string>()]))
   for (const n of nodes) {
@@ -27,7 +27,6 @@ async function components (net: Network, nodes: SimNode[]): Promise<number> {
       stack.push(...adj.get(cur)!)
     }
   }
-  void net
   return count
 }
 
@@ -43,7 +42,7 @@ export const bootstrapLoss: Scenario = async ({ net, nodes, progress }) => {
   const survivors = net.live()
   await until(() => survivors.every(o => net.eventAt(o, boot.peerId, 'failed', killedAt) != null), 60_000, 'all to mark the bootstrap node failed')
   const detection = survivors.map(o => net.eventAt(o, boot.peerId, 'failed', killedAt)! - killedAt)
-  const parts = await components(net, survivors)
+  const parts = await components(survivors)
   // gossip still reaches everyone: a label change on one survivor is seen by all others
   progress('broadcast check')
   const speaker = survivors[survivors.length - 1]!
