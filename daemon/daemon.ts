@@ -8,6 +8,7 @@ import { initRepo, isInitialized } from '../lib/repo/init.js'
 import { loadKey } from '../lib/repo/keys.js'
 import { lockRepo, type RepoLock } from '../lib/repo/lock.js'
 import { CachedDatastore } from '../lib/repo/cached-datastore.js'
+import { PEER_STORE_PREFIX } from '../lib/repo/constants.js'
 import { repoPaths, type RepoPaths } from '../lib/repo/paths.js'
 import { VERSION } from '../lib/version.js'
 import { ApiServer, checkSocketPath } from './api/server.js'
@@ -43,19 +44,21 @@ export class Daemon implements ControlTarget {
   readonly stopped: Promise<void>
 
   private readonly lock: RepoLock
+  private readonly datastore: CachedDatastore
   private readonly api: ApiServer
   private readonly metricsState: DaemonMetrics
   private readonly startedAt = Date.now()
   private stopping?: Promise<void>
   private resolveStopped!: () => void
 
-  private constructor (parts: { paths: RepoPaths, config: Config, node: NoodleNode, log: Logger, lock: RepoLock, metrics: DaemonMetrics }) {
+  private constructor (parts: { paths: RepoPaths, config: Config, node: NoodleNode, log: Logger, lock: RepoLock, metrics: DaemonMetrics, datastore: CachedDatastore }) {
     this.paths = parts.paths
     this.config = parts.config
     this.node = parts.node
     this.peerId = parts.node.peerId
     this.log = parts.log
     this.lock = parts.lock
+    this.datastore = parts.datastore
     this.cleaned = parts.lock.cleaned
     this.metricsState = parts.metrics
     this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership) }, parts.log)
@@ -84,12 +87,14 @@ export class Daemon implements ControlTarget {
     }
 
     const metrics = createMetrics()
+    // the peer store rewrites a peer's record on every stream; see CachedDatastore
+    const datastore = new CachedDatastore(lock.datastore, { writeBehind: [PEER_STORE_PREFIX] })
     let node: NoodleNode | undefined
     let daemon: Daemon | undefined
     try {
       node = await createNode({
         privateKey,
-        datastore: new CachedDatastore(lock.datastore),
+        datastore,
         listen: config.listen,
         announce: config.announce,
         bootstrap: config.bootstrap,
@@ -103,13 +108,14 @@ export class Daemon implements ControlTarget {
           repoPath: paths.root
         }
       })
-      daemon = new Daemon({ paths, config, node, log, lock, metrics })
+      daemon = new Daemon({ paths, config, node, log, lock, metrics, datastore })
       daemon.watchNode()
       await daemon.api.listen(paths.apiSocket)
     } catch (err: any) {
       try {
         await daemon?.api.close()
         await node?.stop()
+        await datastore.close()
       } finally {
         await lock.release()
       }
@@ -235,6 +241,7 @@ export class Daemon implements ControlTarget {
       try {
         await this.api.close()
         await this.node.stop()
+        await this.datastore.close()
       } finally {
         await this.lock.release()
         this.metricsState.registry.clear()

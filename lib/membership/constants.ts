@@ -32,3 +32,9 @@ export const LAG_PER_HEALTH_POINT_MS = 50
 export const EVENT_HISTORY = 1000
 /** How often the repo's free disk is sampled for adverts. */
 export const DISK_SAMPLE_MS = 10_000
+/**
+ * Unchanged member addresses are rewritten to the peer store this often
+ * (it ages out addresses that are not refreshed; libp2p's default maximum
+ * address age is an hour).
+ */
+export const ADDRS_REFRESH_MS = 10 * 60_000

@@ -8,7 +8,8 @@ import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/goss
 import { Key, type Datastore } from 'interface-datastore'
 import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
 import { InvalidLabelError, MemberNotFoundError } from './errors.js'
-import { LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, PROBE_PROTOCOL_SUFFIX, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
+import { ADDRS_REFRESH_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, PROBE_PROTOCOL_SUFFIX, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import { TIMING_PRESETS, type TimingPreset, type TimingPresetName } from './presets.js'
@@ -84,6 +85,14 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private readonly self: string
   private readonly targetPeers: number
   private readonly probing = new Set<string>()
+  /**
+   * Addresses last written to the peer store, per member: each write is a
+   * level put, so an unchanged advert does not write again, except every
+   * ADDRS_REFRESH_MS so the peer store does not age the addresses out.
+   */
+  private readonly storedAddrs = new Map<string, { key: string, at: number }>()
+  /** messages decoded by the topic validator, so delivery does not parse them again */
+  private readonly decoded = new WeakMap<Uint8Array, TopicMessage>()
   private readonly history: MemberEventView[] = []
   private readonly rejectedCounts: Record<RejectReason, number> = { oversized: 0, malformed: 0, unsigned: 0, impersonation: 0, replay: 0 }
   private rejectedMetric?: CounterGroup<RejectReason>
@@ -113,7 +122,21 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.requestAdvert()
   }
 
+  /**
+   * That advert can still be lost: the subscriber is known before gossipsub
+   * has a stream to it. The first graft into the topic's mesh is the moment
+   * a publish surely reaches the mesh, so advertise again then; otherwise the
+   * others would learn of a newcomer only at its next periodic advert, which
+   * in a large mesh is N / maxAdvertRate seconds away.
+   */
+  private readonly onGraft = (evt: CustomEvent<{ topic: string }>): void => {
+    if (this.grafted || evt.detail.topic !== this.topic) return
+    this.grafted = true
+    this.requestAdvert(100)
+  }
+
   private announced = false
+  private grafted = false
 
   constructor (components: MembershipComponents, init: MembershipInit = {}) {
     super()
@@ -131,7 +154,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.timing = timing
     this.health = new LocalHealth(this.timing.lagPerHealthPointMs)
     this.targetPeers = init.targetPeers ?? 8
-    const prefix = init.protocolPrefix ?? '/noodle'
+    const prefix = init.protocolPrefix ?? DEFAULT_PROTOCOL_PREFIX
     this.topic = `${prefix}${TOPIC_SUFFIX}`.replace(/^\//, '')
     this.table = new MemberTable(this.self)
     this.sampler = new ResourceSampler({ diskPath: init.repoPath, slotsTotal: init.workerSlots })
@@ -181,6 +204,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     pubsub.topicValidators.set(this.topic, (_peer, msg) => this.validate(msg))
     pubsub.addEventListener('message', this.onMessage)
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
+    pubsub.addEventListener('gossipsub:graft', this.onGraft)
     pubsub.subscribe(this.topic)
     events.addEventListener('peer:disconnect', this.onDisconnect)
     events.addEventListener('peer:connect', this.onConnect)
@@ -220,6 +244,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const { pubsub, events } = this.components
     pubsub.removeEventListener('message', this.onMessage)
     pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
+    pubsub.removeEventListener('gossipsub:graft', this.onGraft)
     events.removeEventListener('peer:disconnect', this.onDisconnect)
     events.removeEventListener('peer:connect', this.onConnect)
     pubsub.topicValidators.delete(this.topic)
@@ -387,6 +412,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     } catch {
       return this.reject('malformed')
     }
+    this.decoded.set(msg.data, decoded)
     if (decoded.type === 'advert') {
       if (decoded.peerId !== msg.from.toString()) return this.reject('impersonation')
       if (this.table.isStale(decoded)) return this.reject('replay')
@@ -396,11 +422,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
 
   private receive (msg: Message): void {
     if (msg.topic !== this.topic || msg.type !== 'signed') return
-    let decoded: TopicMessage
-    try {
-      decoded = decodeMessage(msg.data)
-    } catch {
-      return
+    let decoded = this.decoded.get(msg.data)
+    if (decoded == null) {
+      try {
+        decoded = decodeMessage(msg.data)
+      } catch {
+        return
+      }
     }
     this.counters.bytesReceived += msg.data.length
     const from = msg.from.toString()
@@ -435,11 +463,17 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   }
 
   private async rememberAddrs (advert: Pick<Advert, 'peerId' | 'addrs'>): Promise<void> {
+    const key = advert.addrs.join(' ')
+    const now = Date.now()
+    const stored = this.storedAddrs.get(advert.peerId)
+    if (stored?.key === key && now - stored.at < ADDRS_REFRESH_MS) return
+    this.storedAddrs.set(advert.peerId, { key, at: now })
     try {
       await this.components.peerStore.merge(peerIdFromString(advert.peerId), {
         multiaddrs: advert.addrs.map(a => multiaddr(a))
       }, { signal: this.controller?.signal })
     } catch (err) {
+      this.storedAddrs.delete(advert.peerId)
       this.log.trace('could not store addresses of %s: %e', advert.peerId, err)
     }
   }
@@ -496,6 +530,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
     for (const gone of this.table.reap(now, this.timing.reapAfterMs)) {
       this.log('reaped member %s', gone)
+      this.storedAddrs.delete(gone)
     }
   }
 
@@ -521,6 +556,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
 
   /** A lost connection to an alive member is checked at once instead of waiting for silence. */
   private connectionLost (peer: PeerId): void {
+    if (this.components.connectionManager.getConnections().length === 0) {
+      // isolated: announce again on the way back in (see onGraft)
+      this.announced = false
+      this.grafted = false
+    }
     const member = this.table.get(peer.toString())
     if (member?.status === 'alive' && !this.probing.has(member.peerId) && !this.leaving) {
       void this.probe(member)

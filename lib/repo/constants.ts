@@ -27,3 +27,6 @@ export type ProfileName = typeof PROFILES[number]
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
+
+/** Where libp2p's peer store keeps its records in the repo datastore. */
+export const PEER_STORE_PREFIX = '/peers/'

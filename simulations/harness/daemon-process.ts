@@ -39,9 +39,9 @@ export class DaemonProcess {
   /** epoch ms at which the daemon printed that it was ready */
   readyAt?: number
 
-  private constructor (repo: string, args: string[], env: NodeJS.ProcessEnv) {
+  private constructor (repo: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
     this.repo = repo
-    this.proc = spawn(process.execPath, [CLI, 'start', '--repo', repo, ...args], {
+    this.proc = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--repo', repo, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe']
     })
@@ -56,9 +56,9 @@ export class DaemonProcess {
    * Spawn `noodled start` on loopback with the `local` profile and an
    * ephemeral port, and wait until it prints that it is ready.
    */
-  static async start (repo: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number, defaults?: boolean } = {}): Promise<DaemonProcess> {
+  static async start (repo: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number, defaults?: boolean, nodeArgs?: string[] } = {}): Promise<DaemonProcess> {
     const defaults = opts.defaults === false ? [] : ['--profile', 'local', '--listen', '/ip4/127.0.0.1/tcp/0']
-    const d = new DaemonProcess(repo, [...defaults, ...args], opts.env ?? {})
+    const d = new DaemonProcess(repo, [...defaults, ...args], opts.env ?? {}, opts.nodeArgs)
     await d.ready(opts.timeoutMs ?? 30_000)
     return d
   }

@@ -25,6 +25,11 @@ export interface NetworkInit {
   /** extra `noodled start` flags for every daemon */
   args?: string[]
   onProgress?: (started: number, total: number) => void
+  /**
+   * Node.js flags for the daemon processes, e.g. `--cpu-prof` (NODE_OPTIONS
+   * refuses the profiler flags); `(index) => flags` to pick nodes.
+   */
+  nodeArgs?: (index: number) => string[]
   /** config.json settings for every daemon (the repo is initialised with them) */
   config?: ConfigInput
 }
@@ -67,7 +72,7 @@ export class Network {
     const repo = join(this.init.dir, `n${index}`)
     const args = ['--log-level', 'warn', ...(this.init.args ?? []), ...(this.bootstrapAddr != null ? ['--bootstrap', this.bootstrapAddr] : [])]
     if (this.init.config != null) await initRepo(repo, this.init.config)
-    const daemon = await DaemonProcess.start(repo, args, { timeoutMs: 120_000 })
+    const daemon = await DaemonProcess.start(repo, args, { timeoutMs: 120_000, nodeArgs: this.init.nodeArgs?.(index) })
     const client = new ApiClient({ socketPath: repoPaths(repo).apiSocket, repo, timeoutMs: 60_000 })
     const peerId = (await client.id()).peerId
     const node: SimNode = { index, daemon, client, peerId, events: [], killed: false, stream: new AbortController() }

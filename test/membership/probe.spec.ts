@@ -1,0 +1,78 @@
+import { expect } from 'chai'
+import { LengthPrefixedDecoder } from '@libp2p/utils'
+import * as varint from 'uint8-varint'
+import { Uint8ArrayList } from 'uint8arraylist'
+import type { Stream } from '@libp2p/interface'
+import { PROBE_PROTOCOL_SUFFIX } from '../../lib/membership/constants.js'
+import { DEFAULT_PROTOCOL_PREFIX } from '../../lib/repo/constants.js'
+import type { NoodleNode } from '../../lib/node/index.js'
+import { startMesh, stopAll } from '../utils/test-mesh.js'
+import { waitFor } from '../utils/wait-for.js'
+
+const PROTOCOL = `${DEFAULT_PROTOCOL_PREFIX}${PROBE_PROTOCOL_SUFFIX}`
+const encoder = new TextEncoder()
+
+function frame (json: unknown): Uint8ArrayList {
+  const bytes = encoder.encode(JSON.stringify(json))
+  return new Uint8ArrayList(varint.encode(bytes.byteLength), bytes)
+}
+
+/** Everything a raw probe stream answers, decoded. */
+function answers (stream: Stream): any[] {
+  const got: any[] = []
+  const decoder = new LengthPrefixedDecoder()
+  stream.addEventListener('message', (evt) => {
+    for (const buf of decoder.decode(evt.data)) got.push(JSON.parse(new TextDecoder().decode(buf.subarray())))
+  })
+  return got
+}
+
+describe('probe protocol', function () {
+  this.timeout(60_000)
+  let nodes: NoodleNode[] = []
+  afterEach(async () => {
+    await stopAll(nodes)
+    nodes = []
+  })
+
+  it('answers many requests on one stream, matched by nonce', async () => {
+    nodes = await startMesh(2)
+    const [a, b] = nodes as [NoodleNode, NoodleNode]
+    const stream = await a.dialProtocol(b.peerId, PROTOCOL)
+    const got = answers(stream)
+    stream.send(new Uint8ArrayList(frame({ type: 'ping', nonce: 7 }), frame({ type: 'ping', nonce: 8 })))
+    stream.send(frame({ type: 'ping', nonce: 9 }))
+    await waitFor(() => got.length === 3, { what: 'three acks' })
+    expect(got.map(r => [r.type, r.nonce])).to.deep.equal([['ack', 7], ['ack', 8], ['ack', 9]])
+    expect(got.every(r => typeof r.incarnation === 'number')).to.equal(true)
+  })
+
+  it('a malformed or oversized frame costs the sender its stream, is counted, and nothing else', async () => {
+    nodes = await startMesh(2)
+    const [a, b] = nodes as [NoodleNode, NoodleNode]
+    const before = b.services.membership.stats().rejected.malformed ?? 0
+
+    const bad = await a.dialProtocol(b.peerId, PROTOCOL)
+    bad.send(frame({ type: 'ping', nonce: 'not a number' }))
+    await waitFor(() => bad.status !== 'open', { what: 'the malformed stream to be closed' })
+
+    const huge = await a.dialProtocol(b.peerId, PROTOCOL)
+    huge.send(new Uint8ArrayList(varint.encode(64 * 1024 * 1024), new Uint8Array(16)))
+    await waitFor(() => huge.status !== 'open', { what: 'the oversized stream to be closed' })
+
+    await waitFor(() => (b.services.membership.stats().rejected.malformed ?? 0) >= before + 2, { what: 'both to be counted' })
+    const good = await a.dialProtocol(b.peerId, PROTOCOL)
+    const got = answers(good)
+    good.send(frame({ type: 'ping', nonce: 1 }))
+    await waitFor(() => got.length === 1, { what: 'a well-formed probe to be answered' })
+    expect(a.getConnections(b.peerId).length).to.be.greaterThan(0)
+  })
+
+  it('membership probes reuse one stream per peer', async () => {
+    nodes = await startMesh(3)
+    const [a, b] = nodes as [NoodleNode, NoodleNode]
+    await waitFor(() => a.services.membership.stats().probes >= 6, { timeoutMs: 30_000, what: 'several probe rounds' })
+    const outbound = a.getConnections(b.peerId).flatMap(c => c.streams).filter(s => s.protocol === PROTOCOL && s.direction === 'outbound')
+    expect(outbound.length).to.be.at.most(1)
+  })
+})
