@@ -38,3 +38,5 @@ export const DISK_SAMPLE_MS = 10_000
  * address age is an hour).
  */
 export const ADDRS_REFRESH_MS = 10 * 60_000
+/** A member-list pull may take this long (a few hundred entries, from a neighbour that may be busy). */
+export const SYNC_TIMEOUT_MS = 10_000

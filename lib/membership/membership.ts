@@ -9,7 +9,7 @@ import { Key, type Datastore } from 'interface-datastore'
 import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
 import { InvalidLabelError, MemberNotFoundError } from './errors.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
-import { ADDRS_REFRESH_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, PROBE_PROTOCOL_SUFFIX, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { ADDRS_REFRESH_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, PROBE_PROTOCOL_SUFFIX, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import { TIMING_PRESETS, type TimingPreset, type TimingPresetName } from './presets.js'
@@ -82,6 +82,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private readonly sync: MemberSync
   /** neighbours a member list was pulled from; a newcomer pulls from its first two */
   private synced = 0
+  private syncedOk = false
   private readonly self: string
   private readonly targetPeers: number
   private readonly probing = new Set<string>()
@@ -486,12 +487,19 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     return [entry(self), ...this.table.all().filter(m => m.status === 'alive').map(entry)]
   }
 
+  /**
+   * Pull a neighbour's member list, from the first two peers that connect
+   * (a failed pull frees its turn for the next connection, and upkeep retries
+   * until one has succeeded: a newcomer on a busy host can see its first
+   * pulls time out, and then would wait for every member's next advert).
+   */
   private async pullMembers (peer: PeerId): Promise<void> {
     const signal = this.controller?.signal
     if (signal == null || signal.aborted || this.synced >= 2) return
     this.synced++
     try {
-      const entries = await this.sync.pull(peer, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.timing.probeTimeoutMs * 4)]) })
+      const entries = await this.sync.pull(peer, { signal: AbortSignal.any([signal, AbortSignal.timeout(SYNC_TIMEOUT_MS)]) })
+      this.syncedOk = true
       const now = Date.now()
       for (const e of entries) {
         const event = this.table.applySync(e, now)
@@ -639,7 +647,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     if (signal == null || signal.aborted) return
     const cm = this.components.connectionManager
     const members = this.table.all()
-    const connected = new Set(cm.getConnections().map(c => c.remotePeer.toString()))
+    const connections = cm.getConnections()
+    const connected = new Set(connections.map(c => c.remotePeer.toString()))
+    if (!this.syncedOk && this.synced === 0 && connections.length > 0) {
+      void this.pullMembers(connections[Math.floor(Math.random() * connections.length)]!.remotePeer)
+    }
     const want = this.targetPeers - members.filter(m => m.status === 'alive' && connected.has(m.peerId)).length
     const candidates = members
       .filter(m => m.status === 'alive' && !connected.has(m.peerId))

@@ -1,6 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { distribution } from '../harness/stats.js'
 import { measureIdle, measureJoin, until } from './common.js'
 import type { Scenario } from './types.js'
+
+/**
+ * Idle is measured this long after the late joiner is seen by all: a
+ * newcomer connects to every member over its first N probe periods (SWIM
+ * probes everyone), and the DHT refreshes its table, so the first seconds
+ * after a join are not idle.
+ */
+const SETTLE_MS = 30_000
 
 /** join: convergence of N nodes, one late joiner, and idle cost per node. */
 export const join: Scenario = async ({ net, nodes, progress }) => {
@@ -15,7 +24,7 @@ export const join: Scenario = async ({ net, nodes, progress }) => {
       summary: { ...figures, idle },
       goals: [
         { name: 'join convergence', target: '<= 2000 ms', value: `not converged after ${figures.convergenceMs} ms`, met: false },
-        { name: 'idle CPU per node (mean)', target: '<= 2 % of a core', value: idle.cpuPercentOfCore.mean, met: idle.cpuPercentOfCore.mean <= 2 }
+        { name: 'idle CPU per node, whole daemon (mean)', target: '<= 2 % of a core', value: idle.cpuPercentOfCore.mean, met: idle.cpuPercentOfCore.mean <= 2 }
       ],
       plot: { title: `join: ${nodes} daemons (did not converge)`, xLabel: 'members listed per daemon', series: [] }
     }
@@ -30,13 +39,15 @@ export const join: Scenario = async ({ net, nodes, progress }) => {
   const lateFromReady = Math.max(...seenAt) - late.daemon.readyAt!
   const lateFromSpawn = Math.max(...seenAt) - spawnedAt
 
+  progress('settling')
+  await sleep(SETTLE_MS)
   progress('idle window')
   const idle = await measureIdle(net, 10_000)
   return {
-    summary: { ...figures, perNode: distribution(figures.perNodeMs), lateJoinerMs: { fromReady: lateFromReady, fromSpawn: lateFromSpawn }, idle },
+    summary: { ...figures, perNode: distribution(figures.perNodeMs), lateJoinerMs: { fromReady: lateFromReady, fromSpawn: lateFromSpawn }, idleSettleMs: SETTLE_MS, idle },
     goals: [
       { name: 'join convergence', target: '<= 2000 ms', value: figures.convergenceMs, met: figures.convergenceMs <= 2000 },
-      { name: 'idle CPU per node (mean)', target: '<= 2 % of a core', value: idle.cpuPercentOfCore.mean, met: idle.cpuPercentOfCore.mean <= 2 }
+      { name: 'idle CPU per node, whole daemon (mean)', target: '<= 2 % of a core', value: idle.cpuPercentOfCore.mean, met: idle.cpuPercentOfCore.mean <= 2 }
     ],
     plot: {
       title: `join: ${nodes} daemons`,
