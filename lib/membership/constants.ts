@@ -40,3 +40,11 @@ export const DISK_SAMPLE_MS = 10_000
 export const ADDRS_REFRESH_MS = 10 * 60_000
 /** A member-list pull may take this long (a few hundred entries, from a neighbour that may be busy). */
 export const SYNC_TIMEOUT_MS = 10_000
+/**
+ * A member that joined (or recovered) less than this long ago is not
+ * suspected when a probe fails: a daemon that has just started is busy
+ * loading and handshaking with everyone, and in a 20-daemon start on 2 cores
+ * newcomers missed probes and were failed by every member (41 false failures
+ * in one run). A crash this early is caught by the first probe after it.
+ */
+export const JOIN_GRACE_MS = 10_000

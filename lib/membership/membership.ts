@@ -9,7 +9,7 @@ import { Key, type Datastore } from 'interface-datastore'
 import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
 import { InvalidLabelError, MemberNotFoundError } from './errors.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
-import { ADDRS_REFRESH_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, PROBE_PROTOCOL_SUFFIX, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { ADDRS_REFRESH_MS, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, PROBE_PROTOCOL_SUFFIX, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import { TIMING_PRESETS, type TimingPreset, type TimingPresetName } from './presets.js'
@@ -601,6 +601,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       if (signal.aborted) return
       const current = this.table.get(member.peerId)
       if (current?.status !== 'alive' || current.incarnation !== member.incarnation) return
+      if (Date.now() - current.statusSince < JOIN_GRACE_MS) {
+        // just joined or recovered: likely still starting up (a busy event loop), not dead
+        this.log('not suspecting %s: alive for less than %d ms', member.peerId, JOIN_GRACE_MS)
+        return
+      }
       const event = this.table.suspect(member.peerId, this.self, current.incarnation, Date.now())
       if (event != null) {
         this.emitMember(event)
