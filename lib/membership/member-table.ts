@@ -177,6 +177,19 @@ export class MemberTable {
     return { type: 'suspect', peerId, status: 'suspect', incarnation: m.incarnation, at }
   }
 
+  /**
+   * Another member's suspicion of `peerId` at `incarnation` timed out. Ignored
+   * for an older incarnation (refuted) and for members not alive or suspect.
+   */
+  fail (peerId: string, incarnation: number, now: number, at: number = now): MemberEvent | undefined {
+    const m = this.members.get(peerId)
+    if (m == null || incarnation < m.incarnation || (m.status !== 'alive' && m.status !== 'suspect')) return undefined
+    m.status = 'failed'
+    m.statusSince = now
+    m.suspicion = undefined
+    return { type: 'failed', peerId, status: 'failed', incarnation: m.incarnation, at }
+  }
+
   /** Suspicions that have outlived `timeoutFor(member)` become failures. */
   expire (now: number, timeoutFor: (m: Member) => number, at: number = now): MemberEvent[] {
     const events: MemberEvent[] = []

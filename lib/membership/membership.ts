@@ -17,7 +17,7 @@ import { Prober } from './probe.js'
 import { MemberSync } from './sync.js'
 import { ResourceSampler } from './resources.js'
 import { suspicionTimeout } from './suspicion.js'
-import { decodeMessage, encodeMessage, type Advert, type Resources, type SuspectClaim, type TopicMessage } from './wire.js'
+import { decodeMessage, encodeMessage, type Advert, type FailedClaim, type Resources, type SuspectClaim, type TopicMessage } from './wire.js'
 
 export interface MembershipInit extends Partial<TimingPreset> {
   /** @default 'lan' */
@@ -447,19 +447,21 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
   }
 
-  private claimReceived (from: string, claim: SuspectClaim): void {
+  private claimReceived (from: string, claim: SuspectClaim | FailedClaim): void {
     if (claim.target === this.self) {
       // refute: a higher incarnation outranks every claim about the old one
       if (claim.incarnation >= this.incarnation) {
         this.incarnation = claim.incarnation + 1
         this.health.refuted()
-        this.log('refuting suspicion from %s with incarnation %d', from, this.incarnation)
+        this.log('refuting %s claim from %s with incarnation %d', claim.type, from, this.incarnation)
         void this.persistIncarnation()
         this.requestAdvert()
       }
       return
     }
-    const event = this.table.suspect(claim.target, from, claim.incarnation, Date.now())
+    const event = claim.type === 'suspect'
+      ? this.table.suspect(claim.target, from, claim.incarnation, Date.now())
+      : this.table.fail(claim.target, claim.incarnation, Date.now())
     if (event != null) this.emitMember(event)
   }
 
@@ -535,6 +537,9 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       multiplier: m
     }))) {
       this.emitMember(event)
+      // tell the others, so their own timers do not set the slowest observer's pace
+      this.counters.claimsSent++
+      void this.publish({ v: 1, type: 'failed', target: event.peerId, incarnation: event.incarnation })
     }
     for (const gone of this.table.reap(now, this.timing.reapAfterMs)) {
       this.log('reaped member %s', gone)

@@ -43,11 +43,24 @@ export const suspectSchema = z.strictObject({
   incarnation: count
 })
 
-export const topicMessageSchema = z.discriminatedUnion('type', [advertSchema, suspectSchema])
+/**
+ * "My suspicion of `target` at `incarnation` timed out: it has failed."
+ * Receivers mark it failed at once instead of running out their own timers
+ * (memberlist's dead message); the target refutes it like a suspicion.
+ */
+export const failedSchema = z.strictObject({
+  v: z.literal(1),
+  type: z.literal('failed'),
+  target: z.string().min(1).max(128),
+  incarnation: count
+})
+
+export const topicMessageSchema = z.discriminatedUnion('type', [advertSchema, suspectSchema, failedSchema])
 
 export type Resources = z.infer<typeof resourcesSchema>
 export type Advert = z.infer<typeof advertSchema>
 export type SuspectClaim = z.infer<typeof suspectSchema>
+export type FailedClaim = z.infer<typeof failedSchema>
 export type TopicMessage = z.infer<typeof topicMessageSchema>
 
 const encoder = new TextEncoder()

@@ -68,6 +68,19 @@ describe('member table', () => {
     expect(t.get('a')?.suspicion).to.equal(undefined)
   })
 
+  it('takes another member\'s failure verdict at once, unless it is about a refuted incarnation', () => {
+    const t = new MemberTable('self')
+    t.applyAdvert(advert('a', 1, { incarnation: 2 }), 0)
+    expect(t.fail('a', 1, 10)).to.equal(undefined)
+    expect(t.get('a')?.status).to.equal('alive')
+    expect(t.fail('a', 2, 20)?.type).to.equal('failed')
+    expect(t.get('a')?.status).to.equal('failed')
+    expect(t.fail('a', 2, 30)).to.equal(undefined)
+    expect(t.fail('unknown', 0, 30)).to.equal(undefined)
+    // the member's own newer advert (a refutation) brings it back
+    expect(t.applyAdvert(advert('a', 1, { incarnation: 3 }), 40)?.type).to.equal('recovered')
+  })
+
   it('ignores a claim about an incarnation the member has already refuted', () => {
     const t = new MemberTable('self')
     t.applyAdvert(advert('a', 1, { incarnation: 3 }), 0)

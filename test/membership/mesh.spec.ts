@@ -111,6 +111,26 @@ describe('gossip membership (in-process meshes)', function () {
     expect(target.services.membership.currentIncarnation).to.equal(after)
   })
 
+  it('a member declared failed by another refutes, and is alive again everywhere', async () => {
+    nodes = await mesh(3)
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const [accuser, watcher, target] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    const events = record(watcher)
+    const before = target.services.membership.currentIncarnation
+    await accuser.services.pubsub.publish(accuser.services.membership.topic, encodeMessage({
+      v: 1, type: 'failed', target: target.peerId.toString(), incarnation: before
+    }))
+    await waitFor(() => target.services.membership.currentIncarnation > before, { what: 'the target to refute' })
+    await waitFor(() => statusOf(watcher, target) === 'alive' && watcher.services.membership.member(target.peerId.toString()).incarnation > before,
+      { what: 'the watcher to see it alive again' })
+    await waitFor(() => watcher.services.membership.stats().claimsReceived >= 1, { what: 'the claim to reach the watcher' })
+    // the claim normally lands before the refutation (one hop against two); either way the target ends alive
+    const types = events.filter(e => e.peerId === target.peerId.toString()).map(e => e.type)
+    if (types.includes('failed')) expect(types.indexOf('recovered')).to.be.greaterThan(types.indexOf('failed'))
+    expect(statusOf(watcher, target)).to.equal('alive')
+    expect(statusOf(accuser, target)).to.equal('alive')
+  })
+
   it('rejects oversized, malformed, impersonating and replayed adverts, counts them, and carries on', async () => {
     nodes = await mesh(3)
     await waitFor(() => converged(nodes), { what: 'convergence' })
