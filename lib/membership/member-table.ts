@@ -184,10 +184,7 @@ export class MemberTable {
   fail (peerId: string, incarnation: number, now: number, at: number = now): MemberEvent | undefined {
     const m = this.members.get(peerId)
     if (m == null || incarnation < m.incarnation || (m.status !== 'alive' && m.status !== 'suspect')) return undefined
-    m.status = 'failed'
-    m.statusSince = now
-    m.suspicion = undefined
-    return { type: 'failed', peerId, status: 'failed', incarnation: m.incarnation, at }
+    return markFailed(m, now, at)
   }
 
   /** Suspicions that have outlived `timeoutFor(member)` become failures. */
@@ -195,12 +192,7 @@ export class MemberTable {
     const events: MemberEvent[] = []
     for (const m of this.members.values()) {
       if (m.status !== 'suspect' || m.suspicion == null) continue
-      if (now - m.suspicion.startedAt >= timeoutFor(m)) {
-        m.status = 'failed'
-        m.statusSince = now
-        m.suspicion = undefined
-        events.push({ type: 'failed', peerId: m.peerId, status: 'failed', incarnation: m.incarnation, at })
-      }
+      if (now - m.suspicion.startedAt >= timeoutFor(m)) events.push(markFailed(m, now, at))
     }
     return events
   }
@@ -216,4 +208,11 @@ export class MemberTable {
     }
     return gone
   }
+}
+
+function markFailed (m: Member, now: number, at: number): MemberEvent {
+  m.status = 'failed'
+  m.statusSince = now
+  m.suspicion = undefined
+  return { type: 'failed', peerId: m.peerId, status: 'failed', incarnation: m.incarnation, at }
 }

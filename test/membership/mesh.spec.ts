@@ -24,6 +24,13 @@ function record (node: NoodleNode): MemberEventView[] {
   return events
 }
 
+/** `accuser` gossips a suspect or failed claim about `target` at `incarnation`. */
+async function claim (accuser: NoodleNode, type: 'suspect' | 'failed', target: NoodleNode, incarnation: number): Promise<void> {
+  await accuser.services.pubsub.publish(accuser.services.membership.topic, encodeMessage({
+    v: 1, type, target: target.peerId.toString(), incarnation
+  }))
+}
+
 // N nodes bootstrapped from the first (options for all, then for the first only)
 const mesh = startMesh
 
@@ -89,9 +96,7 @@ describe('gossip membership (in-process meshes)', function () {
     const [accuser, watcher, target] = nodes as [NoodleNode, NoodleNode, NoodleNode]
     const events = record(watcher)
     const before = target.services.membership.currentIncarnation
-    await accuser.services.pubsub.publish(accuser.services.membership.topic, encodeMessage({
-      v: 1, type: 'suspect', target: target.peerId.toString(), incarnation: before
-    }))
+    await claim(accuser, 'suspect', target, before)
     await waitFor(() => target.services.membership.currentIncarnation > before, { what: 'the target to raise its incarnation' })
     await waitFor(() => watcher.services.membership.member(target.peerId.toString()).incarnation > before &&
       statusOf(watcher, target) === 'alive', { what: 'the watcher to accept the refutation' })
@@ -99,9 +104,7 @@ describe('gossip membership (in-process meshes)', function () {
     expect(types).to.include('suspect')
     expect(types).to.not.include('failed')
     // an old claim about the refuted incarnation is ignored
-    await accuser.services.pubsub.publish(accuser.services.membership.topic, encodeMessage({
-      v: 1, type: 'suspect', target: target.peerId.toString(), incarnation: before
-    }))
+    await claim(accuser, 'suspect', target, before)
     const after = target.services.membership.currentIncarnation
     await waitFor(async () => {
       const s = watcher.services.membership.stats()
@@ -117,9 +120,7 @@ describe('gossip membership (in-process meshes)', function () {
     const [accuser, watcher, target] = nodes as [NoodleNode, NoodleNode, NoodleNode]
     const events = record(watcher)
     const before = target.services.membership.currentIncarnation
-    await accuser.services.pubsub.publish(accuser.services.membership.topic, encodeMessage({
-      v: 1, type: 'failed', target: target.peerId.toString(), incarnation: before
-    }))
+    await claim(accuser, 'failed', target, before)
     await waitFor(() => target.services.membership.currentIncarnation > before, { what: 'the target to refute' })
     await waitFor(() => statusOf(watcher, target) === 'alive' && watcher.services.membership.member(target.peerId.toString()).incarnation > before,
       { what: 'the watcher to see it alive again' })
