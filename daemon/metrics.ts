@@ -1,6 +1,7 @@
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { Registry, collectDefaultMetrics } from 'prom-client'
 import type { Metrics } from '@libp2p/interface'
+import { LAG_RESOLUTION_MS } from '../lib/membership/constants.js'
 
 export interface DaemonMetrics {
   registry: Registry
@@ -16,7 +17,9 @@ export interface DaemonMetrics {
  */
 export function createMetrics (): DaemonMetrics {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'noodled_' })
+  // the event-loop lag metric samples with a timer on the loop (10 ms by
+  // default: 100 wakeups a second in an idle daemon); see LAG_RESOLUTION_MS
+  collectDefaultMetrics({ register: registry, prefix: 'noodled_', eventLoopMonitoringPrecision: LAG_RESOLUTION_MS })
   return {
     registry,
     // @libp2p/prometheus-metrics caches metric objects in a module-level map;

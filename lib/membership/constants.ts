@@ -33,6 +33,14 @@ export const EVENT_HISTORY = 1000
 /** How often the repo's free disk is sampled for adverts. */
 export const DISK_SAMPLE_MS = 10_000
 /**
+ * Event-loop delay histogram resolution. Node samples it with a timer on the
+ * loop itself, so every tick is a wakeup: at 20 ms (and prom-client's 10 ms
+ * default beside it) an idle daemon with no peers woke ~150 times a second
+ * and spent 2 % of a core doing it. Lag that matters to Lifeguard is
+ * hundreds of ms, which a 100 ms timer still sees.
+ */
+export const LAG_RESOLUTION_MS = 100
+/**
  * Unchanged member addresses are rewritten to the peer store this often
  * (it ages out addresses that are not refreshed; libp2p's default maximum
  * address age is an hour).
@@ -48,3 +56,9 @@ export const SYNC_TIMEOUT_MS = 10_000
  * in one run). A crash this early is caught by the first probe after it.
  */
 export const JOIN_GRACE_MS = 10_000
+/**
+ * An outbound connection to a member outside this node's view (opened for a
+ * DHT query, an indirect probe, a reconnection) is closed once it has been
+ * open this long with nothing but gossipsub's and our probe streams on it.
+ */
+export const TRIM_IDLE_AFTER_MS = 30_000

@@ -1,7 +1,7 @@
 import { statfs } from 'node:fs/promises'
 import { availableParallelism, freemem, loadavg, totalmem } from 'node:os'
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
-import { DISK_SAMPLE_MS } from './constants.js'
+import { DISK_SAMPLE_MS, LAG_RESOLUTION_MS } from './constants.js'
 import type { Resources } from './wire.js'
 
 export interface ResourceSamplerInit {
@@ -26,7 +26,7 @@ export class ResourceSampler {
   slotsUsed = 0
 
   constructor (init: ResourceSamplerInit = {}) {
-    this.histogram = monitorEventLoopDelay({ resolution: 20 })
+    this.histogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS })
     this.diskPath = init.diskPath
     this.slotsTotal = init.slotsTotal ?? availableParallelism()
   }
@@ -46,7 +46,7 @@ export class ResourceSampler {
 
   async sample (): Promise<Resources> {
     // the histogram reports ns and includes the resolution itself; subtract it
-    const p99 = this.histogram.count > 0 ? this.histogram.percentile(99) / 1e6 - 20 : 0
+    const p99 = this.histogram.count > 0 ? this.histogram.percentile(99) / 1e6 - LAG_RESOLUTION_MS : 0
     this.lastLagMs = Math.max(0, Math.round(p99 * 10) / 10)
     this.histogram.reset()
     const now = Date.now()
