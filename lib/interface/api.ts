@@ -113,6 +113,8 @@ export interface MembershipStats {
   probesFailed: number
   indirectProbes: number
   rejected: Record<string, number>
+  /** this node's partial view: members it probes, members that probe it, random members kept */
+  view: { successors: string[], predecessors: string[], random: string[], connections: number }
 }
 
 export interface LabelsResponse {

@@ -14,6 +14,7 @@ import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import { TIMING_PRESETS, type TimingPreset, type TimingPresetName } from './presets.js'
 import { Prober } from './probe.js'
+import { Topology } from './topology.js'
 import { MemberSync } from './sync.js'
 import { ResourceSampler } from './resources.js'
 import { suspicionTimeout } from './suspicion.js'
@@ -30,8 +31,12 @@ export interface MembershipInit extends Partial<TimingPreset> {
   repoPath?: string
   /** worker slots advertised; @default availableParallelism() */
   workerSlots?: number
-  /** connections kept to random members besides whatever else connects. @default 8 */
+  /** connections kept to random members besides the ring neighbours. @default 5 */
   targetPeers?: number
+  /** ring successors each member probes; every member then has this many monitors. @default 3 */
+  monitors?: number
+  /** idle outbound connections outside the view are closed after this long (tests shorten it). @default 30 s */
+  trimIdleAfterMs?: number
   /** software version put in adverts */
   version?: string
 }
@@ -80,11 +85,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private readonly sampler: ResourceSampler
   private readonly prober: Prober
   private readonly sync: MemberSync
+  private readonly topology: Topology
   /** neighbours a member list was pulled from; a newcomer pulls from its first two */
   private synced = 0
   private syncedOk = false
   private readonly self: string
-  private readonly targetPeers: number
   private readonly probing = new Set<string>()
   /**
    * Addresses last written to the peer store, per member: each write is a
@@ -154,8 +159,16 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
     this.timing = timing
     this.health = new LocalHealth(this.timing.lagPerHealthPointMs)
-    this.targetPeers = init.targetPeers ?? 8
     const prefix = init.protocolPrefix ?? DEFAULT_PROTOCOL_PREFIX
+    this.topology = new Topology(components, {
+      self: this.self,
+      monitors: init.monitors ?? 3,
+      randomPeers: init.targetPeers ?? 5,
+      probeProtocol: `${prefix}${PROBE_PROTOCOL_SUFFIX}`,
+      dialTimeoutMs: this.timing.upkeepIntervalMs,
+      ...(init.trimIdleAfterMs != null ? { trimIdleAfterMs: init.trimIdleAfterMs } : {}),
+      log: this.log
+    })
     this.topic = `${prefix}${TOPIC_SUFFIX}`.replace(/^\//, '')
     this.table = new MemberTable(this.self)
     this.sampler = new ResourceSampler({ diskPath: init.repoPath, slotsTotal: init.workerSlots })
@@ -290,7 +303,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       incarnation: this.incarnation,
       localHealth: this.health.score,
       ...this.counters,
-      rejected: { ...this.rejectedCounts }
+      rejected: { ...this.rejectedCounts },
+      view: {
+        successors: [...this.topology.successors],
+        predecessors: [...this.topology.predecessors],
+        random: this.topology.randomView(),
+        connections: this.components.connectionManager.getConnections().length
+      }
     }
   }
 
@@ -522,9 +541,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private tick (): void {
     const now = Date.now()
     const m = this.health.multiplier
+    // once per tick, not per member: both walk the whole table
+    const silentAfter = this.missAfterMs() * m
     for (const member of this.table.all()) {
       if (member.status !== 'alive' || this.probing.has(member.peerId)) continue
-      if (now - member.lastHeardAt > this.missAfterMs() * m) {
+      if (now - member.lastHeardAt > silentAfter) {
         void this.probe(member)
       }
     }
@@ -548,9 +569,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   }
 
   /**
-   * SWIM's probe round: one member per period, taken from a shuffled list that
-   * is walked to the end before it is reshuffled, so every member is probed
-   * by every other within N periods and by someone about once per period.
+   * The probe round: one member per period, taken from this node's ring
+   * successors (see ring.ts) in shuffled order, walked to the end before the
+   * ring is recomputed. Each member has `monitors` predecessors probing it,
+   * so it is probed about once per period, as in SWIM, but only by the same
+   * few members over connections they keep, not by every member in turn.
    */
   private probeNext (): void {
     while (true) {
@@ -562,12 +585,17 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         return
       }
     }
-    this.probeOrder = this.table.all().filter(m => m.status === 'alive').map(m => m.peerId).sort(() => Math.random() - 0.5)
+    this.probeOrder = this.topology.update(this.table.all()).successors.sort(() => Math.random() - 0.5)
   }
 
   private probeOrder: string[] = []
 
-  /** A lost connection to an alive member is checked at once instead of waiting for silence. */
+  /**
+   * A lost connection to a member this node monitors is checked at once
+   * instead of waiting for the next probe. Other lost connections are not:
+   * members close idle connections outside their view (topology.ts), and
+   * the monitors of a member that really died will tell everyone.
+   */
   private connectionLost (peer: PeerId): void {
     if (this.components.connectionManager.getConnections().length === 0) {
       // isolated: announce again on the way back in (see onGraft)
@@ -575,7 +603,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       this.grafted = false
     }
     const member = this.table.get(peer.toString())
-    if (member?.status === 'alive' && !this.probing.has(member.peerId) && !this.leaving) {
+    if (member == null || !this.topology.update(this.table.all()).successors.includes(member.peerId)) return
+    if (member.status === 'alive' && !this.probing.has(member.peerId) && !this.leaving) {
       void this.probe(member)
     }
   }
@@ -623,9 +652,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   }
 
   private async indirectProbe (member: Member, target: PeerId, multiplier: number, signal: AbortSignal): Promise<boolean> {
+    // helpers we hold connections to first: asking them costs no handshake
+    const connected = new Set(this.components.connectionManager.getConnections().map(c => c.remotePeer.toString()))
     const helpers = this.table.all()
       .filter(h => h.status === 'alive' && h.peerId !== member.peerId)
       .sort(() => Math.random() - 0.5)
+      .sort((a, b) => Number(connected.has(b.peerId)) - Number(connected.has(a.peerId)))
       .slice(0, this.timing.indirectProbes)
     if (helpers.length === 0) return false
     const timeoutMs = Math.round(this.timing.indirectTimeoutMs * multiplier)
@@ -648,31 +680,18 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   // ---- topology upkeep ---------------------------------------------------
 
   /**
-   * Keep `targetPeers` connections to random alive members so the mesh does
-   * not hang off its bootstrap node, and redial failed members so a healed
-   * partition merges back (their next advert marks them recovered).
+   * Keep the partial view (topology.ts): ring neighbours and random members
+   * connected, failed members redialled, idle extra connections closed; and
+   * retry the member-list pull until one has succeeded.
    */
   private async upkeep (): Promise<void> {
     const signal = this.controller?.signal
     if (signal == null || signal.aborted) return
-    const cm = this.components.connectionManager
-    const members = this.table.all()
-    const connections = cm.getConnections()
-    const connected = new Set(connections.map(c => c.remotePeer.toString()))
+    const connections = this.components.connectionManager.getConnections()
     if (!this.syncedOk && this.synced === 0 && connections.length > 0) {
       void this.pullMembers(connections[Math.floor(Math.random() * connections.length)]!.remotePeer)
     }
-    const want = this.targetPeers - members.filter(m => m.status === 'alive' && connected.has(m.peerId)).length
-    const candidates = members
-      .filter(m => m.status === 'alive' && !connected.has(m.peerId))
-      .sort(() => Math.random() - 0.5)
-      .slice(0, Math.max(0, want))
-    const failed = members.filter(m => m.status === 'failed' && !connected.has(m.peerId))
-    await Promise.allSettled([...candidates, ...failed].map(async m => {
-      await cm.openConnection(peerIdFromString(m.peerId), {
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.timing.upkeepIntervalMs)])
-      })
-    }))
+    await this.topology.upkeep(this.table.all(), signal)
   }
 
   // ---- helpers -----------------------------------------------------------
@@ -686,7 +705,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   }
 
   private view (m: Member, now: number): MemberView {
-    // RTT comes from this node's probes (every member is probed within N periods)
+    // RTT comes from this node's probes: its ring successors, and any member it had to check
     const rttMs = m.rttMs
     return {
       peerId: m.peerId,

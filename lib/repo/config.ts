@@ -50,8 +50,10 @@ export const configSchema = z.strictObject({
     upkeepIntervalMs: ms.optional(),
     reapAfterMs: ms.optional(),
     lagPerHealthPointMs: ms.optional(),
-    /** connections kept to random members */
+    /** connections kept to random members besides the ring neighbours */
     targetPeers: z.number().int().min(0).max(1000).optional(),
+    /** ring successors each member probes (its monitors' count) */
+    monitors: z.number().int().min(1).max(16).optional(),
     /** worker slots this node offers; default: its CPU count */
     workerSlots: z.number().int().min(0).max(100_000).optional()
   }).default({})

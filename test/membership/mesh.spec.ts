@@ -212,6 +212,35 @@ describe('gossip membership (in-process meshes)', function () {
     expect(events.filter(e => e.peerId === island.peerId.toString()).map(e => e.type)).to.include('recovered')
   })
 
+  it('keeps a partial view: ring neighbours and random members stay connected, idle extra connections are closed', async () => {
+    nodes = await mesh(10, { membership: { monitors: 2, targetPeers: 1, trimIdleAfterMs: 300 } })
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    // a full mesh, as DHT queries or a burst of indirect probes would leave behind
+    await Promise.all(nodes.flatMap(a => nodes.filter(b => b !== a).map(async b => { await a.dial(b.peerId) })))
+    const outsideView = (n: NoodleNode): string[] => {
+      const v = n.services.membership.stats().view
+      const wanted = new Set([...v.successors, ...v.predecessors, ...v.random])
+      return n.getConnections().filter(c => c.direction === 'outbound' && !wanted.has(c.remotePeer.toString())).map(c => c.remotePeer.toString())
+    }
+    const peersOf = (n: NoodleNode): Set<string> => new Set(n.getConnections().map(c => c.remotePeer.toString()))
+    await waitFor(() => nodes.every(n => outsideView(n).length === 0 && peersOf(n).size === n.getConnections().length),
+      { timeoutMs: 30_000, what: 'idle connections outside the view, and duplicates, to be closed' })
+    for (const n of nodes) {
+      const v = n.services.membership.stats().view
+      expect(v.successors).to.have.length(2)
+      expect(v.predecessors).to.have.length(2)
+      // the ring neighbours are connected: they are the ones probing and probed
+      const connected = new Set(n.getConnections().map(c => c.remotePeer.toString()))
+      expect([...v.successors, ...v.predecessors].every(p => connected.has(p))).to.equal(true)
+    }
+    // about 2 successors + 2 predecessors + 1 random each way, of the 9 a full mesh has
+    const mean = nodes.reduce((sum, n) => sum + n.getConnections().length, 0) / nodes.length
+    expect(mean).to.be.lessThan(8)
+    // closing them cost no false alarm
+    expect(converged(nodes)).to.equal(true)
+    expect(nodes.every(n => n.services.membership.members().every(m => m.status === 'alive'))).to.equal(true)
+  })
+
   it('keeps gossiping after the bootstrap node goes away', async () => {
     nodes = await mesh(5, { membership: { targetPeers: 2 } })
     await waitFor(() => converged(nodes), { what: 'convergence' })

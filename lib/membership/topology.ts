@@ -1,0 +1,131 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Connection, Logger } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import { TRIM_IDLE_AFTER_MS } from './constants.js'
+import { ringNeighbours, type RingNeighbours } from './ring.js'
+import type { Member } from './member-table.js'
+
+export interface TopologyInit {
+  self: string
+  /** ring successors each member probes (and keeps connections to) */
+  monitors: number
+  /** connections kept to random members besides the ring */
+  randomPeers: number
+  /** our probe protocol: its long-lived streams do not make a connection busy */
+  probeProtocol: string
+  dialTimeoutMs: number
+  /** @default TRIM_IDLE_AFTER_MS */
+  trimIdleAfterMs?: number
+  log: Logger
+}
+
+export interface TopologyComponents {
+  connectionManager: ConnectionManager
+}
+
+/**
+ * A partial view of the mesh, as HyParView and memberlist keep: each member
+ * holds connections to its ring successors (which it probes), is held by its
+ * ring predecessors (which probe it), and keeps `randomPeers` random members
+ * for a well-connected gossip mesh that survives the loss of any one node.
+ * Connections this node opened for anything else (DHT queries, indirect
+ * probes, reconnecting failed members) are closed once idle, so a daemon's
+ * connection count stays near 2 * monitors + 2 * randomPeers instead of
+ * growing to N - 1 (at 50 daemons on one host every newcomer otherwise
+ * handshook with all 49 others and each connection kept its keep-alives).
+ */
+export class Topology {
+  private readonly components: TopologyComponents
+  private readonly init: TopologyInit
+  private readonly random = new Set<string>()
+  private ring: RingNeighbours = { successors: [], predecessors: [] }
+
+  constructor (components: TopologyComponents, init: TopologyInit) {
+    this.components = components
+    this.init = init
+  }
+
+  /** Recompute the ring from the current member table (alive and suspect members count). */
+  update (members: Member[]): RingNeighbours {
+    const live = members.filter(m => m.status === 'alive' || m.status === 'suspect').map(m => m.peerId)
+    this.ring = ringNeighbours(this.init.self, live, this.init.monitors)
+    return this.ring
+  }
+
+  get successors (): string[] {
+    return this.ring.successors
+  }
+
+  get predecessors (): string[] {
+    return this.ring.predecessors
+  }
+
+  isSuccessor (peerId: string): boolean {
+    return this.ring.successors.includes(peerId)
+  }
+
+  /** Members whose connections are kept: ring neighbours both ways and the random view. */
+  wanted (): Set<string> {
+    return new Set([...this.ring.successors, ...this.ring.predecessors, ...this.random])
+  }
+
+  randomView (): string[] {
+    return [...this.random]
+  }
+
+  /**
+   * One round of upkeep: refresh the random view, dial what is wanted and
+   * missing, redial failed members (a healed partition merges back when
+   * their next advert arrives), and close idle connections this node opened
+   * to members it does not want.
+   */
+  async upkeep (members: Member[], signal: AbortSignal): Promise<void> {
+    const cm = this.components.connectionManager
+    this.update(members)
+    const connections = cm.getConnections()
+    const connected = new Set(connections.map(c => c.remotePeer.toString()))
+    const alive = new Set(members.filter(m => m.status === 'alive').map(m => m.peerId))
+    for (const p of this.random) if (!alive.has(p)) this.random.delete(p)
+    const ring = new Set([...this.ring.successors, ...this.ring.predecessors])
+    for (const p of this.random) if (ring.has(p)) this.random.delete(p)
+    if (this.random.size < this.init.randomPeers) {
+      // prefer members already connected: no new handshake
+      const pool = [...alive].filter(p => !ring.has(p) && !this.random.has(p)).sort(() => Math.random() - 0.5)
+      pool.sort((a, b) => Number(connected.has(b)) - Number(connected.has(a)))
+      for (const p of pool.slice(0, this.init.randomPeers - this.random.size)) this.random.add(p)
+    }
+    const dial = [...this.ring.successors, ...this.random].filter(p => alive.has(p) && !connected.has(p))
+    const failed = members.filter(m => m.status === 'failed' && !connected.has(m.peerId)).map(m => m.peerId)
+    this.trim(connections, new Set(members.map(m => m.peerId)))
+    await Promise.allSettled([...dial, ...failed].map(async p => {
+      await cm.openConnection(peerIdFromString(p), { signal: AbortSignal.any([signal, AbortSignal.timeout(this.init.dialTimeoutMs)]) })
+    }))
+  }
+
+  /**
+   * Close outbound connections to members outside the view once they have
+   * been idle a while, and duplicates (both sides dialled at once): of a
+   * pair, the side with the lower peer id closes its outbound one, so
+   * exactly one survives.
+   */
+  private trim (connections: Connection[], members: Set<string>): void {
+    const wanted = this.wanted()
+    const now = Date.now()
+    const inbound = new Set(connections.filter(c => c.direction === 'inbound').map(c => c.remotePeer.toString()))
+    for (const conn of connections) {
+      const peer = conn.remotePeer.toString()
+      if (conn.direction !== 'outbound' || !members.has(peer)) continue
+      const duplicate = inbound.has(peer) && this.init.self < peer
+      if (wanted.has(peer) && !duplicate) continue
+      if (now - conn.timeline.open < (this.init.trimIdleAfterMs ?? TRIM_IDLE_AFTER_MS)) continue
+      if (conn.streams.some(s => !this.idleProtocol(s.protocol))) continue
+      this.init.log.trace('closing idle connection to %s (outside the view)', peer)
+      conn.close().catch(err => { conn.abort(err) })
+    }
+  }
+
+  /** Streams that live as long as the connection and do not mean it is in use. */
+  private idleProtocol (protocol: string | undefined): boolean {
+    return protocol == null || protocol === this.init.probeProtocol || protocol.startsWith('/meshsub/')
+  }
+}
