@@ -62,3 +62,9 @@ export const JOIN_GRACE_MS = 10_000
  * open this long with nothing but gossipsub's and our probe streams on it.
  */
 export const TRIM_IDLE_AFTER_MS = 30_000
+/**
+ * A probe first makes sure it has a stream to the target, within
+ * probeTimeoutMs * this (times local health); only then does the probe's own
+ * timeout start. A dead process refuses the dial at once either way.
+ */
+export const CONNECT_BUDGET_FACTOR = 4

@@ -9,12 +9,13 @@ import { Key, type Datastore } from 'interface-datastore'
 import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
 import { InvalidLabelError, MemberNotFoundError } from './errors.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
-import { ADDRS_REFRESH_MS, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, PROBE_PROTOCOL_SUFFIX, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { ADDRS_REFRESH_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, PROBE_PROTOCOL_SUFFIX, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import { TIMING_PRESETS, type TimingPreset, type TimingPresetName } from './presets.js'
 import { Prober } from './probe.js'
 import { Topology } from './topology.js'
+import { ringNeighbours } from './ring.js'
 import { MemberSync } from './sync.js'
 import { ResourceSampler } from './resources.js'
 import { suspicionTimeout } from './suspicion.js'
@@ -618,6 +619,9 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     try {
       this.counters.probes++
       try {
+        // connecting is bounded separately: a refused dial (a dead process) fails at once,
+        // a slow handshake on a busy host is not a missed ack
+        await this.prober.prepare(target, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.timing.probeTimeoutMs * CONNECT_BUDGET_FACTOR * m)]) })
         const { rttMs } = await this.prober.ping(target, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.timing.probeTimeoutMs * m)]) })
         this.health.probeSucceeded()
         this.table.markHeard(member.peerId, Date.now(), rttMs)
@@ -652,12 +656,16 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   }
 
   private async indirectProbe (member: Member, target: PeerId, multiplier: number, signal: AbortSignal): Promise<boolean> {
-    // helpers we hold connections to first: asking them costs no handshake
+    // the target's other monitors first (they hold connections to it, so their probe
+    // costs no handshake), then members we hold connections to, then anyone
+    const live = this.table.all().filter(h => h.status === 'alive' || h.status === 'suspect').map(h => h.peerId)
+    const monitors = ringNeighbours(member.peerId, [...live, this.self], this.topology.monitors).predecessors
     const connected = new Set(this.components.connectionManager.getConnections().map(c => c.remotePeer.toString()))
+    const rank = (h: Member): number => monitors.includes(h.peerId) ? 0 : connected.has(h.peerId) ? 1 : 2
     const helpers = this.table.all()
       .filter(h => h.status === 'alive' && h.peerId !== member.peerId)
       .sort(() => Math.random() - 0.5)
-      .sort((a, b) => Number(connected.has(b.peerId)) - Number(connected.has(a.peerId)))
+      .sort((a, b) => rank(a) - rank(b))
       .slice(0, this.timing.indirectProbes)
     if (helpers.length === 0) return false
     const timeoutMs = Math.round(this.timing.indirectTimeoutMs * multiplier)

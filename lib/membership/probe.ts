@@ -147,6 +147,16 @@ export class Prober {
     return { rttMs: Math.round((performance.now() - started) * 10) / 10, ...(res.incarnation != null ? { incarnation: res.incarnation } : {}) }
   }
 
+  /**
+   * Make sure a probe stream to `peer` is open (dialling if need be), so that
+   * a probe's own timeout measures the answer, not a TCP + Noise + Yamux
+   * handshake: on a busy host a fresh connection alone can take longer than
+   * a probe timeout, and SWIM's probes (over UDP) never paid for one.
+   */
+  async prepare (peer: PeerId, options: { signal: AbortSignal }): Promise<void> {
+    await this.channel(peer, options.signal)
+  }
+
   /** Ask `helper` to probe `target`; true if the helper reached it. */
   async pingReq (helper: PeerId, target: PeerId, addrs: string[], timeoutMs: number, options: { signal: AbortSignal }): Promise<boolean> {
     const nonce = ++nonceCounter
@@ -187,7 +197,14 @@ export class Prober {
     onFrames(stream, (bytes) => {
       const req = decodeJson(probeRequestSchema, bytes)
       void this.answer(req).then(res => {
-        if (stream.status === 'open') stream.send(frame(encodeJson(res)))
+        // the requester may have gone while an indirect probe ran: answer only an open stream,
+        // and never let a send on a stream that closed meanwhile escape as an unhandled rejection
+        if (stream.status !== 'open' || stream.writeStatus !== 'writable') return
+        try {
+          stream.send(frame(encodeJson(res)))
+        } catch (err) {
+          this.init.log.trace('could not answer probe from %p: %e', connection.remotePeer, err)
+        }
       })
     }, (err) => {
       this.init.onMalformed()

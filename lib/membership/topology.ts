@@ -1,5 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Connection, Logger } from '@libp2p/interface'
+import { KEEP_ALIVE, type Connection, type Logger, type PeerStore } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { TRIM_IDLE_AFTER_MS } from './constants.js'
 import { ringNeighbours, type RingNeighbours } from './ring.js'
@@ -21,6 +21,7 @@ export interface TopologyInit {
 
 export interface TopologyComponents {
   connectionManager: ConnectionManager
+  peerStore: PeerStore
 }
 
 /**
@@ -29,10 +30,13 @@ export interface TopologyComponents {
  * ring predecessors (which probe it), and keeps `randomPeers` random members
  * for a well-connected gossip mesh that survives the loss of any one node.
  * Connections this node opened for anything else (DHT queries, indirect
- * probes, reconnecting failed members) are closed once idle, so a daemon's
- * connection count stays near 2 * monitors + 2 * randomPeers instead of
+ * probes, reconnecting failed members) are closed once idle, unless another
+ * service tagged the peer keep-alive (kad-dht keeps its 20 closest peers
+ * connected and redials them at once when they drop: closing those made a
+ * reconnection storm). So a daemon's connection count stays near
+ * 2 * (monitors + randomPeers) plus the DHT's neighbourhood instead of
  * growing to N - 1 (at 50 daemons on one host every newcomer otherwise
- * handshook with all 49 others and each connection kept its keep-alives).
+ * handshook with all 49 others).
  */
 export class Topology {
   private readonly components: TopologyComponents
@@ -50,6 +54,10 @@ export class Topology {
     const live = members.filter(m => m.status === 'alive' || m.status === 'suspect').map(m => m.peerId)
     this.ring = ringNeighbours(this.init.self, live, this.init.monitors)
     return this.ring
+  }
+
+  get monitors (): number {
+    return this.init.monitors
   }
 
   get successors (): string[] {
@@ -96,7 +104,7 @@ export class Topology {
     }
     const dial = [...this.ring.successors, ...this.random].filter(p => alive.has(p) && !connected.has(p))
     const failed = members.filter(m => m.status === 'failed' && !connected.has(m.peerId)).map(m => m.peerId)
-    this.trim(connections, new Set(members.map(m => m.peerId)))
+    await this.trim(connections, new Set(members.map(m => m.peerId)), signal)
     await Promise.allSettled([...dial, ...failed].map(async p => {
       await cm.openConnection(peerIdFromString(p), { signal: AbortSignal.any([signal, AbortSignal.timeout(this.init.dialTimeoutMs)]) })
     }))
@@ -104,23 +112,51 @@ export class Topology {
 
   /**
    * Close outbound connections to members outside the view once they have
-   * been idle a while, and duplicates (both sides dialled at once): of a
-   * pair, the side with the lower peer id closes its outbound one, so
-   * exactly one survives.
+   * been idle a while (unless another service keeps the peer), and
+   * duplicates: when both sides dialled at once, the side with the lower
+   * peer id closes its outbound ones, so exactly one connection survives;
+   * several outbound ones to one peer are cut down to one.
    */
-  private trim (connections: Connection[], members: Set<string>): void {
+  private async trim (connections: Connection[], members: Set<string>, signal: AbortSignal): Promise<void> {
     const wanted = this.wanted()
     const now = Date.now()
-    const inbound = new Set(connections.filter(c => c.direction === 'inbound').map(c => c.remotePeer.toString()))
+    const byPeer = new Map<string, Connection[]>()
     for (const conn of connections) {
       const peer = conn.remotePeer.toString()
-      if (conn.direction !== 'outbound' || !members.has(peer)) continue
-      const duplicate = inbound.has(peer) && this.init.self < peer
-      if (wanted.has(peer) && !duplicate) continue
-      if (now - conn.timeline.open < (this.init.trimIdleAfterMs ?? TRIM_IDLE_AFTER_MS)) continue
-      if (conn.streams.some(s => !this.idleProtocol(s.protocol))) continue
-      this.init.log.trace('closing idle connection to %s (outside the view)', peer)
-      conn.close().catch(err => { conn.abort(err) })
+      if (members.has(peer)) byPeer.set(peer, [...byPeer.get(peer) ?? [], conn])
+    }
+    for (const [peer, conns] of byPeer) {
+      const idle = conns.filter(c => c.direction === 'outbound' && this.idle(c, now)).sort((a, b) => a.timeline.open - b.timeline.open)
+      if (idle.length === 0) continue
+      let close: Connection[]
+      if (!wanted.has(peer) && !await this.keptAlive(conns[0]!, signal)) {
+        close = idle
+      } else if (conns.some(c => c.direction === 'inbound') && this.init.self < peer) {
+        close = idle
+      } else {
+        // keep one of ours: a busy one if there is one, else the oldest idle one
+        close = conns.some(c => c.direction === 'outbound' && !idle.includes(c)) ? idle : idle.slice(1)
+      }
+      for (const conn of close) {
+        this.init.log.trace('closing idle connection to %s', peer)
+        conn.close().catch(err => { conn.abort(err) })
+      }
+    }
+  }
+
+  /** Open long enough, with nothing on it but streams that live as long as the connection. */
+  private idle (conn: Connection, now: number): boolean {
+    return now - conn.timeline.open >= (this.init.trimIdleAfterMs ?? TRIM_IDLE_AFTER_MS) &&
+      conn.streams.every(s => this.idleProtocol(s.protocol))
+  }
+
+  /** True when some service asked libp2p to keep this peer connected (a `keep-alive*` tag). */
+  private async keptAlive (conn: Connection, signal: AbortSignal): Promise<boolean> {
+    try {
+      const peer = await this.components.peerStore.get(conn.remotePeer, { signal })
+      return [...peer.tags.keys()].some(tag => tag.startsWith(KEEP_ALIVE))
+    } catch {
+      return false
     }
   }
 

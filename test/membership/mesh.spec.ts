@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import { KEEP_ALIVE } from '@libp2p/interface'
 import type { MemberEventView, MemberStatus } from '../../lib/interface/api.js'
 import { encodeMessage, type Advert } from '../../lib/membership/wire.js'
 import { TIMING_PRESETS } from '../../lib/membership/presets.js'
@@ -212,31 +213,42 @@ describe('gossip membership (in-process meshes)', function () {
     expect(events.filter(e => e.peerId === island.peerId.toString()).map(e => e.type)).to.include('recovered')
   })
 
-  it('keeps a partial view: ring neighbours and random members stay connected, idle extra connections are closed', async () => {
+  it('keeps a partial view: ring neighbours stay connected, idle extra connections and duplicates are closed', async () => {
     nodes = await mesh(10, { membership: { monitors: 2, targetPeers: 1, trimIdleAfterMs: 300 } })
     await waitFor(() => converged(nodes), { what: 'convergence' })
-    // a full mesh, as DHT queries or a burst of indirect probes would leave behind
-    await Promise.all(nodes.flatMap(a => nodes.filter(b => b !== a).map(async b => { await a.dial(b.peerId) })))
-    const outsideView = (n: NoodleNode): string[] => {
-      const v = n.services.membership.stats().view
-      const wanted = new Set([...v.successors, ...v.predecessors, ...v.random])
-      return n.getConnections().filter(c => c.direction === 'outbound' && !wanted.has(c.remotePeer.toString())).map(c => c.remotePeer.toString())
+    const x = nodes[9]!
+    const view = (): Set<string> => {
+      const v = x.services.membership.stats().view
+      return new Set([...v.successors, ...v.predecessors, ...v.random])
     }
-    const peersOf = (n: NoodleNode): Set<string> => new Set(n.getConnections().map(c => c.remotePeer.toString()))
-    await waitFor(() => nodes.every(n => outsideView(n).length === 0 && peersOf(n).size === n.getConnections().length),
-      { timeoutMs: 30_000, what: 'idle connections outside the view, and duplicates, to be closed' })
-    for (const n of nodes) {
-      const v = n.services.membership.stats().view
-      expect(v.successors).to.have.length(2)
-      expect(v.predecessors).to.have.length(2)
-      // the ring neighbours are connected: they are the ones probing and probed
-      const connected = new Set(n.getConnections().map(c => c.remotePeer.toString()))
-      expect([...v.successors, ...v.predecessors].every(p => connected.has(p))).to.equal(true)
+    await waitFor(() => view().size > 0 && x.services.membership.stats().view.successors.length === 2, { what: 'the ring to form' })
+    // new connections to everyone, as DHT queries or indirect probes leave behind,
+    // several of them duplicates of connections the others opened
+    const others = nodes.filter(n => n !== x)
+    await Promise.all(others.map(async n => { await x.dial(n.peerId, { force: true }) }))
+    // the DHT keeps its 20 closest peers connected (a keep-alive tag, which the trim
+    // respects); in a mesh this small that is everyone, so strip the tags while waiting
+    // (kad-dht puts them back when its closest set changes) and let the view alone decide
+    const stripKeepAlive = async (): Promise<void> => {
+      for (const n of others) {
+        const tags = (await x.peerStore.get(n.peerId)).tags
+        const drop = Object.fromEntries([...tags.keys()].filter(t => t.startsWith(KEEP_ALIVE)).map(t => [t, undefined]))
+        if (Object.keys(drop).length > 0) await x.peerStore.merge(n.peerId, { tags: drop })
+      }
     }
-    // about 2 successors + 2 predecessors + 1 random each way, of the 9 a full mesh has
-    const mean = nodes.reduce((sum, n) => sum + n.getConnections().length, 0) / nodes.length
-    expect(mean).to.be.lessThan(8)
-    // closing them cost no false alarm
+    const outside = others.map(n => n.peerId.toString()).filter(p => !view().has(p))
+    expect(outside.length).to.be.greaterThan(0)
+    const outbound = (): string[] => x.getConnections().filter(c => c.direction === 'outbound').map(c => c.remotePeer.toString())
+    const duplicates = (n: NoodleNode): number => n.getConnections().length - new Set(n.getConnections().map(c => c.remotePeer.toString())).size
+    await waitFor(async () => {
+      await stripKeepAlive()
+      return outbound().every(p => view().has(p)) && duplicates(x) === 0
+    }, { timeoutMs: 30_000, what: 'idle connections outside the view, and duplicates, to be closed' })
+    // the ring neighbours are connected: they are the ones probing and probed
+    const v = x.services.membership.stats().view
+    const connected = new Set(x.getConnections().map(c => c.remotePeer.toString()))
+    expect([...v.successors, ...v.predecessors].every(p => connected.has(p))).to.equal(true)
+    // closing them cost no false alarm anywhere
     expect(converged(nodes)).to.equal(true)
     expect(nodes.every(n => n.services.membership.members().every(m => m.status === 'alive'))).to.equal(true)
   })

@@ -2,6 +2,9 @@ import { expect } from 'chai'
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { createServer, type Server } from 'node:net'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Stream } from '@libp2p/interface'
 import { PROBE_PROTOCOL_SUFFIX } from '../../lib/membership/constants.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../../lib/repo/constants.js'
@@ -66,6 +69,35 @@ describe('probe protocol', function () {
     good.send(frame({ type: 'ping', nonce: 1 }))
     await waitFor(() => got.length === 1, { what: 'a well-formed probe to be answered' })
     expect(a.getConnections(b.peerId).length).to.be.greaterThan(0)
+  })
+
+  it('a requester that goes away before its indirect probe is answered does not upset the helper', async () => {
+    // a target that accepts TCP and never speaks: the helper's probe hangs until its timeout
+    const sockets: Array<import('node:net').Socket> = []
+    const silent: Server = createServer(socket => { sockets.push(socket) })
+    await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (silent.address() as import('node:net').AddressInfo).port
+      const target = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+      nodes = await startMesh(2)
+      const [a, b] = nodes as [NoodleNode, NoodleNode]
+      const req = { type: 'ping-req', target, addrs: [`/ip4/127.0.0.1/tcp/${port}`], timeoutMs: 300 }
+      const gone = await a.dialProtocol(b.peerId, PROTOCOL)
+      gone.send(frame({ ...req, nonce: 1 }))
+      await gone.close()
+      // a second request for the same target is answered after the first one's relay ended
+      const stream = await a.dialProtocol(b.peerId, PROTOCOL)
+      const got = answers(stream)
+      stream.send(frame({ ...req, nonce: 2 }))
+      await waitFor(() => got.length === 1, { what: 'the nack' })
+      expect(got[0]).to.deep.include({ type: 'nack', nonce: 2 })
+      stream.send(frame({ type: 'ping', nonce: 3 }))
+      await waitFor(() => got.length === 2, { what: 'the helper to go on answering' })
+      expect(got[1]).to.deep.include({ type: 'ack', nonce: 3 })
+    } finally {
+      sockets.forEach(s => s.destroy())
+      silent.close()
+    }
   })
 
   it('membership probes reuse one stream per peer', async () => {
