@@ -140,6 +140,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     if (this.grafted || evt.detail.topic !== this.topic) return
     this.grafted = true
     this.requestAdvert(100)
+    // members that started alongside this one advertised before it could hear them
+    this.antiEntropy()
   }
 
   private announced = false
@@ -230,7 +232,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.tasks = [
       repeatingTask(() => { this.probeNext() }, t.probeIntervalMs),
       repeatingTask(() => { this.tick() }, t.tickMs),
-      repeatingTask(async () => { await this.upkeep() }, t.upkeepIntervalMs, { runImmediately: true })
+      repeatingTask(async () => { await this.upkeep() }, t.upkeepIntervalMs, { runImmediately: true }),
+      repeatingTask(() => { this.antiEntropy() }, t.syncIntervalMs)
     ]
     this.tasks.forEach(task => { task.start() })
   }
@@ -514,11 +517,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
    * (a failed pull frees its turn for the next connection, and upkeep retries
    * until one has succeeded: a newcomer on a busy host can see its first
    * pulls time out, and then would wait for every member's next advert).
+   * `again` pulls regardless: anti-entropy (see antiEntropy).
    */
-  private async pullMembers (peer: PeerId): Promise<void> {
+  private async pullMembers (peer: PeerId, again = false): Promise<void> {
     const signal = this.controller?.signal
-    if (signal == null || signal.aborted || this.synced >= 2) return
-    this.synced++
+    if (signal == null || signal.aborted || (!again && this.synced >= 2)) return
+    if (!again) this.synced++
     try {
       const entries = await this.sync.pull(peer, { signal: AbortSignal.any([signal, AbortSignal.timeout(SYNC_TIMEOUT_MS)]) })
       this.syncedOk = true
@@ -532,9 +536,25 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       }
     } catch (err) {
       // a neighbour that cannot answer (older version, busy) is not fatal: adverts will come
-      this.synced--
+      if (!again) this.synced--
       this.log.trace('member sync from %p failed: %e', peer, err)
     }
+  }
+
+  /**
+   * Anti-entropy, as memberlist's push-pull: pull the member list of a random
+   * connected member now and then, so a member whose adverts this node missed
+   * (it was itself starting, or gossipsub had not meshed it yet) is listed
+   * within syncIntervalMs instead of at that member's next advert (N / 2 s).
+   * Only unknown members are taken from it; each stays unverified until its
+   * own signed advert arrives.
+   */
+  private antiEntropy (): void {
+    const peers = this.components.connectionManager.getConnections()
+      .map(c => c.remotePeer)
+      .filter(p => this.table.get(p.toString())?.status === 'alive')
+    const peer = peers[Math.floor(Math.random() * peers.length)]
+    if (peer != null) void this.pullMembers(peer, true)
   }
 
   // ---- failure detection -------------------------------------------------

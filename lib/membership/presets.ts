@@ -1,8 +1,10 @@
 /**
- * Failure-detector timing. Every probe period each member probes one other
- * (SWIM's round robin), and any member silent for `missAfterMs` or whose
- * connection drops is probed at once: directly, then through
- * `indirectProbes` others; then it is suspected, and declared failed when the
+ * Failure-detector timing. Every probe period each member probes one of its
+ * ring successors (ring.ts; each member has `monitors` such probers), and a
+ * monitored member whose connection drops, or any member silent for
+ * `missAfterMs`, is probed at once: directly (after connecting, which is
+ * bounded separately), then through `indirectProbes` others, the target's
+ * other monitors first; then it is suspected, and declared failed when the
  * suspicion times out unrefuted. Adverts carry state (resources, labels) and
  * also count as signs of life.
  *
@@ -29,7 +31,7 @@ export interface TimingPreset {
    * and a change of labels, status or addresses is advertised at once.
    */
   maxAdvertRate: number
-  /** SWIM probe period: each member probes one other, round robin, per period */
+  /** probe period: each member probes one of its ring successors per period */
   probeIntervalMs: number
   /** silence (no advert, no successful probe) after which a member is probed at once;
    * never less than 2.5 advert intervals */
@@ -43,6 +45,8 @@ export interface TimingPreset {
   tickMs: number
   /** topology upkeep and reconnection of failed members */
   upkeepIntervalMs: number
+  /** anti-entropy: the member list of a random neighbour is pulled this often (memberlist's push-pull: 30 s LAN, 60 s WAN) */
+  syncIntervalMs: number
   /** failed and left members are forgotten after this long */
   reapAfterMs: number
   /**
@@ -66,6 +70,7 @@ export const TIMING_PRESETS = {
     suspicionMaxFactor: 4,
     tickMs: 100,
     upkeepIntervalMs: 2_000,
+    syncIntervalMs: 30_000,
     reapAfterMs: 10 * 60_000,
     lagPerHealthPointMs: 200
   },
@@ -81,6 +86,7 @@ export const TIMING_PRESETS = {
     suspicionMaxFactor: 4,
     tickMs: 200,
     upkeepIntervalMs: 5_000,
+    syncIntervalMs: 30_000,
     reapAfterMs: 24 * 3600_000,
     lagPerHealthPointMs: 50
   },
@@ -96,6 +102,7 @@ export const TIMING_PRESETS = {
     suspicionMaxFactor: 6,
     tickMs: 500,
     upkeepIntervalMs: 15_000,
+    syncIntervalMs: 60_000,
     reapAfterMs: 72 * 3600_000,
     lagPerHealthPointMs: 100
   }

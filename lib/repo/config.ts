@@ -48,6 +48,7 @@ export const configSchema = z.strictObject({
     suspicionMaxFactor: z.number().min(1).max(100).optional(),
     tickMs: ms.optional(),
     upkeepIntervalMs: ms.optional(),
+    syncIntervalMs: ms.optional(),
     reapAfterMs: ms.optional(),
     lagPerHealthPointMs: ms.optional(),
     /** connections kept to random members besides the ring neighbours */

@@ -5,9 +5,9 @@ import type { Scenario } from './types.js'
 
 /**
  * Idle is measured this long after the late joiner is seen by all: a
- * newcomer connects to every member over its first N probe periods (SWIM
- * probes everyone), and the DHT refreshes its table, so the first seconds
- * after a join are not idle.
+ * newcomer connects to its ring neighbours, random members and DHT
+ * neighbourhood, and the DHT refreshes its table, so the first seconds after
+ * a join are not idle.
  */
 const SETTLE_MS = 30_000
 

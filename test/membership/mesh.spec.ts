@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import { KEEP_ALIVE } from '@libp2p/interface'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { MemberEventView, MemberStatus } from '../../lib/interface/api.js'
 import { encodeMessage, type Advert } from '../../lib/membership/wire.js'
 import { TIMING_PRESETS } from '../../lib/membership/presets.js'
@@ -251,6 +252,22 @@ describe('gossip membership (in-process meshes)', function () {
     // closing them cost no false alarm anywhere
     expect(converged(nodes)).to.equal(true)
     expect(nodes.every(n => n.services.membership.members().every(m => m.status === 'alive'))).to.equal(true)
+  })
+
+  it('anti-entropy lists a member whose adverts this node never received', async () => {
+    nodes = await mesh(3, { membership: { syncIntervalMs: 500 } })
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const [a, , x] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    // x drops every membership message from anyone it does not know yet
+    const known = new Set(nodes.map(n => n.peerId.toString()))
+    const topic = x.services.membership.topic
+    const validate = x.services.pubsub.topicValidators.get(topic)!
+    x.services.pubsub.topicValidators.set(topic, async (peer, msg) =>
+      msg.type === 'signed' && !known.has(msg.from.toString()) ? TopicValidatorResult.Ignore : await validate(peer, msg))
+    const late = await localNode({ bootstrap: [a.getMultiaddrs()[0]!.toString()] })
+    nodes.push(late)
+    await waitFor(() => statusOf(a, late) === 'alive', { what: 'the others to hear the newcomer' })
+    await waitFor(() => statusOf(x, late) === 'alive', { timeoutMs: 20_000, what: 'x to list the newcomer from a neighbour\'s member list' })
   })
 
   it('keeps gossiping after the bootstrap node goes away', async () => {
