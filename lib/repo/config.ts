@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { ConfigError } from '../interface/errors.js'
+import { firstIssue } from '../validation.js'
 import { LABEL_KEY, MAX_LABEL_VALUE } from '../membership/constants.js'
 import { CONFIG_VERSION, DEFAULT_LISTEN, DEFAULT_PROTOCOL_PREFIX, LOG_LEVELS, PROFILES, type LogLevel, type ProfileName } from './constants.js'
 
@@ -63,14 +64,6 @@ export const configSchema = z.strictObject({
 export type Config = z.output<typeof configSchema>
 export type ConfigInput = z.input<typeof configSchema>
 
-function keyPath (path: ReadonlyArray<PropertyKey>): string {
-  let out = ''
-  for (const part of path) {
-    out += typeof part === 'number' ? `[${part}]` : (out === '' ? String(part) : `.${String(part)}`)
-  }
-  return out
-}
-
 /**
  * Validate a parsed config object. `file` names the source in errors; the
  * first problem is reported with the key it concerns.
@@ -80,20 +73,14 @@ export function parseConfig (value: unknown, file: string): Config {
   if (result.success) {
     return result.data
   }
-  const issue = result.error.issues[0]
-  if (issue == null) {
+  if (result.error.issues.length === 0) {
     throw new ConfigError(`invalid config in ${file}`, file)
   }
-  if (issue.code === 'unrecognized_keys') {
-    const prefix = keyPath(issue.path)
-    const key = prefix === '' ? issue.keys[0] : `${prefix}.${issue.keys[0]}`
-    return fail(`unknown key "${key}"`, file, key)
-  }
-  const key = keyPath(issue.path)
+  const { key, message } = firstIssue(result.error)
   if (key === '') {
-    return fail(issue.message, file)
+    return fail(message, file)
   }
-  return fail(`key "${key}": ${issue.message}`, file, key)
+  return fail(message.startsWith('unknown key') ? message : `key ${message}`, file, key)
 }
 
 function fail (what: string, file: string, key?: string): never {

@@ -1,0 +1,5 @@
+export { place, explain, moves, type PlacementMember, type PlacementOptions, type PlacementResult, type ServicePlacement, type PlacementExplanation, type MemberDecision } from './place.js'
+export { parseServiceSpec, serviceSpecSchema, type ServiceSpec, type ServiceSpecInput } from './spec.js'
+export { serviceKey, serviceKadId, memberKadId } from './keys.js'
+export { InvalidServiceSpecError } from './errors.js'
+export { DEFAULT_LOAD_EPSILON, DEFAULT_SETTLE_MS } from './constants.js'
