@@ -10,6 +10,12 @@ export interface Suspicion {
   seqAtStart: number
   /** members that suspect it (this node included when its own probes failed) */
   confirmers: Set<string>
+  /**
+   * this node's own dial was refused (nothing listens at the member's
+   * address): evidence that this node's slowness cannot have produced, so
+   * its local-health multiplier does not stretch this suspicion
+   */
+  refused?: boolean
 }
 
 export interface Member {
@@ -175,6 +181,12 @@ export class MemberTable {
     m.statusSince = now
     m.suspicion = { startedAt: now, incarnation: m.incarnation, seqAtStart: m.seq, confirmers: new Set([by]) }
     return { type: 'suspect', peerId, status: 'suspect', incarnation: m.incarnation, at }
+  }
+
+  /** Record that this node's own dial to a suspected member was refused. */
+  markRefused (peerId: string): void {
+    const m = this.members.get(peerId)
+    if (m?.status === 'suspect' && m.suspicion != null) m.suspicion.refused = true
   }
 
   /**

@@ -576,7 +576,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       confirmations: [...member.suspicion?.confirmers ?? []].filter(c => c !== this.self).length,
       minMs: this.timing.suspicionMinMs,
       maxFactor: this.timing.suspicionMaxFactor,
-      multiplier: m
+      multiplier: member.suspicion?.refused === true ? 1 : m
     }))) {
       this.emitMember(event)
       // tell the others, so their own timers do not set the slowest observer's pace
@@ -636,6 +636,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.probing.add(member.peerId)
     const m = this.health.multiplier
     const target = peerIdFromString(member.peerId)
+    let refused = false
     try {
       this.counters.probes++
       try {
@@ -648,6 +649,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         return
       } catch (err) {
         if (signal.aborted) return
+        refused = isRefusal(err)
         this.log.trace('direct probe of %s failed: %e', member.peerId, err)
       }
       this.counters.probesFailed++
@@ -659,12 +661,14 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       if (signal.aborted) return
       const current = this.table.get(member.peerId)
       if (current?.status !== 'alive' || current.incarnation !== member.incarnation) return
-      if (Date.now() - current.statusSince < JOIN_GRACE_MS) {
-        // just joined or recovered: likely still starting up (a busy event loop), not dead
+      if (!refused && Date.now() - current.statusSince < JOIN_GRACE_MS) {
+        // just joined or recovered: likely still starting up (a busy event loop), not dead;
+        // a refused dial is different: nothing listens there any more
         this.log('not suspecting %s: alive for less than %d ms', member.peerId, JOIN_GRACE_MS)
         return
       }
       const event = this.table.suspect(member.peerId, this.self, current.incarnation, Date.now())
+      if (refused) this.table.markRefused(member.peerId)
       if (event != null) {
         this.emitMember(event)
         this.counters.claimsSent++
@@ -783,4 +787,17 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       this.log.error('could not persist incarnation: %e', err)
     }
   }
+}
+
+/**
+ * True when a dial failed because the target's host refused the connection
+ * (nothing listens there: the process is gone), as opposed to a timeout,
+ * which a slow or overloaded prober can cause by itself.
+ */
+export function isRefusal (err: unknown, depth = 0): boolean {
+  if (err == null || typeof err !== 'object' || depth > 6) return false
+  const e = err as { code?: unknown, message?: unknown, cause?: unknown, errors?: unknown }
+  if (e.code === 'ECONNREFUSED' || (typeof e.message === 'string' && e.message.includes('ECONNREFUSED'))) return true
+  if (Array.isArray(e.errors) && e.errors.some(x => isRefusal(x, depth + 1))) return true
+  return isRefusal(e.cause, depth + 1)
 }

@@ -14,6 +14,7 @@ export const pause: Scenario = async ({ net, nodes, repeats, random, progress })
   progress('converging')
   const join = await measureJoin(net, startedAt)
   const rows: Array<{ victim: string, pausedMs: number, suspicions: number, failures: number, recovered: number }> = []
+  const pausesFrom = Date.now()
   for (let r = 0; r < repeats; r++) {
     progress('pause', r, repeats)
     const victim = pick(net.live(), random)
@@ -31,10 +32,12 @@ export const pause: Scenario = async ({ net, nodes, repeats, random, progress })
       recovered: net.countEvents(victim.peerId, 'recovered', since)
     })
   }
-  // anyone else blamed during the run counts as well
+  // anyone else blamed during the run counts as well; those during the start are also reported apart
   const falseFailures = net.nodes.reduce((sum, n) => sum + n.events.filter(e => e.type === 'failed').length, 0)
+  const duringStart = net.nodes.reduce((sum, n) => sum + n.events.filter(e => e.type === 'failed' && e.at < pausesFrom).length, 0)
+  const failedMembers = new Set(net.nodes.flatMap(n => n.events.filter(e => e.type === 'failed').map(e => e.peerId))).size
   return {
-    summary: { convergenceMs: join.convergenceMs, pauseMs: PAUSE_MS, windowMs: WINDOW_MS, repeats: rows, falseFailures, suspicions: rows.reduce((s, r) => s + r.suspicions, 0) },
+    summary: { convergenceMs: join.convergenceMs, pauseMs: PAUSE_MS, windowMs: WINDOW_MS, repeats: rows, falseFailures, falseFailuresDuringStart: duringStart, membersFalselyFailed: failedMembers, suspicions: rows.reduce((s, r) => s + r.suspicions, 0) },
     goals: [{ name: 'false failures under 1 s pauses', target: '0', value: falseFailures, met: falseFailures === 0 }],
     plot: {
       title: `pause: SIGSTOP ${PAUSE_MS} ms, ${nodes} daemons, ${repeats} repeats`,

@@ -11,6 +11,19 @@ function advert (peerId: string, seq: number, over: Partial<Advert> = {}): Adver
 }
 
 describe('member table', () => {
+  it('keeps a refusal mark on a suspicion until the member is alive again', () => {
+    const t = new MemberTable('self')
+    t.applyAdvert(advert('a', 1), 1000)
+    t.markRefused('a')
+    expect(t.get('a')?.suspicion).to.equal(undefined)
+    t.suspect('a', 'self', 0, 2000)
+    t.markRefused('a')
+    expect(t.get('a')?.suspicion?.refused).to.equal(true)
+    t.applyAdvert(advert('a', 2), 2500)
+    expect(t.get('a')?.status).to.equal('alive')
+    expect(t.get('a')?.suspicion).to.equal(undefined)
+  })
+
   it('adds a member on its first advert (join) and ignores stale or replayed ones', () => {
     const t = new MemberTable('self')
     expect(t.applyAdvert(advert('a', 5), 1000)?.type).to.equal('join')

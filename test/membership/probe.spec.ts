@@ -6,7 +6,9 @@ import { createServer, type Server } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Stream } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import { PROBE_PROTOCOL_SUFFIX } from '../../lib/membership/constants.js'
+import { isRefusal } from '../../lib/membership/membership.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../../lib/repo/constants.js'
 import type { NoodleNode } from '../../lib/node/index.js'
 import { startMesh, stopAll } from '../utils/test-mesh.js'
@@ -94,6 +96,30 @@ describe('probe protocol', function () {
       stream.send(frame({ type: 'ping', nonce: 3 }))
       await waitFor(() => got.length === 2, { what: 'the helper to go on answering' })
       expect(got[1]).to.deep.include({ type: 'ack', nonce: 3 })
+    } finally {
+      sockets.forEach(s => s.destroy())
+      silent.close()
+    }
+  })
+
+  it('tells a refused dial (the process is gone) from a timeout', async () => {
+    nodes = await startMesh(2)
+    const [a, b] = nodes as [NoodleNode, NoodleNode]
+    const addr = b.getMultiaddrs()[0]!
+    await b.stop()
+    const refused = await a.dial(addr, { signal: AbortSignal.timeout(10_000) }).then(() => undefined, (err: unknown) => err)
+    expect(isRefusal(refused), String(refused)).to.equal(true)
+    // a listener that accepts and never speaks: the dial times out instead
+    const sockets: Array<import('node:net').Socket> = []
+    const silent: Server = createServer(socket => { sockets.push(socket) })
+    await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (silent.address() as import('node:net').AddressInfo).port
+      const target = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+      await a.peerStore.merge(target, { multiaddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${port}`)] })
+      const timedOut = await a.dial(target, { signal: AbortSignal.timeout(300) }).then(() => undefined, (err: unknown) => err)
+      expect(timedOut).to.be.instanceOf(Error)
+      expect(isRefusal(timedOut)).to.equal(false)
     } finally {
       sockets.forEach(s => s.destroy())
       silent.close()
