@@ -105,16 +105,17 @@ function run (specs: ServiceSpec[], members: PlacementMember[], options: Placeme
   const ordered = specs.map(spec => ({ spec, id: serviceKadId(spec.name) }))
     .sort((a, b) => compareDistance(a.id, b.id) || (a.spec.name < b.spec.name ? -1 : 1))
 
+  const ids = members.map(m => memberKadId(m.peerId))
   for (const { spec, id } of ordered) {
-    const ranked = members
-      .map(m => ({ m, d: xor(id, memberKadId(m.peerId)) }))
-      .sort((a, b) => compareDistance(a.d, b.d))
+    const ranked = rank(id, members, ids)
     const owners: string[] = []
     const overCap: string[] = []
     const reasons = new Map<string, string>()
     const spreadValues = new Set<string>()
+    const chosen = new Set<string>()
     const take = (m: PlacementMember, over: boolean): void => {
       owners.push(m.peerId)
+      chosen.add(m.peerId)
       if (over) overCap.push(m.peerId)
       const u = used.get(m.peerId)!
       u.cpu += spec.requirements.cpu
@@ -127,7 +128,7 @@ function run (specs: ServiceSpec[], members: PlacementMember[], options: Placeme
     for (const pass of [1, 2, 3] as const) {
       if (owners.length >= spec.replicas) break
       if (pass === 2 && spec.spread == null) continue
-      const candidates = ranked.filter(({ m }) => !owners.includes(m.peerId))
+      const candidates = ranked.filter(({ m }) => !chosen.has(m.peerId))
       if (pass === 3) {
         // the cap is exceeded only when nothing under it qualifies: least loaded first, then closest
         candidates.sort((a, b) => used.get(a.m.peerId)!.count - used.get(b.m.peerId)!.count)
@@ -161,10 +162,10 @@ function run (specs: ServiceSpec[], members: PlacementMember[], options: Placeme
         service: spec.name,
         replicas: spec.replicas,
         owners,
-        members: ranked.map(({ m, d }, i) => ({
+        members: ranked.map(({ m, i: k }, i) => ({
           peerId: m.peerId,
           rank: i + 1,
-          distance: distanceHex(d),
+          distance: distanceHex(xor(id, ids[k]!)),
           load: 0,
           chosen: owners.includes(m.peerId),
           reason: reasons.get(m.peerId) ?? 'not needed: the replicas went to closer members'
@@ -178,6 +179,20 @@ function run (specs: ServiceSpec[], members: PlacementMember[], options: Placeme
     for (const d of explanation.members) d.load = load.get(d.peerId) ?? 0
   }
   return { result: { services, load, cap, eligible }, ...(explanation != null ? { explanation } : {}) }
+}
+
+/**
+ * Members in order of XOR distance from `key`. Sorting on the first 48 bits
+ * of the distance as a number (falling back to the full 256 bits on a tie)
+ * allocates nothing per comparison: a placement of 1,000 services on 100
+ * members ranks 100,000 pairs.
+ */
+function rank (key: Uint8Array, members: PlacementMember[], ids: Uint8Array[]): Array<{ m: PlacementMember, i: number }> {
+  const prefix = ids.map(id =>
+    (((id[0]! ^ key[0]!) << 16) | ((id[1]! ^ key[1]!) << 8) | (id[2]! ^ key[2]!)) * 0x1000000 +
+    ((((id[3]! ^ key[3]!) << 16) | ((id[4]! ^ key[4]!) << 8) | (id[5]! ^ key[5]!))))
+  return members.map((m, i) => ({ m, i }))
+    .sort((a, b) => (prefix[a.i]! - prefix[b.i]!) || compareDistance(xor(key, ids[a.i]!), xor(key, ids[b.i]!)))
 }
 
 /** Why a member cannot hold any replica now, or undefined. */

@@ -1,13 +1,15 @@
 import '../../lib/polyfill.js'
 import { cpus } from 'node:os'
 import { controlApiBench } from './control-api.bench.js'
+import { placementBench } from './placement.bench.js'
 
 /**
  * `npm run bench`: every benchmark against a baseline measured in the same
  * run; one JSON document on stdout. `npm run bench -- NAME` runs one.
  */
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
-  'control-api': controlApiBench
+  'control-api': controlApiBench,
+  placement: placementBench
 }
 
 const only = process.argv.slice(2)
