@@ -661,10 +661,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       if (signal.aborted) return
       const current = this.table.get(member.peerId)
       if (current?.status !== 'alive' || current.incarnation !== member.incarnation) return
-      if (!refused && Date.now() - current.statusSince < JOIN_GRACE_MS) {
-        // just joined or recovered: likely still starting up (a busy event loop), not dead;
-        // a refused dial is different: nothing listens there any more
-        this.log('not suspecting %s: alive for less than %d ms', member.peerId, JOIN_GRACE_MS)
+      // just joined or recovered: likely still starting up (a busy event loop), not dead;
+      // on a stressed host (local health) starting takes longer, so the grace stretches
+      // like every other timeout; a refused dial is different: nothing listens there any more
+      const grace = JOIN_GRACE_MS * m
+      if (!refused && Date.now() - current.statusSince < grace) {
+        this.log('not suspecting %s: alive for less than %d ms', member.peerId, grace)
         return
       }
       const event = this.table.suspect(member.peerId, this.self, current.incarnation, Date.now())
