@@ -1,0 +1,7 @@
+export class ServiceNotFoundError extends Error {
+  override name = 'ServiceNotFoundError'
+}
+
+export class InvalidCatalogEntryError extends Error {
+  override name = 'InvalidCatalogEntryError'
+}
