@@ -14,6 +14,7 @@ import { VERSION } from '../lib/version.js'
 import { ApiServer, checkSocketPath } from './api/server.js'
 import { controlRoutes, type ControlTarget } from './api/routes.js'
 import { membershipRoutes } from './api/membership-routes.js'
+import { registryRoutes } from './api/registry-routes.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type DaemonMetrics } from './metrics.js'
 import { applyFlags, checkFlags, type DaemonFlags } from './options.js'
@@ -61,7 +62,7 @@ export class Daemon implements ControlTarget {
     this.datastore = parts.datastore
     this.cleaned = parts.lock.cleaned
     this.metricsState = parts.metrics
-    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership) }, parts.log)
+    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry) }, parts.log)
     this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
   }
 

@@ -12,6 +12,8 @@ const STATUS_BY_NAME: Record<string, number> = {
   NotFoundError: 404,
   MemberNotFoundError: 404,
   InvalidLabelError: 400,
+  InvalidServiceSpecError: 400,
+  ServiceNotFoundError: 404,
   MethodNotAllowedError: 405,
   PayloadTooLargeError: 413,
   DialFailedError: 502,

@@ -1,5 +1,5 @@
 import { request } from 'node:http'
-import { API_PREFIX, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse } from '../interface/api.js'
+import { API_PREFIX, type DeployResultView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse } from '../interface/api.js'
 import { DaemonNotRunningError, InvalidRequestError, TimeoutError, errorFromWire } from '../interface/errors.js'
 
 export interface ApiClientInit {
@@ -81,6 +81,30 @@ export class ApiClient {
 
   async removeLabel (key: string, options: RequestOptions = {}): Promise<LabelsResponse> {
     return this.json('DELETE', `/labels/${encodeURIComponent(key)}`, undefined, options)
+  }
+
+  async services (options: RequestOptions = {}): Promise<ServiceStatusView[]> {
+    return this.json('GET', '/services', undefined, options)
+  }
+
+  async service (name: string, options: RequestOptions = {}): Promise<ServiceStatusView> {
+    return this.json('GET', `/services/${encodeURIComponent(name)}`, undefined, options)
+  }
+
+  async deploy (spec: unknown, opts: { dryRun?: boolean } = {}, options: RequestOptions = {}): Promise<DeployResultView> {
+    return this.json('POST', `/services${opts.dryRun === true ? '?dryRun=1' : ''}`, spec, options)
+  }
+
+  async scale (name: string, replicas: number, options: RequestOptions = {}): Promise<DeployResultView> {
+    return this.json('POST', `/services/${encodeURIComponent(name)}/scale`, { replicas }, options)
+  }
+
+  async removeService (name: string, options: RequestOptions = {}): Promise<{ name: string, deleted: boolean }> {
+    return this.json('DELETE', `/services/${encodeURIComponent(name)}`, undefined, options)
+  }
+
+  async explainPlacement (name: string, options: RequestOptions = {}): Promise<PlacementExplanationView> {
+    return this.json('GET', `/placement/${encodeURIComponent(name)}`, undefined, options)
   }
 
   async events (options: RequestOptions = {}): Promise<MemberEventView[]> {

@@ -120,3 +120,41 @@ export interface MembershipStats {
 export interface LabelsResponse {
   labels: Record<string, string>
 }
+
+/** A service spec as the control API returns it (see lib/placement/spec.ts for the rules). */
+export interface ServiceSpecView {
+  name: string
+  replicas: number
+  requirements: { cpu: number, memoryMb: number, slots: number, labels: Record<string, string> }
+  spread?: string
+  module?: string
+}
+
+/** `GET /api/v1/services[/NAME]` */
+export interface ServiceStatusView {
+  name: string
+  replicas: number
+  spec: ServiceSpecView
+  /** owners computed from the answering node's membership view, closest first */
+  owners: string[]
+  instances: Array<{ peerId: string, healthy: boolean }>
+}
+
+/** `POST /api/v1/services[?dryRun=1]`, `POST /api/v1/services/NAME/scale` */
+export interface DeployResultView {
+  name: string
+  owners: string[]
+  /** replicas of all services that change owner */
+  moves: number
+  dryRun: boolean
+}
+
+/** `GET /api/v1/placement/NAME` */
+export interface PlacementExplanationView {
+  service: string
+  replicas: number
+  owners: string[]
+  /** the load cap: ceil((1 + e) x average replicas per eligible member) */
+  cap: number
+  members: Array<{ peerId: string, rank: number, distance: string, load: number, chosen: boolean, reason: string }>
+}

@@ -94,6 +94,21 @@ export class RemoteError extends Error {
   }
 }
 
+export class ServiceNotFoundError extends Error {
+  override name = 'ServiceNotFoundError'
+}
+
+export class InvalidServiceSpecError extends Error {
+  override name = 'InvalidServiceSpecError'
+  /** the offending field, e.g. `requirements.memoryMb` ('' for the spec itself or when unknown) */
+  readonly field: string
+
+  constructor (message: string, field = '') {
+    super(message)
+    this.field = field
+  }
+}
+
 /** Errors whose constructor takes just a message; keyed by their `name`. */
 const KNOWN: Record<string, new (message: string) => Error> = {
   RepoInUseError,
@@ -107,7 +122,9 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   DialFailedError,
   TimeoutError,
   MemberNotFoundError,
-  InvalidLabelError
+  InvalidLabelError,
+  ServiceNotFoundError,
+  InvalidServiceSpecError
 }
 
 /** Rebuild a named error from the wire form `{ name, message }`. */

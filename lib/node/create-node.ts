@@ -12,6 +12,7 @@ import { AGENT_VERSION, VERSION } from '../version.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
 import type { ProfileName } from '../repo/config.js'
 import { membership, type Membership, type MembershipInit } from '../membership/index.js'
+import { registry, type Registry } from '../registry/index.js'
 import { bootstrapper, type Bootstrapper, type BootstrapperInit } from './bootstrapper.js'
 import { KAD_PROTOCOL_SUFFIX } from './constants.js'
 import { fastMsgId } from './fast-msg-id.js'
@@ -24,6 +25,7 @@ export type NoodleServices = {
   dht: KadDHT
   bootstrapper: Bootstrapper
   membership: Membership
+  registry: Registry
 }
 
 export type NoodleNode = Libp2p<NoodleServices>
@@ -133,7 +135,8 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
         version: VERSION,
         ...init.membership,
         protocolPrefix: prefix
-      })
+      }),
+      registry: registry({ protocolPrefix: prefix })
     }
   })
 }

@@ -7,7 +7,10 @@ import type { ServiceSpec } from './spec.js'
 export interface PlacementMember {
   peerId: string
   status: MemberStatus
-  /** how long the member has been in its current status (ms) */
+  /**
+   * how long the member has been up since it last came back from failed
+   * (ms); members that recover are held back for settleMs (hysteresis)
+   */
   statusForMs: number
   draining?: boolean
   resources: { cpus: number, memTotal: number, slotsTotal: number }
@@ -17,7 +20,7 @@ export interface PlacementMember {
 export interface PlacementOptions {
   /** bounded load: at most ceil((1 + epsilon) * average) replicas per member. @default 0.25 */
   epsilon?: number
-  /** members alive for less than this get no replicas yet. @default 10 s */
+  /** members back from failed for less than this get no replicas yet. @default 10 s */
   settleMs?: number
 }
 

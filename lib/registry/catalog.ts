@@ -75,11 +75,6 @@ export class ServiceCatalog extends TypedEventEmitter<ServiceCatalogEvents> {
     return [...this.entries.values()]
   }
 
-  /** name -> version, for comparing replicas cheaply before sending entries. */
-  digest (): Record<string, number> {
-    return Object.fromEntries([...this.entries.values()].map(e => [e.name, e.version]))
-  }
-
   /** Declare or replace a service (a local write). */
   async put (spec: ServiceSpec, options: { signal?: AbortSignal } = {}): Promise<CatalogEntry> {
     return this.write({ name: spec.name, version: ++this.clock, author: this.init.self, updatedAt: Date.now(), deleted: false, spec }, options)

@@ -1,6 +1,4 @@
-export class ServiceNotFoundError extends Error {
-  override name = 'ServiceNotFoundError'
-}
+export { ServiceNotFoundError } from '../interface/errors.js'
 
 export class InvalidCatalogEntryError extends Error {
   override name = 'InvalidCatalogEntryError'

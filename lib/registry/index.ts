@@ -1,4 +1,12 @@
+import { Registry, type RegistryComponents, type RegistryInit } from './registry.js'
+
 export { ServiceCatalog, type ServiceCatalogInit, type ServiceCatalogEvents, type MergeResult } from './catalog.js'
 export { catalogEntrySchema, decodeEntry, encodeEntry, newer, type CatalogEntry } from './entry.js'
 export { ServiceNotFoundError, InvalidCatalogEntryError } from './errors.js'
 export { TOMBSTONE_TTL_MS } from './constants.js'
+
+export { Registry, type RegistryInit, type RegistryComponents, type ServiceStatus, type DeployResult } from './registry.js'
+
+export function registry (init: RegistryInit = {}): (components: RegistryComponents) => Registry {
+  return (components) => new Registry(components, init)
+}
