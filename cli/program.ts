@@ -13,6 +13,7 @@ import { membersCommand } from './commands/members.js'
 import { memberCommand } from './commands/member.js'
 import { labelCommand } from './commands/label/index.js'
 import { placementCommand, serviceCommand } from './commands/service/index.js'
+import { drainCommand } from './commands/drain.js'
 import { eventsCommand } from './commands/events.js'
 import { createContext, type Streams } from './context.js'
 
@@ -39,7 +40,7 @@ export function buildProgram (streams: Streams): Command {
   }
 
   for (const define of [initCommand, startCommand, idCommand, statusCommand, peersCommand, connectCommand,
-    membersCommand, memberCommand, labelCommand, eventsCommand, serviceCommand, placementCommand, stopCommand, versionCommand]) {
+    membersCommand, memberCommand, labelCommand, eventsCommand, serviceCommand, placementCommand, drainCommand, stopCommand, versionCommand]) {
     define(program, run)
   }
   const configure = (cmd: Command): void => {

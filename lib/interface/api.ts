@@ -158,3 +158,11 @@ export interface PlacementExplanationView {
   cap: number
   members: Array<{ peerId: string, rank: number, distance: string, load: number, chosen: boolean, reason: string }>
 }
+
+/**
+ * A drained member carries this label (`noodled drain` sets it, `undrain`
+ * removes it): placement gives it no replicas, so its services move away.
+ * A label rather than an advert field: it travels with the labels, which
+ * every version already advertises and persists.
+ */
+export const DRAIN_LABEL = 'noodle/draining'

@@ -5,6 +5,7 @@ import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startab
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Datastore } from 'interface-datastore'
 import { z } from 'zod'
+import { DRAIN_LABEL } from '../interface/api.js'
 import type { Membership } from '../membership/membership.js'
 import { decodeJson, encodeJson } from '../membership/wire.js'
 import { explain, moves, place, type PlacementExplanation, type PlacementMember, type PlacementResult } from '../placement/place.js'
@@ -198,7 +199,8 @@ export class Registry implements Startable {
       status: m.status,
       statusForMs: this.recoveredAt.has(m.peerId) ? now - this.recoveredAt.get(m.peerId)! : Number.MAX_SAFE_INTEGER,
       resources: { cpus: m.resources.cpus, memTotal: m.resources.memTotal, slotsTotal: m.resources.slotsTotal },
-      labels: m.labels
+      labels: m.labels,
+      draining: m.labels[DRAIN_LABEL] === 'true'
     }))
   }
 

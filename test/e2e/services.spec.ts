@@ -82,6 +82,26 @@ describe('services across real daemon processes', function () {
     expect((await daemons[0]!.cli('service', 'deploy', notJson)).stderr).to.match(/not JSON/)
   })
 
+  it('drain moves a service off the node on every member; undrain brings it back', async () => {
+    const spec = join(dir.path, 'db.json')
+    await writeFile(spec, JSON.stringify({ name: 'db', replicas: 1 }))
+    const { owners } = await json<DeployResultView>(daemons[0]!, 'service', 'deploy', spec)
+    const owner = daemons[ids.indexOf(owners[0]!)]!
+    const drained = await json<{ draining: boolean }>(owner, 'drain')
+    expect(drained.draining).to.equal(true)
+    await waitFor(async () => {
+      for (const d of daemons) {
+        const s = await d.cli('service', 'status', 'db', '--json')
+        if (s.code !== 0) return false
+        const o = (JSON.parse(s.stdout) as ServiceStatusView).owners
+        if (o.length !== 1 || o[0] === owners[0]) return false
+      }
+      return true
+    }, { what: 'db to move off the drained node everywhere' })
+    expect((await json<{ draining: boolean }>(owner, 'undrain')).draining).to.equal(false)
+    await waitFor(async () => (await json<ServiceStatusView>(daemons[3]!, 'service', 'status', 'db')).owners[0] === owners[0], { what: 'db back on its owner' })
+  })
+
   it('when an owner is SIGKILLed, every survivor shows a new owner once it is marked failed', async () => {
     const spec = join(dir.path, 'api.json')
     await writeFile(spec, JSON.stringify({ name: 'api', replicas: 2 }))

@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import { DRAIN_LABEL } from '../../lib/interface/api.js'
 import { encodeJson } from '../../lib/membership/wire.js'
 import type { NoodleNode } from '../../lib/node/index.js'
 import { ServiceNotFoundError } from '../../lib/registry/index.js'
@@ -27,6 +28,22 @@ describe('service registry (in-process meshes)', function () {
     expect(new Set(owners.map(o => JSON.stringify(o))).size).to.equal(1)
     expect(owners[0]).to.deep.equal(result.owners)
     expect(nodes[3]!.services.registry.status('web').instances.every(i => i.healthy)).to.equal(true)
+  })
+
+  it('a drained owner loses its replicas on every node, and gets them back when undrained', async () => {
+    nodes = await startMesh(4)
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const { owners } = await nodes[0]!.services.registry.deploy({ name: 'web', replicas: 2 })
+    await waitFor(() => nodes.every(n => n.services.registry.catalog.has('web')), { what: 'the spec everywhere' })
+    const owner = nodes.find(n => n.peerId.toString() === owners[0])!
+    await owner.services.membership.setLabel(DRAIN_LABEL, 'true')
+    await waitFor(() => nodes.every(n => { const o = n.services.registry.status('web').owners; return o.length === 2 && !o.includes(owners[0]!) }),
+      { what: 'every node to move web off the drained member' })
+    const why = nodes[2]!.services.registry.explain('web').members.find(m => m.peerId === owners[0])!
+    expect(why.reason).to.equal('draining')
+    await owner.services.membership.removeLabel(DRAIN_LABEL)
+    await waitFor(() => nodes.every(n => JSON.stringify(n.services.registry.status('web').owners) === JSON.stringify(owners)),
+      { what: 'the original owners back everywhere' })
   })
 
   it('a dry run changes nothing and says which owners and moves it would cause', async () => {
