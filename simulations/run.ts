@@ -18,7 +18,7 @@ import type { Scenario } from './scenarios/types.js'
 import { parseConfig, type ConfigInput } from '../lib/repo/config.js'
 
 const SCENARIOS: Record<string, Scenario> = { join: joinScenario, crash, pause, 'bootstrap-loss': bootstrapLoss }
-const USAGE = `usage: npm run sim -- --scenario ${Object.keys(SCENARIOS).join('|')} --nodes N [--seed S] [--repeats R] [--out DIR] [--config JSON]`
+const USAGE = `usage: npm run sim -- --scenario ${Object.keys(SCENARIOS).join('|')} --nodes N [--seed S] [--repeats R] [--concurrency C] [--out DIR] [--config JSON]`
 
 async function main (): Promise<number> {
   let args
@@ -29,6 +29,7 @@ async function main (): Promise<number> {
         nodes: { type: 'string', default: '20' },
         seed: { type: 'string', default: '1' },
         repeats: { type: 'string', default: '5' },
+        concurrency: { type: 'string', default: '4' },
         out: { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
@@ -46,8 +47,9 @@ async function main (): Promise<number> {
   const nodes = Number(args.nodes)
   const seed = Number(args.seed)
   const repeats = Number(args.repeats)
-  if (scenario == null || !Number.isInteger(nodes) || nodes < 3 || nodes > 200 || !Number.isInteger(seed) || !Number.isInteger(repeats) || repeats < 1) {
-    process.stderr.write(`${scenario == null ? `unknown scenario ${JSON.stringify(args.scenario)}` : 'bad --nodes (3..200), --seed or --repeats'}\n${USAGE}\n`)
+  const concurrency = Number(args.concurrency)
+  if (scenario == null || !Number.isInteger(nodes) || nodes < 3 || nodes > 200 || !Number.isInteger(seed) || !Number.isInteger(repeats) || repeats < 1 || !Number.isInteger(concurrency) || concurrency < 1) {
+    process.stderr.write(`${scenario == null ? `unknown scenario ${JSON.stringify(args.scenario)}` : 'bad --nodes (3..200), --seed, --repeats or --concurrency'}\n${USAGE}\n`)
     return 2
   }
   let config: ConfigInput | undefined
@@ -70,7 +72,7 @@ async function main (): Promise<number> {
     hideCursor: true
   }, cliProgress.Presets.shades_classic)
   bar.start(nodes, 0, { phase: 'starting daemons' })
-  const net = new Network({ dir, config, onProgress: (started) => { bar.update(started, { phase: 'starting daemons' }) } })
+  const net = new Network({ dir, config, concurrency, onProgress: (started) => { bar.update(started, { phase: 'starting daemons' }) } })
   const onSignal = (): void => { void net.stop().finally(() => { void rm(dir, { recursive: true, force: true }) }) }
   process.once('SIGINT', onSignal)
 
