@@ -68,9 +68,6 @@ export class Topology {
     return this.ring.predecessors
   }
 
-  isSuccessor (peerId: string): boolean {
-    return this.ring.successors.includes(peerId)
-  }
 
   /** Members whose connections are kept: ring neighbours both ways and the random view. */
   wanted (): Set<string> {

@@ -5,7 +5,7 @@ import type { MemberEventView, MemberStatus } from '../../lib/interface/api.js'
 import { encodeMessage, type Advert } from '../../lib/membership/wire.js'
 import { TIMING_PRESETS } from '../../lib/membership/presets.js'
 import type { NoodleNode } from '../../lib/node/index.js'
-import { localNode, startMesh, stopAll } from '../utils/test-mesh.js'
+import { localNode, startMesh, stopAll, converged } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
 
 function statusOf (viewer: NoodleNode, target: NoodleNode): MemberStatus | undefined {
@@ -14,10 +14,6 @@ function statusOf (viewer: NoodleNode, target: NoodleNode): MemberStatus | undef
 
 function allSee (viewers: NoodleNode[], target: NoodleNode, status: MemberStatus): boolean {
   return viewers.every(v => v === target || statusOf(v, target) === status)
-}
-
-function converged (nodes: NoodleNode[]): boolean {
-  return nodes.every(n => n.services.membership.members().filter(m => m.status === 'alive').length === nodes.length)
 }
 
 function record (node: NoodleNode): MemberEventView[] {

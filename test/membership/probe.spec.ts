@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { createServer, type Server } from 'node:net'
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Stream } from '@libp2p/interface'
@@ -30,6 +30,17 @@ function answers (stream: Stream): any[] {
     for (const buf of decoder.decode(evt.data)) got.push(JSON.parse(new TextDecoder().decode(buf.subarray())))
   })
   return got
+}
+
+/** A TCP listener that accepts and never speaks: a dial or probe to it hangs until its deadline. */
+async function silentListener (): Promise<{ port: number, close: () => void }> {
+  const sockets: Socket[] = []
+  const server: Server = createServer(socket => { sockets.push(socket) })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => { sockets.forEach(s => s.destroy()); server.close() }
+  }
 }
 
 describe('probe protocol', function () {
@@ -74,12 +85,10 @@ describe('probe protocol', function () {
   })
 
   it('a requester that goes away before its indirect probe is answered does not upset the helper', async () => {
-    // a target that accepts TCP and never speaks: the helper's probe hangs until its timeout
-    const sockets: Array<import('node:net').Socket> = []
-    const silent: Server = createServer(socket => { sockets.push(socket) })
-    await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
+    // the helper's probe of a silent target hangs until its timeout
+    const silent = await silentListener()
     try {
-      const port = (silent.address() as import('node:net').AddressInfo).port
+      const port = silent.port
       const target = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
       nodes = await startMesh(2)
       const [a, b] = nodes as [NoodleNode, NoodleNode]
@@ -97,7 +106,6 @@ describe('probe protocol', function () {
       await waitFor(() => got.length === 2, { what: 'the helper to go on answering' })
       expect(got[1]).to.deep.include({ type: 'ack', nonce: 3 })
     } finally {
-      sockets.forEach(s => s.destroy())
       silent.close()
     }
   })
@@ -109,19 +117,16 @@ describe('probe protocol', function () {
     await b.stop()
     const refused = await a.dial(addr, { signal: AbortSignal.timeout(10_000) }).then(() => undefined, (err: unknown) => err)
     expect(isRefusal(refused), String(refused)).to.equal(true)
-    // a listener that accepts and never speaks: the dial times out instead
-    const sockets: Array<import('node:net').Socket> = []
-    const silent: Server = createServer(socket => { sockets.push(socket) })
-    await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
+    // a silent listener: the dial times out instead
+    const silent = await silentListener()
     try {
-      const port = (silent.address() as import('node:net').AddressInfo).port
+      const port = silent.port
       const target = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
       await a.peerStore.merge(target, { multiaddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${port}`)] })
       const timedOut = await a.dial(target, { signal: AbortSignal.timeout(300) }).then(() => undefined, (err: unknown) => err)
       expect(timedOut).to.be.instanceOf(Error)
       expect(isRefusal(timedOut)).to.equal(false)
     } finally {
-      sockets.forEach(s => s.destroy())
       silent.close()
     }
   })

@@ -3,12 +3,8 @@ import { DRAIN_LABEL } from '../../lib/interface/api.js'
 import { encodeJson } from '../../lib/membership/wire.js'
 import type { NoodleNode } from '../../lib/node/index.js'
 import { ServiceNotFoundError } from '../../lib/registry/index.js'
-import { localNode, startMesh, stopAll } from '../utils/test-mesh.js'
+import { localNode, startMesh, stopAll, converged } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
-
-function converged (nodes: NoodleNode[]): boolean {
-  return nodes.every(n => n.services.membership.members().filter(m => m.status === 'alive').length === nodes.length)
-}
 
 describe('service registry (in-process meshes)', function () {
   this.timeout(60_000)

@@ -19,3 +19,8 @@ export async function startMesh (n: number, init: NodeInit = {}, firstInit: Node
 export async function stopAll (nodes: Array<NoodleNode | undefined>): Promise<void> {
   await Promise.all(nodes.map(async n => n?.stop()))
 }
+
+/** True when every node lists every node (itself included) as alive. */
+export function converged (nodes: NoodleNode[]): boolean {
+  return nodes.every(n => n.services.membership.members().filter(m => m.status === 'alive').length === nodes.length)
+}
