@@ -4,7 +4,8 @@ import { table } from '../printer.js'
 import type { CommandRunner } from './types.js'
 
 function line (e: MemberEventView): string[] {
-  return [e.time, e.type, e.peerId, e.status, String(e.incarnation)]
+  const why = e.reason == null ? '' : e.reason === 'claim' ? `claim from ${e.by ?? '?'}` : e.reason
+  return [e.time, e.type, e.peerId, e.status, String(e.incarnation), why]
 }
 
 export function eventsCommand (program: Command, run: CommandRunner): void {
@@ -14,7 +15,7 @@ export function eventsCommand (program: Command, run: CommandRunner): void {
     .option('-f, --follow', 'keep streaming new events until interrupted')
     .option('--json', 'print NDJSON, one event per line')
     .action(run(async (ctx, opts: { follow?: boolean }) => {
-      const header = ['TIME', 'EVENT', 'PEER ID', 'STATUS', 'INC']
+      const header = ['TIME', 'EVENT', 'PEER ID', 'STATUS', 'INC', 'WHY']
       if (opts.follow !== true) {
         const events = await ctx.client.events()
         if (ctx.json) {

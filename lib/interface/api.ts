@@ -56,6 +56,13 @@ export interface ErrorBody {
 export type MemberStatus = 'alive' | 'suspect' | 'failed' | 'left'
 export type MemberEventType = 'join' | 'update' | 'suspect' | 'failed' | 'left' | 'recovered'
 
+/**
+ * Why a member was suspected or failed: this node's probe got no answer
+ * (`no-ack`) or its dial was refused (`refused`), another member's claim
+ * arrived (`claim`), or this node's suspicion ran out unrefuted (`timeout`).
+ */
+export type VerdictReason = 'no-ack' | 'refused' | 'claim' | 'timeout'
+
 export interface MemberResources {
   cpus: number
   load1: number
@@ -96,6 +103,10 @@ export interface MemberEventView {
   incarnation: number
   /** ISO time */
   time: string
+  /** suspect and failed events: the member whose evidence this is (this node's own id for its own probes and timeouts) */
+  by?: string
+  /** suspect and failed events: what the verdict rests on */
+  reason?: VerdictReason
 }
 
 export interface MembershipStats {

@@ -1,4 +1,4 @@
-import type { MemberEventType, MemberStatus } from '../interface/api.js'
+import type { MemberEventType, MemberStatus, VerdictReason } from '../interface/api.js'
 import type { Advert, Resources } from './wire.js'
 
 export type { MemberEventType, MemberStatus }
@@ -52,6 +52,8 @@ export interface MemberEvent {
   incarnation: number
   /** epoch ms */
   at: number
+  by?: string
+  reason?: VerdictReason
 }
 
 function sameStrings (a: string[], b: string[]): boolean {

@@ -485,7 +485,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const event = claim.type === 'suspect'
       ? this.table.suspect(claim.target, from, claim.incarnation, Date.now())
       : this.table.fail(claim.target, claim.incarnation, Date.now())
-    if (event != null) this.emitMember(event)
+    if (event != null) this.emitMember({ ...event, by: from, reason: 'claim' })
   }
 
   private async rememberAddrs (advert: Pick<Advert, 'peerId' | 'addrs'>): Promise<void> {
@@ -578,7 +578,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       maxFactor: this.timing.suspicionMaxFactor,
       multiplier: member.suspicion?.refused === true ? 1 : m
     }))) {
-      this.emitMember(event)
+      this.emitMember({ ...event, by: this.self, reason: 'timeout' })
       // tell the others, so their own timers do not set the slowest observer's pace
       this.counters.claimsSent++
       void this.publish({ v: 1, type: 'failed', target: event.peerId, incarnation: event.incarnation })
@@ -672,7 +672,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       const event = this.table.suspect(member.peerId, this.self, current.incarnation, Date.now())
       if (refused) this.table.markRefused(member.peerId)
       if (event != null) {
-        this.emitMember(event)
+        this.emitMember({ ...event, by: this.self, reason: refused ? 'refused' : 'no-ack' })
         this.counters.claimsSent++
         await this.publish({ v: 1, type: 'suspect', target: member.peerId, incarnation: current.incarnation })
       }
@@ -731,10 +731,19 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   // ---- helpers -----------------------------------------------------------
 
   private emitMember (event: MemberEvent): void {
-    const view: MemberEventView = { type: event.type, peerId: event.peerId, status: event.status, incarnation: event.incarnation, time: new Date(event.at).toISOString() }
+    const view: MemberEventView = {
+      type: event.type,
+      peerId: event.peerId,
+      status: event.status,
+      incarnation: event.incarnation,
+      time: new Date(event.at).toISOString(),
+      ...(event.by != null ? { by: event.by } : {}),
+      ...(event.reason != null ? { reason: event.reason } : {})
+    }
     this.history.push(view)
     if (this.history.length > 1000) this.history.shift()
-    this.log('member %s %s (incarnation %d)', event.peerId, event.type, event.incarnation)
+    if (event.reason != null) this.log('member %s %s (incarnation %d): %s by %s', event.peerId, event.type, event.incarnation, event.reason, event.by)
+    else this.log('member %s %s (incarnation %d)', event.peerId, event.type, event.incarnation)
     this.safeDispatchEvent('member', { detail: view })
   }
 

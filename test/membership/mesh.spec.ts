@@ -70,8 +70,15 @@ describe('gossip membership (in-process meshes)', function () {
     await victim.services.membership.stop()
     const others = nodes.slice(0, 3)
     await waitFor(() => allSee(others, victim, 'failed'), { timeoutMs: 30_000, what: 'all others to mark the victim failed' })
-    const mine = events.filter(e => e.peerId === victim.peerId.toString()).map(e => e.type)
-    expect(mine).to.deep.equal(['suspect', 'failed'])
+    const mine = events.filter(e => e.peerId === victim.peerId.toString())
+    expect(mine.map(e => e.type)).to.deep.equal(['suspect', 'failed'])
+    // each verdict says whose evidence it is and what it rests on: the connection stayed open,
+    // so nobody's dial was refused
+    const witnesses = others.map(n => n.peerId.toString())
+    for (const e of mine) expect(witnesses).to.include(e.by)
+    expect(mine[0]!.reason).to.be.oneOf(['no-ack', 'claim'])
+    expect(mine[1]!.reason).to.be.oneOf(['timeout', 'claim'])
+    if (mine[1]!.reason === 'timeout') expect(mine[1]!.by).to.equal(nodes[0]!.peerId.toString())
     // nobody else was blamed
     for (const n of others) {
       expect(n.services.membership.members().filter(m => m.status !== 'alive').map(m => m.peerId)).to.deep.equal([victim.peerId.toString()])
