@@ -18,7 +18,7 @@ import type { Scenario } from './scenarios/types.js'
 import { parseConfig, type ConfigInput } from '../lib/repo/config.js'
 
 const SCENARIOS: Record<string, Scenario> = { join: joinScenario, crash, pause, 'bootstrap-loss': bootstrapLoss }
-const USAGE = `usage: npm run sim -- --scenario ${Object.keys(SCENARIOS).join('|')} --nodes N [--seed S] [--repeats R] [--concurrency C] [--out DIR] [--config JSON]`
+const USAGE = `usage: npm run sim -- --scenario ${Object.keys(SCENARIOS).join('|')} --nodes N [--seed S] [--repeats R] [--concurrency C] [--out DIR] [--config JSON] [--events FILE]`
 
 async function main (): Promise<number> {
   let args
@@ -32,6 +32,7 @@ async function main (): Promise<number> {
         concurrency: { type: 'string', default: '4' },
         out: { type: 'string' },
         config: { type: 'string' },
+        events: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     }).values
@@ -111,6 +112,12 @@ async function main (): Promise<number> {
     await writeFile(`${base}.svg`, cdfSvg({ ...result.plot, notes }))
     process.stdout.write(JSON.stringify(report, null, 2) + '\n')
     process.stderr.write(`wrote ${base}.json and ${base}.svg\n`)
+    if (args.events != null) {
+      // every member event every daemon reported, for tracing verdicts (large: not kept with the results)
+      const lines = net.nodes.flatMap(n => n.events.map(e => JSON.stringify({ observer: n.peerId, ...e })))
+      await writeFile(resolve(args.events), lines.join('\n') + '\n')
+      process.stderr.write(`wrote ${lines.length} events to ${resolve(args.events)}\n`)
+    }
     return 0
   } catch (err: any) {
     bar.stop()

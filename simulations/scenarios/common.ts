@@ -67,3 +67,29 @@ export async function measureIdle (net: Network, windowMs: number): Promise<Idle
   const bout = nodes.map((_, i) => Math.round((after[i]!.stats.bytesSent - before[i]!.stats.bytesSent) / secs))
   return { windowMs, cpuPercentOfCore: distribution(cpu), bytesPerSecIn: distribution(bin), bytesPerSecOut: distribution(bout) }
 }
+
+export interface VerdictOrigins {
+  /** failed events whose observer's own suspicion ran out, and those taken from another's claim */
+  failedByTimeout: number
+  failedByClaim: number
+  /** distinct daemons that declared a failure on their own timer */
+  judges: number
+  /** suspect events from the observer's own probe (no answer / dial refused) and from claims */
+  suspectByNoAck: number
+  suspectByRefused: number
+  suspectByClaim: number
+}
+
+/** Where suspect and failed verdicts came from, over every daemon's events since `since`. */
+export function verdictOrigins (net: Network, since = 0): VerdictOrigins {
+  const all = net.nodes.flatMap(n => n.events.filter(e => e.at >= since))
+  const count = (type: string, reason: string): number => all.filter(e => e.type === type && e.reason === reason).length
+  return {
+    failedByTimeout: count('failed', 'timeout'),
+    failedByClaim: count('failed', 'claim'),
+    judges: new Set(all.filter(e => e.type === 'failed' && e.reason === 'timeout').map(e => e.by)).size,
+    suspectByNoAck: count('suspect', 'no-ack'),
+    suspectByRefused: count('suspect', 'refused'),
+    suspectByClaim: count('suspect', 'claim')
+  }
+}

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pick } from '../harness/rng.js'
-import { measureJoin } from './common.js'
+import { measureJoin, verdictOrigins } from './common.js'
 import type { Scenario } from './types.js'
 
 const PAUSE_MS = 1_000
@@ -37,7 +37,7 @@ export const pause: Scenario = async ({ net, nodes, repeats, random, progress })
   const duringStart = net.nodes.reduce((sum, n) => sum + n.events.filter(e => e.type === 'failed' && e.at < pausesFrom).length, 0)
   const failedMembers = new Set(net.nodes.flatMap(n => n.events.filter(e => e.type === 'failed').map(e => e.peerId))).size
   return {
-    summary: { convergenceMs: join.convergenceMs, pauseMs: PAUSE_MS, windowMs: WINDOW_MS, repeats: rows, falseFailures, falseFailuresDuringStart: duringStart, membersFalselyFailed: failedMembers, suspicions: rows.reduce((s, r) => s + r.suspicions, 0) },
+    summary: { convergenceMs: join.convergenceMs, pauseMs: PAUSE_MS, windowMs: WINDOW_MS, repeats: rows, falseFailures, falseFailuresDuringStart: duringStart, membersFalselyFailed: failedMembers, verdicts: verdictOrigins(net), suspicions: rows.reduce((s, r) => s + r.suspicions, 0) },
     goals: [{ name: 'false failures under 1 s pauses', target: '0', value: falseFailures, met: falseFailures === 0 }],
     plot: {
       title: `pause: SIGSTOP ${PAUSE_MS} ms, ${nodes} daemons, ${repeats} repeats`,
