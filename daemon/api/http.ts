@@ -13,6 +13,8 @@ const STATUS_BY_NAME: Record<string, number> = {
   MemberNotFoundError: 404,
   InvalidLabelError: 400,
   InvalidServiceSpecError: 400,
+  InvalidRegistrationError: 400,
+  ConflictError: 409,
   ServiceNotFoundError: 404,
   MethodNotAllowedError: 405,
   PayloadTooLargeError: 413,

@@ -1,4 +1,4 @@
-import type { DeployResultView, PlacementExplanationView, ServiceStatusView } from '../../lib/interface/api.js'
+import type { DeployResultView, ExternalServiceView, PlacementExplanationView, ResolveView, ServiceStatusView } from '../../lib/interface/api.js'
 import { API_PREFIX } from '../../lib/interface/api.js'
 import { InvalidRequestError, NotFoundError } from '../../lib/interface/errors.js'
 import { readJson } from './http.js'
@@ -7,11 +7,26 @@ import type { Routes } from './server.js'
 /** What the service endpoints need (the Registry service provides it). */
 export interface RegistryTarget {
   list(): ServiceStatusView[]
-  status(name: string): ServiceStatusView
+  lookup(name: string, options: { signal?: AbortSignal }): Promise<ServiceStatusView>
+  resolve(name: string, options: { signal?: AbortSignal }): Promise<ResolveView>
   deploy(spec: unknown, options: { dryRun?: boolean, signal?: AbortSignal }): Promise<DeployResultView>
   scale(name: string, replicas: number, options: { signal?: AbortSignal }): Promise<DeployResultView>
   remove(name: string, options: { signal?: AbortSignal }): Promise<void>
   explain(name: string): PlacementExplanationView
+  register(registration: unknown, options: { signal?: AbortSignal }): Promise<ExternalInstance>
+  deregister(name: string, options: { signal?: AbortSignal }): Promise<void>
+  readonly externals: {
+    list(): ExternalInstance[]
+    pass(name: string, note?: string): ExternalInstance
+  }
+}
+
+/** An external instance as the registry holds it (times in epoch ms). */
+export type ExternalInstance = Omit<ExternalServiceView, 'since' | 'checkedAt'> & { since: number, checkedAt?: number }
+
+function externalView (e: ExternalInstance): ExternalServiceView {
+  const { since, checkedAt, ...rest } = e
+  return { ...rest, since: new Date(since).toISOString(), ...(checkedAt != null ? { checkedAt: new Date(checkedAt).toISOString() } : {}) }
 }
 
 const REQUEST_TIMEOUT_MS = 30_000
@@ -20,7 +35,22 @@ export function registryRoutes (target: RegistryTarget): Routes {
   const p = API_PREFIX
   return {
     [`GET ${p}/services`]: async () => ({ body: target.list() }),
-    [`GET ${p}/services/*`]: async (_req, _url, _res, name) => ({ body: target.status(name) }),
+    [`GET ${p}/services/*`]: async (_req, _url, _res, name) => ({ body: await target.lookup(name, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }) }),
+    [`GET ${p}/resolve/*`]: async (_req, _url, _res, name) => ({ body: await target.resolve(name, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }) }),
+    [`GET ${p}/external`]: async () => ({ body: target.externals.list().map(externalView) }),
+    [`POST ${p}/external`]: async (req) => ({ status: 201, body: externalView(await target.register(await readJson(req), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })) }),
+    [`DELETE ${p}/external/*`]: async (_req, _url, _res, name) => {
+      await target.deregister(name, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      return { body: { name, deregistered: true } }
+    },
+    // POST /external/NAME/pass: a ttl check's heartbeat
+    [`POST ${p}/external/*`]: async (req, _url, _res, rest) => {
+      const [name, action] = rest.split('/')
+      if (name == null || action !== 'pass') throw new NotFoundError(`no such endpoint: POST ${p}/external/${rest}`)
+      const body = await readJson(req)
+      const note = typeof body.note === 'string' ? body.note.slice(0, 256) : undefined
+      return { body: externalView(target.externals.pass(name, note)) }
+    },
     [`POST ${p}/services`]: async (req, url) => {
       const dryRun = ['1', 'true'].includes(url.searchParams.get('dryRun') ?? '')
       const body = await target.deploy(await readJson(req), { dryRun, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })

@@ -1,5 +1,5 @@
 import { request } from 'node:http'
-import { API_PREFIX, type DeployResultView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse } from '../interface/api.js'
+import { API_PREFIX, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse } from '../interface/api.js'
 import { DaemonNotRunningError, InvalidRequestError, TimeoutError, errorFromWire } from '../interface/errors.js'
 
 export interface ApiClientInit {
@@ -105,6 +105,26 @@ export class ApiClient {
 
   async explainPlacement (name: string, options: RequestOptions = {}): Promise<PlacementExplanationView> {
     return this.json('GET', `/placement/${encodeURIComponent(name)}`, undefined, options)
+  }
+
+  async resolve (name: string, options: RequestOptions = {}): Promise<ResolveView> {
+    return this.json('GET', `/resolve/${encodeURIComponent(name)}`, undefined, options)
+  }
+
+  async externalServices (options: RequestOptions = {}): Promise<ExternalServiceView[]> {
+    return this.json('GET', '/external', undefined, options)
+  }
+
+  async registerExternal (registration: unknown, options: RequestOptions = {}): Promise<ExternalServiceView> {
+    return this.json('POST', '/external', registration, options)
+  }
+
+  async deregisterExternal (name: string, options: RequestOptions = {}): Promise<{ name: string, deregistered: boolean }> {
+    return this.json('DELETE', `/external/${encodeURIComponent(name)}`, undefined, options)
+  }
+
+  async passCheck (name: string, note?: string, options: RequestOptions = {}): Promise<ExternalServiceView> {
+    return this.json('POST', `/external/${encodeURIComponent(name)}/pass`, note != null ? { note } : {}, options)
   }
 
   async events (options: RequestOptions = {}): Promise<MemberEventView[]> {

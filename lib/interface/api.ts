@@ -123,6 +123,10 @@ export interface MembershipStats {
   probes: number
   probesFailed: number
   indirectProbes: number
+  /** failed claims about a member whose own advert since its suspicion was already here */
+  claimsIgnored: number
+  /** indirect probes where some helper did not answer at all (Lifeguard: raises local health) */
+  missedNacks: number
   rejected: Record<string, number>
   /** this node's partial view: members it probes, members that probe it, random members kept */
   view: { successors: string[], predecessors: string[], random: string[], connections: number }
@@ -148,7 +152,50 @@ export interface ServiceStatusView {
   spec: ServiceSpecView
   /** owners computed from the answering node's membership view, closest first */
   owners: string[]
-  instances: Array<{ peerId: string, healthy: boolean }>
+  /** live instances: the owners' replicas and external instances registered on any member */
+  instances: InstanceView[]
+}
+
+/**
+ * An instance of a service: a replica placement gave to an owner, an
+ * external process registered beside a member (`noodled service register`),
+ * or a provider record found on the DHT for a service this node knows nothing
+ * else about.
+ */
+export type InstanceKind = 'replica' | 'external' | 'provider'
+
+export interface InstanceView {
+  peerId: string
+  kind: InstanceKind
+  /** routable now: its member is alive (or is this node) and, for an external instance, its check passes */
+  healthy: boolean
+  /** the member's status as this node sees it ('alive' for this node itself) */
+  memberStatus: MemberStatus
+  /** the member's adverts list the service (adverts carry at most 64 names) */
+  announced: boolean
+}
+
+/** `GET /api/v1/resolve/NAME` */
+export interface ResolveView {
+  name: string
+  /** the service is in the catalog (placed replicas) */
+  declared: boolean
+  /** where the instances came from: local state (catalog, membership, adverts), or the DHT's provider records */
+  source: 'local' | 'dht'
+  instances: InstanceView[]
+}
+
+/** `GET /api/v1/external`, `POST /api/v1/external` */
+export interface ExternalServiceView {
+  name: string
+  endpoint: string
+  check?: { type: 'http', path: string, intervalMs: number, timeoutMs: number } | { type: 'tcp', intervalMs: number, timeoutMs: number } | { type: 'ttl', ttlMs: number }
+  status: 'passing' | 'critical'
+  output: string
+  /** ISO time of the last status change */
+  since: string
+  /** ISO time of the last check or ttl pass */
+  checkedAt?: string
 }
 
 /** `POST /api/v1/services[?dryRun=1]`, `POST /api/v1/services/NAME/scale` */

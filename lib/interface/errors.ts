@@ -109,6 +109,16 @@ export class InvalidServiceSpecError extends Error {
   }
 }
 
+/** An external service registration (name, endpoint, check) that does not validate. */
+export class InvalidRegistrationError extends Error {
+  override name = 'InvalidRegistrationError'
+}
+
+/** The operation does not apply to this thing as it stands (e.g. `pass` on a service without a ttl check). */
+export class ConflictError extends Error {
+  override name = 'ConflictError'
+}
+
 /** Errors whose constructor takes just a message; keyed by their `name`. */
 const KNOWN: Record<string, new (message: string) => Error> = {
   RepoInUseError,
@@ -124,7 +134,9 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   MemberNotFoundError,
   InvalidLabelError,
   ServiceNotFoundError,
-  InvalidServiceSpecError
+  InvalidServiceSpecError,
+  InvalidRegistrationError,
+  ConflictError
 }
 
 /** Rebuild a named error from the wire form `{ name, message }`. */

@@ -4,7 +4,8 @@ import { LAG_PER_HEALTH_POINT_MS, MAX_LOCAL_HEALTH } from './constants.js'
  * Lifeguard's local health awareness (LHA): a node that is itself slow or
  * cut off should not rush to blame others. The score rises when this node's
  * direct probe failed but another member reached the target (the fault was
- * probably ours), and when it had to refute a suspicion of itself; it falls
+ * probably ours), when helpers of an indirect probe did not even answer
+ * with a nack, and when it had to refute a suspicion of itself; it falls
  * with each successful direct probe. Event-loop lag adds points of its own.
  * All timeouts are multiplied by (1 + score).
  */
@@ -31,6 +32,11 @@ export class LocalHealth {
 
   /** our direct probe failed where an indirect one succeeded */
   missedAck (): void {
+    this.probeScore = Math.min(MAX_LOCAL_HEALTH, this.probeScore + 1)
+  }
+
+  /** helpers of an indirect probe did not answer at all (not even a nack) */
+  missedNack (): void {
     this.probeScore = Math.min(MAX_LOCAL_HEALTH, this.probeScore + 1)
   }
 

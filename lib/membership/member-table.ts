@@ -28,6 +28,8 @@ export interface Member {
   /** newest advert or successful probe */
   lastHeardAt: number
   statusSince: number
+  /** local clock (ms) when its own advert last brought it back from suspect or failed */
+  recoveredAt?: number
   rttMs?: number
   addrs: string[]
   resources: Resources
@@ -126,7 +128,8 @@ export class MemberTable {
       services: advert.services,
       version: advert.version,
       verified: true,
-      ...(prev?.rttMs != null ? { rttMs: prev.rttMs } : {})
+      ...(prev?.rttMs != null ? { rttMs: prev.rttMs } : {}),
+      ...(prev?.status === 'suspect' || prev?.status === 'failed' ? { recoveredAt: now } : prev?.recoveredAt != null ? { recoveredAt: prev.recoveredAt } : {})
     }
     this.members.set(advert.peerId, next)
     const event = (type: MemberEventType): MemberEvent => ({ type, peerId: next.peerId, status: next.status, incarnation: next.incarnation, at })

@@ -9,7 +9,7 @@ import { Key, type Datastore } from 'interface-datastore'
 import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
 import { InvalidLabelError, MemberNotFoundError } from './errors.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
-import { ADDRS_REFRESH_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, PROBE_PROTOCOL_SUFFIX, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { ADDRS_REFRESH_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import { TIMING_PRESETS, type TimingPreset, type TimingPresetName } from './presets.js'
@@ -103,7 +103,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private readonly history: MemberEventView[] = []
   private readonly rejectedCounts: Record<RejectReason, number> = { oversized: 0, malformed: 0, unsigned: 0, impersonation: 0, replay: 0 }
   private rejectedMetric?: CounterGroup<RejectReason>
-  private readonly counters = { advertsSent: 0, advertsReceived: 0, claimsSent: 0, claimsReceived: 0, bytesSent: 0, bytesReceived: 0, probes: 0, probesFailed: 0, indirectProbes: 0 }
+  private readonly counters = { advertsSent: 0, advertsReceived: 0, claimsSent: 0, claimsReceived: 0, bytesSent: 0, bytesReceived: 0, probes: 0, probesFailed: 0, indirectProbes: 0, claimsIgnored: 0, missedNacks: 0 }
   private incarnation = 0
   private seq = 0
   private overlay: LabelOverlay = { set: {}, removed: [] }
@@ -344,6 +344,27 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     return this.labels()
   }
 
+  // ---- services ----------------------------------------------------------
+
+  /**
+   * The services this node hosts (replicas it owns, healthy external
+   * instances), announced in its adverts; a change is advertised at once.
+   * Adverts carry the first MAX_SERVICES names given (sorted); the rest are
+   * found through placement and the DHT's provider records.
+   */
+  setServices (names: string[]): void {
+    const next = [...new Set(names)].slice(0, MAX_SERVICES).sort()
+    if (next.length === this.services.length && next.every((n, i) => n === this.services[i])) return
+    this.services = next
+    this.requestAdvert()
+  }
+
+  get hostedServices (): string[] {
+    return this.services
+  }
+
+  private services: string[] = []
+
   // ---- gossip ------------------------------------------------------------
 
   /** The advert interval for the current mesh size (see TimingPreset.maxAdvertRate). */
@@ -396,7 +417,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       addrs: this.ownAddrs(),
       resources: this.resources,
       labels: this.labels(),
-      services: [],
+      services: this.services,
       version: this.init.version ?? '0.0.0'
     }
     await this.publish(advert)
@@ -482,10 +503,38 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       }
       return
     }
+    if (claim.type === 'failed' && this.refutedSince(claim.target, claim.incarnation)) {
+      // we hold the member's own advert, newer than a suspicion of this incarnation
+      // (that is why it recovered here); the claimant has not seen it yet and will
+      // recover the member itself when it does: passing its verdict on would fail a
+      // live member everywhere
+      this.counters.claimsIgnored++
+      this.log('ignoring failed claim about %s from %s: it advertised since it was suspected', claim.target, from)
+      return
+    }
     const event = claim.type === 'suspect'
       ? this.table.suspect(claim.target, from, claim.incarnation, Date.now())
       : this.table.fail(claim.target, claim.incarnation, Date.now())
     if (event != null) this.emitMember({ ...event, by: from, reason: 'claim' })
+  }
+
+  /**
+   * True when `peerId` is alive at `incarnation` and came back from suspect
+   * or failed through its own advert within the longest suspicion timeout:
+   * a verdict about that incarnation reaching us now most likely rests on
+   * the suspicion that advert answered.
+   */
+  private refutedSince (peerId: string, incarnation: number): boolean {
+    const m = this.table.get(peerId)
+    if (m?.status !== 'alive' || m.incarnation !== incarnation || m.recoveredAt == null) return false
+    const window = suspicionTimeout({
+      members: this.table.liveCount(),
+      confirmations: 0,
+      minMs: this.timing.suspicionMinMs,
+      maxFactor: this.timing.suspicionMaxFactor,
+      multiplier: this.health.multiplier
+    })
+    return Date.now() - m.recoveredAt < window
   }
 
   private async rememberAddrs (advert: Pick<Advert, 'peerId' | 'addrs'>): Promise<void> {
@@ -699,14 +748,23 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const inner = Math.max(50, Math.round(timeoutMs * 0.8))
     const wait = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
     this.counters.indirectProbes += helpers.length
+    let answered = 0
     const attempts = helpers.map(async h => {
       const ok = await this.prober.pingReq(peerIdFromString(h.peerId), target, member.addrs, inner, { signal: wait })
+      answered++
       if (!ok) throw new Error('nack')
       return true
     })
     try {
       return await Promise.any(attempts)
     } catch {
+      // Lifeguard: helpers that could not reach the target still answer (a nack)
+      // in time; when some did not answer at all, the slow one is probably this
+      // node, so it should judge more slowly
+      if (answered < helpers.length && !signal.aborted) {
+        this.counters.missedNacks++
+        this.health.missedNack()
+      }
       return false
     }
   }
@@ -778,7 +836,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       addrs: this.ownAddrs(),
       resources: this.resources ?? { cpus: 0, load1: 0, load5: 0, load15: 0, memTotal: 0, memFree: 0, loopLagMs: 0, slotsTotal: this.sampler.slotsTotal, slotsUsed: 0, diskFree: 0 },
       labels: this.labels(),
-      services: [],
+      services: this.services,
       version: this.init.version ?? '0.0.0'
     }
   }

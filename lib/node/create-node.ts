@@ -13,6 +13,7 @@ import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
 import type { ProfileName } from '../repo/config.js'
 import { membership, type Membership, type MembershipInit } from '../membership/index.js'
 import { registry, type Registry } from '../registry/index.js'
+import { SERVICE_RECORD_NAMESPACE, selectServiceRecord, validateServiceRecord } from '../registry/dht-record.js'
 import { bootstrapper, type Bootstrapper, type BootstrapperInit } from './bootstrapper.js'
 import { KAD_PROTOCOL_SUFFIX } from './constants.js'
 import { fastMsgId } from './fast-msg-id.js'
@@ -126,6 +127,9 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
         protocol: `${prefix}${KAD_PROTOCOL_SUFFIX}`,
         clientMode: false,
         peerInfoMapper: passthroughMapper,
+        // catalog entries are stored under /noodle/service/<name>, signed by their author
+        validators: { [SERVICE_RECORD_NAMESPACE]: validateServiceRecord },
+        selectors: { [SERVICE_RECORD_NAMESPACE]: selectServiceRecord },
         logPrefix: 'noodled:dht',
         metricsPrefix: 'noodled_dht'
       }),

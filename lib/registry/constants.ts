@@ -14,3 +14,13 @@ export const MAX_CATALOG_MESSAGE_BYTES = 64 * 1024
 export const MAX_CATALOG_SYNC_BYTES = 16 * 1024 * 1024
 /** Anti-entropy: a random neighbour's newer entries are pulled this often (and once at start). */
 export const CATALOG_SYNC_INTERVAL_MS = 30_000
+/** Datastore prefix of external service registrations: one key per name. */
+export const EXTERNAL_PREFIX = '/noodle/external'
+/** External services one daemon may host (its adverts list at most 64 services). */
+export const MAX_EXTERNAL_SERVICES = 64
+/** Reconcile at least this often, besides on every catalog and membership change. */
+export const RECONCILE_INTERVAL_MS = 5_000
+/** A burst of catalog and membership changes is reconciled once, this long after it started. */
+export const RECONCILE_DEBOUNCE_MS = 100
+/** How long resolve waits for DHT provider records when nothing local names the service. */
+export const DHT_LOOKUP_TIMEOUT_MS = 3_000

@@ -1,18 +1,25 @@
 import { setMaxListeners } from 'node:events'
 import { repeatingTask, lpStream, type RepeatingTask } from '@libp2p/utils'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Datastore } from 'interface-datastore'
 import { z } from 'zod'
-import { DRAIN_LABEL } from '../interface/api.js'
+import { DRAIN_LABEL, type InstanceView, type ResolveView } from '../interface/api.js'
 import type { Membership } from '../membership/membership.js'
 import { decodeJson, encodeJson } from '../membership/wire.js'
 import { explain, moves, place, type PlacementExplanation, type PlacementMember, type PlacementResult } from '../placement/place.js'
+import { DEFAULT_SETTLE_MS } from '../placement/constants.js'
+import { serviceKey } from '../placement/keys.js'
 import { parseServiceSpec, type ServiceSpec } from '../placement/spec.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
 import { ServiceCatalog } from './catalog.js'
-import { CATALOG_SYNC_INTERVAL_MS, CATALOG_SYNC_PROTOCOL_SUFFIX, CATALOG_TOPIC_SUFFIX, MAX_CATALOG_MESSAGE_BYTES, MAX_CATALOG_SYNC_BYTES } from './constants.js'
+import { CATALOG_SYNC_INTERVAL_MS, CATALOG_SYNC_PROTOCOL_SUFFIX, CATALOG_TOPIC_SUFFIX, DHT_LOOKUP_TIMEOUT_MS, MAX_CATALOG_MESSAGE_BYTES, MAX_CATALOG_SYNC_BYTES, RECONCILE_DEBOUNCE_MS, RECONCILE_INTERVAL_MS } from './constants.js'
+import { decodeServiceRecord, encodeServiceRecord, serviceCid } from './dht-record.js'
+import { localInstances, type DiscoveryMember } from './discovery.js'
+import { ExternalServices, type ExternalInstance } from './external.js'
+import { Reconciler } from './reconciler.js'
 import { newer, parseEntry, type CatalogEntry } from './entry.js'
 import { ServiceNotFoundError } from './errors.js'
 
@@ -23,10 +30,19 @@ export interface RegistryInit {
   loadEpsilon?: number
   /** @default CATALOG_SYNC_INTERVAL_MS */
   syncIntervalMs?: number
+  /** @default RECONCILE_INTERVAL_MS */
+  reconcileIntervalMs?: number
+  /**
+   * announce instances on the DHT (provider records) and store specs there;
+   * off for benchmarks that would otherwise measure DHT walks. @default true
+   */
+  useDht?: boolean
 }
 
 export interface RegistryComponents {
   peerId: PeerId
+  privateKey: PrivateKey
+  dht?: KadDHT
   datastore: Datastore
   pubsub: GossipSub
   membership: Membership
@@ -42,7 +58,7 @@ export interface ServiceStatus {
   spec: ServiceSpec
   /** owners computed from this node's membership view, closest first */
   owners: string[]
-  instances: Array<{ peerId: string, healthy: boolean }>
+  instances: InstanceView[]
 }
 
 export interface DeployResult {
@@ -66,6 +82,8 @@ const syncResponseSchema = z.strictObject({ entries: z.array(z.unknown()).max(10
  */
 export class Registry implements Startable {
   readonly catalog: ServiceCatalog
+  readonly reconciler: Reconciler
+  readonly externals: ExternalServices
   readonly topic: string
   private readonly components: RegistryComponents
   private readonly init: RegistryInit
@@ -74,7 +92,13 @@ export class Registry implements Startable {
   private task?: RepeatingTask
   private controller?: AbortController
   private started = false
-  readonly counters = { gossipRejected: 0, syncRejected: 0, pulls: 0 }
+  readonly counters = { gossipRejected: 0, syncRejected: 0, pulls: 0, reconciles: 0, placements: 0, dhtRejected: 0 }
+  /** placement over the current catalog and view, until either changes (or a recovered member settles) */
+  private cached?: { placement: PlacementResult, validUntil: number }
+  private readonly resolved = new Map<string, ResolveView>()
+  private reconcileTimer?: ReturnType<typeof setTimeout>
+  private reconcileTask?: RepeatingTask
+  private provideChain: Promise<void> = Promise.resolve()
 
   private readonly onMessage = (evt: CustomEvent<Message>): void => { void this.receive(evt.detail) }
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
@@ -92,7 +116,11 @@ export class Registry implements Startable {
     this.topic = `${prefix}${CATALOG_TOPIC_SUFFIX}`.replace(/^\//, '')
     this.protocol = `${prefix}${CATALOG_SYNC_PROTOCOL_SUFFIX}`
     this.catalog = new ServiceCatalog({ datastore: components.datastore, self: components.peerId.toString() })
+    this.reconciler = new Reconciler(components.peerId.toString())
+    this.externals = new ExternalServices({ datastore: components.datastore, log: components.logger.forComponent('noodled:registry:external') })
   }
+
+  private readonly onChange = (): void => { this.invalidate() }
 
   readonly [Symbol.toStringTag] = 'noodled/registry'
 
@@ -100,6 +128,7 @@ export class Registry implements Startable {
     this.controller = new AbortController()
     setMaxListeners(Infinity, this.controller.signal)
     await this.catalog.load({ signal: this.controller.signal })
+    await this.externals.start({ signal: this.controller.signal })
     await this.components.registrar.handle(this.protocol, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 2 })
     this.started = true
   }
@@ -114,12 +143,24 @@ export class Registry implements Startable {
     this.components.events.addEventListener('peer:connect', this.onConnect)
     this.task = repeatingTask(async () => { await this.antiEntropy() }, this.init.syncIntervalMs ?? CATALOG_SYNC_INTERVAL_MS)
     this.task.start()
+    this.catalog.addEventListener('change', this.onChange)
+    this.externals.addEventListener('change', this.onChange)
+    // besides every change: a recovered member's settle time ends without an event
+    this.reconcileTask = repeatingTask(() => { this.reconcile() }, this.init.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS)
+    this.reconcileTask.start()
+    this.reconcile()
   }
 
   async stop (): Promise<void> {
     this.started = false
     this.controller?.abort()
     this.task?.stop()
+    this.reconcileTask?.stop()
+    clearTimeout(this.reconcileTimer)
+    this.catalog.removeEventListener('change', this.onChange)
+    this.externals.removeEventListener('change', this.onChange)
+    this.externals.stop()
+    this.reconciler.clear()
     const { pubsub } = this.components
     pubsub.removeEventListener('message', this.onMessage)
     pubsub.topicValidators.delete(this.topic)
@@ -133,6 +174,7 @@ export class Registry implements Startable {
     // a newcomer may have missed writes made before it subscribed
     if (evt.detail.type === 'join' && !this.caughtUp) void this.antiEntropy()
     if (evt.detail.type === 'recovered') this.recoveredAt.set(evt.detail.peerId, Date.now())
+    this.invalidate()
   }
 
   /**
@@ -153,7 +195,7 @@ export class Registry implements Startable {
     const after = place(specs, this.placementMembers(), this.placementOptions())
     const result: DeployResult = { name: spec.name, owners: after.services.get(spec.name)?.owners ?? [], moves: moves(before, after), dryRun: options.dryRun === true }
     if (options.dryRun === true) return result
-    await this.publish(await this.catalog.put(spec, options))
+    await this.write(await this.catalog.put(spec, options))
     return result
   }
 
@@ -162,7 +204,7 @@ export class Registry implements Startable {
   }
 
   async remove (name: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.publish(await this.catalog.remove(name, options))
+    await this.write(await this.catalog.remove(name, options))
   }
 
   list (): ServiceStatus[] {
@@ -170,8 +212,19 @@ export class Registry implements Startable {
     return this.catalog.list().map(spec => this.statusOf(spec, placement))
   }
 
+  /** One service's status, from this node's catalog. */
   status (name: string): ServiceStatus {
     return this.statusOf(this.catalog.get(name), this.placement())
+  }
+
+  /**
+   * As status, but a service this node's catalog lacks (it has not caught up
+   * yet) is looked up on the DHT, where every write is stored under the
+   * service key, and merged into the catalog.
+   */
+  async lookup (name: string, options: { signal?: AbortSignal } = {}): Promise<ServiceStatus> {
+    if (!this.catalog.has(name)) await this.fetchSpec(name, options)
+    return this.status(name)
   }
 
   explain (name: string): PlacementExplanation {
@@ -179,15 +232,170 @@ export class Registry implements Startable {
     return explain(name, this.catalog.list(), this.placementMembers(), this.placementOptions())!
   }
 
+  /** Placement of the whole catalog over this node's view; computed once per change of either. */
   placement (): PlacementResult {
-    return place(this.catalog.list(), this.placementMembers(), this.placementOptions())
+    const now = Date.now()
+    if (this.cached != null && now < this.cached.validUntil) return this.cached.placement
+    const placement = place(this.catalog.list(), this.placementMembers(), this.placementOptions())
+    this.counters.placements++
+    // a member back from failed is held back until it settles: recompute then
+    let validUntil = Number.POSITIVE_INFINITY
+    for (const at of this.recoveredAt.values()) if (at + DEFAULT_SETTLE_MS > now) validUntil = Math.min(validUntil, at + DEFAULT_SETTLE_MS)
+    this.cached = { placement, validUntil }
+    return placement
+  }
+
+  /**
+   * The live instances of a service, from what this node knows (catalog,
+   * placement, membership, adverts), cached until any of it changes; when
+   * none of that names the service, from the DHT's provider records.
+   */
+  async resolve (name: string, options: { signal?: AbortSignal } = {}): Promise<ResolveView> {
+    const hit = this.resolved.get(name)
+    if (hit != null) return hit
+    const local = this.resolveLocal(name)
+    if (local.declared || local.instances.length > 0) {
+      this.resolved.set(name, local)
+      return local
+    }
+    if (await this.fetchSpec(name, options)) return await this.resolve(name, options)
+    const providers = await this.findProviders(name, options)
+    if (providers.length === 0) throw new ServiceNotFoundError(`no service "${name}": not in the catalog, not announced by any member, no provider records`)
+    // not cached: a service known only from the DHT is looked up again next time
+    return { name, declared: false, source: 'dht', instances: providers }
+  }
+
+  /** Drop what was computed from the catalog and the view, and reconcile soon. */
+  private invalidate (): void {
+    this.cached = undefined
+    this.resolved.clear()
+    if (this.reconcileTimer == null && this.started) {
+      this.reconcileTimer = setTimeout(() => {
+        this.reconcileTimer = undefined
+        this.reconcile()
+      }, RECONCILE_DEBOUNCE_MS)
+    }
+  }
+
+  /** Start what this node owns and stop what it no longer owns; announce what it hosts. */
+  private reconcile (): void {
+    if (!this.started) return
+    this.counters.reconciles++
+    const changes = this.reconciler.reconcile(this.placement(), this.catalog.list())
+    if (changes.started.length + changes.stopped.length + changes.updated.length > 0) {
+      this.log('reconciled: started %o, stopped %o, updated %o', changes.started, changes.stopped, changes.updated)
+    }
+    // external instances first: other members cannot compute them, and adverts hold only 64 names
+    this.components.membership.setServices([...this.externals.healthy(), ...this.reconciler.instances().map(i => i.service)])
+    for (const name of changes.started) this.announce(name)
+  }
+
+  private resolveLocal (name: string): ResolveView {
+    const members = new Map<string, DiscoveryMember>()
+    for (const m of this.components.membership.members()) members.set(m.peerId, m)
+    const instances = localInstances(name, {
+      self: this.components.peerId.toString(),
+      placement: this.placement(),
+      members,
+      runs: (s) => this.reconciler.runs(s),
+      external: (s) => { const e = this.externals.get(s); return e == null ? undefined : e.status === 'passing' }
+    })
+    return { name, declared: this.catalog.has(name), source: 'local', instances }
   }
 
   private statusOf (spec: ServiceSpec, placement: PlacementResult): ServiceStatus {
     const owners = placement.services.get(spec.name)?.owners ?? []
-    // until the runtime exists, an instance is the assignment on an owner that membership sees alive
-    const alive = new Set(this.components.membership.members().filter(m => m.status === 'alive').map(m => m.peerId))
-    return { name: spec.name, replicas: spec.replicas, spec, owners, instances: owners.map(peerId => ({ peerId, healthy: alive.has(peerId) })) }
+    return { name: spec.name, replicas: spec.replicas, spec, owners, instances: this.resolveLocal(spec.name).instances }
+  }
+
+  // ---- external services -------------------------------------------------
+
+  async register (input: unknown, options: { signal?: AbortSignal } = {}): Promise<ExternalInstance> {
+    const instance = await this.externals.register(input, options)
+    this.announce(instance.name)
+    return instance
+  }
+
+  async deregister (name: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.externals.deregister(name, options)
+  }
+
+  // ---- the DHT -----------------------------------------------------------
+
+  /** Announce this node as a provider of the service key (serially: each is a DHT walk). */
+  private announce (name: string): void {
+    const dht = this.components.dht
+    if (dht == null || this.init.useDht === false) return
+    this.provideChain = this.provideChain.then(async () => {
+      const signal = this.controller?.signal
+      if (signal == null || signal.aborted) return
+      try {
+        for await (const _ of dht.provide(await serviceCid(name), { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) })) {}
+      } catch (err) {
+        this.log.trace('could not announce %s on the DHT: %e', name, err)
+      }
+    })
+  }
+
+  private async findProviders (name: string, options: { signal?: AbortSignal }): Promise<InstanceView[]> {
+    const dht = this.components.dht
+    if (dht == null || this.init.useDht === false) return []
+    const found = new Map<string, InstanceView>()
+    const self = this.components.peerId.toString()
+    try {
+      const signal = AbortSignal.any([AbortSignal.timeout(DHT_LOOKUP_TIMEOUT_MS), ...(options.signal != null ? [options.signal] : [])])
+      for await (const event of dht.findProviders(await serviceCid(name), { signal })) {
+        if (event.name !== 'PROVIDER') continue
+        for (const p of event.providers) {
+          const peerId = p.id.toString()
+          if (peerId === self) continue
+          const status = this.components.membership.members().find(m => m.peerId === peerId)?.status
+          // a provider record outlives its provider: only members alive now count
+          if (status == null || status === 'failed' || status === 'left') continue
+          found.set(peerId, { peerId, kind: 'provider', healthy: status === 'alive', memberStatus: status, announced: false })
+        }
+      }
+    } catch (err) {
+      this.log.trace('provider lookup for %s ended: %e', name, err)
+    }
+    return [...found.values()]
+  }
+
+  /** Look a spec up on the DHT and merge it; true when the catalog learnt something. */
+  private async fetchSpec (name: string, options: { signal?: AbortSignal }): Promise<boolean> {
+    const dht = this.components.dht
+    if (dht == null || this.init.useDht === false || !/^[a-z0-9-]{1,63}$/.test(name)) return false
+    const key = serviceKey(name)
+    const entries: CatalogEntry[] = []
+    try {
+      const signal = AbortSignal.any([AbortSignal.timeout(DHT_LOOKUP_TIMEOUT_MS), ...(options.signal != null ? [options.signal] : [])])
+      for await (const event of dht.get(key, { signal })) {
+        if (event.name !== 'VALUE') continue
+        try {
+          entries.push(await decodeServiceRecord(key, event.value))
+        } catch {
+          this.counters.dhtRejected++
+        }
+      }
+    } catch (err) {
+      this.log.trace('DHT lookup of %s ended: %e', name, err)
+    }
+    if (entries.length === 0) return false
+    const { applied } = await this.catalog.merge(entries, options)
+    return applied.length > 0
+  }
+
+  /** Store a write on the DHT under the service key (best effort: gossip and anti-entropy carry it too). */
+  private async storeOnDht (entry: CatalogEntry): Promise<void> {
+    const dht = this.components.dht
+    if (dht == null || this.init.useDht === false) return
+    try {
+      const value = await encodeServiceRecord(entry, this.components.privateKey)
+      const signal = AbortSignal.any([this.controller?.signal ?? AbortSignal.abort(), AbortSignal.timeout(30_000)])
+      for await (const _ of dht.put(serviceKey(entry.name), value, { signal })) {}
+    } catch (err) {
+      this.log.trace('could not store %s on the DHT: %e', entry.name, err)
+    }
   }
 
   private placementMembers (): PlacementMember[] {
@@ -209,6 +417,12 @@ export class Registry implements Startable {
   }
 
   // ---- replication -------------------------------------------------------
+
+  /** A local write: gossip it now, store it on the DHT in the background. */
+  private async write (entry: CatalogEntry): Promise<void> {
+    await this.publish(entry)
+    void this.storeOnDht(entry)
+  }
 
   private async publish (entry: CatalogEntry): Promise<void> {
     try {

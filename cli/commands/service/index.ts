@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import type { DeployResultView, ServiceStatusView } from '../../../lib/interface/api.js'
+import type { DeployResultView, ExternalServiceView, InstanceView, ResolveView, ServiceStatusView } from '../../../lib/interface/api.js'
 import { InvalidRequestError, InvalidServiceSpecError } from '../../../lib/interface/errors.js'
+import { parseDurationMs } from '../../duration.js'
 import { table } from '../../printer.js'
 import type { CommandRunner } from '../types.js'
 
@@ -13,10 +14,25 @@ function deployText (r: DeployResultView): string {
   return `${what} ${owners}\n${r.dryRun ? 'would move' : 'moves'}: ${r.moves} replica(s) of all services`
 }
 
+function instanceRows (instances: InstanceView[]): string[][] {
+  return instances.map(i => [i.peerId, i.kind, i.healthy ? 'healthy' : 'unhealthy', i.memberStatus, i.announced ? 'yes' : 'no'])
+}
+const INSTANCE_HEADER = ['PEER ID', 'KIND', 'HEALTH', 'MEMBER', 'ANNOUNCED']
+
 function statusText (s: ServiceStatusView): string {
-  const lines = [`service ${s.name}: ${s.owners.length}/${s.replicas} replicas placed${s.spec.module != null ? `, module ${s.spec.module}` : ''}`]
-  for (const i of s.instances) lines.push(`  ${i.peerId}  ${i.healthy ? 'healthy' : 'unhealthy'}`)
-  return lines.join('\n')
+  const head = `service ${s.name}: ${s.owners.length}/${s.replicas} replicas placed${s.spec.module != null ? `, module ${s.spec.module}` : ''}`
+  return s.instances.length === 0 ? `${head}\nno instances` : `${head}\n${table(instanceRows(s.instances), INSTANCE_HEADER)}`
+}
+
+function resolveText (r: ResolveView): string {
+  const healthy = r.instances.filter(i => i.healthy).length
+  const head = `${r.name}: ${healthy} healthy of ${r.instances.length} instance(s)${r.source === 'dht' ? ' (from DHT provider records)' : ''}`
+  return r.instances.length === 0 ? head : `${head}\n${table(instanceRows(r.instances), INSTANCE_HEADER)}`
+}
+
+function externalText (e: ExternalServiceView): string {
+  const check = e.check == null ? 'no check' : e.check.type === 'ttl' ? `ttl ${e.check.ttlMs} ms` : `${e.check.type} every ${e.check.intervalMs} ms`
+  return `${e.name} -> ${e.endpoint} (${check}): ${e.status}, ${e.output}`
 }
 
 async function readSpec (file: string): Promise<unknown> {
@@ -78,6 +94,61 @@ export function serviceCommand (program: Command, run: CommandRunner): void {
     .action(run(async (ctx, name: string, n: string) => {
       if (!/^\d+$/.test(n)) throw new InvalidRequestError(`replicas must be a whole number, got ${JSON.stringify(n)}`)
       ctx.print(await ctx.client.scale(name, Number(n)), deployText)
+    }))
+
+  service.command('resolve')
+    .description('live instances of a service (replicas and external instances), from anywhere in the mesh')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action(run(async (ctx, name: string) => {
+      ctx.print(await ctx.client.resolve(name), resolveText)
+    }))
+
+  service.command('register')
+    .description('register a process running beside this daemon as an instance of a service, with a health check')
+    .requiredOption('--name <name>', 'service name')
+    .requiredOption('--endpoint <url>', 'where it listens, e.g. http://127.0.0.1:8080')
+    .option('--check <type>', 'http (GET, 2xx passes), tcp (accepts a connection) or ttl (reports in with `service pass`)')
+    .option('--path <path>', 'http check: path to GET', '/')
+    .option('--interval <duration>', 'http and tcp checks: how often', '5s')
+    .option('--timeout <duration>', 'http and tcp checks: how long to wait', '2s')
+    .option('--ttl <duration>', 'ttl check: healthy this long after each pass', '30s')
+    .option('--json', 'print JSON')
+    .action(run(async (ctx, opts: { name: string, endpoint: string, check?: string, path: string, interval: string, timeout: string, ttl: string }) => {
+      let check: unknown
+      if (opts.check === 'http') check = { type: 'http', path: opts.path, intervalMs: parseDurationMs(opts.interval, '--interval'), timeoutMs: parseDurationMs(opts.timeout, '--timeout') }
+      else if (opts.check === 'tcp') check = { type: 'tcp', intervalMs: parseDurationMs(opts.interval, '--interval'), timeoutMs: parseDurationMs(opts.timeout, '--timeout') }
+      else if (opts.check === 'ttl') check = { type: 'ttl', ttlMs: parseDurationMs(opts.ttl, '--ttl') }
+      else if (opts.check != null) throw new InvalidRequestError(`--check must be http, tcp or ttl, got ${JSON.stringify(opts.check)}`)
+      const res = await ctx.client.registerExternal({ name: opts.name, endpoint: opts.endpoint, ...(check != null ? { check } : {}) })
+      ctx.print(res, e => `registered ${externalText(e)}`)
+    }))
+
+  service.command('deregister')
+    .description('remove an external service registered on this daemon')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action(run(async (ctx, name: string) => {
+      ctx.print(await ctx.client.deregisterExternal(name), r => `${r.name} deregistered`)
+    }))
+
+  service.command('external')
+    .description('external services registered on this daemon, with their health')
+    .option('--json', 'print JSON')
+    .action(run(async (ctx) => {
+      const list = await ctx.client.externalServices()
+      ctx.print(list, l => l.length === 0
+        ? 'no external services registered here'
+        : table(l.map(e => [e.name, e.endpoint, e.check?.type ?? '-', e.status, e.output]), ['NAME', 'ENDPOINT', 'CHECK', 'STATUS', 'OUTPUT']))
+    }))
+
+  service.command('pass')
+    .description('report an external service with a ttl check as healthy for another ttl')
+    .argument('<name>')
+    .option('--note <text>', 'shown as the check output')
+    .option('--json', 'print JSON')
+    .action(run(async (ctx, name: string, opts: { note?: string }) => {
+      ctx.print(await ctx.client.passCheck(name, opts.note), externalText)
     }))
 
   service.command('rm')

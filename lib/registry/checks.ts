@@ -1,0 +1,75 @@
+import { connect } from 'node:net'
+import { z } from 'zod'
+
+/**
+ * Health checks for external services, after Consul's: `http` (GET, 2xx
+ * passes), `tcp` (a connection is accepted), `ttl` (the service reports in
+ * with `noodled service pass <name>` at least every ttl). Without a check an
+ * instance is healthy while it is registered.
+ */
+export const checkSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('http'),
+    /** path appended to the endpoint; default "/" */
+    path: z.string().startsWith('/').max(512).default('/'),
+    intervalMs: z.number().int().min(100).max(3_600_000).default(5_000),
+    timeoutMs: z.number().int().min(50).max(60_000).default(2_000)
+  }),
+  z.strictObject({
+    type: z.literal('tcp'),
+    intervalMs: z.number().int().min(100).max(3_600_000).default(5_000),
+    timeoutMs: z.number().int().min(50).max(60_000).default(2_000)
+  }),
+  z.strictObject({
+    type: z.literal('ttl'),
+    ttlMs: z.number().int().min(100).max(7 * 24 * 3_600_000).default(30_000)
+  })
+])
+
+export type Check = z.output<typeof checkSchema>
+export type CheckType = Check['type']
+export const CHECK_TYPES: CheckType[] = ['http', 'tcp', 'ttl']
+
+export type CheckStatus = 'passing' | 'critical'
+
+export interface CheckResult {
+  status: CheckStatus
+  /** why it failed, or what passed (status code) */
+  output: string
+}
+
+/** Run one http or tcp check against `endpoint`. Never throws. */
+export async function runCheck (check: Exclude<Check, { type: 'ttl' }>, endpoint: string, options: { signal?: AbortSignal } = {}): Promise<CheckResult> {
+  const signal = AbortSignal.any([AbortSignal.timeout(check.timeoutMs), ...(options.signal != null ? [options.signal] : [])])
+  const url = new URL(endpoint)
+  if (check.type === 'http') {
+    const target = new URL(check.path, url.href.endsWith('/') ? url.href : `${url.href}/`)
+    if (check.path === '/') target.pathname = url.pathname
+    try {
+      const res = await fetch(target, { signal, redirect: 'manual' })
+      await res.body?.cancel()
+      return res.status >= 200 && res.status < 300
+        ? { status: 'passing', output: `HTTP ${res.status}` }
+        : { status: 'critical', output: `HTTP ${res.status} from ${target.href}` }
+    } catch (err: any) {
+      return { status: 'critical', output: `GET ${target.href}: ${describe(err)}` }
+    }
+  }
+  const port = Number(url.port !== '' ? url.port : url.protocol === 'https:' ? 443 : 80)
+  return await new Promise<CheckResult>(resolve => {
+    const socket = connect({ host: url.hostname, port, signal })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve({ status: 'passing', output: `TCP connect to ${url.hostname}:${port}` })
+    })
+    socket.once('error', (err) => {
+      socket.destroy()
+      resolve({ status: 'critical', output: `TCP connect to ${url.hostname}:${port}: ${describe(err)}` })
+    })
+  })
+}
+
+function describe (err: any): string {
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return 'timed out'
+  return err?.cause?.code ?? err?.code ?? err?.message ?? String(err)
+}
