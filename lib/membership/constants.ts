@@ -18,11 +18,16 @@ export const MAX_LABEL_VALUE = 128
 export const MAX_SERVICES = 64
 
 /**
- * Confirmations after which the suspicion timeout reaches its minimum
- * (Lifeguard, "Lifeguard: Local Health Awareness for More Accurate Failure
- * Detection", Dadgar et al. 2018, section 4.3: K = 3 in memberlist).
+ * Independent confirmations after which the suspicion timeout reaches its
+ * minimum (Lifeguard, "Lifeguard: Local Health Awareness for More Accurate
+ * Failure Detection", Dadgar et al. 2018, section 4.3; memberlist: K =
+ * SuspicionMult - 2 = 2). The member whose suspicion started it is not a
+ * confirmation: one accuser alone means the longest timeout, which is what
+ * gives a starved but live member time to refute (a 50-daemon start on 2
+ * cores failed members whose one accuser's claim cut every receiver's
+ * timeout to half).
  */
-export const SUSPICION_CONFIRMATIONS = 3
+export const SUSPICION_CONFIRMATIONS = 2
 /** Lifeguard's local health multiplier is capped (memberlist: AwarenessMaxMultiplier = 8). */
 export const MAX_LOCAL_HEALTH = 8
 /** Default event-loop delay (p99 over an advert interval) that counts as one point of local stress (presets override). */

@@ -622,7 +622,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const n = this.table.liveCount()
     for (const event of this.table.expire(now, (member) => suspicionTimeout({
       members: n,
-      confirmations: [...member.suspicion?.confirmers ?? []].filter(c => c !== this.self).length,
+      // the first suspecter started the suspicion; the others confirm it
+      confirmations: Math.max(0, (member.suspicion?.confirmers.size ?? 1) - 1),
       minMs: this.timing.suspicionMinMs,
       maxFactor: this.timing.suspicionMaxFactor,
       multiplier: member.suspicion?.refused === true ? 1 : m

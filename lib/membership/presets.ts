@@ -14,8 +14,9 @@
  * health score) when this node itself is under stress.
  *
  * Budget at N = 50 with `local`: a SIGKILLed member's connections drop, the
- * direct and indirect probes are refused at once, suspicion spreads, and with
- * >= 3 confirmations it fails after ~600 ms * 1.7 = ~1 s. A member paused for
+ * direct and indirect probes are refused at once, its 3 monitors suspect it,
+ * and with 2 confirmations beyond the first it fails after ~600 ms * 1.7 =
+ * ~1 s; one accuser alone waits 4 x that (~4 s) for a refutation. A member paused for
  * 1 s is silent for at most ~2 s, below missAfterMs + probe + indirect
  * (3.2 s) before it could even be suspected, let alone failed.
  */

@@ -7,6 +7,7 @@ import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Datastore } from 'interface-datastore'
 import { z } from 'zod'
 import { DRAIN_LABEL, type InstanceView, type ResolveView } from '../interface/api.js'
+import { MAX_SERVICES } from '../membership/constants.js'
 import type { Membership } from '../membership/membership.js'
 import { decodeJson, encodeJson } from '../membership/wire.js'
 import { explain, moves, place, type PlacementExplanation, type PlacementMember, type PlacementResult } from '../placement/place.js'
@@ -349,10 +350,12 @@ export class Registry implements Startable {
         for (const p of event.providers) {
           const peerId = p.id.toString()
           if (peerId === self) continue
-          const status = this.components.membership.members().find(m => m.peerId === peerId)?.status
-          // a provider record outlives its provider: only members alive now count
-          if (status == null || status === 'failed' || status === 'left') continue
-          found.set(peerId, { peerId, kind: 'provider', healthy: status === 'alive', memberStatus: status, announced: false })
+          const member = this.components.membership.members().find(m => m.peerId === peerId)
+          // a provider record outlives its provider: only members alive now count, and not
+          // those whose adverts have room for the name but leave it out (no healthy instance there)
+          if (member == null || member.status === 'failed' || member.status === 'left') continue
+          if (member.services.length < MAX_SERVICES && !member.services.includes(name)) continue
+          found.set(peerId, { peerId, kind: 'provider', healthy: member.status === 'alive', memberStatus: member.status, announced: false })
         }
       }
     } catch (err) {

@@ -1,7 +1,9 @@
 import { writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { expect } from 'chai'
-import type { DeployResultView, MemberView, PlacementExplanationView, ServiceStatusView } from '../../lib/interface/api.js'
+import type { DeployResultView, ExternalServiceView, MemberView, PlacementExplanationView, ResolveView, ServiceStatusView } from '../../lib/interface/api.js'
 import { DaemonProcess, killAll } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
@@ -102,6 +104,51 @@ describe('services across real daemon processes', function () {
     await waitFor(async () => (await json<ServiceStatusView>(daemons[3]!, 'service', 'status', 'db')).owners[0] === owners[0], { what: 'db back on its owner' })
   })
 
+  it('an external service registered beside one daemon is resolved from the others while its http check passes', async () => {
+    const server = createServer((req, res) => { res.writeHead(req.url === '/health' ? 200 : 404).end() })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const reg = await json<ExternalServiceView>(daemons[1]!, 'service', 'register', '--name', 'py', '--endpoint', endpoint, '--check', 'http', '--path', '/health', '--interval', '200ms')
+      expect(reg).to.include({ name: 'py', endpoint })
+      expect(reg.check).to.deep.equal({ type: 'http', path: '/health', intervalMs: 200, timeoutMs: 2000 })
+      await waitFor(async () => {
+        const r = await daemons[3]!.cli('service', 'resolve', 'py', '--json')
+        if (r.code !== 0) return false
+        return JSON.stringify((JSON.parse(r.stdout) as ResolveView).instances.map(i => [i.peerId, i.kind, i.healthy])) === JSON.stringify([[ids[1], 'external', true]])
+      }, { what: 'another daemon to resolve the healthy external instance' })
+      const list = await json<ExternalServiceView[]>(daemons[1]!, 'service', 'external')
+      expect(list.map(e => [e.name, e.status, e.output])).to.deep.equal([['py', 'passing', 'HTTP 200']])
+      const human = await daemons[3]!.cli('service', 'resolve', 'py')
+      expect(human.stdout).to.match(/py: 1 healthy of 1 instance/)
+
+      // bad input: a clear error, nothing registered
+      const bad = await daemons[1]!.cli('service', 'register', '--name', 'py2', '--endpoint', 'ftp://127.0.0.1')
+      expect(bad.code).to.equal(1)
+      expect(bad.stderr).to.match(/endpoint: must be an http/)
+      const badCheck = await daemons[1]!.cli('service', 'register', '--name', 'py2', '--endpoint', endpoint, '--check', 'icmp')
+      expect(badCheck.stderr).to.match(/--check must be http, tcp or ttl/)
+      const pass = await daemons[1]!.cli('service', 'pass', 'py')
+      expect(pass.code).to.equal(1)
+      expect(pass.stderr).to.match(/not a ttl check/)
+
+      // the process behind it stops: its check fails and the mesh stops resolving it
+      server.closeAllConnections()
+      await new Promise(resolve => server.close(resolve))
+      await waitFor(async () => {
+        const r = await daemons[3]!.cli('service', 'resolve', 'py')
+        return r.code === 1 && /no service "py"/.test(r.stderr)
+      }, { timeoutMs: 30_000, what: 'the failing instance to stop resolving elsewhere' })
+      expect((await json<ExternalServiceView[]>(daemons[1]!, 'service', 'external'))[0]!.status).to.equal('critical')
+      expect((await daemons[1]!.cli('service', 'deregister', 'py')).code).to.equal(0)
+      expect(await json<ExternalServiceView[]>(daemons[1]!, 'service', 'external')).to.deep.equal([])
+      const again = await daemons[1]!.cli('service', 'deregister', 'py')
+      expect(again.stderr).to.match(/no external service "py"/)
+    } finally {
+      server.close()
+    }
+  })
+
   it('when an owner is SIGKILLed, every survivor shows a new owner once it is marked failed', async () => {
     const spec = join(dir.path, 'api.json')
     await writeFile(spec, JSON.stringify({ name: 'api', replicas: 2 }))
@@ -118,7 +165,8 @@ describe('services across real daemon processes', function () {
     await waitFor(async () => {
       for (const d of survivors) {
         const s = await json<ServiceStatusView>(d, 'service', 'status', 'api')
-        if (s.owners.length !== 2 || s.owners.includes(victimId) || !s.instances.every(i => i.healthy)) return false
+        // the new owner has reconciled: it runs the replica and its advert says so
+        if (s.owners.length !== 2 || s.owners.includes(victimId) || !s.instances.every(i => i.healthy && i.announced)) return false
       }
       return true
     }, { timeoutMs: 30_000, what: 'every survivor to place api on two live members' })

@@ -1,4 +1,9 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { expect } from 'chai'
+import { serviceKey } from '../../lib/placement/keys.js'
+import { encodeServiceRecord, serviceCid } from '../../lib/registry/index.js'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { DRAIN_LABEL } from '../../lib/interface/api.js'
 import { encodeJson } from '../../lib/membership/wire.js'
 import type { NoodleNode } from '../../lib/node/index.js'
@@ -88,5 +93,103 @@ describe('service registry (in-process meshes)', function () {
     expect(b.services.registry.catalog.has('evil')).to.equal(false)
     await a.services.registry.deploy({ name: 'fine', replicas: 1 })
     await waitFor(() => nodes.every(n => n.services.registry.catalog.has('fine')), { what: 'a good deploy to still spread' })
+  })
+
+  it('owners run and announce their replicas; every node resolves the same healthy instances', async () => {
+    nodes = await startMesh(4)
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const { owners } = await nodes[0]!.services.registry.deploy({ name: 'web', replicas: 2 })
+    await waitFor(() => nodes.every(n => n.services.registry.reconciler.runs('web') === owners.includes(n.peerId.toString())),
+      { what: 'exactly the owners to run web' })
+    await waitFor(async () => {
+      for (const n of nodes) {
+        const r = await n.services.registry.resolve('web')
+        if (JSON.stringify(r.instances.map(i => [i.peerId, i.kind, i.healthy, i.announced])) !== JSON.stringify([...owners].sort().map(o => [o, 'replica', true, true]))) return false
+      }
+      return true
+    }, { what: 'every node to resolve both owners, announced in their adverts' })
+    // an owner removes it: the instances stop on the owners and the adverts drop it
+    await nodes[1]!.services.registry.remove('web')
+    await waitFor(() => nodes.every(n => !n.services.registry.reconciler.runs('web') && !n.services.membership.hostedServices.includes('web')),
+      { what: 'the replicas to stop' })
+    let err: any
+    try { await nodes[2]!.services.registry.resolve('web') } catch (e) { err = e }
+    expect(err).to.be.instanceOf(ServiceNotFoundError)
+  })
+
+  it('an external instance registered beside one node is found from the others while its check passes', async () => {
+    nodes = await startMesh(3)
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const server = createServer((_req, res) => { res.end('ok') })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const host = nodes[0]!
+    try {
+      await host.services.registry.register({ name: 'py', endpoint, check: { type: 'http', intervalMs: 200 } })
+      const seen = async (n: NoodleNode): Promise<string> => {
+        try {
+          const r = await n.services.registry.resolve('py')
+          return r.instances.map(i => `${i.peerId}:${i.kind}:${i.healthy}`).join()
+        } catch (e: any) {
+          return e.name
+        }
+      }
+      const healthy = `${host.peerId.toString()}:external:true`
+      await waitFor(async () => (await seen(nodes[2]!)) === healthy && (await seen(nodes[1]!)) === healthy, { what: 'the others to resolve the external instance' })
+      server.closeAllConnections()
+      await new Promise(resolve => server.close(resolve))
+      // the check fails: the host stops announcing it, and nobody routes to it
+      await waitFor(async () => (await seen(nodes[2]!)) === 'ServiceNotFoundError', { timeoutMs: 20_000, what: 'the failing instance to disappear from the others' })
+      expect(await seen(host)).to.equal(`${host.peerId.toString()}:external:false`)
+      await host.services.registry.deregister('py')
+      expect(await seen(host)).to.equal('ServiceNotFoundError')
+    } finally {
+      server.close()
+    }
+  })
+
+  it('a spec this node never received is found on the DHT under the service key; a forged one is not', async () => {
+    const aKey = await generateKeyPair('Ed25519')
+    nodes = await startMesh(4, {}, { privateKey: aKey })
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const [a, , , d] = nodes as [NoodleNode, NoodleNode, NoodleNode, NoodleNode]
+    await waitFor(() => a.getPeers().length >= 3, { what: 'connections to every node' })
+    const key = await generateKeyPair('Ed25519')
+    const author = a.peerId.toString()
+    const spec = { name: 'ghost', replicas: 1, requirements: { cpu: 0, memoryMb: 0, slots: 0, labels: {} } }
+    // only on the DHT: no gossip, no anti-entropy carries it
+    const entry = { name: 'ghost', version: 1, author, updatedAt: Date.now(), deleted: false, spec }
+    const record = await encodeServiceRecord(entry, aKey)
+    for await (const _ of a.services.dht.put(serviceKey('ghost'), record)) {}
+    expect(d.services.registry.catalog.has('ghost')).to.equal(false)
+    const status = await d.services.registry.lookup('ghost')
+    expect(status.owners).to.have.length(1)
+    expect(d.services.registry.catalog.has('ghost')).to.equal(true)
+
+    // signed by a key that is not the author's: refused by every validator
+    const forged = await encodeServiceRecord({ ...entry, name: 'forged', spec: { ...spec, name: 'forged' } }, key)
+    try {
+      for await (const _ of a.services.dht.put(serviceKey('forged'), forged)) {}
+    } catch {}
+    let err: any
+    try { await d.services.registry.lookup('forged') } catch (e) { err = e }
+    expect(err).to.be.instanceOf(ServiceNotFoundError)
+  })
+
+  it('resolves a service nothing local names through DHT provider records', async () => {
+    nodes = await startMesh(3)
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const [a, , c] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    await waitFor(() => c.getPeers().length >= 2, { what: 'connections to every node' })
+    // a's adverts are full (64 names), so a service it hosts beyond them is only on the DHT
+    for (let i = 0; i < 64; i++) await a.services.registry.register({ name: `ext-${String(i).padStart(2, '0')}`, endpoint: 'http://127.0.0.1:1' })
+    await waitFor(() => c.services.membership.members().find(m => m.peerId === a.peerId.toString())?.services.length === 64, { what: 'the full advert' })
+    for await (const _ of a.services.dht.provide(await serviceCid('overflow'))) {}
+    const r = await c.services.registry.resolve('overflow')
+    expect(r.source).to.equal('dht')
+    expect(r.instances.map(i => [i.peerId, i.kind, i.healthy])).to.deep.equal([[a.peerId.toString(), 'provider', true]])
+    let err: any
+    try { await c.services.registry.resolve('nowhere') } catch (e) { err = e }
+    expect(err).to.be.instanceOf(ServiceNotFoundError)
   })
 })
