@@ -127,6 +127,8 @@ export interface MembershipStats {
   claimsIgnored: number
   /** indirect probes where some helper did not answer at all (Lifeguard: raises local health) */
   missedNacks: number
+  /** suspicions that ran out but whose member answered this node's last direct probe (kept alive) */
+  lastChanceAlive: number
   rejected: Record<string, number>
   /** this node's partial view: members it probes, members that probe it, random members kept */
   view: { successors: string[], predecessors: string[], random: string[], connections: number }

@@ -204,6 +204,23 @@ export class MemberTable {
     return markFailed(m, now, at)
   }
 
+  /** Suspects whose suspicion has outlived `timeoutFor(member)` (left suspect: the caller decides). */
+  expiring (now: number, timeoutFor: (m: Member) => number): Member[] {
+    return [...this.members.values()].filter(m => m.status === 'suspect' && m.suspicion != null && now - m.suspicion.startedAt >= timeoutFor(m))
+  }
+
+  /** This node reached a suspect itself: the suspicion ends without a refutation. */
+  clearSuspicion (peerId: string, incarnation: number, now: number, at: number = now): MemberEvent | undefined {
+    const m = this.members.get(peerId)
+    if (m?.status !== 'suspect' || m.incarnation !== incarnation) return undefined
+    m.status = 'alive'
+    m.statusSince = now
+    m.recoveredAt = now
+    m.lastHeardAt = Math.max(m.lastHeardAt, now)
+    m.suspicion = undefined
+    return { type: 'recovered', peerId, status: 'alive', incarnation: m.incarnation, at }
+  }
+
   /** Suspicions that have outlived `timeoutFor(member)` become failures. */
   expire (now: number, timeoutFor: (m: Member) => number, at: number = now): MemberEvent[] {
     const events: MemberEvent[] = []

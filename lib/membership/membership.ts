@@ -103,7 +103,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private readonly history: MemberEventView[] = []
   private readonly rejectedCounts: Record<RejectReason, number> = { oversized: 0, malformed: 0, unsigned: 0, impersonation: 0, replay: 0 }
   private rejectedMetric?: CounterGroup<RejectReason>
-  private readonly counters = { advertsSent: 0, advertsReceived: 0, claimsSent: 0, claimsReceived: 0, bytesSent: 0, bytesReceived: 0, probes: 0, probesFailed: 0, indirectProbes: 0, claimsIgnored: 0, missedNacks: 0 }
+  private readonly counters = { advertsSent: 0, advertsReceived: 0, claimsSent: 0, claimsReceived: 0, bytesSent: 0, bytesReceived: 0, probes: 0, probesFailed: 0, indirectProbes: 0, claimsIgnored: 0, missedNacks: 0, lastChanceAlive: 0 }
   private incarnation = 0
   private seq = 0
   private overlay: LabelOverlay = { set: {}, removed: [] }
@@ -330,6 +330,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.overlay = { set: { ...this.overlay.set, [key]: value }, removed: this.overlay.removed.filter(k => k !== key) }
     await this.components.datastore.put(LABELS_KEY, new TextEncoder().encode(JSON.stringify(this.overlay)), options)
     this.requestAdvert()
+    this.selfUpdated()
     return this.labels()
   }
 
@@ -341,7 +342,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.overlay = { set, removed }
     await this.components.datastore.put(LABELS_KEY, new TextEncoder().encode(JSON.stringify(this.overlay)), options)
     this.requestAdvert()
+    this.selfUpdated()
     return this.labels()
+  }
+
+  /** This node's own labels changed: an update event for itself, as for any member (placement reads it). */
+  private selfUpdated (): void {
+    this.emitMember({ type: 'update', peerId: this.self, status: this.leaving ? 'left' : 'alive', incarnation: this.incarnation, at: Date.now() })
   }
 
   // ---- services ----------------------------------------------------------
@@ -620,7 +627,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       }
     }
     const n = this.table.liveCount()
-    for (const event of this.table.expire(now, (member) => suspicionTimeout({
+    for (const member of this.table.expiring(now, (member) => suspicionTimeout({
       members: n,
       // the first suspecter started the suspicion; the others confirm it
       confirmations: Math.max(0, (member.suspicion?.confirmers.size ?? 1) - 1),
@@ -628,16 +635,60 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       maxFactor: this.timing.suspicionMaxFactor,
       multiplier: member.suspicion?.refused === true ? 1 : m
     }))) {
-      this.emitMember({ ...event, by: this.self, reason: 'timeout' })
-      // tell the others, so their own timers do not set the slowest observer's pace
-      this.counters.claimsSent++
-      void this.publish({ v: 1, type: 'failed', target: event.peerId, incarnation: event.incarnation })
+      void this.judge(member)
     }
     for (const gone of this.table.reap(now, this.timing.reapAfterMs)) {
       this.log('reaped member %s', gone)
       this.storedAddrs.delete(gone)
     }
   }
+
+  /**
+   * A suspicion ran out unrefuted. Unless this node's own dial was refused
+   * (nothing listens there), it tries the member once more, directly, within
+   * two probe timeouts: a member whose refutation did not reach this node
+   * (its gossip starved on a busy host) answers and stays alive here. Then
+   * the verdict, told to the others so their timers do not set the slowest
+   * observer's pace.
+   */
+  private async judge (member: Member): Promise<void> {
+    const signal = this.controller?.signal
+    if (signal == null || signal.aborted || this.judging.has(member.peerId)) return
+    this.judging.add(member.peerId)
+    try {
+      const incarnation = member.incarnation
+      if (member.suspicion?.refused !== true) {
+        const m = this.health.multiplier
+        try {
+          const target = peerIdFromString(member.peerId)
+          const budget = AbortSignal.any([signal, AbortSignal.timeout(this.timing.probeTimeoutMs * 2 * m)])
+          await this.prober.prepare(target, { signal: budget })
+          const { rttMs } = await this.prober.ping(target, { signal: budget })
+          this.table.markHeard(member.peerId, Date.now(), rttMs)
+          const event = this.table.clearSuspicion(member.peerId, incarnation, Date.now())
+          if (event != null) {
+            this.counters.lastChanceAlive++
+            this.emitMember(event)
+          }
+          return
+        } catch {
+          if (signal.aborted) return
+        }
+      }
+      // refuted or heard from meanwhile: no verdict
+      const current = this.table.get(member.peerId)
+      if (current?.status !== 'suspect' || current.incarnation !== incarnation) return
+      const event = this.table.fail(member.peerId, incarnation, Date.now())
+      if (event == null) return
+      this.emitMember({ ...event, by: this.self, reason: 'timeout' })
+      this.counters.claimsSent++
+      await this.publish({ v: 1, type: 'failed', target: event.peerId, incarnation: event.incarnation })
+    } finally {
+      this.judging.delete(member.peerId)
+    }
+  }
+
+  private readonly judging = new Set<string>()
 
   /**
    * The probe round: one member per period, taken from this node's ring
@@ -749,20 +800,26 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const inner = Math.max(50, Math.round(timeoutMs * 0.8))
     const wait = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
     this.counters.indirectProbes += helpers.length
-    let answered = 0
+    let silent = 0
     const attempts = helpers.map(async h => {
-      const ok = await this.prober.pingReq(peerIdFromString(h.peerId), target, member.addrs, inner, { signal: wait })
-      answered++
+      let ok: boolean
+      try {
+        ok = await this.prober.pingReq(peerIdFromString(h.peerId), target, member.addrs, inner, { signal: wait })
+      } catch (err) {
+        // still waiting when the window closed (a refused or denied dial fails at once)
+        if (wait.aborted) silent++
+        throw err
+      }
       if (!ok) throw new Error('nack')
       return true
     })
     try {
       return await Promise.any(attempts)
     } catch {
-      // Lifeguard: helpers that could not reach the target still answer (a nack)
-      // in time; when some did not answer at all, the slow one is probably this
-      // node, so it should judge more slowly
-      if (answered < helpers.length && !signal.aborted) {
+      // Lifeguard: helpers that cannot reach the target still answer in time, with
+      // a nack; when some stayed silent, the slow one is probably this node, so it
+      // should judge more slowly
+      if (silent > 0 && !signal.aborted) {
         this.counters.missedNacks++
         this.health.missedNack()
       }

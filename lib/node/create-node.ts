@@ -12,7 +12,7 @@ import { AGENT_VERSION, VERSION } from '../version.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
 import type { ProfileName } from '../repo/config.js'
 import { membership, type Membership, type MembershipInit } from '../membership/index.js'
-import { registry, type Registry } from '../registry/index.js'
+import { registry, type Registry, type RegistryInit } from '../registry/index.js'
 import { SERVICE_RECORD_NAMESPACE, selectServiceRecord, validateServiceRecord } from '../registry/dht-record.js'
 import { bootstrapper, type Bootstrapper, type BootstrapperInit } from './bootstrapper.js'
 import { KAD_PROTOCOL_SUFFIX } from './constants.js'
@@ -48,6 +48,8 @@ export interface NodeInit {
   bootstrapper?: Omit<BootstrapperInit, 'list'>
   /** gossip membership and failure detection; timing follows the profile unless set */
   membership?: Omit<MembershipInit, 'protocolPrefix'>
+  /** service registry: catalog sync, reconciliation, DHT use */
+  registry?: Omit<RegistryInit, 'protocolPrefix'>
   metrics?: (components: any) => Metrics
   /** deny connections by peer or address (admission control; tests cut links with it) */
   connectionGater?: ConnectionGater
@@ -140,7 +142,7 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
         ...init.membership,
         protocolPrefix: prefix
       }),
-      registry: registry({ protocolPrefix: prefix })
+      registry: registry({ ...init.registry, protocolPrefix: prefix })
     }
   })
 }

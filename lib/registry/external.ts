@@ -42,8 +42,7 @@ export interface ExternalServicesEvents {
 export function parseRegistration (value: unknown): Registration {
   const result = registrationSchema.safeParse(value)
   if (result.success) return result.data
-  const { key, message } = firstIssue(result.error)
-  throw new InvalidRegistrationError(`invalid registration: ${key !== '' ? `${key}: ` : ''}${message}`)
+  throw new InvalidRegistrationError(`invalid registration: ${firstIssue(result.error).message}`)
 }
 
 interface Entry {

@@ -2,6 +2,7 @@ import '../../lib/polyfill.js'
 import { cpus } from 'node:os'
 import { controlApiBench } from './control-api.bench.js'
 import { placementBench } from './placement.bench.js'
+import { registryBench } from './registry.bench.js'
 
 /**
  * `npm run bench`: every benchmark against a baseline measured in the same
@@ -9,7 +10,8 @@ import { placementBench } from './placement.bench.js'
  */
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   'control-api': controlApiBench,
-  placement: placementBench
+  placement: placementBench,
+  registry: registryBench
 }
 
 const only = process.argv.slice(2)

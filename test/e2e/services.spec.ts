@@ -125,7 +125,7 @@ describe('services across real daemon processes', function () {
       // bad input: a clear error, nothing registered
       const bad = await daemons[1]!.cli('service', 'register', '--name', 'py2', '--endpoint', 'ftp://127.0.0.1')
       expect(bad.code).to.equal(1)
-      expect(bad.stderr).to.match(/endpoint: must be an http/)
+      expect(bad.stderr).to.match(/"endpoint": must be an http/)
       const badCheck = await daemons[1]!.cli('service', 'register', '--name', 'py2', '--endpoint', endpoint, '--check', 'icmp')
       expect(badCheck.stderr).to.match(/--check must be http, tcp or ttl/)
       const pass = await daemons[1]!.cli('service', 'pass', 'py')

@@ -81,6 +81,20 @@ describe('member table', () => {
     expect(t.get('a')?.suspicion).to.equal(undefined)
   })
 
+  it('lists expired suspicions without deciding, and ends one on direct evidence', () => {
+    const t = new MemberTable('self')
+    t.applyAdvert(advert('a', 1), 0)
+    t.suspect('a', 'b', 0, 100)
+    expect(t.expiring(500, () => 1000)).to.deep.equal([])
+    expect(t.expiring(1200, () => 1000).map(m => m.peerId)).to.deep.equal(['a'])
+    expect(t.get('a')!.status).to.equal('suspect')
+    expect(t.clearSuspicion('a', 1, 1300)).to.equal(undefined)
+    expect(t.clearSuspicion('a', 0, 1300)?.type).to.equal('recovered')
+    expect(t.get('a')!.status).to.equal('alive')
+    expect(t.get('a')!.recoveredAt).to.equal(1300)
+    expect(t.clearSuspicion('a', 0, 1400)).to.equal(undefined)
+  })
+
   it('takes another member\'s failure verdict at once, unless it is about a refuted incarnation', () => {
     const t = new MemberTable('self')
     t.applyAdvert(advert('a', 1, { incarnation: 2 }), 0)

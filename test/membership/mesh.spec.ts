@@ -119,6 +119,24 @@ describe('gossip membership (in-process meshes)', function () {
     expect(target.services.membership.currentIncarnation).to.equal(after)
   })
 
+  it('a suspicion that runs out unrefuted ends without a failure when the member answers a last direct probe', async () => {
+    nodes = await mesh(3)
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const [accuser, watcher, target] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    // nothing the target gossips reaches the watcher, not its adverts nor its refutation
+    // (as when gossip starves on a busy host), but it still answers probes
+    const topic = watcher.services.membership.topic
+    const validate = watcher.services.pubsub.topicValidators.get(topic)!
+    watcher.services.pubsub.topicValidators.set(topic, async (peer, msg) =>
+      msg.type === 'signed' && msg.from.equals(target.peerId) ? TopicValidatorResult.Ignore : validate(peer, msg))
+    const events = record(watcher)
+    await claim(accuser, 'suspect', target, target.services.membership.currentIncarnation)
+    await waitFor(() => watcher.services.membership.stats().lastChanceAlive >= 1, { timeoutMs: 30_000, what: 'the watcher to reach the target itself' })
+    const types = events.filter(e => e.peerId === target.peerId.toString()).map(e => e.type)
+    expect(types).to.deep.equal(['suspect', 'recovered'])
+    expect(statusOf(watcher, target)).to.equal('alive')
+  })
+
   it('a member declared failed by another refutes, and is alive again everywhere', async () => {
     nodes = await mesh(3)
     await waitFor(() => converged(nodes), { what: 'convergence' })

@@ -112,11 +112,11 @@ describe('external services', () => {
     expect(err).to.be.instanceOf(ServiceNotFoundError)
 
     for (const [input, pattern] of [
-      [{ name: 'Bad Name', endpoint: 'http://x' }, /name:/],
-      [{ name: 'ok', endpoint: 'ftp://x' }, /endpoint: must be an http/],
-      [{ name: 'ok', endpoint: 'http://x', check: { type: 'icmp' } }, /check/],
-      [{ name: 'ok', endpoint: 'http://x', check: { type: 'http', intervalMs: 1 } }, /check\.intervalMs/],
-      [{ name: 'ok', endpoint: 'http://x', extra: 1 }, /extra|unrecognized/i]
+      [{ name: 'Bad Name', endpoint: 'http://x' }, /"name": lower-case/],
+      [{ name: 'ok', endpoint: 'ftp://x' }, /"endpoint": must be an http/],
+      [{ name: 'ok', endpoint: 'http://x', check: { type: 'icmp' } }, /"check\.type"/],
+      [{ name: 'ok', endpoint: 'http://x', check: { type: 'http', intervalMs: 1 } }, /"check\.intervalMs"/],
+      [{ name: 'ok', endpoint: 'http://x', extra: 1 }, /unknown key "extra"/]
     ] as const) {
       let e: any
       try { await ext.register(input) } catch (x) { e = x }

@@ -112,9 +112,15 @@ describe('service registry (in-process meshes)', function () {
     await nodes[1]!.services.registry.remove('web')
     await waitFor(() => nodes.every(n => !n.services.registry.reconciler.runs('web') && !n.services.membership.hostedServices.includes('web')),
       { what: 'the replicas to stop' })
-    let err: any
-    try { await nodes[2]!.services.registry.resolve('web') } catch (e) { err = e }
-    expect(err).to.be.instanceOf(ServiceNotFoundError)
+    // and once the owners' adverts without it have spread, nobody resolves it
+    await waitFor(async () => {
+      try {
+        await nodes[2]!.services.registry.resolve('web')
+        return false
+      } catch (e) {
+        return e instanceof ServiceNotFoundError
+      }
+    }, { what: 'web to stop resolving' })
   })
 
   it('an external instance registered beside one node is found from the others while its check passes', async () => {
