@@ -24,3 +24,5 @@ export const RECONCILE_INTERVAL_MS = 5_000
 export const RECONCILE_DEBOUNCE_MS = 100
 /** How long resolve waits for DHT provider records when nothing local names the service. */
 export const DHT_LOOKUP_TIMEOUT_MS = 3_000
+/** A DHT put or provide gives up after this long (it is retried on the next write or start). */
+export const DHT_WRITE_TIMEOUT_MS = 30_000

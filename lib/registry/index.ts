@@ -9,6 +9,7 @@ export { ExternalServices, parseRegistration, registrationSchema, type ExternalI
 export { checkSchema, runCheck, CHECK_TYPES, type Check, type CheckType, type CheckStatus, type CheckResult } from './checks.js'
 export { localInstances, type DiscoveryMember, type LocalState } from './discovery.js'
 export { encodeServiceRecord, decodeServiceRecord, serviceCid, SERVICE_RECORD_NAMESPACE } from './dht-record.js'
+export { ServiceDht } from './service-dht.js'
 
 export { Registry, type RegistryInit, type RegistryComponents, type ServiceStatus, type DeployResult } from './registry.js'
 

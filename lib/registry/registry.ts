@@ -11,16 +11,15 @@ import { MAX_SERVICES } from '../membership/constants.js'
 import type { Membership } from '../membership/membership.js'
 import { decodeJson, encodeJson } from '../membership/wire.js'
 import { explain, moves, place, type PlacementExplanation, type PlacementMember, type PlacementResult } from '../placement/place.js'
-import { DEFAULT_SETTLE_MS } from '../placement/constants.js'
-import { serviceKey } from '../placement/keys.js'
+import { DEFAULT_SETTLE_MS, SERVICE_NAME } from '../placement/constants.js'
 import { parseServiceSpec, type ServiceSpec } from '../placement/spec.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
 import { ServiceCatalog } from './catalog.js'
-import { CATALOG_SYNC_INTERVAL_MS, CATALOG_SYNC_PROTOCOL_SUFFIX, CATALOG_TOPIC_SUFFIX, DHT_LOOKUP_TIMEOUT_MS, MAX_CATALOG_MESSAGE_BYTES, MAX_CATALOG_SYNC_BYTES, RECONCILE_DEBOUNCE_MS, RECONCILE_INTERVAL_MS } from './constants.js'
-import { decodeServiceRecord, encodeServiceRecord, serviceCid } from './dht-record.js'
+import { CATALOG_SYNC_INTERVAL_MS, CATALOG_SYNC_PROTOCOL_SUFFIX, CATALOG_TOPIC_SUFFIX, MAX_CATALOG_MESSAGE_BYTES, MAX_CATALOG_SYNC_BYTES, RECONCILE_DEBOUNCE_MS, RECONCILE_INTERVAL_MS } from './constants.js'
 import { localInstances, type DiscoveryMember } from './discovery.js'
 import { ExternalServices, type ExternalInstance } from './external.js'
 import { Reconciler } from './reconciler.js'
+import { ServiceDht } from './service-dht.js'
 import { newer, parseEntry, type CatalogEntry } from './entry.js'
 import { ServiceNotFoundError } from './errors.js'
 
@@ -93,13 +92,13 @@ export class Registry implements Startable {
   private task?: RepeatingTask
   private controller?: AbortController
   private started = false
-  readonly counters = { gossipRejected: 0, syncRejected: 0, pulls: 0, reconciles: 0, placements: 0, dhtRejected: 0 }
+  readonly counters = { gossipRejected: 0, syncRejected: 0, pulls: 0, reconciles: 0, placements: 0 }
   /** placement over the current catalog and view, until either changes (or a recovered member settles) */
   private cached?: { placement: PlacementResult, validUntil: number }
   private readonly resolved = new Map<string, ResolveView>()
   private reconcileTimer?: ReturnType<typeof setTimeout>
   private reconcileTask?: RepeatingTask
-  private provideChain: Promise<void> = Promise.resolve()
+  private dht?: ServiceDht
 
   private readonly onMessage = (evt: CustomEvent<Message>): void => { void this.receive(evt.detail) }
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
@@ -130,6 +129,9 @@ export class Registry implements Startable {
     setMaxListeners(Infinity, this.controller.signal)
     await this.catalog.load({ signal: this.controller.signal })
     await this.externals.start({ signal: this.controller.signal })
+    if (this.components.dht != null && this.init.useDht !== false) {
+      this.dht = new ServiceDht({ dht: this.components.dht, self: this.components.peerId, privateKey: this.components.privateKey, log: this.log, signal: this.controller.signal })
+    }
     await this.components.registrar.handle(this.protocol, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 2 })
     this.started = true
   }
@@ -158,6 +160,7 @@ export class Registry implements Startable {
     this.task?.stop()
     this.reconcileTask?.stop()
     clearTimeout(this.reconcileTimer)
+    this.reconcileTimer = undefined
     this.catalog.removeEventListener('change', this.onChange)
     this.externals.removeEventListener('change', this.onChange)
     this.externals.stop()
@@ -323,82 +326,33 @@ export class Registry implements Startable {
 
   // ---- the DHT -----------------------------------------------------------
 
-  /** Announce this node as a provider of the service key (serially: each is a DHT walk). */
   private announce (name: string): void {
-    const dht = this.components.dht
-    if (dht == null || this.init.useDht === false) return
-    this.provideChain = this.provideChain.then(async () => {
-      const signal = this.controller?.signal
-      if (signal == null || signal.aborted) return
-      try {
-        for await (const _ of dht.provide(await serviceCid(name), { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) })) {}
-      } catch (err) {
-        this.log.trace('could not announce %s on the DHT: %e', name, err)
-      }
-    })
+    this.dht?.announce(name)
   }
 
+  /** Alive members with a provider record for the service, except those whose adverts say they do not host it. */
   private async findProviders (name: string, options: { signal?: AbortSignal }): Promise<InstanceView[]> {
-    const dht = this.components.dht
-    if (dht == null || this.init.useDht === false) return []
-    const found = new Map<string, InstanceView>()
-    const self = this.components.peerId.toString()
-    try {
-      const signal = AbortSignal.any([AbortSignal.timeout(DHT_LOOKUP_TIMEOUT_MS), ...(options.signal != null ? [options.signal] : [])])
-      for await (const event of dht.findProviders(await serviceCid(name), { signal })) {
-        if (event.name !== 'PROVIDER') continue
-        for (const p of event.providers) {
-          const peerId = p.id.toString()
-          if (peerId === self) continue
-          const member = this.components.membership.members().find(m => m.peerId === peerId)
-          // a provider record outlives its provider: only members alive now count, and not
-          // those whose adverts have room for the name but leave it out (no healthy instance there)
-          if (member == null || member.status === 'failed' || member.status === 'left') continue
-          if (member.services.length < MAX_SERVICES && !member.services.includes(name)) continue
-          found.set(peerId, { peerId, kind: 'provider', healthy: member.status === 'alive', memberStatus: member.status, announced: false })
-        }
-      }
-    } catch (err) {
-      this.log.trace('provider lookup for %s ended: %e', name, err)
+    if (this.dht == null) return []
+    const members = new Map(this.components.membership.members().map(m => [m.peerId, m]))
+    const found: InstanceView[] = []
+    for (const peerId of await this.dht.providers(name, options)) {
+      const member = members.get(peerId)
+      // a provider record outlives its provider: only members alive now count, and not
+      // those whose adverts have room for the name but leave it out (no healthy instance there)
+      if (member == null || member.status === 'failed' || member.status === 'left') continue
+      if (member.services.length < MAX_SERVICES && !member.services.includes(name)) continue
+      found.push({ peerId, kind: 'provider', healthy: member.status === 'alive', memberStatus: member.status, announced: false })
     }
-    return [...found.values()]
+    return found
   }
 
   /** Look a spec up on the DHT and merge it; true when the catalog learnt something. */
   private async fetchSpec (name: string, options: { signal?: AbortSignal }): Promise<boolean> {
-    const dht = this.components.dht
-    if (dht == null || this.init.useDht === false || !/^[a-z0-9-]{1,63}$/.test(name)) return false
-    const key = serviceKey(name)
-    const entries: CatalogEntry[] = []
-    try {
-      const signal = AbortSignal.any([AbortSignal.timeout(DHT_LOOKUP_TIMEOUT_MS), ...(options.signal != null ? [options.signal] : [])])
-      for await (const event of dht.get(key, { signal })) {
-        if (event.name !== 'VALUE') continue
-        try {
-          entries.push(await decodeServiceRecord(key, event.value))
-        } catch {
-          this.counters.dhtRejected++
-        }
-      }
-    } catch (err) {
-      this.log.trace('DHT lookup of %s ended: %e', name, err)
-    }
+    if (this.dht == null || !SERVICE_NAME.test(name)) return false
+    const entries = await this.dht.entries(name, options)
     if (entries.length === 0) return false
     const { applied } = await this.catalog.merge(entries, options)
     return applied.length > 0
-  }
-
-  /** Store a write on the DHT under the service key (best effort: gossip and anti-entropy carry it too). */
-  private async storeOnDht (entry: CatalogEntry): Promise<void> {
-    const dht = this.components.dht
-    if (dht == null || this.init.useDht === false) return
-    try {
-      const value = await encodeServiceRecord(entry, this.components.privateKey)
-      const signal = AbortSignal.any([this.controller?.signal ?? AbortSignal.abort(), AbortSignal.timeout(30_000)])
-      for await (const _ of dht.put(serviceKey(entry.name), value, { signal })) {}
-    } catch (err) {
-      this.log.trace('could not store %s on the DHT: %e', entry.name, err)
-    }
   }
 
   private placementMembers (): PlacementMember[] {
@@ -424,7 +378,7 @@ export class Registry implements Startable {
   /** A local write: gossip it now, store it on the DHT in the background. */
   private async write (entry: CatalogEntry): Promise<void> {
     await this.publish(entry)
-    void this.storeOnDht(entry)
+    void this.dht?.store(entry)
   }
 
   private async publish (entry: CatalogEntry): Promise<void> {
