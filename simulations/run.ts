@@ -112,18 +112,19 @@ async function main (): Promise<number> {
     await writeFile(`${base}.svg`, cdfSvg({ ...result.plot, notes }))
     process.stdout.write(JSON.stringify(report, null, 2) + '\n')
     process.stderr.write(`wrote ${base}.json and ${base}.svg\n`)
-    if (args.events != null) {
-      // every member event every daemon reported, for tracing verdicts (large: not kept with the results)
-      const lines = net.nodes.flatMap(n => n.events.map(e => JSON.stringify({ observer: n.peerId, ...e })))
-      await writeFile(resolve(args.events), lines.join('\n') + '\n')
-      process.stderr.write(`wrote ${lines.length} events to ${resolve(args.events)}\n`)
-    }
     return 0
   } catch (err: any) {
     bar.stop()
     process.stderr.write(`simulation failed: ${err.stack ?? err.message}\n`)
     return 1
   } finally {
+    if (args.events != null) {
+      // every member event every daemon reported, for tracing verdicts (large: not kept with the
+      // results); written for a failed run too, which is when it is needed most
+      const lines = net.nodes.flatMap(n => n.events.map(e => JSON.stringify({ observer: n.peerId, ...e })))
+      await writeFile(resolve(args.events), lines.join('\n') + '\n')
+      process.stderr.write(`wrote ${lines.length} events to ${resolve(args.events)}\n`)
+    }
     await net.stop()
     await rm(dir, { recursive: true, force: true })
   }
