@@ -9,7 +9,7 @@ import { Key, type Datastore } from 'interface-datastore'
 import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
 import { InvalidLabelError, MemberNotFoundError } from './errors.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
-import { ADDRS_REFRESH_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { ADDRS_REFRESH_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import { TIMING_PRESETS, type TimingPreset, type TimingPresetName } from './presets.js'
@@ -522,6 +522,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const event = claim.type === 'suspect'
       ? this.table.suspect(claim.target, from, claim.incarnation, Date.now())
       : this.table.fail(claim.target, claim.incarnation, Date.now())
+    // a refused dial is evidence for everyone, not only for the member that dialled
+    if (claim.type === 'suspect' && claim.refused === true) this.table.markRefused(claim.target)
     if (event != null) this.emitMember({ ...event, by: from, reason: 'claim' })
   }
 
@@ -629,8 +631,9 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const n = this.table.liveCount()
     for (const member of this.table.expiring(now, (member) => suspicionTimeout({
       members: n,
-      // the first suspecter started the suspicion; the others confirm it
-      confirmations: Math.max(0, (member.suspicion?.confirmers.size ?? 1) - 1),
+      // the first suspecter started the suspicion; the others confirm it. A refused dial
+      // is as good as every confirmation: the timeout then only leaves room for a refutation
+      confirmations: member.suspicion?.refused === true ? SUSPICION_CONFIRMATIONS : Math.max(0, (member.suspicion?.confirmers.size ?? 1) - 1),
       minMs: this.timing.suspicionMinMs,
       maxFactor: this.timing.suspicionMaxFactor,
       multiplier: member.suspicion?.refused === true ? 1 : m
@@ -775,7 +778,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       if (event != null) {
         this.emitMember({ ...event, by: this.self, reason: refused ? 'refused' : 'no-ack' })
         this.counters.claimsSent++
-        await this.publish({ v: 1, type: 'suspect', target: member.peerId, incarnation: current.incarnation })
+        await this.publish({ v: 1, type: 'suspect', target: member.peerId, incarnation: current.incarnation, ...(refused ? { refused: true as const } : {}) })
       }
     } finally {
       this.probing.delete(member.peerId)

@@ -40,7 +40,13 @@ export const suspectSchema = z.strictObject({
   v: z.literal(1),
   type: z.literal('suspect'),
   target: z.string().min(1).max(128),
-  incarnation: count
+  incarnation: count,
+  /**
+   * the accuser's dial was refused: nothing listens at the member's address
+   * any more (its process is gone), which no live member produces, unlike a
+   * missed answer
+   */
+  refused: z.literal(true).optional()
 })
 
 /**

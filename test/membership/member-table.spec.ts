@@ -172,5 +172,9 @@ describe('membership wire format', () => {
     expect(() => decodeMessage(bad)).to.throw()
     expect(() => decodeMessage(new TextEncoder().encode(JSON.stringify({ ...a, seq: -1 })))).to.throw()
     expect(() => decodeMessage(Uint8Array.of(0xff, 0xfe))).to.throw()
+    // a suspect claim may say the accuser's dial was refused (true or absent, nothing else)
+    const claim = { v: 1, type: 'suspect', target: 'x', incarnation: 2, refused: true } as const
+    expect(decodeMessage(encodeMessage(claim))).to.deep.equal(claim)
+    expect(() => decodeMessage(new TextEncoder().encode(JSON.stringify({ ...claim, refused: false })))).to.throw()
   })
 })
