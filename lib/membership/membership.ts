@@ -13,7 +13,7 @@ import { ADDRS_REFRESH_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import { TIMING_PRESETS, type TimingPreset, type TimingPresetName } from './presets.js'
-import { Prober } from './probe.js'
+import { isRefusal, Prober } from './probe.js'
 import { Topology } from './topology.js'
 import { ringNeighbours } from './ring.js'
 import { MemberSync } from './sync.js'
@@ -757,7 +757,10 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         this.log.trace('direct probe of %s failed: %e', member.peerId, err)
       }
       this.counters.probesFailed++
-      if (await this.indirectProbe(member, target, m, signal)) {
+      const indirect = await this.indirectProbe(member, target, m, signal)
+      // a helper's refused dial is the same evidence as our own (the process is gone)
+      if (indirect === 'refused') refused = true
+      if (indirect === 'ack') {
         this.health.missedAck()
         this.table.markHeard(member.peerId, Date.now())
         return
@@ -785,7 +788,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
   }
 
-  private async indirectProbe (member: Member, target: PeerId, multiplier: number, signal: AbortSignal): Promise<boolean> {
+  private async indirectProbe (member: Member, target: PeerId, multiplier: number, signal: AbortSignal): Promise<'ack' | 'refused' | 'fail'> {
     // the target's other monitors first (they hold connections to it, so their probe
     // costs no handshake), then members we hold connections to, then anyone
     const live = this.table.all().filter(h => h.status === 'alive' || h.status === 'suspect').map(h => h.peerId)
@@ -797,24 +800,26 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       .sort(() => Math.random() - 0.5)
       .sort((a, b) => rank(a) - rank(b))
       .slice(0, this.timing.indirectProbes)
-    if (helpers.length === 0) return false
+    if (helpers.length === 0) return 'fail'
     const timeoutMs = Math.round(this.timing.indirectTimeoutMs * multiplier)
     // the helper gets most of the window to probe; we wait for the whole window
     const inner = Math.max(50, Math.round(timeoutMs * 0.8))
     const wait = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
     this.counters.indirectProbes += helpers.length
     let silent = 0
+    let refusals = 0
     const attempts = helpers.map(async h => {
-      let ok: boolean
+      let answer: 'ack' | 'nack' | 'refused'
       try {
-        ok = await this.prober.pingReq(peerIdFromString(h.peerId), target, member.addrs, inner, { signal: wait })
+        answer = await this.prober.pingReq(peerIdFromString(h.peerId), target, member.addrs, inner, { signal: wait })
       } catch (err) {
         // still waiting when the window closed (a refused or denied dial fails at once)
         if (wait.aborted) silent++
         throw err
       }
-      if (!ok) throw new Error('nack')
-      return true
+      if (answer === 'refused') refusals++
+      if (answer !== 'ack') throw new Error(answer)
+      return 'ack' as const
     })
     try {
       return await Promise.any(attempts)
@@ -826,7 +831,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         this.counters.missedNacks++
         this.health.missedNack()
       }
-      return false
+      return refusals > 0 ? 'refused' : 'fail'
     }
   }
 
@@ -919,15 +924,3 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   }
 }
 
-/**
- * True when a dial failed because the target's host refused the connection
- * (nothing listens there: the process is gone), as opposed to a timeout,
- * which a slow or overloaded prober can cause by itself.
- */
-export function isRefusal (err: unknown, depth = 0): boolean {
-  if (err == null || typeof err !== 'object' || depth > 6) return false
-  const e = err as { code?: unknown, message?: unknown, cause?: unknown, errors?: unknown }
-  if (e.code === 'ECONNREFUSED' || (typeof e.message === 'string' && e.message.includes('ECONNREFUSED'))) return true
-  if (Array.isArray(e.errors) && e.errors.some(x => isRefusal(x, depth + 1))) return true
-  return isRefusal(e.cause, depth + 1)
-}

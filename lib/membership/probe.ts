@@ -157,11 +157,11 @@ export class Prober {
     await this.channel(peer, options.signal)
   }
 
-  /** Ask `helper` to probe `target`; true if the helper reached it. */
-  async pingReq (helper: PeerId, target: PeerId, addrs: string[], timeoutMs: number, options: { signal: AbortSignal }): Promise<boolean> {
+  /** Ask `helper` to probe `target`: reached, not reached, or the helper's dial was refused. */
+  async pingReq (helper: PeerId, target: PeerId, addrs: string[], timeoutMs: number, options: { signal: AbortSignal }): Promise<'ack' | 'nack' | 'refused'> {
     const nonce = ++nonceCounter
     const res = await this.exchange(helper, { type: 'ping-req', nonce, target: target.toString(), addrs, timeoutMs }, options.signal)
-    return res.type === 'ack'
+    return res.type === 'ack' ? 'ack' : res.refused === true ? 'refused' : 'nack'
   }
 
   /** Outbound probe streams currently open (for tests and stats). */
@@ -228,8 +228,21 @@ export class Prober {
       const inner = AbortSignal.any([signal, AbortSignal.timeout(req.timeoutMs)])
       await this.ping(target, { signal: inner })
       return { type: 'ack', nonce: req.nonce }
-    } catch {
-      return { type: 'nack', nonce: req.nonce }
+    } catch (err) {
+      return isRefusal(err) ? { type: 'nack', nonce: req.nonce, refused: true } : { type: 'nack', nonce: req.nonce }
     }
   }
+}
+
+/**
+ * True when a dial failed because the target's host refused the connection
+ * (nothing listens there: the process is gone), as opposed to a timeout,
+ * which a slow or overloaded prober can cause by itself.
+ */
+export function isRefusal (err: unknown, depth = 0): boolean {
+  if (err == null || typeof err !== 'object' || depth > 6) return false
+  const e = err as { code?: unknown, message?: unknown, cause?: unknown, errors?: unknown }
+  if (e.code === 'ECONNREFUSED' || (typeof e.message === 'string' && e.message.includes('ECONNREFUSED'))) return true
+  if (Array.isArray(e.errors) && e.errors.some(x => isRefusal(x, depth + 1))) return true
+  return isRefusal(e.cause, depth + 1)
 }

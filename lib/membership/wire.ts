@@ -95,7 +95,8 @@ export const probeRequestSchema = z.discriminatedUnion('type', [
 
 export const probeResponseSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ack'), nonce: count, incarnation: count.optional() }),
-  z.strictObject({ type: z.literal('nack'), nonce: count })
+  // refused: the helper's dial to the target was refused (nothing listens there)
+  z.strictObject({ type: z.literal('nack'), nonce: count, refused: z.literal(true).optional() })
 ])
 
 export type ProbeRequest = z.infer<typeof probeRequestSchema>

@@ -8,7 +8,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { PROBE_PROTOCOL_SUFFIX } from '../../lib/membership/constants.js'
-import { isRefusal } from '../../lib/membership/membership.js'
+import { isRefusal } from '../../lib/membership/probe.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../../lib/repo/constants.js'
 import type { NoodleNode } from '../../lib/node/index.js'
 import { startMesh, stopAll } from '../utils/test-mesh.js'
@@ -117,6 +117,15 @@ describe('probe protocol', function () {
     await b.stop()
     const refused = await a.dial(addr, { signal: AbortSignal.timeout(10_000) }).then(() => undefined, (err: unknown) => err)
     expect(isRefusal(refused), String(refused)).to.equal(true)
+    // a helper asked to probe it says so in its nack, so the requester has the same evidence
+    const c = await startMesh(1)
+    nodes.push(...c)
+    await a.dial(c[0]!.getMultiaddrs()[0]!)
+    const viaHelper = await a.dialProtocol(c[0]!.peerId, PROTOCOL)
+    const got = answers(viaHelper)
+    viaHelper.send(frame({ type: 'ping-req', nonce: 5, target: b.peerId.toString(), addrs: [addr.toString()], timeoutMs: 2000 }))
+    await waitFor(() => got.length === 1, { what: 'the helper to answer' })
+    expect(got[0]).to.deep.equal({ type: 'nack', nonce: 5, refused: true })
     // a silent listener: the dial times out instead
     const silent = await silentListener()
     try {
