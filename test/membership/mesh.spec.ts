@@ -137,6 +137,28 @@ describe('gossip membership (in-process meshes)', function () {
     expect(statusOf(watcher, target)).to.equal('alive')
   })
 
+  it('ignores a failed claim about a member whose own newer advert arrived since it was suspected', async () => {
+    nodes = await mesh(3)
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const [accuser, watcher, target] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    // the target never hears the accuser, so it does not refute; its ordinary adverts still reach the watcher
+    const topic = target.services.membership.topic
+    const validate = target.services.pubsub.topicValidators.get(topic)!
+    target.services.pubsub.topicValidators.set(topic, async (peer, msg) =>
+      msg.type === 'signed' && msg.from.equals(accuser.peerId) ? TopicValidatorResult.Ignore : validate(peer, msg))
+    const events = record(watcher)
+    const id = target.peerId.toString()
+    const incarnation = target.services.membership.currentIncarnation
+    await claim(accuser, 'suspect', target, incarnation)
+    await waitFor(() => events.some(e => e.peerId === id && e.type === 'recovered'), { what: 'a newer advert to end the suspicion at the watcher' })
+    // the accuser's verdict rests on the suspicion that advert answered
+    await claim(accuser, 'failed', target, incarnation)
+    await waitFor(() => watcher.services.membership.stats().claimsIgnored >= 1, { what: 'the stale verdict to be ignored' })
+    expect(statusOf(watcher, target)).to.equal('alive')
+    expect(events.filter(e => e.peerId === id).map(e => e.type)).to.deep.equal(['suspect', 'recovered'])
+    expect(target.services.membership.currentIncarnation).to.equal(incarnation)
+  })
+
   it('a member declared failed by another refutes, and is alive again everywhere', async () => {
     nodes = await mesh(3)
     await waitFor(() => converged(nodes), { what: 'convergence' })
