@@ -440,10 +440,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const data = encodeMessage(msg)
     this.counters.bytesSent += data.length
     try {
-      // the implementation takes per-call options (types.d.ts PublishOpts); the exported
-      // interface does not declare them
-      const publish = this.components.pubsub.publish as (topic: string, data: Uint8Array, opts?: { floodPublish?: boolean }) => Promise<unknown>
-      await publish.call(this.components.pubsub, this.topic, data, flood ? { floodPublish: true } : undefined)
+      await this.components.pubsub.publish(this.topic, data, flood ? { floodPublish: true } : undefined)
     } catch (err: any) {
       this.log.trace('publish failed: %e', err)
     }
