@@ -73,9 +73,3 @@ export const TRIM_IDLE_AFTER_MS = 30_000
  * timeout start. A dead process refuses the dial at once either way.
  */
 export const CONNECT_BUDGET_FACTOR = 4
-/**
- * For this long after start a daemon's adverts go to every topic subscriber it
- * is connected to (gossipsub's flood publish), not only its gossip mesh, which
- * a newcomer is not part of until a heartbeat grafts it.
- */
-export const FLOOD_ADVERTS_FOR_MS = 10_000

@@ -9,7 +9,7 @@ import { Key, type Datastore } from 'interface-datastore'
 import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
 import { InvalidLabelError, MemberNotFoundError } from './errors.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
-import { ADDRS_REFRESH_MS, CONNECT_BUDGET_FACTOR, FLOOD_ADVERTS_FOR_MS, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { ADDRS_REFRESH_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import { TIMING_PRESETS, type TimingPreset, type TimingPresetName } from './presets.js'
@@ -217,7 +217,6 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   }
 
   afterStart (): void {
-    this.startedAt = Date.now()
     const { pubsub, events } = this.components
     pubsub.topicValidators.set(this.topic, (_peer, msg) => this.validate(msg))
     pubsub.addEventListener('message', this.onMessage)
@@ -428,19 +427,15 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       services: this.services,
       version: this.init.version ?? '0.0.0'
     }
-    // a newcomer is in nobody's gossip mesh yet: for its first adverts, send to every
-    // subscriber it is connected to instead of waiting for grafts and hops
-    await this.publish(advert, Date.now() - this.startedAt < FLOOD_ADVERTS_FOR_MS)
+    await this.publish(advert)
     this.counters.advertsSent++
   }
 
-  private startedAt = 0
-
-  private async publish (msg: TopicMessage, flood = false): Promise<void> {
+  private async publish (msg: TopicMessage): Promise<void> {
     const data = encodeMessage(msg)
     this.counters.bytesSent += data.length
     try {
-      await this.components.pubsub.publish(this.topic, data, flood ? { floodPublish: true } : undefined)
+      await this.components.pubsub.publish(this.topic, data)
     } catch (err: any) {
       this.log.trace('publish failed: %e', err)
     }
