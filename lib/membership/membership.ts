@@ -527,6 +527,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     if (event != null) this.emitMember({ ...event, by: from, reason: 'claim' })
   }
 
+  /** Lifeguard's suspicion timeout with this node's timing. */
+  private suspicionTimeout (members: number, confirmations: number, multiplier: number): number {
+    return suspicionTimeout({ members, confirmations, minMs: this.timing.suspicionMinMs, maxFactor: this.timing.suspicionMaxFactor, multiplier })
+  }
+
   /**
    * True when `peerId` is alive at `incarnation` and came back from suspect
    * or failed through its own advert within the longest suspicion timeout:
@@ -536,14 +541,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private refutedSince (peerId: string, incarnation: number): boolean {
     const m = this.table.get(peerId)
     if (m?.status !== 'alive' || m.incarnation !== incarnation || m.recoveredAt == null) return false
-    const window = suspicionTimeout({
-      members: this.table.liveCount(),
-      confirmations: 0,
-      minMs: this.timing.suspicionMinMs,
-      maxFactor: this.timing.suspicionMaxFactor,
-      multiplier: this.health.multiplier
-    })
-    return Date.now() - m.recoveredAt < window
+    return Date.now() - m.recoveredAt < this.suspicionTimeout(this.table.liveCount(), 0, this.health.multiplier)
   }
 
   private async rememberAddrs (advert: Pick<Advert, 'peerId' | 'addrs'>): Promise<void> {
@@ -629,15 +627,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       }
     }
     const n = this.table.liveCount()
-    for (const member of this.table.expiring(now, (member) => suspicionTimeout({
-      members: n,
-      // the first suspecter started the suspicion; the others confirm it. A refused dial
-      // is as good as every confirmation: the timeout then only leaves room for a refutation
-      confirmations: member.suspicion?.refused === true ? SUSPICION_CONFIRMATIONS : Math.max(0, (member.suspicion?.confirmers.size ?? 1) - 1),
-      minMs: this.timing.suspicionMinMs,
-      maxFactor: this.timing.suspicionMaxFactor,
-      multiplier: member.suspicion?.refused === true ? 1 : m
-    }))) {
+    // the first suspecter started the suspicion; the others confirm it. A refused dial
+    // is as good as every confirmation: the timeout then only leaves room for a refutation
+    for (const member of this.table.expiring(now, (member) => member.suspicion?.refused === true
+      ? this.suspicionTimeout(n, SUSPICION_CONFIRMATIONS, 1)
+      : this.suspicionTimeout(n, Math.max(0, (member.suspicion?.confirmers.size ?? 1) - 1), m))) {
       void this.judge(member)
     }
     for (const gone of this.table.reap(now, this.timing.reapAfterMs)) {

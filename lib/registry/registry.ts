@@ -291,7 +291,7 @@ export class Registry implements Startable {
     }
     // external instances first: other members cannot compute them, and adverts hold only 64 names
     this.components.membership.setServices([...this.externals.healthy(), ...this.reconciler.instances().map(i => i.service)])
-    for (const name of changes.started) this.announce(name)
+    for (const name of changes.started) this.dht?.announce(name)
   }
 
   private resolveLocal (name: string): ResolveView {
@@ -316,7 +316,7 @@ export class Registry implements Startable {
 
   async register (input: unknown, options: { signal?: AbortSignal } = {}): Promise<ExternalInstance> {
     const instance = await this.externals.register(input, options)
-    this.announce(instance.name)
+    this.dht?.announce(instance.name)
     return instance
   }
 
@@ -325,10 +325,6 @@ export class Registry implements Startable {
   }
 
   // ---- the DHT -----------------------------------------------------------
-
-  private announce (name: string): void {
-    this.dht?.announce(name)
-  }
 
   /** Alive members with a provider record for the service, except those whose adverts say they do not host it. */
   private async findProviders (name: string, options: { signal?: AbortSignal }): Promise<InstanceView[]> {

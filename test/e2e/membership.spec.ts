@@ -1,7 +1,6 @@
-import { join } from 'node:path'
 import { expect } from 'chai'
 import type { MemberEventView, MemberView } from '../../lib/interface/api.js'
-import { DaemonProcess, killAll } from '../utils/daemon-process.js'
+import { DaemonProcess, killAll, startDaemonMesh } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
 
@@ -29,17 +28,9 @@ describe('membership across real daemon processes', function () {
 
   before(async () => {
     dir = await tmpDir()
-    const first = await DaemonProcess.start(join(dir.path, 'd0'), ['--log-level', 'warn'])
-    const boot = (await first.id()).addrs[0]!
-    const rest = await Promise.all([1, 2, 3, 4].map(async i => DaemonProcess.start(join(dir.path, `d${i}`), ['--bootstrap', boot, '--log-level', 'warn'])))
-    daemons = [first, ...rest]
-    ids = await Promise.all(daemons.map(async d => (await d.id()).peerId))
-    await waitFor(async () => {
-      for (const d of daemons) {
-        if ((await members(d, '--status', 'alive')).length !== 5) return false
-      }
-      return true
-    }, { timeoutMs: 60_000, what: 'five daemons to list five alive members each' })
+    const mesh = await startDaemonMesh(dir.path, 5)
+    daemons = mesh.daemons
+    ids = mesh.ids
   })
 
   after(async () => {

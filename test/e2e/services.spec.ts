@@ -3,8 +3,8 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { expect } from 'chai'
-import type { DeployResultView, ExternalServiceView, MemberView, PlacementExplanationView, ResolveView, ServiceStatusView } from '../../lib/interface/api.js'
-import { DaemonProcess, killAll } from '../utils/daemon-process.js'
+import type { DeployResultView, ExternalServiceView, PlacementExplanationView, ResolveView, ServiceStatusView } from '../../lib/interface/api.js'
+import { DaemonProcess, killAll, startDaemonMesh } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
 
@@ -22,17 +22,9 @@ describe('services across real daemon processes', function () {
 
   before(async () => {
     dir = await tmpDir()
-    const first = await DaemonProcess.start(join(dir.path, 'd0'), ['--log-level', 'warn'])
-    const boot = (await first.id()).addrs[0]!
-    const rest = await Promise.all([1, 2, 3].map(async i => DaemonProcess.start(join(dir.path, `d${i}`), ['--bootstrap', boot, '--log-level', 'warn'])))
-    daemons = [first, ...rest]
-    ids = await Promise.all(daemons.map(async d => (await d.id()).peerId))
-    await waitFor(async () => {
-      for (const d of daemons) {
-        if ((await json<MemberView[]>(d, 'members', '--status', 'alive')).length !== 4) return false
-      }
-      return true
-    }, { timeoutMs: 60_000, what: 'four daemons to list four alive members each' })
+    const mesh = await startDaemonMesh(dir.path, 4)
+    daemons = mesh.daemons
+    ids = mesh.ids
   })
 
   after(async () => {

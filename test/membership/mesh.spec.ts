@@ -22,6 +22,14 @@ function record (node: NoodleNode): MemberEventView[] {
   return events
 }
 
+/** `listener` drops every membership message `speaker` wrote, whoever forwards it. */
+function deafen (listener: NoodleNode, speaker: NoodleNode): void {
+  const topic = listener.services.membership.topic
+  const validate = listener.services.pubsub.topicValidators.get(topic)!
+  listener.services.pubsub.topicValidators.set(topic, async (peer, msg) =>
+    msg.type === 'signed' && msg.from.equals(speaker.peerId) ? TopicValidatorResult.Ignore : validate(peer, msg))
+}
+
 /** `accuser` gossips a suspect or failed claim about `target` at `incarnation`. */
 async function claim (accuser: NoodleNode, type: 'suspect' | 'failed', target: NoodleNode, incarnation: number): Promise<void> {
   await accuser.services.pubsub.publish(accuser.services.membership.topic, encodeMessage({
@@ -125,10 +133,7 @@ describe('gossip membership (in-process meshes)', function () {
     const [accuser, watcher, target] = nodes as [NoodleNode, NoodleNode, NoodleNode]
     // nothing the target gossips reaches the watcher, not its adverts nor its refutation
     // (as when gossip starves on a busy host), but it still answers probes
-    const topic = watcher.services.membership.topic
-    const validate = watcher.services.pubsub.topicValidators.get(topic)!
-    watcher.services.pubsub.topicValidators.set(topic, async (peer, msg) =>
-      msg.type === 'signed' && msg.from.equals(target.peerId) ? TopicValidatorResult.Ignore : validate(peer, msg))
+    deafen(watcher, target)
     const events = record(watcher)
     await claim(accuser, 'suspect', target, target.services.membership.currentIncarnation)
     await waitFor(() => watcher.services.membership.stats().lastChanceAlive >= 1, { timeoutMs: 30_000, what: 'the watcher to reach the target itself' })
@@ -142,10 +147,7 @@ describe('gossip membership (in-process meshes)', function () {
     await waitFor(() => converged(nodes), { what: 'convergence' })
     const [accuser, watcher, target] = nodes as [NoodleNode, NoodleNode, NoodleNode]
     // the target never hears the accuser, so it does not refute; its ordinary adverts still reach the watcher
-    const topic = target.services.membership.topic
-    const validate = target.services.pubsub.topicValidators.get(topic)!
-    target.services.pubsub.topicValidators.set(topic, async (peer, msg) =>
-      msg.type === 'signed' && msg.from.equals(accuser.peerId) ? TopicValidatorResult.Ignore : validate(peer, msg))
+    deafen(target, accuser)
     const events = record(watcher)
     const id = target.peerId.toString()
     const incarnation = target.services.membership.currentIncarnation

@@ -1,2 +1,26 @@
+import { join } from 'node:path'
+import { DaemonProcess } from '../../simulations/harness/daemon-process.js'
+import { waitFor } from './wait-for.js'
+
 // Tests drive real daemons with the same helper the simulation harness uses.
 export * from '../../simulations/harness/daemon-process.js'
+
+/**
+ * N real daemons under `dir` (d0 .. dN-1), the others bootstrapped from d0,
+ * returned once every one lists all N as alive. Kill them with `killAll`.
+ */
+export async function startDaemonMesh (dir: string, n: number): Promise<{ daemons: DaemonProcess[], ids: string[] }> {
+  const first = await DaemonProcess.start(join(dir, 'd0'), ['--log-level', 'warn'])
+  const boot = (await first.id()).addrs[0]!
+  const rest = await Promise.all(Array.from({ length: n - 1 }, async (_, i) => DaemonProcess.start(join(dir, `d${i + 1}`), ['--bootstrap', boot, '--log-level', 'warn'])))
+  const daemons = [first, ...rest]
+  const ids = await Promise.all(daemons.map(async d => (await d.id()).peerId))
+  await waitFor(async () => {
+    for (const d of daemons) {
+      const res = await d.cli('members', '--status', 'alive', '--json')
+      if (res.code !== 0 || (JSON.parse(res.stdout) as unknown[]).length !== n) return false
+    }
+    return true
+  }, { timeoutMs: 60_000, what: `${n} daemons to list ${n} alive members each` })
+  return { daemons, ids }
+}
