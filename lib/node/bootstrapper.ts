@@ -62,6 +62,8 @@ export class Bootstrapper extends TypedEventEmitter<BootstrapperEvents> implemen
   private readonly onDisconnect: () => void
   private isolatedWaiters: Array<() => void> = []
   private readonly states = new Map<string, BootstrapState>()
+  /** discovery dials in flight; they count toward minConnections */
+  private readonly pending = new Set<string>()
 
   constructor (components: BootstrapperComponents, init: BootstrapperInit = {}) {
     super()
@@ -181,14 +183,25 @@ export class Bootstrapper extends TypedEventEmitter<BootstrapperEvents> implemen
     await new Promise<void>(resolve => { this.isolatedWaiters.push(resolve) })
   }
 
+  /**
+   * Dials in flight count toward minConnections: a newcomer's member list
+   * adds every member to the peer store at once, and each is a
+   * `peer:discovery` event while the newcomer still has one connection. A
+   * 50-daemon mesh's late joiner dialled all 49 members at once (49
+   * handshakes on a busy host) before this.
+   */
   private dialDiscovered (peer: PeerId): void {
     const signal = this.controller?.signal
     const cm = this.components.connectionManager
-    if (signal == null || signal.aborted || peer.equals(this.components.peerId)) return
-    if (cm.getConnections().length >= this.minConnections || cm.getConnections(peer).length > 0) return
-    this.dial(peer, signal).catch(err => {
-      this.log.trace('dial to discovered peer %p failed: %e', peer, err)
-    })
+    const key = peer.toString()
+    if (signal == null || signal.aborted || peer.equals(this.components.peerId) || this.pending.has(key)) return
+    if (cm.getConnections().length + this.pending.size >= this.minConnections || cm.getConnections(peer).length > 0) return
+    this.pending.add(key)
+    this.dial(peer, signal)
+      .catch(err => {
+        this.log.trace('dial to discovered peer %p failed: %e', peer, err)
+      })
+      .finally(() => { this.pending.delete(key) })
   }
 
   private async dial (target: PeerId | Multiaddr, signal: AbortSignal): Promise<import('@libp2p/interface').Connection> {

@@ -144,3 +144,44 @@ describe('in-process mesh', function () {
     }, { what: 'both own addresses to be recognised' })
   })
 })
+
+describe('bootstrapper: dials to discovered peers', function () {
+  let nodes: NoodleNode[] = []
+  const servers: Array<import('node:net').Server> = []
+  const sockets: Array<import('node:net').Socket> = []
+  afterEach(async () => {
+    await stopAll(nodes)
+    nodes = []
+    sockets.splice(0).forEach(s => s.destroy())
+    await Promise.all(servers.splice(0).map(async s => {
+      await new Promise<void>(resolve => { s.close(() => { resolve() }) })
+    }))
+  })
+
+  it('opens no more than minConnections at once when many peers are discovered together', async () => {
+    // 12 listeners that accept and then say nothing: each dial stays in its handshake
+    const accepted: string[] = []
+    const addrs: string[] = []
+    for (let i = 0; i < 12; i++) {
+      const server = createServer(socket => {
+        accepted.push(String(i))
+        sockets.push(socket)
+        socket.on('error', () => {})
+      })
+      servers.push(server)
+      await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+      addrs.push(`/ip4/127.0.0.1/tcp/${(server.address() as { port: number }).port}`)
+    }
+    const a = await localNode({ bootstrapper: { minConnections: 3 } })
+    nodes = [a]
+    // a member list arriving: every peer lands in the peer store at once (a peer:discovery each)
+    await Promise.all(addrs.map(async addr => {
+      const id = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+      await a.peerStore.merge(id, { multiaddrs: [multiaddr(addr)] })
+    }))
+    await waitFor(() => accepted.length >= 3, { what: 'the first discovery dials' })
+    // the decisions were taken synchronously on each discovery event; none is pending
+    expect(a.getDialQueue().length).to.equal(3)
+    expect(accepted.length).to.equal(3)
+  })
+})
