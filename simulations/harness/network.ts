@@ -83,6 +83,21 @@ export class Network {
     return node
   }
 
+  /**
+   * A daemon on its own (no bootstrap, in no mesh), same flags and config:
+   * the same-run baseline for per-daemon idle cost. Not in `nodes`; stopped
+   * with the network.
+   */
+  async addLoneDaemon (): Promise<DaemonProcess> {
+    const repo = join(this.init.dir, 'lone')
+    if (this.init.config != null) await initRepo(repo, this.init.config)
+    const daemon = await DaemonProcess.start(repo, ['--log-level', 'warn', ...(this.init.args ?? [])], { timeoutMs: 120_000 })
+    this.extra.push(daemon)
+    return daemon
+  }
+
+  private readonly extra: DaemonProcess[] = []
+
   live (): SimNode[] {
     return this.nodes.filter(n => !n.killed)
   }
@@ -115,7 +130,8 @@ export class Network {
         // a daemon that does not stop in time is killed below
       }
     }))
-    await killAll(this.nodes.map(n => n.daemon))
+    await Promise.all(this.extra.map(async d => d.kill('SIGTERM', 10_000).catch(() => {})))
+    await killAll([...this.nodes.map(n => n.daemon), ...this.extra])
   }
 }
 

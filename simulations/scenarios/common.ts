@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { cpuSeconds } from '../harness/proc-cpu.js'
+import type { DaemonProcess } from '../harness/daemon-process.js'
 import type { Network, SimNode } from '../harness/network.js'
 import { distribution, type Distribution } from '../harness/stats.js'
 
@@ -46,6 +47,16 @@ export async function measureJoin (net: Network, startedAt: number, deadlineMs =
 export interface IdleFigures {
   windowMs: number
   cpuPercentOfCore: Distribution
+  /**
+   * Same window, same machine: one daemon with no peers at all (its timers,
+   * metrics and membership ticking alone). Mesh members' CPU minus this is
+   * what being in the mesh costs: membership (adverts, probes, suspicion,
+   * anti-entropy, topology) plus libp2p's upkeep of the connections (DHT,
+   * gossipsub heartbeats), an upper bound on membership's own work.
+   */
+  loneDaemonCpuPercentOfCore?: number
+  /** mean mesh member CPU minus the lone daemon's */
+  meshCostPercentOfCore?: number
   bytesPerSecIn: Distribution
   bytesPerSecOut: Distribution
 }
@@ -55,17 +66,25 @@ export interface IdleFigures {
  * over an idle window. CPU is the whole daemon process: membership plus
  * libp2p upkeep (DHT, gossipsub heartbeats, connection monitor).
  */
-export async function measureIdle (net: Network, windowMs: number): Promise<IdleFigures> {
+export async function measureIdle (net: Network, windowMs: number, lone?: DaemonProcess): Promise<IdleFigures> {
   const nodes = net.live()
   const before = await Promise.all(nodes.map(async n => ({ cpu: await cpuSeconds(n.daemon.proc.pid!), stats: await n.client.membershipStats() })))
+  const loneBefore = lone != null ? { cpu: await cpuSeconds(lone.proc.pid!), at: Date.now() } : undefined
   const t0 = Date.now()
   await sleep(windowMs)
+  const loneAfter = lone != null ? { cpu: await cpuSeconds(lone.proc.pid!), at: Date.now() } : undefined
   const after = await Promise.all(nodes.map(async n => ({ cpu: await cpuSeconds(n.daemon.proc.pid!), stats: await n.client.membershipStats() })))
   const secs = (Date.now() - t0) / 1000
-  const cpu = nodes.map((_, i) => Math.round(((after[i]!.cpu - before[i]!.cpu) / secs) * 1000) / 10)
+  const percent = (cpuSecs: number, overSecs = secs): number => Math.round((cpuSecs / overSecs) * 1000) / 10
+  const cpu = nodes.map((_, i) => percent(after[i]!.cpu - before[i]!.cpu))
   const bin = nodes.map((_, i) => Math.round((after[i]!.stats.bytesReceived - before[i]!.stats.bytesReceived) / secs))
   const bout = nodes.map((_, i) => Math.round((after[i]!.stats.bytesSent - before[i]!.stats.bytesSent) / secs))
-  return { windowMs, cpuPercentOfCore: distribution(cpu), bytesPerSecIn: distribution(bin), bytesPerSecOut: distribution(bout) }
+  const figures: IdleFigures = { windowMs, cpuPercentOfCore: distribution(cpu), bytesPerSecIn: distribution(bin), bytesPerSecOut: distribution(bout) }
+  if (loneBefore != null && loneAfter != null) {
+    figures.loneDaemonCpuPercentOfCore = percent(loneAfter.cpu - loneBefore.cpu, (loneAfter.at - loneBefore.at) / 1000)
+    figures.meshCostPercentOfCore = Math.round((figures.cpuPercentOfCore.mean - figures.loneDaemonCpuPercentOfCore) * 10) / 10
+  }
+  return figures
 }
 
 export interface VerdictOrigins {
