@@ -12,6 +12,7 @@ import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
 import { ADDRS_REFRESH_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
+import type { SyncSnapshot } from './sync.js'
 import { TIMING_PRESETS, type TimingPreset, type TimingPresetName } from './presets.js'
 import { isRefusal, Prober } from './probe.js'
 import { Topology } from './topology.js'
@@ -560,12 +561,17 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
   }
 
-  /** Alive members (self included) as sent to a newcomer. */
-  private snapshot (): SyncEntry[] {
+  /** Alive members (self included) as sent to a newcomer, and the members this node holds suspect or failed. */
+  private snapshot (): SyncSnapshot {
     const self = this.selfView()
     const entry = (m: { peerId: string, incarnation: number, addrs: string[], resources: Resources, labels: Record<string, string>, services: string[], version: string }): SyncEntry =>
       ({ peerId: m.peerId, incarnation: m.incarnation, addrs: m.addrs, resources: m.resources, labels: m.labels, services: m.services, version: m.version })
-    return [entry(self), ...this.table.all().filter(m => m.status === 'alive').map(entry)]
+    const all = this.table.all()
+    return {
+      members: [entry(self), ...all.filter(m => m.status === 'alive').map(entry)],
+      down: all.filter((m): m is Member & { status: 'suspect' | 'failed' } => m.status === 'suspect' || m.status === 'failed')
+        .map(m => ({ peerId: m.peerId, incarnation: m.incarnation, status: m.status }))
+    }
   }
 
   /**
@@ -580,15 +586,29 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     if (signal == null || signal.aborted || (!again && this.synced >= 2)) return
     if (!again) this.synced++
     try {
-      const entries = await this.sync.pull(peer, { signal: AbortSignal.any([signal, AbortSignal.timeout(SYNC_TIMEOUT_MS)]) })
+      const { members, down } = await this.sync.pull(peer, { signal: AbortSignal.any([signal, AbortSignal.timeout(SYNC_TIMEOUT_MS)]) })
       this.syncedOk = true
       const now = Date.now()
-      for (const e of entries) {
+      for (const e of members) {
         const event = this.table.applySync(e, now)
         if (event != null) {
           void this.rememberAddrs({ peerId: e.peerId, addrs: e.addrs })
           this.emitMember(event)
         }
+      }
+      // memberlist's mergeState: a member the neighbour holds suspect or failed is
+      // suspected here (never failed outright), so this node's own suspicion timer,
+      // probes and the member's refutation decide; a node that missed the claims
+      // of a failure learns of it at its next pull instead of never
+      const from = peer.toString()
+      for (const d of down) {
+        if (d.peerId === this.self) {
+          // refuted like a claim: a higher incarnation outranks it everywhere
+          this.claimReceived(from, { v: 1, type: d.status, target: d.peerId, incarnation: d.incarnation })
+          continue
+        }
+        const event = this.table.suspect(d.peerId, from, d.incarnation, now)
+        if (event != null) this.emitMember({ ...event, by: from, reason: 'claim' })
       }
     } catch (err) {
       // a neighbour that cannot answer (older version, busy) is not fatal: adverts will come

@@ -18,13 +18,31 @@ const entrySchema = z.strictObject({
   services: z.array(z.string().max(128)).max(64),
   version: z.string().max(64)
 })
-const responseSchema = z.strictObject({ members: z.array(entrySchema).max(10_000) })
+const downSchema = z.strictObject({
+  peerId: z.string().min(1).max(128),
+  incarnation: z.number().int().nonnegative(),
+  status: z.enum(['suspect', 'failed'])
+})
+// not strict: a newer neighbour may send more, which this version ignores
+const responseSchema = z.object({
+  members: z.array(entrySchema).max(10_000),
+  down: z.array(downSchema).max(10_000).optional()
+})
+
+/** A member a neighbour suspects or has declared failed, as its member list reports it. */
+export type DownEntry = z.output<typeof downSchema>
+
+export interface SyncSnapshot {
+  /** alive members, the answering node included */
+  members: SyncEntry[]
+  down: DownEntry[]
+}
 
 export interface MemberSyncInit {
   protocol: string
   log: Logger
-  /** alive members this node knows, itself included */
-  snapshot: () => SyncEntry[]
+  /** alive members this node knows (itself included), and those it suspects or has failed */
+  snapshot: () => SyncSnapshot
   timeoutMs: number
   onMalformed: () => void
 }
@@ -33,7 +51,9 @@ export interface MemberSyncInit {
  * Push-pull catch-up for newcomers (memberlist does the same on join): a node
  * that has just connected asks that neighbour for its list of alive members
  * instead of waiting for each member's next advert, which in a large mesh is
- * several seconds away.
+ * several seconds away. The list also names the members the neighbour
+ * suspects or has failed, so a node that missed those claims (it was
+ * joining, or gossip skipped it) hears of them at the next pull.
  */
 export class MemberSync {
   private readonly components: { registrar: Registrar, connectionManager: ConnectionManager }
@@ -54,14 +74,14 @@ export class MemberSync {
     await this.components.registrar.unhandle(this.init.protocol)
   }
 
-  async pull (peer: PeerId, options: { signal: AbortSignal }): Promise<SyncEntry[]> {
+  async pull (peer: PeerId, options: { signal: AbortSignal }): Promise<SyncSnapshot> {
     const stream = await this.components.connectionManager.openStream(peer, this.init.protocol, options)
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_SYNC_BYTES })
       await lp.write(encodeJson({}), options)
       const res = decodeJson(responseSchema, (await lp.read(options)).subarray())
       await stream.close(options)
-      return res.members
+      return { members: res.members, down: res.down ?? [] }
     } catch (err: any) {
       stream.abort(err)
       throw err
@@ -78,7 +98,7 @@ export class MemberSync {
         this.init.onMalformed()
         throw err
       }
-      await lp.write(encodeJson({ members: this.init.snapshot() }), { signal })
+      await lp.write(encodeJson(this.init.snapshot()), { signal })
       await stream.close({ signal })
     } catch (err: any) {
       this.init.log.trace('member sync with %p failed: %e', connection.remotePeer, err)

@@ -143,7 +143,8 @@ describe('gossip membership (in-process meshes)', function () {
   })
 
   it('ignores a failed claim about a member whose own newer advert arrived since it was suspected', async () => {
-    nodes = await mesh(3)
+    // no periodic member-list pulls: the target would hear of the suspicion from a list and refute
+    nodes = await mesh(3, { membership: { syncIntervalMs: 3_600_000 } })
     await waitFor(() => converged(nodes), { what: 'convergence' })
     const [accuser, watcher, target] = nodes as [NoodleNode, NoodleNode, NoodleNode]
     // the target never hears the accuser, so it does not refute; its ordinary adverts still reach the watcher
@@ -313,6 +314,32 @@ describe('gossip membership (in-process meshes)', function () {
     nodes.push(late)
     await waitFor(() => statusOf(a, late) === 'alive', { what: 'the others to hear the newcomer' })
     await waitFor(() => statusOf(x, late) === 'alive', { timeoutMs: 20_000, what: 'x to list the newcomer from a neighbour\'s member list' })
+  })
+
+  it('anti-entropy passes on suspicion: a node that missed every claim about a failure suspects the member at its next pull', async () => {
+    // adverts rare and the target pulling no lists: nothing refutes or recovers it while the test runs
+    const quiet = { advertIntervalMs: 60_000, missAfterMs: 60_000, probeIntervalMs: 60_000 }
+    nodes = await mesh(3, { membership: { ...quiet, syncIntervalMs: 300 } })
+    nodes.push(await localNode({ bootstrap: [nodes[0]!.getMultiaddrs()[0]!.toString()], membership: { ...quiet, syncIntervalMs: 3_600_000 } }))
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const [a, b, x, t] = nodes as [NoodleNode, NoodleNode, NoodleNode, NoodleNode]
+    // x and t hear no claims at all (x cannot learn of it by gossip, t cannot refute)
+    for (const deaf of [x, t]) {
+      const topic = deaf.services.membership.topic
+      const validate = deaf.services.pubsub.topicValidators.get(topic)!
+      deaf.services.pubsub.topicValidators.set(topic, async (peer, msg) => {
+        const text = new TextDecoder().decode(msg.data)
+        return text.includes('"advert"') ? await validate(peer, msg) : TopicValidatorResult.Ignore
+      })
+    }
+    const seen = record(x)
+    const incarnation = b.services.membership.members().find(m => m.peerId === t.peerId.toString())!.incarnation
+    await claim(a, 'failed', t, incarnation)
+    await waitFor(() => statusOf(b, t) === 'failed', { what: 'b to take the claim' })
+    expect(statusOf(x, t)).to.equal('alive')
+    const suspicion = await waitFor(() => seen.find(e => e.peerId === t.peerId.toString() && e.type === 'suspect'), { what: 'x to suspect t from a member list' })
+    expect(suspicion.reason).to.equal('claim')
+    expect(suspicion.by).to.equal(b.peerId.toString())
   })
 
   it('keeps gossiping after the bootstrap node goes away', async () => {
