@@ -119,6 +119,35 @@ export class ConflictError extends Error {
   override name = 'ConflictError'
 }
 
+/** A call's deadline passed before its answer came (mesh RPC, gateway). */
+export class DeadlineExceededError extends Error {
+  override name = 'DeadlineExceededError'
+}
+
+/** The service exists but no instance of it can take a call now. */
+export class NoInstanceError extends Error {
+  override name = 'NoInstanceError'
+}
+
+/**
+ * A call could not be completed by the instance it went to: the daemon could
+ * not be reached, its stream closed before the answer, or it is suspected or
+ * failed. An idempotent call is retried on another instance.
+ */
+export class InstanceUnreachableError extends Error {
+  override name = 'InstanceUnreachableError'
+}
+
+/** The instance's daemon does not host the service (placement moved it, or it was deregistered). */
+export class NoHandlerError extends Error {
+  override name = 'NoHandlerError'
+}
+
+/** An external service's endpoint failed without saying how (HTTP 5xx without an error body, unreachable). */
+export class ServiceEndpointError extends Error {
+  override name = 'ServiceEndpointError'
+}
+
 /** Errors whose constructor takes just a message; keyed by their `name`. */
 const KNOWN: Record<string, new (message: string) => Error> = {
   RepoInUseError,
@@ -136,7 +165,12 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   ServiceNotFoundError,
   InvalidServiceSpecError,
   InvalidRegistrationError,
-  ConflictError
+  ConflictError,
+  DeadlineExceededError,
+  NoInstanceError,
+  InstanceUnreachableError,
+  NoHandlerError,
+  ServiceEndpointError
 }
 
 /** Rebuild a named error from the wire form `{ name, message }`. */

@@ -13,6 +13,7 @@ import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
 import type { ProfileName } from '../repo/config.js'
 import { membership, type Membership, type MembershipInit } from '../membership/index.js'
 import { registry, type Registry, type RegistryInit } from '../registry/index.js'
+import { rpc, type Rpc, type RpcInit } from '../rpc/index.js'
 import { SERVICE_RECORD_NAMESPACE, selectServiceRecord, validateServiceRecord } from '../registry/dht-record.js'
 import { bootstrapper, type Bootstrapper, type BootstrapperInit } from './bootstrapper.js'
 import { KAD_PROTOCOL_SUFFIX } from './constants.js'
@@ -27,6 +28,7 @@ export type NoodleServices = {
   bootstrapper: Bootstrapper
   membership: Membership
   registry: Registry
+  rpc: Rpc
 }
 
 export type NoodleNode = Libp2p<NoodleServices>
@@ -50,6 +52,8 @@ export interface NodeInit {
   membership?: Omit<MembershipInit, 'protocolPrefix'>
   /** service registry: catalog sync, reconciliation, DHT use */
   registry?: Omit<RegistryInit, 'protocolPrefix'>
+  /** mesh RPC: message size limit */
+  rpc?: Omit<RpcInit, 'protocolPrefix'>
   metrics?: (components: any) => Metrics
   /** deny connections by peer or address (admission control; tests cut links with it) */
   connectionGater?: ConnectionGater
@@ -142,7 +146,8 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
         ...init.membership,
         protocolPrefix: prefix
       }),
-      registry: registry({ ...init.registry, protocolPrefix: prefix })
+      registry: registry({ ...init.registry, protocolPrefix: prefix }),
+      rpc: rpc({ ...init.rpc, protocolPrefix: prefix })
     }
   })
 }

@@ -5,17 +5,33 @@ import { ConflictError, InvalidRegistrationError, ServiceNotFoundError } from '.
 import { SERVICE_NAME } from '../placement/constants.js'
 import { firstIssue } from '../validation.js'
 import { checkSchema, runCheck, type Check, type CheckStatus } from './checks.js'
-import { EXTERNAL_PREFIX, MAX_EXTERNAL_SERVICES } from './constants.js'
+import { BUILTIN_ENDPOINTS, EXTERNAL_PREFIX, MAX_EXTERNAL_SERVICES } from './constants.js'
 
 /**
  * A process running beside this daemon that joins the mesh as an instance of
  * a service (Consul's agent service registration): where it listens, and how
  * its health is checked.
  */
+/** An http(s) URL, or a built-in endpoint's name. */
+function isEndpoint (value: string): boolean {
+  if ((BUILTIN_ENDPOINTS as readonly string[]).map(n => `builtin:${n}`).includes(value)) return true
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+  } catch {
+    return false
+  }
+}
+
 export const registrationSchema = z.strictObject({
   name: z.string().regex(SERVICE_NAME, { error: 'lower-case letters, digits and -, 1-63 characters, not starting or ending with -' }),
-  endpoint: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).max(1024),
+  endpoint: z.string().max(1024).refine(isEndpoint, {
+    error: `must be an http:// or https:// URL, or one of ${BUILTIN_ENDPOINTS.map(n => `builtin:${n}`).join(', ')}`
+  }),
   check: checkSchema.optional()
+}).refine(r => !(r.endpoint.startsWith('builtin:') && r.check != null && r.check.type !== 'ttl'), {
+  error: 'a built-in endpoint runs inside the daemon: only a ttl check applies to it',
+  path: ['check']
 })
 
 export type Registration = z.output<typeof registrationSchema>
@@ -124,6 +140,12 @@ export class ExternalServices extends TypedEventEmitter<ExternalServicesEvents> 
   get (name: string): ExternalInstance | undefined {
     const entry = this.entries.get(name)
     return entry != null ? { ...entry.instance } : undefined
+  }
+
+  /** The endpoint of a registered instance whose check passes (hot path: no copy). */
+  passingEndpoint (name: string): string | undefined {
+    const instance = this.entries.get(name)?.instance
+    return instance?.status === 'passing' ? instance.endpoint : undefined
   }
 
   healthy (): string[] {

@@ -17,6 +17,7 @@ import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
 import { ServiceCatalog } from './catalog.js'
 import { CATALOG_SYNC_INTERVAL_MS, CATALOG_SYNC_PROTOCOL_SUFFIX, CATALOG_TOPIC_SUFFIX, MAX_CATALOG_MESSAGE_BYTES, MAX_CATALOG_SYNC_BYTES, RECONCILE_DEBOUNCE_MS, RECONCILE_INTERVAL_MS } from './constants.js'
 import { localInstances, type DiscoveryMember } from './discovery.js'
+import type { LocalEndpoint } from '../rpc/handlers.js'
 import { ExternalServices, type ExternalInstance } from './external.js'
 import { Reconciler } from './reconciler.js'
 import { ServiceDht } from './service-dht.js'
@@ -322,6 +323,17 @@ export class Registry implements Startable {
 
   async deregister (name: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.externals.deregister(name, options)
+  }
+
+  /**
+   * How this daemon serves `name` now: its external instance's endpoint
+   * while the check passes. Placed replicas get a handler with the module
+   * runtime (issue 7); until then a call to one is answered NoHandlerError.
+   */
+  localEndpoint (name: string): LocalEndpoint | undefined {
+    const endpoint = this.externals.passingEndpoint(name)
+    if (endpoint == null) return undefined
+    return endpoint.startsWith('builtin:') ? { kind: 'builtin', name: endpoint.slice('builtin:'.length) } : { kind: 'http', url: endpoint }
   }
 
   // ---- the DHT -----------------------------------------------------------

@@ -114,6 +114,8 @@ describe('external services', () => {
     for (const [input, pattern] of [
       [{ name: 'Bad Name', endpoint: 'http://x' }, /"name": lower-case/],
       [{ name: 'ok', endpoint: 'ftp://x' }, /"endpoint": must be an http/],
+      [{ name: 'ok', endpoint: 'builtin:nope' }, /"endpoint": must be an http.*builtin:echo/],
+      [{ name: 'ok', endpoint: 'builtin:echo', check: { type: 'http' } }, /"check": a built-in endpoint runs inside the daemon/],
       [{ name: 'ok', endpoint: 'http://x', check: { type: 'icmp' } }, /"check\.type"/],
       [{ name: 'ok', endpoint: 'http://x', check: { type: 'http', intervalMs: 1 } }, /"check\.intervalMs"/],
       [{ name: 'ok', endpoint: 'http://x', extra: 1 }, /unknown key "extra"/]

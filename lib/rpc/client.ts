@@ -1,0 +1,195 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { raceSignal } from 'race-signal'
+import type { Logger } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import { DeadlineExceededError, InstanceUnreachableError, NoInstanceError, PayloadTooLargeError } from '../interface/errors.js'
+import type { ResolveView } from '../interface/api.js'
+import { Balancer } from './balancer.js'
+import { RpcChannel } from './channel.js'
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, OPEN_TIMEOUT_MS } from './constants.js'
+
+export interface CallOptions {
+  signal?: AbortSignal
+  /** the call's deadline, from now; it travels with the request. @default DEFAULT_TIMEOUT_MS */
+  timeoutMs?: number
+  /**
+   * The call may run more than once: it is retried on another instance when
+   * its instance fails (stream lost, daemon suspect or failed, endpoint
+   * down). Calls that are not idempotent are retried only when they surely
+   * did not run (the instance could not be reached, or does not host the
+   * service).
+   */
+  idempotent?: boolean
+  /** attempts, the first included. @default DEFAULT_MAX_ATTEMPTS */
+  maxAttempts?: number
+}
+
+export interface CallResult {
+  payload: Uint8Array
+  /** peer id of the instance that answered */
+  instance: string
+  attempts: number
+  elapsedMs: number
+}
+
+export interface RpcClientInit {
+  self: string
+  protocol: string
+  maxMessageBytes: number
+  connectionManager: ConnectionManager
+  resolve: (service: string, options: { signal?: AbortSignal }) => Promise<ResolveView>
+  /** run a call on this daemon's own instance (no network hop) */
+  invokeLocal: (service: string, fn: string, payload: Uint8Array, timeoutMs: number) => Promise<Uint8Array>
+  log: Logger
+}
+
+export interface RpcClientCounters {
+  calls: number
+  succeeded: number
+  failed: number
+  retries: number
+  localCalls: number
+}
+
+/** Errors after which the instance is counted as failing and another may be tried. */
+const INSTANCE_FAILURES = new Set(['InstanceUnreachableError', 'NoHandlerError', 'ServiceEndpointError'])
+/** Of those, the ones that mean the call surely did not run there (safe to retry any call). */
+const NOT_RUN = new Set(['NoHandlerError'])
+
+class NotSentError extends InstanceUnreachableError {}
+
+/**
+ * Calls services anywhere in the mesh: resolves the service to its live
+ * instances (the registry's cached view: catalog, placement, membership,
+ * adverts, DHT), picks one (Balancer), and sends the call over a long-lived
+ * stream to that instance's daemon, or runs it here when the instance is
+ * this daemon's own. Failed instances are retried as CallOptions says.
+ */
+export class RpcClient {
+  readonly counters: RpcClientCounters = { calls: 0, succeeded: 0, failed: 0, retries: 0, localCalls: 0 }
+  readonly balancer = new Balancer()
+  private readonly init: RpcClientInit
+  private readonly channels = new Map<string, Promise<RpcChannel>>()
+
+  constructor (init: RpcClientInit) {
+    this.init = init
+  }
+
+  /** The member is suspect, failed or gone: calls waiting on it fail now (and idempotent ones move on). */
+  memberDown (peerId: string, why: string): void {
+    const channel = this.channels.get(peerId)
+    if (channel == null) return
+    this.channels.delete(peerId)
+    channel.then(c => {
+      c.fail(new InstanceUnreachableError(`member ${peerId} is ${why}`))
+      c.stream.abort(new InstanceUnreachableError(`member ${peerId} is ${why}`))
+    }, () => {})
+  }
+
+  close (): void {
+    for (const peerId of [...this.channels.keys()]) this.memberDown(peerId, 'gone: client closed')
+  }
+
+  async call (service: string, fn: string, payload: Uint8Array, options: CallOptions = {}): Promise<CallResult> {
+    const started = performance.now()
+    this.counters.calls++
+    try {
+      const result = await this.attempt(service, fn, payload, options, started)
+      this.counters.succeeded++
+      return result
+    } catch (err) {
+      this.counters.failed++
+      throw err
+    }
+  }
+
+  private async attempt (service: string, fn: string, payload: Uint8Array, options: CallOptions, started: number): Promise<CallResult> {
+    if (payload.byteLength > this.init.maxMessageBytes) {
+      throw new PayloadTooLargeError(`payload of ${payload.byteLength} bytes exceeds the ${this.init.maxMessageBytes} byte limit`)
+    }
+    const timeoutMs = Math.min(Math.max(1, Math.round(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)), MAX_TIMEOUT_MS)
+    const deadline = AbortSignal.timeout(timeoutMs)
+    const signal = options.signal == null ? deadline : AbortSignal.any([options.signal, deadline])
+    const remaining = (): number => Math.max(1, Math.round(timeoutMs - (performance.now() - started)))
+    const expired = (): DeadlineExceededError => new DeadlineExceededError(`no answer from "${service}" within ${timeoutMs} ms`)
+
+    let view: ResolveView
+    try {
+      view = await this.init.resolve(service, { signal })
+    } catch (err) {
+      if (deadline.aborted) throw expired()
+      throw err
+    }
+    const maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)
+    const tried = new Set<string>()
+    let lastError: Error | undefined
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const peer = this.balancer.pick(service, view.instances, tried)
+      if (peer == null) {
+        if (lastError != null) throw lastError
+        throw new NoInstanceError(`no live instance of "${service}" (${view.instances.length} known, none healthy)`)
+      }
+      tried.add(peer)
+      if (attempt > 1) this.counters.retries++
+      this.balancer.begin(peer)
+      try {
+        const result = await this.send(peer, service, fn, payload, remaining(), options.idempotent === true, signal)
+        this.balancer.succeeded(service, peer)
+        return { payload: result, instance: peer, attempts: attempt, elapsedMs: Math.round((performance.now() - started) * 100) / 100 }
+      } catch (err: any) {
+        if (deadline.aborted || err.name === 'DeadlineExceededError') throw expired()
+        if (options.signal?.aborted === true) throw err
+        if (!INSTANCE_FAILURES.has(err.name)) throw err // the service's own answer
+        this.balancer.failed(service, peer)
+        const notRun = err instanceof NotSentError || NOT_RUN.has(err.name)
+        if (options.idempotent !== true && !notRun) throw err
+        this.init.log('call to %s/%s on %s failed (%s), %s', service, fn, peer, err.message, attempt < maxAttempts ? 'trying another instance' : 'giving up')
+        lastError = err
+      } finally {
+        this.balancer.end(peer)
+      }
+    }
+    throw lastError ?? new NoInstanceError(`no live instance of "${service}"`)
+  }
+
+  private async send (peer: string, service: string, fn: string, payload: Uint8Array, timeoutMs: number, idempotent: boolean, signal: AbortSignal): Promise<Uint8Array> {
+    if (peer === this.init.self) {
+      this.counters.localCalls++
+      return await this.init.invokeLocal(service, fn, payload, timeoutMs)
+    }
+    const channel = await this.channel(peer, signal)
+    return await channel.call({ service, fn, timeoutMs, idempotent, payload: payload as Uint8Array<ArrayBuffer> }, signal)
+  }
+
+  /**
+   * The open channel to `peer`, or a new one. Opening is shared by every
+   * call that needs it and bounded by its own timeout, not by the first
+   * caller's deadline; each caller waits only as long as its own.
+   */
+  private async channel (peer: string, signal: AbortSignal): Promise<RpcChannel> {
+    const existing = this.channels.get(peer)
+    if (existing != null) {
+      const channel = await raceSignal(existing, signal).catch((err) => { if (signal.aborted) throw err })
+      if (channel?.open === true) return channel
+      if (this.channels.get(peer) === existing) this.channels.delete(peer)
+    }
+    const opening = this.open(peer)
+    this.channels.set(peer, opening)
+    opening.catch(() => { if (this.channels.get(peer) === opening) this.channels.delete(peer) })
+    return await raceSignal(opening, signal)
+  }
+
+  private async open (peer: string): Promise<RpcChannel> {
+    const signal = AbortSignal.timeout(OPEN_TIMEOUT_MS)
+    try {
+      const connection = await this.init.connectionManager.openConnection(peerIdFromString(peer), { signal })
+      const stream = await connection.newStream(this.init.protocol, { signal })
+      const channel: RpcChannel = new RpcChannel(stream, this.init.maxMessageBytes, () => {
+        void this.channels.get(peer)?.then(c => { if (c === channel) this.channels.delete(peer) }, () => {})
+      })
+      return channel
+    } catch (err: any) {
+      throw new NotSentError(`could not reach ${peer}: ${err.message}`)
+    }
+  }
+}

@@ -1,0 +1,37 @@
+/** Mesh RPC protocol id: `${prefix}${RPC_PROTOCOL_SUFFIX}`. */
+export const RPC_PROTOCOL_SUFFIX = '/rpc/1.0.0'
+
+/** Largest request or response payload (issue 5: configurable, default 4 MiB). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+/**
+ * A frame holds a payload plus the request's names and ids; this much on top
+ * of the payload limit is allowed before a frame counts as oversized.
+ */
+export const FRAME_OVERHEAD_BYTES = 4 * 1024
+/** Service and function names on the wire are at most this long. */
+export const MAX_NAME_LENGTH = 256
+
+/** A call without a deadline of its own gets this one. */
+export const DEFAULT_TIMEOUT_MS = 10_000
+/** The longest deadline a callee accepts (a larger one is cut to it). */
+export const MAX_TIMEOUT_MS = 10 * 60_000
+
+/**
+ * Requests one inbound stream may have in flight on the callee; past this
+ * the callee stops reading the stream until half have been answered, so a
+ * fast caller is slowed by yamux's flow control instead of piling up work.
+ */
+export const MAX_IN_FLIGHT_PER_STREAM = 1024
+
+/** Attempts per call (the first included), for calls that may be retried. */
+export const DEFAULT_MAX_ATTEMPTS = 3
+/** Consecutive failures after which an instance is ejected from selection... */
+export const EJECT_AFTER_FAILURES = 5
+/** ...for this long (then re-admitted; ejected again at the next failure streak). */
+export const EJECT_FOR_MS = 30_000
+
+/** Stream limits per connection for the RPC protocol (one stream per peer and direction is the norm). */
+export const MAX_RPC_STREAMS = 32
+
+/** Connecting to an instance's daemon and opening the RPC stream, shared by the calls that wait for it. */
+export const OPEN_TIMEOUT_MS = 10_000

@@ -1,0 +1,143 @@
+import type { Connection, Logger, Stream } from '@libp2p/interface'
+import type { Registrar } from '@libp2p/interface-internal'
+import { DeadlineExceededError, InvalidRequestError, NoHandlerError, PayloadTooLargeError } from '../interface/errors.js'
+import { DEFAULT_TIMEOUT_MS, MAX_IN_FLIGHT_PER_STREAM, MAX_NAME_LENGTH, MAX_RPC_STREAMS, MAX_TIMEOUT_MS } from './constants.js'
+import { FrameSender, frame, onFrames } from './frame.js'
+import { handlerFor, type Handler, type LocalEndpoint } from './handlers.js'
+import { Request, Response } from './pb/rpc.js'
+
+export interface RpcServerInit {
+  protocol: string
+  maxMessageBytes: number
+  /** how this daemon serves `service` now, if it does */
+  localEndpoint: (service: string) => LocalEndpoint | undefined
+  log: Logger
+}
+
+export interface RpcServerCounters {
+  served: number
+  serveErrors: number
+  deadlineExceeded: number
+  malformedFrames: number
+}
+
+/**
+ * The callee's side of `/noodle/rpc/1.0.0`: requests arrive on long-lived
+ * streams, each is dispatched to the local handler of its service with a
+ * signal that aborts at its deadline, and answers go back on the same
+ * stream as they finish (in any order). A malformed or oversized frame
+ * aborts that stream only; a stream with too many requests in flight stops
+ * being read until half are answered.
+ */
+export class RpcServer {
+  readonly counters: RpcServerCounters = { served: 0, serveErrors: 0, deadlineExceeded: 0, malformedFrames: 0 }
+  private readonly registrar: Registrar
+  private readonly init: RpcServerInit
+  private readonly handlers = new Map<string, Handler>()
+  private controller = new AbortController()
+
+  constructor (registrar: Registrar, init: RpcServerInit) {
+    this.registrar = registrar
+    this.init = init
+  }
+
+  async start (): Promise<void> {
+    this.controller = new AbortController()
+    await this.registrar.handle(this.init.protocol, (stream, connection) => { this.serve(stream, connection) }, {
+      maxInboundStreams: MAX_RPC_STREAMS,
+      maxOutboundStreams: MAX_RPC_STREAMS
+    })
+  }
+
+  async stop (): Promise<void> {
+    this.controller.abort(new NoHandlerError('daemon stopping'))
+    await this.registrar.unhandle(this.init.protocol)
+  }
+
+  /** Run one invocation here: what the client does for a local instance, and what a stream's request gets. */
+  async invoke (service: string, fn: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const endpoint = this.init.localEndpoint(service)
+    if (endpoint == null) throw new NoHandlerError(`this daemon does not host "${service}"`)
+    const key = endpoint.kind === 'http' ? `http ${endpoint.url}` : `builtin ${endpoint.name}`
+    let handler = this.handlers.get(key)
+    if (handler == null) {
+      handler = handlerFor(endpoint, this.init.maxMessageBytes)
+      this.handlers.set(key, handler)
+    }
+    const deadline = AbortSignal.timeout(timeoutMs)
+    const signal = AbortSignal.any([deadline, this.controller.signal])
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const expired = new Promise<never>((_resolve, reject) => {
+      // a handler that ignores its signal still gets no more time than the deadline
+      timer = setTimeout(() => { reject(new DeadlineExceededError(`"${service}/${fn}" did not answer within ${timeoutMs} ms`)) }, timeoutMs)
+    })
+    try {
+      const result = await Promise.race([handler({ service, fn, payload, signal, timeoutMs }), expired])
+      if (result.byteLength > this.init.maxMessageBytes) throw new PayloadTooLargeError(`response of ${result.byteLength} bytes exceeds the ${this.init.maxMessageBytes} byte limit`)
+      return result
+    } catch (err: any) {
+      if (deadline.aborted) throw new DeadlineExceededError(`"${service}/${fn}" did not answer within ${timeoutMs} ms`)
+      throw err
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private serve (stream: Stream, connection: Connection): void {
+    const sender = new FrameSender(stream)
+    let inFlight = 0
+    let paused = false
+    const answer = (res: Response): void => {
+      inFlight--
+      if (paused && inFlight <= MAX_IN_FLIGHT_PER_STREAM / 2) {
+        paused = false
+        stream.resume()
+      }
+      if (stream.writeStatus !== 'writable') return
+      try {
+        sender.send(frame(Response.encode(res)))
+      } catch (err) {
+        this.init.log.trace('could not answer on a closing stream from %p: %e', connection.remotePeer, err)
+      }
+    }
+    onFrames(stream, this.init.maxMessageBytes, (bytes) => {
+      const req = Request.decode(bytes)
+      inFlight++
+      if (inFlight >= MAX_IN_FLIGHT_PER_STREAM && !paused) {
+        paused = true
+        stream.pause()
+      }
+      this.handle(req).then(answer, () => {})
+    }, (err) => {
+      this.counters.malformedFrames++
+      this.init.log('malformed rpc frame from %p, stream aborted: %e', connection.remotePeer, err)
+    })
+    stream.addEventListener('remoteCloseWrite', () => {
+      // the caller is done sending; answer what is in flight, then close our side
+      const closeWhenIdle = (): void => {
+        if (inFlight === 0 && sender.queued === 0) {
+          stream.close().catch(() => {})
+        } else {
+          setTimeout(closeWhenIdle, 50)
+        }
+      }
+      closeWhenIdle()
+    }, { once: true })
+  }
+
+  private async handle (req: Request): Promise<Response> {
+    try {
+      if (req.service === '' || req.fn === '' || req.service.length > MAX_NAME_LENGTH || req.fn.length > MAX_NAME_LENGTH) {
+        throw new InvalidRequestError('a request needs a service and a function name of at most 256 characters')
+      }
+      const timeoutMs = Math.min(req.timeoutMs === 0 ? DEFAULT_TIMEOUT_MS : req.timeoutMs, MAX_TIMEOUT_MS)
+      const payload = await this.invoke(req.service, req.fn, req.payload, timeoutMs)
+      this.counters.served++
+      return { id: req.id, payload: payload as Uint8Array<ArrayBuffer> }
+    } catch (err: any) {
+      this.counters.serveErrors++
+      if (err.name === 'DeadlineExceededError') this.counters.deadlineExceeded++
+      return { id: req.id, error: { name: String(err.name ?? 'Error'), message: String(err.message ?? err) }, payload: new Uint8Array(0) }
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import { expect } from 'chai'
+import { Balancer } from '../../lib/rpc/balancer.js'
+import { EJECT_AFTER_FAILURES, EJECT_FOR_MS } from '../../lib/rpc/constants.js'
+
+const healthy = (...ids: string[]): Array<{ peerId: string, healthy: boolean }> => ids.map(peerId => ({ peerId, healthy: true }))
+
+describe('rpc balancer', () => {
+  it('of two random candidates takes the one with fewer calls in flight', () => {
+    const b = new Balancer()
+    for (let i = 0; i < 5; i++) b.begin('a')
+    // with two instances both are always the candidates: the idle one wins every time
+    for (let i = 0; i < 20; i++) expect(b.pick('svc', healthy('a', 'b'), new Set())).to.equal('b')
+  })
+
+  it('spreads calls over many equally loaded instances', () => {
+    const b = new Balancer()
+    const ids = Array.from({ length: 10 }, (_, i) => `p${i}`)
+    const counts = new Map<string, number>()
+    for (let i = 0; i < 1000; i++) {
+      const p = b.pick('svc', healthy(...ids), new Set())!
+      b.begin(p)
+      counts.set(p, (counts.get(p) ?? 0) + 1)
+    }
+    // power of two choices keeps every instance within a few calls of the mean (100)
+    for (const id of ids) expect(counts.get(id)).to.be.within(95, 105)
+  })
+
+  it('skips unhealthy and already tried instances, and says so when none is left', () => {
+    const b = new Balancer()
+    const instances = [{ peerId: 'a', healthy: false }, { peerId: 'b', healthy: true }, { peerId: 'c', healthy: true }]
+    expect(b.pick('svc', instances, new Set(['b']))).to.equal('c')
+    expect(b.pick('svc', instances, new Set(['b', 'c']))).to.equal(undefined)
+  })
+
+  it('ejects an instance after consecutive failures, re-admits it later, and a success clears the count', () => {
+    let now = 1_000
+    const b = new Balancer({ now: () => now })
+    for (let i = 0; i < EJECT_AFTER_FAILURES - 1; i++) b.failed('svc', 'a')
+    b.succeeded('svc', 'a')
+    for (let i = 0; i < EJECT_AFTER_FAILURES - 1; i++) b.failed('svc', 'a')
+    expect(b.ejected('svc', 'a')).to.equal(false)
+    b.failed('svc', 'a')
+    expect(b.ejected('svc', 'a')).to.equal(true)
+    expect(b.ejected('other', 'a')).to.equal(false)
+    for (let i = 0; i < 20; i++) expect(b.pick('svc', healthy('a', 'b'), new Set())).to.equal('b')
+    // every instance ejected: the healthy ones are still used rather than none
+    expect(b.pick('svc', healthy('a'), new Set())).to.equal('a')
+    now += EJECT_FOR_MS + 1
+    expect(b.ejected('svc', 'a')).to.equal(false)
+  })
+})
