@@ -17,6 +17,8 @@ export interface CommandContext {
   out: (text: string) => void
   /** write a line to stderr */
   err: (text: string) => void
+  /** all of standard input; refused when the CLI has none to give */
+  stdin: () => Promise<Buffer>
   /** print `value` as JSON with `--json`, else as `human(value)` */
   print: <T>(value: T, human: (value: T) => string) => void
 }
@@ -25,6 +27,8 @@ export interface Streams {
   out: (text: string) => void
   err: (text: string) => void
   env: NodeJS.ProcessEnv
+  /** all of standard input (`noodled call ... -`) */
+  stdin?: () => Promise<Buffer>
 }
 
 export function createContext (opts: GlobalOptions, streams: Streams): CommandContext {
@@ -36,6 +40,7 @@ export function createContext (opts: GlobalOptions, streams: Streams): CommandCo
     client: new ApiClient({ socketPath: repoPaths(repo).apiSocket, repo }),
     out: streams.out,
     err: streams.err,
+    stdin: streams.stdin ?? (async () => Buffer.alloc(0)),
     print: (value, human) => {
       streams.out(json ? JSON.stringify(value, null, 2) : human(value))
     }

@@ -22,7 +22,12 @@ async function main (argv: string[]): Promise<number> {
   const program = buildProgram({
     out: (s) => { process.stdout.write(s + '\n') },
     err: (s) => { process.stderr.write(s + '\n') },
-    env: process.env
+    env: process.env,
+    stdin: async () => {
+      const chunks: Buffer[] = []
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+      return Buffer.concat(chunks)
+    }
   })
   try {
     await program.parseAsync(argv)

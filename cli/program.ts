@@ -15,6 +15,7 @@ import { labelCommand } from './commands/label/index.js'
 import { placementCommand, serviceCommand } from './commands/service/index.js'
 import { drainCommand } from './commands/drain.js'
 import { eventsCommand } from './commands/events.js'
+import { callCommand } from './commands/call.js'
 import { createContext, type Streams } from './context.js'
 
 /** Build the `noodled` command tree. Output goes through `streams`; nothing here exits. */
@@ -40,7 +41,7 @@ export function buildProgram (streams: Streams): Command {
   }
 
   for (const define of [initCommand, startCommand, idCommand, statusCommand, peersCommand, connectCommand,
-    membersCommand, memberCommand, labelCommand, eventsCommand, serviceCommand, placementCommand, drainCommand, stopCommand, versionCommand]) {
+    membersCommand, memberCommand, labelCommand, eventsCommand, serviceCommand, placementCommand, callCommand, drainCommand, stopCommand, versionCommand]) {
     define(program, run)
   }
   const configure = (cmd: Command): void => {

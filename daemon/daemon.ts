@@ -15,6 +15,8 @@ import { ApiServer, checkSocketPath } from './api/server.js'
 import { controlRoutes, type ControlTarget } from './api/routes.js'
 import { membershipRoutes } from './api/membership-routes.js'
 import { registryRoutes } from './api/registry-routes.js'
+import { rpcRoutes } from './api/rpc-routes.js'
+import { Gateway } from './gateway.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type DaemonMetrics } from './metrics.js'
 import { applyFlags, checkFlags, type DaemonFlags } from './options.js'
@@ -47,6 +49,7 @@ export class Daemon implements ControlTarget {
   private readonly lock: RepoLock
   private readonly datastore: CachedDatastore
   private readonly api: ApiServer
+  private gateway?: Gateway
   private readonly metricsState: DaemonMetrics
   private readonly startedAt = Date.now()
   private stopping?: Promise<void>
@@ -62,7 +65,7 @@ export class Daemon implements ControlTarget {
     this.datastore = parts.datastore
     this.cleaned = parts.lock.cleaned
     this.metricsState = parts.metrics
-    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry) }, parts.log)
+    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry), ...rpcRoutes(parts.node.services.rpc) }, parts.log)
     this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
   }
 
@@ -102,6 +105,7 @@ export class Daemon implements ControlTarget {
         profile: config.profile,
         protocolPrefix: config.protocolPrefix,
         metrics: metrics.libp2p,
+        rpc: config.rpc,
         membership: {
           ...config.membership,
           timing: config.membership.timing ?? config.profile,
@@ -112,8 +116,13 @@ export class Daemon implements ControlTarget {
       daemon = new Daemon({ paths, config, node, log, lock, metrics, datastore })
       daemon.watchNode()
       await daemon.api.listen(paths.apiSocket)
+      if (config.gateway != null) {
+        daemon.gateway = new Gateway(node.services.rpc, log)
+        await daemon.gateway.listen(config.gateway)
+      }
     } catch (err: any) {
       try {
+        await daemon?.gateway?.close()
         await daemon?.api.close()
         await node?.stop()
         await datastore.close()
@@ -122,7 +131,7 @@ export class Daemon implements ControlTarget {
       }
       throw err?.name === 'UnsupportedListenAddressesError' ? listenError(err) : err
     }
-    log.info({ peerId: daemon.peerId.toString(), addrs: daemon.id().addrs, profile: config.profile, repo: paths.root }, 'daemon started')
+    log.info({ peerId: daemon.peerId.toString(), addrs: daemon.id().addrs, profile: config.profile, repo: paths.root, gateway: daemon.gatewayUrl }, 'daemon started')
     return daemon
   }
 
@@ -231,6 +240,11 @@ export class Daemon implements ControlTarget {
     return this.metricsState.registry.metrics()
   }
 
+  /** `http://HOST:PORT` of the gateway, when it serves one. */
+  get gatewayUrl (): string | undefined {
+    return this.gateway?.url
+  }
+
   requestShutdown (): void {
     this.log.info('shutdown requested through the control API')
     void this.stop()
@@ -240,6 +254,7 @@ export class Daemon implements ControlTarget {
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
       try {
+        await this.gateway?.close()
         await this.api.close()
         await this.node.stop()
         await this.datastore.close()

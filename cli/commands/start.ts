@@ -9,6 +9,7 @@ interface StartOptions {
   bootstrap?: string[]
   profile?: ProfileName
   logLevel?: LogLevel
+  gateway?: string
 }
 
 export function startCommand (program: Command, run: CommandRunner): void {
@@ -20,6 +21,7 @@ export function startCommand (program: Command, run: CommandRunner): void {
     .option('--bootstrap <multiaddr>', 'peer to join through, repeatable; /p2p/<id> optional', collect)
     .addOption(new Option('--profile <name>', 'network profile (local: many daemons on one host)').choices(PROFILES))
     .addOption(new Option('--log-level <level>', 'log level of the JSON logs on stderr').choices(LOG_LEVELS))
+    .option('--gateway <host:port>', 'serve the HTTP gateway there: POST /svc/<service>/<fn> calls a mesh service')
     .action(run(async (ctx, opts: StartOptions) => {
       // loaded here so query commands never pay for libp2p
       const { Daemon, handleSignals } = await import('../../daemon/index.js')
@@ -32,6 +34,7 @@ export function startCommand (program: Command, run: CommandRunner): void {
         `repo:     ${daemon.paths.root}`,
         `api:      ${daemon.paths.apiSocket}`,
         `profile:  ${daemon.config.profile}`,
+        ...(daemon.gatewayUrl != null ? [`gateway:  ${daemon.gatewayUrl}`] : []),
         'listening on:',
         ...id.addrs.map(a => `  ${a}`),
         'daemon is ready'

@@ -19,6 +19,11 @@ const STATUS_BY_NAME: Record<string, number> = {
   MethodNotAllowedError: 405,
   PayloadTooLargeError: 413,
   DialFailedError: 502,
+  InstanceUnreachableError: 502,
+  ServiceEndpointError: 502,
+  NoInstanceError: 503,
+  NoHandlerError: 503,
+  DeadlineExceededError: 504,
   TimeoutError: 504,
   AbortError: 504
 }

@@ -1,5 +1,5 @@
 import { request } from 'node:http'
-import { API_PREFIX, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse } from '../interface/api.js'
+import { API_PREFIX, type CallRequest, type CallResponse, type RpcStatsView, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse } from '../interface/api.js'
 import { DaemonNotRunningError, InvalidRequestError, TimeoutError, errorFromWire } from '../interface/errors.js'
 
 export interface ApiClientInit {
@@ -125,6 +125,15 @@ export class ApiClient {
 
   async passCheck (name: string, note?: string, options: RequestOptions = {}): Promise<ExternalServiceView> {
     return this.json('POST', `/external/${encodeURIComponent(name)}/pass`, note != null ? { note } : {}, options)
+  }
+
+  /** One mesh call through the daemon (`noodled call`). */
+  async call (req: CallRequest, options: RequestOptions = {}): Promise<CallResponse> {
+    return this.json('POST', '/call', req, options)
+  }
+
+  async rpcStats (options: RequestOptions = {}): Promise<RpcStatsView> {
+    return this.json('GET', '/rpc/stats', undefined, options)
   }
 
   async events (options: RequestOptions = {}): Promise<MemberEventView[]> {

@@ -187,6 +187,36 @@ export interface ResolveView {
   instances: InstanceView[]
 }
 
+/** `POST /api/v1/call`: one mesh call. The input is `input` (UTF-8 text) or `inputBase64`. */
+export interface CallRequest {
+  service: string
+  fn: string
+  input?: string
+  inputBase64?: string
+  /** deadline from now, ms. @default 10000 */
+  timeoutMs?: number
+  /** may be retried on another instance if its instance fails */
+  idempotent?: boolean
+}
+
+export interface CallResponse {
+  service: string
+  fn: string
+  /** peer id of the instance that answered */
+  instance: string
+  attempts: number
+  elapsedMs: number
+  /** the output as text when it is valid UTF-8 */
+  output?: string
+  outputBase64: string
+}
+
+/** `GET /api/v1/rpc/stats` */
+export interface RpcStatsView {
+  client: { calls: number, succeeded: number, failed: number, retries: number, localCalls: number, ejections: number }
+  server: { served: number, serveErrors: number, deadlineExceeded: number, malformedFrames: number }
+}
+
 /** `GET /api/v1/external`, `POST /api/v1/external` */
 export interface ExternalServiceView {
   name: string

@@ -8,6 +8,8 @@ interface Health {
 export interface Candidate {
   peerId: string
   healthy: boolean
+  /** the instance's member as this node sees it; a suspect one is a last resort */
+  memberStatus?: string
 }
 
 /**
@@ -44,12 +46,15 @@ export class Balancer {
   /**
    * Pick an instance, or undefined when none is usable. Healthy, not ejected
    * and not yet tried come first; if every instance is ejected, the healthy
-   * ones are used anyway (better a call to a flaky instance than none).
+   * ones are used anyway (better a call to a flaky instance than none); if
+   * none is healthy, instances on suspect members (suspected is not failed:
+   * on a saturated host live members are suspected and refute).
    */
   pick (service: string, instances: Candidate[], tried: Set<string>): string | undefined {
     const fresh = instances.filter(i => i.healthy && !tried.has(i.peerId))
     let pool = fresh.filter(i => !this.ejected(service, i.peerId))
     if (pool.length === 0) pool = fresh
+    if (pool.length === 0) pool = instances.filter(i => i.memberStatus === 'suspect' && !tried.has(i.peerId))
     if (pool.length === 0) return undefined
     if (pool.length === 1) return pool[0]!.peerId
     // two distinct candidates, uniformly

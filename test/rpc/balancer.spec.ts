@@ -32,6 +32,18 @@ describe('rpc balancer', () => {
     expect(b.pick('svc', instances, new Set(['b', 'c']))).to.equal(undefined)
   })
 
+  it('falls back to an instance on a suspect member when no healthy one is left, never to a failed one', () => {
+    const b = new Balancer()
+    const instances = [
+      { peerId: 'a', healthy: false, memberStatus: 'failed' },
+      { peerId: 's', healthy: false, memberStatus: 'suspect' },
+      { peerId: 'h', healthy: true, memberStatus: 'alive' }
+    ]
+    expect(b.pick('svc', instances, new Set())).to.equal('h')
+    expect(b.pick('svc', instances, new Set(['h']))).to.equal('s')
+    expect(b.pick('svc', instances, new Set(['h', 's']))).to.equal(undefined)
+  })
+
   it('ejects an instance after consecutive failures, re-admits it later, and a success clears the count', () => {
     let now = 1_000
     const b = new Balancer({ now: () => now })

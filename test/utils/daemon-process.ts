@@ -8,9 +8,10 @@ export * from '../../simulations/harness/daemon-process.js'
 /**
  * N real daemons under `dir` (d0 .. dN-1), the others bootstrapped from d0,
  * returned once every one lists all N as alive. Kill them with `killAll`.
+ * `firstArgs`: more `noodled start` flags for d0.
  */
-export async function startDaemonMesh (dir: string, n: number): Promise<{ daemons: DaemonProcess[], ids: string[] }> {
-  const first = await DaemonProcess.start(join(dir, 'd0'), ['--log-level', 'warn'])
+export async function startDaemonMesh (dir: string, n: number, firstArgs: string[] = []): Promise<{ daemons: DaemonProcess[], ids: string[] }> {
+  const first = await DaemonProcess.start(join(dir, 'd0'), ['--log-level', 'warn', ...firstArgs])
   const boot = (await first.id()).addrs[0]!
   const rest = await Promise.all(Array.from({ length: n - 1 }, async (_, i) => DaemonProcess.start(join(dir, `d${i + 1}`), ['--bootstrap', boot, '--log-level', 'warn'])))
   const daemons = [first, ...rest]
