@@ -3,6 +3,7 @@ import { cpus } from 'node:os'
 import { controlApiBench } from './control-api.bench.js'
 import { placementBench } from './placement.bench.js'
 import { registryBench } from './registry.bench.js'
+import { rpcBench } from './rpc.bench.js'
 
 /**
  * `npm run bench`: every benchmark against a baseline measured in the same
@@ -11,7 +12,8 @@ import { registryBench } from './registry.bench.js'
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   'control-api': controlApiBench,
   placement: placementBench,
-  registry: registryBench
+  registry: registryBench,
+  rpc: rpcBench
 }
 
 const only = process.argv.slice(2)

@@ -1,0 +1,207 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { Agent, request } from 'node:http'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { noise } from '@chainsafe/libp2p-noise'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { createNode } from '../../lib/node/index.js'
+import { DaemonProcess, killAll } from '../utils/daemon-process.js'
+import { tmpDir } from '../utils/tmp-repo.js'
+import { waitFor } from '../utils/wait-for.js'
+import { summarise, type LatencyStats } from './stats.js'
+
+const PAYLOAD = new Uint8Array(256).fill(0x61)
+const CONCURRENCY = 64
+const WARMUP_MS = 1_500
+const RUN_MS = 5_000
+const ECHO_PROTOCOL = '/bench/echo/1.0.0'
+
+/** A bare Node HTTP keep-alive echo server: baseline (c). Prints its port. */
+const HTTP_ECHO_SERVER = `
+const http = require('node:http')
+const server = http.createServer((req, res) => {
+  const chunks = []
+  req.on('data', c => chunks.push(c))
+  req.on('end', () => {
+    const body = Buffer.concat(chunks)
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length })
+    res.end(body)
+  })
+})
+server.keepAliveTimeout = 30000
+server.listen(0, '127.0.0.1', () => { process.stdout.write(server.address().port + '\\n') })
+`
+
+type Call = () => Promise<void>
+
+/** Closed loop: `concurrency` workers call back to back; after a warm-up, RUN_MS of measurement. */
+async function closedLoop (call: Call, concurrency = CONCURRENCY): Promise<LatencyStats> {
+  const samples: number[] = []
+  let measuring = false
+  let stop = false
+  const worker = async (): Promise<void> => {
+    while (!stop) {
+      const t0 = performance.now()
+      await call()
+      if (measuring) samples.push((performance.now() - t0) * 1000)
+    }
+  }
+  const workers = Array.from({ length: concurrency }, async () => worker())
+  await new Promise(resolve => setTimeout(resolve, WARMUP_MS))
+  measuring = true
+  const started = performance.now()
+  await new Promise(resolve => setTimeout(resolve, RUN_MS))
+  measuring = false
+  const wall = performance.now() - started
+  stop = true
+  await Promise.all(workers)
+  return summarise(samples, wall)
+}
+
+/**
+ * Open loop at `rate` calls/s for RUN_MS: latency counted from when each
+ * call was due, so a stall delays the calls behind it in the figures too
+ * (no coordinated omission).
+ */
+async function openLoop (call: Call, rate: number): Promise<LatencyStats> {
+  const samples: number[] = []
+  const inFlight = new Set<Promise<void>>()
+  const started = performance.now()
+  const total = Math.round(rate * RUN_MS / 1000)
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate
+    const wait = due - performance.now()
+    if (wait > 1) await new Promise(resolve => setTimeout(resolve, wait))
+    const p = call().then(() => { samples.push((performance.now() - due) * 1000) })
+    inFlight.add(p)
+    void p.finally(() => inFlight.delete(p))
+  }
+  await Promise.all(inFlight)
+  return summarise(samples, performance.now() - started)
+}
+
+function httpPoster (url: string, agent: Agent): Call {
+  const { hostname, port, pathname } = new URL(url)
+  return async () => new Promise<void>((resolve, reject) => {
+    const req = request({ hostname, port, path: pathname, method: 'POST', agent, headers: { 'content-length': PAYLOAD.byteLength } }, (res) => {
+      let n = 0
+      res.on('data', (c: Buffer) => { n += c.length })
+      res.on('end', () => { res.statusCode === 200 && n === PAYLOAD.byteLength ? resolve() : reject(new Error(`HTTP ${res.statusCode} (${n} bytes)`)) })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(PAYLOAD)
+  })
+}
+
+async function spawnPrinting (args: string[]): Promise<{ proc: ChildProcess, line: string }> {
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('\n')) resolve(out.trim()) })
+    proc.once('exit', (code) => { reject(new Error(`baseline server exited with ${code}`)) })
+  })
+  return { proc, line }
+}
+
+/**
+ * `npm run bench:rpc`: two daemon processes (A with the gateway, B hosting
+ * `echo` = builtin:echo), 256-byte payloads, 64 calls at a time:
+ * (a) mesh RPC from a noodled node in this process (the same code as a
+ *     daemon) to B; (b) HTTP client -> A's gateway -> mesh -> B;
+ * baselines in the same run: (c) raw Node HTTP keep-alive echo server on
+ * loopback (another process), (d) vanilla libp2p (TCP, noise, yamux) with
+ * a stream per request to an echo server in another process.
+ * Then (a) again at half its peak rate, open loop: p99 there.
+ */
+export async function rpcBench (): Promise<Record<string, unknown>> {
+  const dir = await tmpDir()
+  const daemons: DaemonProcess[] = []
+  const children: ChildProcess[] = []
+  const closers: Array<() => Promise<void>> = []
+  try {
+    const a = await DaemonProcess.start(join(dir.path, 'a'), ['--log-level', 'warn', '--gateway', '127.0.0.1:0'])
+    daemons.push(a)
+    const boot = (await a.id()).addrs[0]!
+    const b = await DaemonProcess.start(join(dir.path, 'b'), ['--log-level', 'warn', '--bootstrap', boot])
+    daemons.push(b)
+    const reg = await b.cli('service', 'register', '--name', 'echo', '--endpoint', 'builtin:echo')
+    if (reg.code !== 0) throw new Error(`register: ${reg.stderr}`)
+    const gateway = /gateway: +(http:\/\/\S+)/.exec(a.stdout)![1]!
+
+    const client = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], profile: 'local', bootstrap: [boot] })
+    closers.push(async () => client.stop())
+    await waitFor(async () => (await client.services.registry.resolve('echo', { signal: AbortSignal.timeout(5_000) }).catch(() => undefined))?.instances.some(i => i.healthy) === true,
+      { timeoutMs: 60_000, what: 'the bench node to resolve echo' })
+    await waitFor(async () => {
+      const res = await a.cli('service', 'resolve', 'echo', '--json')
+      return res.code === 0 && (JSON.parse(res.stdout) as { instances: Array<{ healthy: boolean }> }).instances.some(i => i.healthy)
+    }, { timeoutMs: 60_000, what: 'daemon A to resolve echo' })
+
+    const meshCall: Call = async () => {
+      const res = await client.services.rpc.call('echo', 'x', PAYLOAD)
+      if (res.payload.byteLength !== PAYLOAD.byteLength) throw new Error('short answer')
+    }
+
+    const httpServer = await spawnPrinting(['-e', HTTP_ECHO_SERVER])
+    children.push(httpServer.proc)
+    const libp2pServer = await spawnPrinting([fileURLToPath(new URL('./fixtures/libp2p-echo-server.js', import.meta.url))])
+    children.push(libp2pServer.proc)
+    const vanilla = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+    closers.push(async () => vanilla.stop())
+    const serverAddr = multiaddr(libp2pServer.line)
+    const streamPerRequest: Call = async () => {
+      const stream = await vanilla.dialProtocol(serverAddr, ECHO_PROTOCOL, { maxOutboundStreams: 1024 })
+      await new Promise<void>((resolve, reject) => {
+        let n = 0
+        stream.addEventListener('message', (evt) => { n += evt.data.byteLength; if (n >= PAYLOAD.byteLength) resolve() })
+        stream.addEventListener('close', (evt) => { if (n < PAYLOAD.byteLength) reject(evt.error ?? new Error('closed early')) })
+        stream.send(PAYLOAD)
+      })
+      await stream.close()
+    }
+
+    const agentB = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+    const agentC = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+    closers.push(async () => { agentB.destroy(); agentC.destroy() })
+
+    const meshRpc = await closedLoop(meshCall)
+    const gatewayPath = await closedLoop(httpPoster(`${gateway}/svc/echo/x`, agentB))
+    const rawHttp = await closedLoop(httpPoster(`http://127.0.0.1:${httpServer.line}/`, agentC))
+    const vanillaLibp2p = await closedLoop(streamPerRequest)
+    const halfRate = Math.round(meshRpc.perSec / 2)
+    const meshAtHalf = await openLoop(meshCall, halfRate)
+
+    const ratio = (x: number, y: number): number => Math.round((x / y) * 100) / 100
+    return {
+      name: 'rpc',
+      payloadBytes: PAYLOAD.byteLength,
+      concurrency: CONCURRENCY,
+      runMs: RUN_MS,
+      meshRpc,
+      gateway: gatewayPath,
+      baselineRawHttp: rawHttp,
+      baselineLibp2pStreamPerRequest: vanillaLibp2p,
+      meshRpcAtHalfPeak: { rate: halfRate, ...meshAtHalf },
+      ratios: {
+        meshRpcOverRawHttp: ratio(meshRpc.perSec, rawHttp.perSec),
+        gatewayOverRawHttp: ratio(gatewayPath.perSec, rawHttp.perSec),
+        meshRpcOverLibp2pStreamPerRequest: ratio(meshRpc.perSec, vanillaLibp2p.perSec)
+      },
+      goals: {
+        meshRpcPerSec: { target: '>= 10000', met: meshRpc.perSec >= 10_000 },
+        meshRpcOverRawHttp: { target: '>= 0.5', met: meshRpc.perSec / rawHttp.perSec >= 0.5 },
+        p99AtHalfPeakMs: { target: '<= 5', value: meshAtHalf.p99Us / 1000, met: meshAtHalf.p99Us <= 5_000 },
+        gatewayOverRawHttp: { target: '>= 0.35', met: gatewayPath.perSec / rawHttp.perSec >= 0.35 }
+      }
+    }
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => {})
+    for (const c of children) c.kill('SIGKILL')
+    await killAll(daemons)
+    await dir.cleanup()
+  }
+}
