@@ -27,8 +27,16 @@ describe('config validation', () => {
       protocolPrefix: '/noodle',
       logLevel: 'info',
       labels: {},
+      rpc: {},
       membership: {}
     })
+  })
+
+  it('takes a gateway address and an rpc message limit, and refuses bad ones naming the key', () => {
+    expect(parseConfig({ gateway: '127.0.0.1:8080', rpc: { maxMessageBytes: 65536 } }, 'f')).to.include({ gateway: '127.0.0.1:8080' })
+    expect(configError(() => parseConfig({ gateway: '127.0.0.1' }, 'f')).message).to.match(/gateway.*HOST:PORT/)
+    expect(configError(() => parseConfig({ gateway: 'localhost:70000' }, 'f')).message).to.match(/gateway.*0-65535/)
+    expect(configError(() => parseConfig({ rpc: { maxMessageBytes: 10 } }, 'f')).message).to.match(/rpc\.maxMessageBytes/)
   })
 
   it('keeps given values', () => {
