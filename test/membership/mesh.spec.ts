@@ -158,7 +158,8 @@ describe('gossip membership (in-process meshes)', function () {
     await claim(accuser, 'failed', target, incarnation)
     await waitFor(() => watcher.services.membership.stats().claimsIgnored >= 1, { what: 'the stale verdict to be ignored' })
     expect(statusOf(watcher, target)).to.equal('alive')
-    expect(events.filter(e => e.peerId === id).map(e => e.type)).to.deep.equal(['suspect', 'recovered'])
+    // (an update, e.g. the target's addresses growing, may come in between; it is not a verdict)
+    expect(events.filter(e => e.peerId === id && e.type !== 'update').map(e => e.type)).to.deep.equal(['suspect', 'recovered'])
     expect(target.services.membership.currentIncarnation).to.equal(incarnation)
   })
 
