@@ -34,7 +34,8 @@ export class RpcServer {
   private readonly registrar: Registrar
   private readonly init: RpcServerInit
   private readonly handlers = new Map<string, Handler>()
-  private controller = new AbortController()
+  /** calls being handled: aborted when the daemon stops */
+  private readonly active = new Set<AbortController>()
 
   constructor (registrar: Registrar, init: RpcServerInit) {
     this.registrar = registrar
@@ -42,7 +43,6 @@ export class RpcServer {
   }
 
   async start (): Promise<void> {
-    this.controller = new AbortController()
     await this.registrar.handle(this.init.protocol, (stream, connection) => { this.serve(stream, connection) }, {
       maxInboundStreams: MAX_RPC_STREAMS,
       maxOutboundStreams: MAX_RPC_STREAMS
@@ -50,7 +50,8 @@ export class RpcServer {
   }
 
   async stop (): Promise<void> {
-    this.controller.abort(new NoHandlerError('daemon stopping'))
+    for (const c of this.active) c.abort(new NoHandlerError('daemon stopping'))
+    this.active.clear()
     await this.registrar.unhandle(this.init.protocol)
   }
 
@@ -64,22 +65,31 @@ export class RpcServer {
       handler = handlerFor(endpoint, this.init.maxMessageBytes)
       this.handlers.set(key, handler)
     }
-    const deadline = AbortSignal.timeout(timeoutMs)
-    const signal = AbortSignal.any([deadline, this.controller.signal])
+    // one controller and one timer per call: AbortSignal.timeout plus AbortSignal.any cost
+    // two timers and a dependent-signal registration on every call of the hot path
+    const controller = new AbortController()
+    this.active.add(controller)
+    let expired = false
     let timer: ReturnType<typeof setTimeout> | undefined
-    const expired = new Promise<never>((_resolve, reject) => {
+    const deadline = new Promise<never>((_resolve, reject) => {
       // a handler that ignores its signal still gets no more time than the deadline
-      timer = setTimeout(() => { reject(new DeadlineExceededError(`"${service}/${fn}" did not answer within ${timeoutMs} ms`)) }, timeoutMs)
+      timer = setTimeout(() => {
+        expired = true
+        const err = new DeadlineExceededError(`"${service}/${fn}" did not answer within ${timeoutMs} ms`)
+        controller.abort(err)
+        reject(err)
+      }, timeoutMs)
     })
     try {
-      const result = await Promise.race([handler({ service, fn, payload, signal, timeoutMs }), expired])
+      const result = await Promise.race([handler({ service, fn, payload, signal: controller.signal, timeoutMs }), deadline])
       if (result.byteLength > this.init.maxMessageBytes) throw new PayloadTooLargeError(`response of ${result.byteLength} bytes exceeds the ${this.init.maxMessageBytes} byte limit`)
       return result
     } catch (err: any) {
-      if (deadline.aborted) throw new DeadlineExceededError(`"${service}/${fn}" did not answer within ${timeoutMs} ms`)
+      if (expired) throw new DeadlineExceededError(`"${service}/${fn}" did not answer within ${timeoutMs} ms`)
       throw err
     } finally {
       clearTimeout(timer)
+      this.active.delete(controller)
     }
   }
 
