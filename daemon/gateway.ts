@@ -1,28 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { InvalidRequestError, ListenError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from '../lib/interface/errors.js'
-import type { CallOptions, CallResult } from '../lib/rpc/index.js'
+import { InvalidRequestError, ListenError, MethodNotAllowedError, NotFoundError } from '../lib/interface/errors.js'
+import type { CallOptions } from '../lib/rpc/index.js'
+import { readBody, sendError, statusFor } from './api/http.js'
+import type { RpcTarget } from './api/rpc-routes.js'
 import type { Logger } from './logger.js'
 
 /** What the gateway needs: the mesh RPC client. */
-export interface GatewayTarget {
-  readonly maxMessageBytes: number
-  call: (service: string, fn: string, payload: Uint8Array, options: CallOptions) => Promise<CallResult>
-}
-
-/** HTTP status for each error a call can end with; the service's own named errors are 500. */
-const STATUS: Record<string, number> = {
-  InvalidRequestError: 400,
-  NotFoundError: 404,
-  ServiceNotFoundError: 404,
-  MethodNotAllowedError: 405,
-  PayloadTooLargeError: 413,
-  InstanceUnreachableError: 502,
-  ServiceEndpointError: 502,
-  NoInstanceError: 503,
-  NoHandlerError: 503,
-  DeadlineExceededError: 504
-}
+export type GatewayTarget = Pick<RpcTarget, 'maxMessageBytes' | 'call'>
 
 const PATH = /^\/svc\/([^/]+)\/([^/]+)$/
 
@@ -105,30 +90,11 @@ export class Gateway {
       })
       res.end(result.payload)
     } catch (err: any) {
-      const status = STATUS[err.name] ?? 500
-      if (status === 500) this.log.debug({ err: err.message, name: err.name }, 'gateway call failed')
-      const text = JSON.stringify({ error: { name: String(err.name ?? 'Error'), message: String(err.message ?? err) } })
-      if (res.headersSent) {
-        res.destroy()
-        return
-      }
-      // a body left unread would otherwise be parsed as the next request
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...(status === 413 ? { connection: 'close' } : {}) })
-      res.end(text)
+      // the same status for each error name as the control API; the service's own errors are 500
+      if (statusFor(err) === 500) this.log.debug({ err: err.message, name: err.name }, 'gateway call failed')
+      // a body left unread is not worth reading to keep the connection
+      if (statusFor(err) === 413 && !res.headersSent) res.setHeader('connection', 'close')
+      sendError(res, err)
     }
   }
-}
-
-/** The request body, refused past `limit` bytes (on the declared length first, before reading). */
-async function readBody (req: IncomingMessage, limit: number): Promise<Uint8Array> {
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > limit) throw new PayloadTooLargeError(`request body of ${declared} bytes exceeds the ${limit} byte limit`)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > limit) throw new PayloadTooLargeError(`request body exceeds the ${limit} byte limit`)
-    chunks.push(chunk as Buffer)
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
 }

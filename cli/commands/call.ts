@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import type { CallResponse } from '../../lib/interface/api.js'
 import { InvalidRequestError } from '../../lib/interface/errors.js'
+import { DEFAULT_TIMEOUT_MS } from '../../lib/rpc/constants.js'
 import { parseDurationMs } from '../duration.js'
 import type { CommandContext } from '../context.js'
 import type { CommandRunner } from './types.js'
@@ -13,7 +14,6 @@ interface CallOptions {
 
 /** The daemon's own control request may take the call's deadline plus this. */
 const API_MARGIN_MS = 5_000
-const DEFAULT_TIMEOUT_MS = 10_000
 
 /** `text`, `@file` (its bytes) or `-` (standard input). */
 async function readInput (ctx: CommandContext, arg: string | undefined): Promise<Buffer> {

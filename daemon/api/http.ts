@@ -55,8 +55,8 @@ export function sendError (res: ServerResponse, err: Error): void {
   }
 }
 
-/** Read a JSON object body of at most `limit` bytes. */
-export async function readJson (req: IncomingMessage, limit: number = MAX_BODY_BYTES): Promise<Record<string, unknown>> {
+/** Read a request body of at most `limit` bytes: refused on the declared length first, before reading. */
+export async function readBody (req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0)
   if (declared > limit) {
     throw new PayloadTooLargeError(`request body of ${declared} bytes exceeds the ${limit} byte limit`)
@@ -70,12 +70,18 @@ export async function readJson (req: IncomingMessage, limit: number = MAX_BODY_B
     }
     chunks.push(chunk as Buffer)
   }
-  if (size === 0) {
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+}
+
+/** Read a JSON object body of at most `limit` bytes. */
+export async function readJson (req: IncomingMessage, limit: number = MAX_BODY_BYTES): Promise<Record<string, unknown>> {
+  const body = await readBody(req, limit)
+  if (body.length === 0) {
     return {}
   }
   let value: unknown
   try {
-    value = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    value = JSON.parse(body.toString('utf8'))
   } catch (err: any) {
     throw new InvalidRequestError(`request body is not valid JSON: ${err.message}`)
   }

@@ -1,9 +1,7 @@
-import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import * as varint from 'uint8-varint'
-import { Uint8ArrayList } from 'uint8arraylist'
-import type { Connection, Logger, PeerId, PeerStore, Stream, StreamMessageEvent } from '@libp2p/interface'
+import type { Connection, Logger, PeerId, PeerStore, Stream } from '@libp2p/interface'
+import { frame, onFrames } from '../frames.js'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { MAX_PROBE_MESSAGE_BYTES } from './constants.js'
 import { ProbeError } from './errors.js'
@@ -27,28 +25,6 @@ export interface ProberInit {
 
 let nonceCounter = 0
 
-/** Frame one message: unsigned varint length, then the bytes. */
-function frame (bytes: Uint8Array): Uint8ArrayList {
-  return new Uint8ArrayList(varint.encode(bytes.byteLength), bytes)
-}
-
-/**
- * Feed a stream's incoming bytes through a length-prefixed decoder. A frame
- * over MAX_PROBE_MESSAGE_BYTES, or one `onFrame` throws on, aborts the
- * stream: the peer is misbehaving, and the stream is all it loses.
- */
-function onFrames (stream: Stream, onFrame: (bytes: Uint8Array) => void, onBad: (err: Error) => void): void {
-  const decoder = new LengthPrefixedDecoder({ maxDataLength: MAX_PROBE_MESSAGE_BYTES, maxBufferSize: MAX_PROBE_MESSAGE_BYTES * 4 })
-  stream.addEventListener('message', (evt: StreamMessageEvent) => {
-    try {
-      for (const buf of decoder.decode(evt.data)) onFrame(buf.subarray())
-    } catch (err: any) {
-      onBad(err)
-      stream.abort(err)
-    }
-  })
-}
-
 /**
  * One long-lived outbound probe stream to a peer. Requests carry nonces and
  * answers are matched to them, so any number of probes share the stream.
@@ -63,7 +39,7 @@ class ProbeChannel {
 
   constructor (stream: Stream, onClose: () => void) {
     this.stream = stream
-    onFrames(stream, (bytes) => {
+    onFrames(stream, MAX_PROBE_MESSAGE_BYTES, (bytes) => {
       const res = decodeJson(probeResponseSchema, bytes)
       this.pending.get(res.nonce)?.(res)
     }, () => {})
@@ -194,7 +170,7 @@ export class Prober {
 
   /** Answer every request on an inbound probe stream until it closes. */
   private serve (stream: Stream, connection: Connection): void {
-    onFrames(stream, (bytes) => {
+    onFrames(stream, MAX_PROBE_MESSAGE_BYTES, (bytes) => {
       const req = decodeJson(probeRequestSchema, bytes)
       void this.answer(req).then(res => {
         // the requester may have gone while an indirect probe ran: answer only an open stream,

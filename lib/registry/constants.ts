@@ -26,10 +26,3 @@ export const RECONCILE_DEBOUNCE_MS = 100
 export const DHT_LOOKUP_TIMEOUT_MS = 3_000
 /** A DHT put or provide gives up after this long (it is retried on the next write or start). */
 export const DHT_WRITE_TIMEOUT_MS = 30_000
-
-/**
- * Endpoints served inside the daemon (`builtin:<name>`), registered like an
- * external process's: `echo` answers with its input, to check and benchmark
- * the mesh's call path without another process.
- */
-export const BUILTIN_ENDPOINTS = ['echo'] as const

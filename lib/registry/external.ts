@@ -5,16 +5,20 @@ import { ConflictError, InvalidRegistrationError, ServiceNotFoundError } from '.
 import { SERVICE_NAME } from '../placement/constants.js'
 import { firstIssue } from '../validation.js'
 import { checkSchema, runCheck, type Check, type CheckStatus } from './checks.js'
-import { BUILTIN_ENDPOINTS, EXTERNAL_PREFIX, MAX_EXTERNAL_SERVICES } from './constants.js'
+import { BUILTIN_HANDLERS } from '../rpc/handlers.js'
+import { EXTERNAL_PREFIX, MAX_EXTERNAL_SERVICES } from './constants.js'
 
 /**
  * A process running beside this daemon that joins the mesh as an instance of
  * a service (Consul's agent service registration): where it listens, and how
  * its health is checked.
  */
+/** Endpoints served inside the daemon (`builtin:echo`): the RPC layer's built-in handlers. */
+const BUILTIN_ENDPOINTS = Object.keys(BUILTIN_HANDLERS).map(n => `builtin:${n}`)
+
 /** An http(s) URL, or a built-in endpoint's name. */
 function isEndpoint (value: string): boolean {
-  if ((BUILTIN_ENDPOINTS as readonly string[]).map(n => `builtin:${n}`).includes(value)) return true
+  if (BUILTIN_ENDPOINTS.includes(value)) return true
   try {
     const url = new URL(value)
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
@@ -26,7 +30,7 @@ function isEndpoint (value: string): boolean {
 export const registrationSchema = z.strictObject({
   name: z.string().regex(SERVICE_NAME, { error: 'lower-case letters, digits and -, 1-63 characters, not starting or ending with -' }),
   endpoint: z.string().max(1024).refine(isEndpoint, {
-    error: `must be an http:// or https:// URL, or one of ${BUILTIN_ENDPOINTS.map(n => `builtin:${n}`).join(', ')}`
+    error: `must be an http:// or https:// URL, or one of ${BUILTIN_ENDPOINTS.join(', ')}`
   }),
   check: checkSchema.optional()
 }).refine(r => !(r.endpoint.startsWith('builtin:') && r.check != null && r.check.type !== 'ttl'), {

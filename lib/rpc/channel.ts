@@ -1,7 +1,7 @@
 import type { Stream } from '@libp2p/interface'
-import { DeadlineExceededError, InstanceUnreachableError } from '../interface/errors.js'
-import { errorFromWire } from '../interface/errors.js'
-import { FrameSender, frame, onFrames } from './frame.js'
+import { DeadlineExceededError, InstanceUnreachableError, errorFromWire } from '../interface/errors.js'
+import { FrameSender, frame, onFrames } from '../frames.js'
+import { FRAME_OVERHEAD_BYTES } from './constants.js'
 import { Request, Response } from './pb/rpc.js'
 
 interface Pending {
@@ -26,7 +26,7 @@ export class RpcChannel {
   constructor (stream: Stream, maxMessageBytes: number, onClose: () => void) {
     this.stream = stream
     this.sender = new FrameSender(stream)
-    onFrames(stream, maxMessageBytes, (bytes) => {
+    onFrames(stream, maxMessageBytes + FRAME_OVERHEAD_BYTES, (bytes) => {
       const res = Response.decode(bytes)
       const pending = this.pending.get(res.id)
       if (pending == null) return // answered after its caller gave up

@@ -103,38 +103,41 @@ export class RpcClient {
     }
   }
 
+  /**
+   * The call's deadline: one controller and a timer cleared when the call
+   * ends. (AbortSignal.timeout's timer outlives the call, 10 s by default,
+   * and at thousands of calls a second the pending timers and their signals
+   * were what the garbage collector walked.) The controller's reason is a
+   * DeadlineExceededError once the deadline has passed.
+   */
   private async attempt (service: string, fn: string, payload: Uint8Array, options: CallOptions, started: number): Promise<CallResult> {
     if (payload.byteLength > this.init.maxMessageBytes) {
       throw new PayloadTooLargeError(`payload of ${payload.byteLength} bytes exceeds the ${this.init.maxMessageBytes} byte limit`)
     }
     const timeoutMs = Math.min(Math.max(1, Math.round(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)), MAX_TIMEOUT_MS)
-    // one controller and a timer cleared when the call ends: AbortSignal.timeout's timer
-    // outlives the call (10 s by default), and at thousands of calls a second the
-    // pending timers and their signals are what the garbage collector then walks
     options.signal?.throwIfAborted()
     const controller = new AbortController()
-    let timedOut = false
-    const timer = setTimeout(() => { timedOut = true; controller.abort(new DeadlineExceededError(`no answer within ${timeoutMs} ms`)) }, timeoutMs)
+    const timer = setTimeout(() => { controller.abort(new DeadlineExceededError(`no answer from "${service}" within ${timeoutMs} ms`)) }, timeoutMs)
     const onAbort = (): void => { controller.abort(options.signal?.reason) }
     options.signal?.addEventListener('abort', onAbort, { once: true })
     try {
-      return await this.attemptWithin(service, fn, payload, options, started, timeoutMs, controller.signal, () => timedOut)
+      return await this.attempts(service, fn, payload, options, started, timeoutMs, controller.signal)
     } finally {
       clearTimeout(timer)
       options.signal?.removeEventListener('abort', onAbort)
     }
   }
 
-  private async attemptWithin (service: string, fn: string, payload: Uint8Array, options: CallOptions, started: number, timeoutMs: number, signal: AbortSignal, timedOut: () => boolean): Promise<CallResult> {
-    const deadline = { get aborted () { return timedOut() } }
+  private async attempts (service: string, fn: string, payload: Uint8Array, options: CallOptions, started: number, timeoutMs: number, signal: AbortSignal): Promise<CallResult> {
     const remaining = (): number => Math.max(1, Math.round(timeoutMs - (performance.now() - started)))
-    const expired = (): DeadlineExceededError => new DeadlineExceededError(`no answer from "${service}" within ${timeoutMs} ms`)
+    const expired = (): boolean => signal.reason instanceof DeadlineExceededError
+    const deadlineError = (): DeadlineExceededError => new DeadlineExceededError(`no answer from "${service}" within ${timeoutMs} ms`)
 
     let view: ResolveView
     try {
       view = await this.init.resolve(service, { signal })
     } catch (err) {
-      if (deadline.aborted) throw expired()
+      if (expired()) throw deadlineError()
       throw err
     }
     const maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)
@@ -154,7 +157,7 @@ export class RpcClient {
         this.balancer.succeeded(service, peer)
         return { payload: result, instance: peer, attempts: attempt, elapsedMs: Math.round((performance.now() - started) * 100) / 100 }
       } catch (err: any) {
-        if (deadline.aborted || err.name === 'DeadlineExceededError') throw expired()
+        if (expired() || err.name === 'DeadlineExceededError') throw deadlineError()
         if (options.signal?.aborted === true) throw err
         if (!INSTANCE_FAILURES.has(err.name)) throw err // the service's own answer
         this.balancer.failed(service, peer)

@@ -1,8 +1,8 @@
 import type { Connection, Logger, Stream } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 import { DeadlineExceededError, InvalidRequestError, NoHandlerError, PayloadTooLargeError } from '../interface/errors.js'
-import { DEFAULT_TIMEOUT_MS, MAX_IN_FLIGHT_PER_STREAM, MAX_NAME_LENGTH, MAX_RPC_STREAMS, MAX_TIMEOUT_MS } from './constants.js'
-import { FrameSender, frame, onFrames } from './frame.js'
+import { DEFAULT_TIMEOUT_MS, FRAME_OVERHEAD_BYTES, MAX_IN_FLIGHT_PER_STREAM, MAX_NAME_LENGTH, MAX_RPC_STREAMS, MAX_TIMEOUT_MS } from './constants.js'
+import { FrameSender, frame, onFrames } from '../frames.js'
 import { handlerFor, type Handler, type LocalEndpoint } from './handlers.js'
 import { Request, Response } from './pb/rpc.js'
 
@@ -97,6 +97,12 @@ export class RpcServer {
     const sender = new FrameSender(stream)
     let inFlight = 0
     let paused = false
+    let callerDone = false
+    // once the caller has closed its side and every call is answered, close ours
+    const closeIfDone = (): void => {
+      if (!callerDone || inFlight > 0) return
+      sender.flushed().then(async () => { await stream.close() }).catch(() => {})
+    }
     const answer = (res: Response): void => {
       inFlight--
       if (paused && inFlight <= MAX_IN_FLIGHT_PER_STREAM / 2) {
@@ -109,8 +115,9 @@ export class RpcServer {
       } catch (err) {
         this.init.log.trace('could not answer on a closing stream from %p: %e', connection.remotePeer, err)
       }
+      closeIfDone()
     }
-    onFrames(stream, this.init.maxMessageBytes, (bytes) => {
+    onFrames(stream, this.init.maxMessageBytes + FRAME_OVERHEAD_BYTES, (bytes) => {
       const req = Request.decode(bytes)
       inFlight++
       if (inFlight >= MAX_IN_FLIGHT_PER_STREAM && !paused) {
@@ -123,15 +130,8 @@ export class RpcServer {
       this.init.log('malformed rpc frame from %p, stream aborted: %e', connection.remotePeer, err)
     })
     stream.addEventListener('remoteCloseWrite', () => {
-      // the caller is done sending; answer what is in flight, then close our side
-      const closeWhenIdle = (): void => {
-        if (inFlight === 0 && sender.queued === 0) {
-          stream.close().catch(() => {})
-        } else {
-          setTimeout(closeWhenIdle, 50)
-        }
-      }
-      closeWhenIdle()
+      callerDone = true
+      closeIfDone()
     }, { once: true })
   }
 

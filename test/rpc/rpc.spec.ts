@@ -4,7 +4,7 @@ import { expect } from 'chai'
 import * as varint from 'uint8-varint'
 import type { NoodleNode } from '../../lib/node/index.js'
 import { Request } from '../../lib/rpc/pb/rpc.js'
-import { frame } from '../../lib/rpc/frame.js'
+import { frame } from '../../lib/frames.js'
 import { startMesh, stopAll, converged } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
 

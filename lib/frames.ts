@@ -2,7 +2,6 @@ import { LengthPrefixedDecoder } from '@libp2p/utils'
 import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
 import type { Stream, StreamMessageEvent } from '@libp2p/interface'
-import { FRAME_OVERHEAD_BYTES } from './constants.js'
 
 /** One frame: unsigned varint length, then the message bytes. */
 export function frame (bytes: Uint8Array): Uint8ArrayList {
@@ -11,14 +10,14 @@ export function frame (bytes: Uint8Array): Uint8ArrayList {
 
 /**
  * Feed a stream's bytes through a length-prefixed decoder that refuses a
- * frame longer than the payload limit (plus headers) as soon as its length
- * prefix has arrived, before buffering it. A refused or undecodable frame
+ * frame longer than `maxFrameBytes` as soon as its length prefix has
+ * arrived, before buffering it. A refused frame, or one `onFrame` throws on,
  * aborts the stream (`onBad` is told first): the peer is misbehaving, and
- * the stream is all it loses.
+ * the stream is all it loses. The buffer may hold a frame that is nearly
+ * whole plus the next transport chunk, which carries the next frames.
  */
-export function onFrames (stream: Stream, maxPayloadBytes: number, onFrame: (bytes: Uint8Array) => void, onBad: (err: Error) => void): void {
-  const max = maxPayloadBytes + FRAME_OVERHEAD_BYTES
-  const decoder = new LengthPrefixedDecoder({ maxDataLength: max, maxBufferSize: max + 16 })
+export function onFrames (stream: Stream, maxFrameBytes: number, onFrame: (bytes: Uint8Array) => void, onBad: (err: Error) => void): void {
+  const decoder = new LengthPrefixedDecoder({ maxDataLength: maxFrameBytes, maxBufferSize: 2 * maxFrameBytes + 64 * 1024 })
   stream.addEventListener('message', (evt: StreamMessageEvent) => {
     try {
       for (const buf of decoder.decode(evt.data)) onFrame(buf.subarray())
@@ -43,10 +42,7 @@ export class FrameSender {
     this.stream = stream
   }
 
-  /** Frames waiting for the stream to drain. */
-  get queued (): number {
-    return this.queue.length
-  }
+  private flushWaiters: Array<() => void> = []
 
   send (data: Uint8ArrayList): void {
     if (this.waiting) {
@@ -56,6 +52,12 @@ export class FrameSender {
     if (!this.stream.send(data)) this.wait()
   }
 
+  /** Resolves once every frame sent so far has been handed to the stream (or the stream ended). */
+  async flushed (): Promise<void> {
+    if (!this.waiting) return
+    await new Promise<void>(resolve => { this.flushWaiters.push(resolve) })
+  }
+
   private wait (): void {
     this.waiting = true
     this.stream.onDrain().then(() => {
@@ -63,10 +65,18 @@ export class FrameSender {
       while (this.queue.length > 0 && !this.waiting) {
         if (!this.stream.send(this.queue.shift()!)) this.wait()
       }
+      if (!this.waiting) this.release()
     }, () => {
       // the stream closed or aborted: whoever waits for these frames hears it from the stream
       this.queue.length = 0
       this.waiting = false
+      this.release()
     })
+  }
+
+  private release (): void {
+    const waiters = this.flushWaiters
+    this.flushWaiters = []
+    waiters.forEach(w => { w() })
   }
 }
