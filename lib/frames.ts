@@ -29,46 +29,68 @@ export function onFrames (stream: Stream, maxFrameBytes: number, onFrame: (bytes
 }
 
 /**
- * Sends frames on a stream in order, respecting backpressure: once `send`
- * reports a full buffer, later frames wait in this queue until the stream
- * drains instead of growing the stream's buffer without bound.
+ * Sends frames on a stream in order, coalesced and respecting backpressure.
+ *
+ * Frames sent in the same turn of the event loop go to the stream together,
+ * as one write, at the end of that turn (setImmediate): below the stream,
+ * every write is its own yamux frame, noise message and socket write, and
+ * those dominated the cost of a small call (DESIGN.md section 6, "RPC
+ * writes"). Waiting for the end of the turn costs a call no time it would
+ * not otherwise have spent: the turn was busy with the other callers.
+ *
+ * Once `send` on the stream reports a full buffer, later frames wait here
+ * until the stream drains instead of growing the stream's buffer without
+ * bound.
  */
 export class FrameSender {
   private readonly stream: Stream
-  private readonly queue: Uint8ArrayList[] = []
+  private pending = new Uint8ArrayList()
+  private scheduled = false
   private waiting = false
+  private flushWaiters: Array<() => void> = []
 
   constructor (stream: Stream) {
     this.stream = stream
   }
 
-  private flushWaiters: Array<() => void> = []
-
   send (data: Uint8ArrayList): void {
-    if (this.waiting) {
-      this.queue.push(data)
-      return
-    }
-    if (!this.stream.send(data)) this.wait()
+    this.pending.append(data)
+    if (this.scheduled || this.waiting) return
+    this.scheduled = true
+    setImmediate(() => { this.scheduled = false; this.flush() })
   }
 
   /** Resolves once every frame sent so far has been handed to the stream (or the stream ended). */
   async flushed (): Promise<void> {
-    if (!this.waiting) return
+    if (this.pending.byteLength === 0 && !this.waiting) return
     await new Promise<void>(resolve => { this.flushWaiters.push(resolve) })
+  }
+
+  private flush (): void {
+    if (this.waiting) return
+    if (this.pending.byteLength > 0) {
+      const data = this.pending
+      this.pending = new Uint8ArrayList()
+      try {
+        if (!this.stream.send(data)) {
+          this.wait()
+          return
+        }
+      } catch {
+        // the stream is closing or closed: whoever waits for these frames hears it from the stream
+      }
+    }
+    this.release()
   }
 
   private wait (): void {
     this.waiting = true
     this.stream.onDrain().then(() => {
       this.waiting = false
-      while (this.queue.length > 0 && !this.waiting) {
-        if (!this.stream.send(this.queue.shift()!)) this.wait()
-      }
-      if (!this.waiting) this.release()
+      this.flush()
     }, () => {
       // the stream closed or aborted: whoever waits for these frames hears it from the stream
-      this.queue.length = 0
+      this.pending = new Uint8ArrayList()
       this.waiting = false
       this.release()
     })
