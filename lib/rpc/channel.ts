@@ -1,7 +1,8 @@
 import type { Stream } from '@libp2p/interface'
-import { DeadlineExceededError, InstanceUnreachableError, errorFromWire } from '../interface/errors.js'
+import { InstanceUnreachableError, errorFromWire } from '../interface/errors.js'
 import { FrameSender, frame, onFrames } from '../frames.js'
 import { FRAME_OVERHEAD_BYTES } from './constants.js'
+import type { CallDeadline } from './deadline.js'
 import { Request, Response } from './pb/rpc.js'
 
 interface Pending {
@@ -65,9 +66,9 @@ export class RpcChannel {
     for (const p of waiting) p.settle(err)
   }
 
-  async call (req: Omit<Request, 'id'>, signal: AbortSignal): Promise<Uint8Array> {
+  async call (req: Omit<Request, 'id'>, deadline: CallDeadline): Promise<Uint8Array> {
     if (!this.open) throw this.closeReason ?? new InstanceUnreachableError('rpc stream closed')
-    signal.throwIfAborted()
+    if (deadline.reason != null) throw deadline.reason
     const id = this.nextId
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1
     let settle!: (res: Uint8Array | Error) => void
@@ -75,18 +76,16 @@ export class RpcChannel {
       settle = (res) => { res instanceof Error ? reject(res) : resolve(res) }
     })
     this.pending.set(id, { settle })
-    const onAbort = (): void => {
+    deadline.wait((reason) => {
       this.pending.delete(id)
-      const reason = signal.reason
-      settle(reason instanceof Error && reason.name !== 'TimeoutError' && reason.name !== 'AbortError' ? reason : new DeadlineExceededError(`no answer within ${req.timeoutMs} ms`))
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
+      settle(reason)
+    })
     try {
       this.sender.send(frame(Request.encode({ ...req, id })))
       return await answer
     } finally {
       this.pending.delete(id)
-      signal.removeEventListener('abort', onAbort)
+      deadline.wait(undefined)
     }
   }
 }

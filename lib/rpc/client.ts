@@ -6,6 +6,7 @@ import { DeadlineExceededError, InstanceUnreachableError, NoInstanceError, Paylo
 import type { ResolveView } from '../interface/api.js'
 import { Balancer } from './balancer.js'
 import { RpcChannel } from './channel.js'
+import { CallDeadline } from './deadline.js'
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, OPEN_TIMEOUT_MS } from './constants.js'
 
 export interface CallOptions {
@@ -69,7 +70,10 @@ export class RpcClient {
   readonly counters: RpcClientCounters = { calls: 0, succeeded: 0, failed: 0, retries: 0, localCalls: 0 }
   readonly balancer = new Balancer()
   private readonly init: RpcClientInit
+  /** per peer: its channel, opening or open */
   private readonly channels = new Map<string, Promise<RpcChannel>>()
+  /** per peer: its channel once open (calls take it without waiting on a promise) */
+  private readonly ready = new Map<string, RpcChannel>()
 
   constructor (init: RpcClientInit) {
     this.init = init
@@ -103,39 +107,28 @@ export class RpcClient {
     }
   }
 
-  /**
-   * The call's deadline: one controller and a timer cleared when the call
-   * ends. (AbortSignal.timeout's timer outlives the call, 10 s by default,
-   * and at thousands of calls a second the pending timers and their signals
-   * were what the garbage collector walked.) The controller's reason is a
-   * DeadlineExceededError once the deadline has passed.
-   */
+  /** The call under its deadline (CallDeadline: one timer, no AbortSignal listener on the way). */
   private async attempt (service: string, fn: string, payload: Uint8Array, options: CallOptions, started: number): Promise<CallResult> {
     if (payload.byteLength > this.init.maxMessageBytes) {
       throw new PayloadTooLargeError(`payload of ${payload.byteLength} bytes exceeds the ${this.init.maxMessageBytes} byte limit`)
     }
     const timeoutMs = Math.min(Math.max(1, Math.round(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)), MAX_TIMEOUT_MS)
     options.signal?.throwIfAborted()
-    const controller = new AbortController()
-    const timer = setTimeout(() => { controller.abort(new DeadlineExceededError(`no answer from "${service}" within ${timeoutMs} ms`)) }, timeoutMs)
-    const onAbort = (): void => { controller.abort(options.signal?.reason) }
-    options.signal?.addEventListener('abort', onAbort, { once: true })
+    const deadline = new CallDeadline(timeoutMs, () => new DeadlineExceededError(`no answer from "${service}" within ${timeoutMs} ms`), options.signal)
     try {
-      return await this.attempts(service, fn, payload, options, started, timeoutMs, controller.signal)
+      return await this.attempts(service, fn, payload, options, started, deadline)
     } finally {
-      clearTimeout(timer)
-      options.signal?.removeEventListener('abort', onAbort)
+      deadline.clear()
     }
   }
 
-  private async attempts (service: string, fn: string, payload: Uint8Array, options: CallOptions, started: number, timeoutMs: number, signal: AbortSignal): Promise<CallResult> {
-    const remaining = (): number => Math.max(1, Math.round(timeoutMs - (performance.now() - started)))
-    const expired = (): boolean => signal.reason instanceof DeadlineExceededError
-    const deadlineError = (): DeadlineExceededError => new DeadlineExceededError(`no answer from "${service}" within ${timeoutMs} ms`)
+  private async attempts (service: string, fn: string, payload: Uint8Array, options: CallOptions, started: number, deadline: CallDeadline): Promise<CallResult> {
+    const expired = (): boolean => deadline.reason instanceof DeadlineExceededError
+    const deadlineError = (): DeadlineExceededError => new DeadlineExceededError(`no answer from "${service}" within ${deadline.timeoutMs} ms`)
 
     let view: ResolveView
     try {
-      view = await this.init.resolve(service, { signal })
+      view = await this.init.resolve(service, deadline.options)
     } catch (err) {
       if (expired()) throw deadlineError()
       throw err
@@ -153,7 +146,7 @@ export class RpcClient {
       if (attempt > 1) this.counters.retries++
       this.balancer.begin(peer)
       try {
-        const result = await this.send(peer, service, fn, payload, remaining(), options.idempotent === true, signal)
+        const result = await this.send(peer, service, fn, payload, options.idempotent === true, deadline)
         this.balancer.succeeded(service, peer)
         return { payload: result, instance: peer, attempts: attempt, elapsedMs: Math.round((performance.now() - started) * 100) / 100 }
       } catch (err: any) {
@@ -172,31 +165,36 @@ export class RpcClient {
     throw lastError ?? new NoInstanceError(`no live instance of "${service}"`)
   }
 
-  private async send (peer: string, service: string, fn: string, payload: Uint8Array, timeoutMs: number, idempotent: boolean, signal: AbortSignal): Promise<Uint8Array> {
+  private async send (peer: string, service: string, fn: string, payload: Uint8Array, idempotent: boolean, deadline: CallDeadline): Promise<Uint8Array> {
     if (peer === this.init.self) {
       this.counters.localCalls++
-      return await this.init.invokeLocal(service, fn, payload, timeoutMs)
+      return await this.init.invokeLocal(service, fn, payload, deadline.remainingMs())
     }
-    const channel = await this.channel(peer, signal)
-    return await channel.call({ service, fn, timeoutMs, idempotent, payload: payload as Uint8Array<ArrayBuffer> }, signal)
+    const channel = this.ready.get(peer)?.open === true ? this.ready.get(peer)! : await this.channel(peer, deadline.signal)
+    return await channel.call({ service, fn, timeoutMs: deadline.remainingMs(), idempotent, payload: payload as Uint8Array<ArrayBuffer> }, deadline)
   }
 
   /**
-   * The open channel to `peer`, or a new one. Opening is shared by every
-   * call that needs it and bounded by its own timeout, not by the first
-   * caller's deadline; each caller waits only as long as its own.
+   * A new channel to `peer`, or the one being opened. Opening is shared by
+   * every call that needs it and bounded by its own timeout, not by the
+   * first caller's deadline; each caller waits only as long as its own.
    */
   private async channel (peer: string, signal: AbortSignal): Promise<RpcChannel> {
     const existing = this.channels.get(peer)
     if (existing != null) {
       const channel = await raceSignal(existing, signal).catch((err) => { if (signal.aborted) throw err })
       if (channel?.open === true) return channel
-      if (this.channels.get(peer) === existing) this.channels.delete(peer)
+      if (this.channels.get(peer) === existing) this.forget(peer)
     }
     const opening = this.open(peer)
     this.channels.set(peer, opening)
-    opening.catch(() => { if (this.channels.get(peer) === opening) this.channels.delete(peer) })
+    opening.then(c => { if (this.channels.get(peer) === opening) this.ready.set(peer, c) }, () => { if (this.channels.get(peer) === opening) this.forget(peer) })
     return await raceSignal(opening, signal)
+  }
+
+  private forget (peer: string): void {
+    this.channels.delete(peer)
+    this.ready.delete(peer)
   }
 
   private async open (peer: string): Promise<RpcChannel> {
@@ -205,7 +203,7 @@ export class RpcClient {
       const connection = await this.init.connectionManager.openConnection(peerIdFromString(peer), { signal })
       const stream = await connection.newStream(this.init.protocol, { signal })
       const channel: RpcChannel = new RpcChannel(stream, this.init.maxMessageBytes, () => {
-        void this.channels.get(peer)?.then(c => { if (c === channel) this.channels.delete(peer) }, () => {})
+        void this.channels.get(peer)?.then(c => { if (c === channel) this.forget(peer) }, () => {})
       })
       return channel
     } catch (err: any) {

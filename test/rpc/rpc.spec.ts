@@ -104,6 +104,21 @@ describe('mesh rpc (in-process meshes)', function () {
     await waitFor(() => svc.aborted.includes('abandon me'), { what: 'the callee to abort the slow request' })
     // the deadline travelled with the request
     expect(Number(svc.seenTimeouts.at(-1))).to.be.within(1, 400)
+
+    // the caller gives up before the deadline: its reason, at once, and the callee is still told at the deadline
+    const controller = new AbortController()
+    const call = a.services.rpc.call('text', 'slow', text('never mind'), { timeoutMs: 800, signal: controller.signal })
+    await waitFor(() => svc.seenTimeouts.length === 4, { what: 'the slow request to reach the endpoint' })
+    const gaveUp = Date.now()
+    controller.abort(new Error('the caller went away'))
+    const abandoned = await rejection(call)
+    expect(abandoned.message).to.equal('the caller went away')
+    expect(Date.now() - gaveUp).to.be.below(400)
+    await waitFor(() => svc.aborted.includes('never mind'), { what: 'the callee to abort the abandoned request at its deadline' })
+    // a signal aborted before the call: nothing is sent
+    const before = await rejection(a.services.rpc.call('text', 'upper', text('x'), { signal: AbortSignal.abort(new Error('already gone')) }))
+    expect(before.message).to.equal('already gone')
+    expect(svc.seenTimeouts).to.have.length(4)
   })
 
   it('tells an unknown service from one without a live instance, and refuses an oversized payload before sending', async () => {

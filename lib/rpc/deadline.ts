@@ -1,0 +1,83 @@
+/**
+ * One call's deadline and cancellation: a timer, the caller's signal if it
+ * gave one, and plain callbacks for whoever waits on the call.
+ *
+ * The hot path makes no AbortSignal. On Node 20 every AbortSignal, with
+ * what it holds, outlives the young-generation collections until the next
+ * full one (even one nobody listens to); at thousands of calls a second
+ * those survivors made every scavenge a 5-9 ms pause and set the tail
+ * latency (DESIGN.md section 6, "AbortSignal per call"). `signal` is made
+ * on demand for work that takes one (resolving a service the registry has
+ * not cached, opening a connection); `options` hands it to such work only
+ * if the work asks for it.
+ */
+export class CallDeadline {
+  readonly timeoutMs: number
+  readonly startedAt = performance.now()
+  private controller?: AbortController
+  private ended?: Error
+  private readonly timer: ReturnType<typeof setTimeout>
+  private readonly parent?: AbortSignal
+  private readonly onParentAbort?: () => void
+  private waiter?: (reason: Error) => void
+
+  /**
+   * @param expired makes the error a call gets when its deadline passes
+   * @param parent the caller's own signal: aborting it ends the call with its reason
+   */
+  constructor (timeoutMs: number, expired: () => Error, parent?: AbortSignal) {
+    this.timeoutMs = timeoutMs
+    this.timer = setTimeout(() => { this.end(expired()) }, timeoutMs)
+    if (parent != null) {
+      this.parent = parent
+      this.onParentAbort = () => { this.end(parent.reason instanceof Error ? parent.reason : new Error(String(parent.reason))) }
+      parent.addEventListener('abort', this.onParentAbort, { once: true })
+    }
+  }
+
+  /** Aborted when the deadline passes or the caller's signal aborts; its reason is the call's error. */
+  get signal (): AbortSignal {
+    if (this.controller == null) {
+      this.controller = new AbortController()
+      if (this.ended != null) this.controller.abort(this.ended)
+    }
+    return this.controller.signal
+  }
+
+  /** `{ signal }` for an API that takes options; the signal is made only if the API reads it. */
+  get options (): { readonly signal: AbortSignal } {
+    const deadline = this // eslint-disable-line @typescript-eslint/no-this-alias
+    return { get signal () { return deadline.signal } }
+  }
+
+  /** Set once the call has ended early: the deadline passed or the caller aborted. */
+  get reason (): Error | undefined {
+    return this.ended
+  }
+
+  /** Milliseconds left, at least 1: what travels with a request. */
+  remainingMs (): number {
+    return Math.max(1, Math.round(this.timeoutMs - (performance.now() - this.startedAt)))
+  }
+
+  /** `onEnd` is called (once) if the call ends early while it waits; `undefined` stops waiting. */
+  wait (onEnd: ((reason: Error) => void) | undefined): void {
+    this.waiter = onEnd
+  }
+
+  /** The call is over: stop the timer and leave the caller's signal alone. */
+  clear (): void {
+    clearTimeout(this.timer)
+    this.waiter = undefined
+    if (this.onParentAbort != null) this.parent?.removeEventListener('abort', this.onParentAbort)
+  }
+
+  private end (reason: Error): void {
+    if (this.ended != null) return
+    this.ended = reason
+    this.controller?.abort(reason)
+    const waiter = this.waiter
+    this.waiter = undefined
+    waiter?.(reason)
+  }
+}
