@@ -7,6 +7,7 @@ import { Request, Response } from './pb/rpc.js'
 
 interface Pending {
   settle: (res: Uint8Array | Error) => void
+  idempotent: boolean
 }
 
 /**
@@ -66,6 +67,22 @@ export class RpcChannel {
     for (const p of waiting) p.settle(err)
   }
 
+  /**
+   * Let go of the idempotent calls waiting here (they may run again
+   * elsewhere); the others keep waiting for their answer. For a member that
+   * is suspected, not yet failed: often it is only slow.
+   */
+  releaseIdempotent (err: Error): number {
+    let released = 0
+    for (const [id, p] of this.pending) {
+      if (!p.idempotent) continue
+      this.pending.delete(id)
+      p.settle(err)
+      released++
+    }
+    return released
+  }
+
   async call (req: Omit<Request, 'id'>, deadline: CallDeadline): Promise<Uint8Array> {
     if (!this.open) throw this.closeReason ?? new InstanceUnreachableError('rpc stream closed')
     if (deadline.reason != null) throw deadline.reason
@@ -75,7 +92,7 @@ export class RpcChannel {
     const answer = new Promise<Uint8Array>((resolve, reject) => {
       settle = (res) => { res instanceof Error ? reject(res) : resolve(res) }
     })
-    this.pending.set(id, { settle })
+    this.pending.set(id, { settle, idempotent: req.idempotent })
     deadline.wait((reason) => {
       this.pending.delete(id)
       settle(reason)

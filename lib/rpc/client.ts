@@ -79,7 +79,19 @@ export class RpcClient {
     this.init = init
   }
 
-  /** The member is suspect, failed or gone: calls waiting on it fail now (and idempotent ones move on). */
+  /**
+   * The member is suspected: its idempotent calls in flight move on to
+   * another instance now; the others keep waiting (a suspect member is often
+   * only slow, and their answer may yet come), as does the stream.
+   */
+  memberSuspect (peerId: string): void {
+    const channel = this.ready.get(peerId)
+    if (channel == null) return
+    const released = channel.releaseIdempotent(new InstanceUnreachableError(`member ${peerId} is suspect`))
+    if (released > 0) this.init.log('member %s is suspect: %d idempotent calls move on', peerId, released)
+  }
+
+  /** The member failed, left or disconnected: calls waiting on it fail now (and idempotent ones move on). */
   memberDown (peerId: string, why: string): void {
     const channel = this.channels.get(peerId)
     if (channel == null) return
@@ -126,17 +138,21 @@ export class RpcClient {
     const expired = (): boolean => deadline.reason instanceof DeadlineExceededError
     const deadlineError = (): DeadlineExceededError => new DeadlineExceededError(`no answer from "${service}" within ${deadline.timeoutMs} ms`)
 
-    let view: ResolveView
-    try {
-      view = await this.init.resolve(service, deadline.options)
-    } catch (err) {
-      if (expired()) throw deadlineError()
-      throw err
+    const resolve = async (): Promise<ResolveView> => {
+      try {
+        return await this.init.resolve(service, deadline.options)
+      } catch (err) {
+        if (expired()) throw deadlineError()
+        throw err
+      }
     }
+    let view = await resolve()
     const maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)
     const tried = new Set<string>()
     let lastError: Error | undefined
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      // a retry looks again: an instance may have appeared, or its member been suspected, meanwhile
+      if (attempt > 1) view = await resolve().catch(() => view)
       const peer = this.balancer.pick(service, view.instances, tried)
       if (peer == null) {
         if (lastError != null) throw lastError

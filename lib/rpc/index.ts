@@ -60,7 +60,8 @@ export class Rpc implements Startable {
 
   private readonly onMember = (evt: CustomEvent<MemberEventView>): void => {
     const e = evt.detail
-    if (e.type === 'suspect' || e.type === 'failed' || e.type === 'left') this.client.memberDown(e.peerId, e.type)
+    if (e.type === 'suspect') this.client.memberSuspect(e.peerId)
+    else if (e.type === 'failed' || e.type === 'left') this.client.memberDown(e.peerId, e.type)
   }
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {

@@ -172,6 +172,47 @@ describe('mesh rpc (in-process meshes)', function () {
     expect(str((await a.services.rpc.call('echo', 'f', text('still here'))).payload)).to.equal('still here')
   })
 
+  it('when an instance\'s daemon is suspected, its idempotent calls move on at once and the others wait for their answer', async () => {
+    nodes = await startMesh(3)
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const [a, b, c] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    // an endpoint that holds every request until released
+    const held: Array<{ body: string, release: () => void }> = []
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (chunk: Buffer) => chunks.push(chunk))
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8')
+        held.push({ body, release: () => { res.end(body) } })
+      })
+    })
+    servers.push(server)
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    await b.services.registry.register({ name: 'held', endpoint: url })
+    await resolvable(a, 'held', 1)
+
+    const kept = a.services.rpc.call('held', 'f', text('not idempotent'), { timeoutMs: 20_000 })
+    const moved = a.services.rpc.call('held', 'f', text('idempotent'), { timeoutMs: 20_000, idempotent: true })
+    await waitFor(() => held.length === 2, { what: 'both calls to reach the endpoint through b' })
+    await c.services.registry.register({ name: 'held', endpoint: url })
+    await resolvable(a, 'held', 2)
+
+    // b is suspected (as a's failure detector would say it: the event the rpc service listens to)
+    a.services.membership.safeDispatchEvent('member', { detail: { type: 'suspect', peerId: b.peerId.toString(), status: 'suspect', incarnation: 0, time: new Date().toISOString() } })
+    await waitFor(() => held.length === 3, { what: 'the idempotent call to be sent again, to c' })
+    expect(held[2]!.body).to.equal('idempotent')
+    for (const h of held) h.release()
+
+    const keptRes = await kept
+    expect(str(keptRes.payload)).to.equal('not idempotent')
+    expect(keptRes.instance).to.equal(b.peerId.toString())
+    const movedRes = await moved
+    expect(movedRes.instance).to.equal(c.peerId.toString())
+    expect(movedRes.attempts).to.equal(2)
+    expect(a.services.rpc.stats().client.retries).to.equal(1)
+  })
+
   it('retries idempotent calls on another instance when one stops mid-stream: every call is answered once and all succeed', async () => {
     nodes = await startMesh(3)
     await waitFor(() => converged(nodes), { what: 'membership convergence' })
