@@ -72,6 +72,11 @@ export class CallDeadline {
     if (this.onParentAbort != null) this.parent?.removeEventListener('abort', this.onParentAbort)
   }
 
+  /** End the call now with `reason` (the daemon is stopping): the waiter and the signal hear it. */
+  abort (reason: Error): void {
+    this.end(reason)
+  }
+
   private end (reason: Error): void {
     if (this.ended != null) return
     this.ended = reason

@@ -3,6 +3,7 @@ import type { Registrar } from '@libp2p/interface-internal'
 import { DeadlineExceededError, InvalidRequestError, NoHandlerError, PayloadTooLargeError } from '../interface/errors.js'
 import { DEFAULT_TIMEOUT_MS, FRAME_OVERHEAD_BYTES, MAX_IN_FLIGHT_PER_STREAM, MAX_NAME_LENGTH, MAX_RPC_STREAMS, MAX_TIMEOUT_MS } from './constants.js'
 import { FrameSender, frame, onFrames } from '../frames.js'
+import { CallDeadline } from './deadline.js'
 import { handlerFor, type Handler, type LocalEndpoint } from './handlers.js'
 import { Request, Response } from './pb/rpc.js'
 
@@ -34,8 +35,8 @@ export class RpcServer {
   private readonly registrar: Registrar
   private readonly init: RpcServerInit
   private readonly handlers = new Map<string, Handler>()
-  /** calls being handled: aborted when the daemon stops */
-  private readonly active = new Set<AbortController>()
+  /** calls being handled: ended when the daemon stops */
+  private readonly active = new Set<CallDeadline>()
 
   constructor (registrar: Registrar, init: RpcServerInit) {
     this.registrar = registrar
@@ -50,7 +51,7 @@ export class RpcServer {
   }
 
   async stop (): Promise<void> {
-    for (const c of this.active) c.abort(new NoHandlerError('daemon stopping'))
+    for (const d of this.active) d.abort(new NoHandlerError('daemon stopping'))
     this.active.clear()
     await this.registrar.unhandle(this.init.protocol)
   }
@@ -65,31 +66,23 @@ export class RpcServer {
       handler = handlerFor(endpoint, this.init.maxMessageBytes)
       this.handlers.set(key, handler)
     }
-    // one controller and one timer per call: AbortSignal.timeout plus AbortSignal.any cost
-    // two timers and a dependent-signal registration on every call of the hot path
-    const controller = new AbortController()
-    this.active.add(controller)
-    let expired = false
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const deadline = new Promise<never>((_resolve, reject) => {
-      // a handler that ignores its signal still gets no more time than the deadline
-      timer = setTimeout(() => {
-        expired = true
-        const err = new DeadlineExceededError(`"${service}/${fn}" did not answer within ${timeoutMs} ms`)
-        controller.abort(err)
-        reject(err)
-      }, timeoutMs)
-    })
+    // a timer and a callback per call, and a signal only for a handler that reads it (CallDeadline)
+    const deadline = new CallDeadline(timeoutMs, () => new DeadlineExceededError(`"${service}/${fn}" did not answer within ${timeoutMs} ms`))
+    this.active.add(deadline)
     try {
-      const result = await Promise.race([handler({ service, fn, payload, signal: controller.signal, timeoutMs }), deadline])
+      const result = await new Promise<Uint8Array>((resolve, reject) => {
+        // a handler that ignores its signal still gets no more time than the deadline
+        deadline.wait(reject)
+        handler({ service, fn, payload, timeoutMs, get signal () { return deadline.signal } }).then(resolve, reject)
+      })
       if (result.byteLength > this.init.maxMessageBytes) throw new PayloadTooLargeError(`response of ${result.byteLength} bytes exceeds the ${this.init.maxMessageBytes} byte limit`)
       return result
     } catch (err: any) {
-      if (expired) throw new DeadlineExceededError(`"${service}/${fn}" did not answer within ${timeoutMs} ms`)
+      if (deadline.reason instanceof DeadlineExceededError) throw deadline.reason
       throw err
     } finally {
-      clearTimeout(timer)
-      this.active.delete(controller)
+      deadline.clear()
+      this.active.delete(deadline)
     }
   }
 
