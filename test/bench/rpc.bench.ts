@@ -115,8 +115,9 @@ async function spawnPrinting (args: string[]): Promise<{ proc: ChildProcess, lin
  * baselines in the same run: (c) raw Node HTTP keep-alive echo server on
  * loopback (another process), (d) vanilla libp2p (TCP, noise, yamux) with
  * a stream per request to an echo server in another process.
- * Then (a) again at half its peak rate, open loop: p99 there; and (c) at
- * that same rate, open loop, for the tail this machine gives a bare server.
+ * Then (a) again at half its peak rate, open loop: p99 there; and (c),
+ * open loop, at that same rate and at half its own peak, for the tail this
+ * machine gives a bare server.
  */
 export async function rpcBench (): Promise<Record<string, unknown>> {
   const dir = await tmpDir()
@@ -176,6 +177,8 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
     const halfRate = Math.round(meshRpc.perSec / 2)
     const meshAtHalf = await openLoop(meshCall, halfRate)
     const rawHttpAtHalf = await openLoop(httpPoster(`http://127.0.0.1:${httpServer.line}/`, agentC), halfRate)
+    const rawHalfRate = Math.round(rawHttp.perSec / 2)
+    const rawHttpAtOwnHalf = await openLoop(httpPoster(`http://127.0.0.1:${httpServer.line}/`, agentC), rawHalfRate)
 
     const ratio = (x: number, y: number): number => Math.round((x / y) * 100) / 100
     return {
@@ -189,6 +192,7 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
       baselineLibp2pStreamPerRequest: vanillaLibp2p,
       meshRpcAtHalfPeak: { rate: halfRate, ...meshAtHalf },
       baselineRawHttpAtSameRate: { rate: halfRate, ...rawHttpAtHalf },
+      baselineRawHttpAtHalfItsPeak: { rate: rawHalfRate, ...rawHttpAtOwnHalf },
       ratios: {
         meshRpcOverRawHttp: ratio(meshRpc.perSec, rawHttp.perSec),
         gatewayOverRawHttp: ratio(gatewayPath.perSec, rawHttp.perSec),
