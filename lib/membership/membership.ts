@@ -648,9 +648,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
     const n = this.table.liveCount()
     // the first suspecter started the suspicion; the others confirm it. A refused dial
-    // is as good as every confirmation: the timeout then only leaves room for a refutation
+    // (nothing listens where the member was) is more than every confirmation: the
+    // timeout then only leaves room for a refutation, and is the flat minimum, not
+    // grown with log N (that growth is for gossip reaching more members, and a
+    // process that is gone refutes nothing; a member alive at another address does,
+    // or comes back as recovered)
     for (const member of this.table.expiring(now, (member) => member.suspicion?.refused === true
-      ? this.suspicionTimeout(n, SUSPICION_CONFIRMATIONS, 1)
+      ? this.timing.suspicionMinMs
       : this.suspicionTimeout(n, Math.max(0, (member.suspicion?.confirmers.size ?? 1) - 1), m))) {
       void this.judge(member)
     }

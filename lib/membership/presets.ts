@@ -13,10 +13,16 @@
  * confirmations arrive, and every timeout here is multiplied by (1 + local
  * health score) when this node itself is under stress.
  *
+ * A dial refused (nothing listens at the member's address) is stronger
+ * evidence than any number of confirmations: such a suspicion waits only
+ * suspicionMinMs, flat.
+ *
  * Budget at N = 50 with `local`: a SIGKILLed member's connections drop, the
- * direct and indirect probes are refused at once, its 3 monitors suspect it,
- * and with 2 confirmations beyond the first it fails after ~600 ms * 1.7 =
- * ~1 s; one accuser alone waits 4 x that (~4 s) for a refutation. A member paused for
+ * direct and indirect probes are refused at once, its 3 monitors suspect it
+ * and fail it after 600 ms (the refusal travels with the suspicion, so every
+ * member that hears it waits as long); without a refusal, with 2
+ * confirmations beyond the first, ~600 ms * 1.7 = ~1 s, and one accuser
+ * alone waits 4 x that (~4 s) for a refutation. A member paused for
  * 1 s is silent for at most ~2 s, below missAfterMs + probe + indirect
  * (3.2 s) before it could even be suspected, let alone failed.
  */
