@@ -148,6 +148,32 @@ export class ServiceEndpointError extends Error {
   override name = 'ServiceEndpointError'
 }
 
+/** A module manifest (`noodle.json`) that does not validate; `field` names the offending key. */
+export class InvalidManifestError extends Error {
+  override name = 'InvalidManifestError'
+  readonly field: string
+
+  constructor (message: string, field = '') {
+    super(message)
+    this.field = field
+  }
+}
+
+/** No module of that name, no version matching the range, or no block with that CID. */
+export class ModuleNotFoundError extends Error {
+  override name = 'ModuleNotFoundError'
+}
+
+/** A module's dependencies cannot be resolved: a cycle, or ranges no single version satisfies. */
+export class DependencyError extends Error {
+  override name = 'DependencyError'
+}
+
+/** Bytes that do not hash to the CID they were asked for, or blocks that do not form a module. */
+export class BlockVerificationError extends Error {
+  override name = 'BlockVerificationError'
+}
+
 /** Errors whose constructor takes just a message; keyed by their `name`. */
 const KNOWN: Record<string, new (message: string) => Error> = {
   RepoInUseError,
@@ -170,7 +196,11 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   NoInstanceError,
   InstanceUnreachableError,
   NoHandlerError,
-  ServiceEndpointError
+  ServiceEndpointError,
+  InvalidManifestError,
+  ModuleNotFoundError,
+  DependencyError,
+  BlockVerificationError
 }
 
 /** Rebuild a named error from the wire form `{ name, message }`. */
