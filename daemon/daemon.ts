@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../lib/repo/config.js'
 import { initRepo, isInitialized } from '../lib/repo/init.js'
 import { loadKey } from '../lib/repo/keys.js'
 import { lockRepo, type RepoLock } from '../lib/repo/lock.js'
+import { LevelBlockstore } from 'blockstore-level'
 import { CachedDatastore } from '../lib/repo/cached-datastore.js'
 import { PEER_STORE_PREFIX } from '../lib/repo/constants.js'
 import { repoPaths, type RepoPaths } from '../lib/repo/paths.js'
@@ -16,6 +17,7 @@ import { controlRoutes, type ControlTarget } from './api/routes.js'
 import { membershipRoutes } from './api/membership-routes.js'
 import { registryRoutes } from './api/registry-routes.js'
 import { rpcRoutes } from './api/rpc-routes.js'
+import { moduleRoutes } from './api/module-routes.js'
 import { Gateway } from './gateway.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type DaemonMetrics } from './metrics.js'
@@ -48,6 +50,7 @@ export class Daemon implements ControlTarget {
 
   private readonly lock: RepoLock
   private readonly datastore: CachedDatastore
+  private readonly blocks: LevelBlockstore
   private readonly api: ApiServer
   private gateway?: Gateway
   private readonly metricsState: DaemonMetrics
@@ -55,7 +58,7 @@ export class Daemon implements ControlTarget {
   private stopping?: Promise<void>
   private resolveStopped!: () => void
 
-  private constructor (parts: { paths: RepoPaths, config: Config, node: NoodleNode, log: Logger, lock: RepoLock, metrics: DaemonMetrics, datastore: CachedDatastore }) {
+  private constructor (parts: { paths: RepoPaths, config: Config, node: NoodleNode, log: Logger, lock: RepoLock, metrics: DaemonMetrics, datastore: CachedDatastore, blocks: LevelBlockstore }) {
     this.paths = parts.paths
     this.config = parts.config
     this.node = parts.node
@@ -63,9 +66,10 @@ export class Daemon implements ControlTarget {
     this.log = parts.log
     this.lock = parts.lock
     this.datastore = parts.datastore
+    this.blocks = parts.blocks
     this.cleaned = parts.lock.cleaned
     this.metricsState = parts.metrics
-    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry), ...rpcRoutes(parts.node.services.rpc) }, parts.log)
+    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry), ...rpcRoutes(parts.node.services.rpc), ...moduleRoutes(parts.node.services.modules) }, parts.log)
     this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
   }
 
@@ -93,12 +97,16 @@ export class Daemon implements ControlTarget {
     const metrics = createMetrics()
     // the peer store rewrites a peer's record on every stream; see CachedDatastore
     const datastore = new CachedDatastore(lock.datastore, { writeBehind: [PEER_STORE_PREFIX] })
+    // module blocks: a LevelDB of their own beside the datastore, opened once the repo is ours
+    const blocks = new LevelBlockstore(paths.blocks)
     let node: NoodleNode | undefined
     let daemon: Daemon | undefined
     try {
+      await blocks.open()
       node = await createNode({
         privateKey,
         datastore,
+        blockstore: blocks,
         listen: config.listen,
         announce: config.announce,
         bootstrap: config.bootstrap,
@@ -113,7 +121,7 @@ export class Daemon implements ControlTarget {
           repoPath: paths.root
         }
       })
-      daemon = new Daemon({ paths, config, node, log, lock, metrics, datastore })
+      daemon = new Daemon({ paths, config, node, log, lock, metrics, datastore, blocks })
       daemon.watchNode()
       await daemon.api.listen(paths.apiSocket)
       if (config.gateway != null) {
@@ -126,6 +134,7 @@ export class Daemon implements ControlTarget {
         await daemon?.api.close()
         await node?.stop()
         await datastore.close()
+        await blocks.close()
       } finally {
         await lock.release()
       }
@@ -258,6 +267,7 @@ export class Daemon implements ControlTarget {
         await this.api.close()
         await this.node.stop()
         await this.datastore.close()
+        await this.blocks.close()
       } finally {
         await this.lock.release()
         this.metricsState.registry.clear()

@@ -1,5 +1,5 @@
 import { request } from 'node:http'
-import { API_PREFIX, type CallRequest, type CallResponse, type RpcStatsView, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse } from '../interface/api.js'
+import { API_PREFIX, type CallRequest, type CallResponse, type RpcStatsView, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse, type LocalModuleView, type ModuleGcView, type ModuleInfoView, type PublishedModuleView } from '../interface/api.js'
 import { DaemonNotRunningError, InvalidRequestError, TimeoutError, errorFromWire } from '../interface/errors.js'
 
 export interface ApiClientInit {
@@ -178,6 +178,26 @@ export class ApiClient {
   async metrics (options: RequestOptions = {}): Promise<string> {
     const res = await this.request('GET', '/metrics', undefined, options)
     return res.body
+  }
+
+  async publishModule (manifest: unknown, wasm: Uint8Array, options: RequestOptions = {}): Promise<PublishedModuleView> {
+    return await this.json('POST', '/modules', { manifest, wasm: Buffer.from(wasm).toString('base64') }, options)
+  }
+
+  async modules (options: RequestOptions = {}): Promise<LocalModuleView[]> {
+    return await this.json('GET', '/modules', undefined, options)
+  }
+
+  async moduleInfo (ref: string, options: RequestOptions = {}): Promise<ModuleInfoView> {
+    return await this.json('GET', `/modules/${encodeURIComponent(ref)}`, undefined, options)
+  }
+
+  async pinModule (ref: string, pin: boolean, options: RequestOptions = {}): Promise<ModuleInfoView> {
+    return await this.json('POST', `/modules/${encodeURIComponent(ref)}/${pin ? 'pin' : 'unpin'}`, {}, options)
+  }
+
+  async moduleGc (options: RequestOptions = {}): Promise<ModuleGcView> {
+    return await this.json('POST', '/modules/gc', {}, options)
   }
 
   private async json<T> (method: string, path: string, body: unknown, options: RequestOptions): Promise<T> {

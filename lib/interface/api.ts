@@ -256,3 +256,31 @@ export interface PlacementExplanationView {
  * every version already advertises and persists.
  */
 export const DRAIN_LABEL = 'noodle/draining'
+
+/** A module version as `module publish` reports it. */
+export interface PublishedModuleView {
+  name: string
+  version: string
+  /** root CID: identifies this module version on every machine */
+  cid: string
+}
+
+/** A module version stored on this node (`module ls`). */
+export interface LocalModuleView extends PublishedModuleView {
+  /** bytes of wasm */
+  size: number
+  pinned: boolean
+}
+
+/** One module version in detail (`module info`). */
+export interface ModuleInfoView extends LocalModuleView {
+  manifest: Record<string, unknown>
+  /** the wasm's own CID (raw, sha2-256 of the whole binary) and the blocks it is stored in */
+  wasm: { cid: string, size: number, chunks: string[] }
+}
+
+/** `module gc`. */
+export interface ModuleGcView {
+  removedBlocks: number
+  freedBytes: number
+}

@@ -40,15 +40,23 @@ export async function readModuleDir (dir: string): Promise<{ manifest: Manifest,
   if (size === 0 || size > MAX_WASM_BYTES) throw new InvalidManifestError(`"entry": ${entry} is ${size} bytes; a module's wasm is 1 byte to ${MAX_WASM_BYTES}`, 'entry')
   const wasm = new Uint8Array(await readFile(entry))
 
+  await checkExports(manifest, wasm, entry)
+  return { manifest, wasm }
+}
+
+/**
+ * The binary is WebAssembly and exports, as functions, every name the
+ * manifest lists. `where` names the file in errors.
+ */
+export async function checkExports (manifest: Manifest, wasm: Uint8Array, where = 'the wasm'): Promise<void> {
   let compiled: object
   try {
     compiled = await wasmApi.compile(wasm)
   } catch (err: any) {
-    throw new InvalidManifestError(`"entry": ${entry} is not valid WebAssembly: ${err.message}`, 'entry')
+    throw new InvalidManifestError(`"entry": ${where} is not valid WebAssembly: ${err.message}`, 'entry')
   }
   const functions = new Set(wasmApi.Module.exports(compiled).filter(e => e.kind === 'function').map(e => e.name))
   manifest.exports.forEach((name, i) => {
     if (!functions.has(name)) throw new InvalidManifestError(`"exports[${i}]": the wasm exports no function "${name}" (it exports: ${[...functions].sort().join(', ') || 'none'})`, `exports[${i}]`)
   })
-  return { manifest, wasm }
 }

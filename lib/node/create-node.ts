@@ -7,6 +7,7 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { ComponentLogger, ConnectionGater, Metrics, PrivateKey } from '@libp2p/interface'
+import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 import { AGENT_VERSION, VERSION } from '../version.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
@@ -14,6 +15,7 @@ import type { ProfileName } from '../repo/config.js'
 import { membership, type Membership, type MembershipInit } from '../membership/index.js'
 import { registry, type Registry, type RegistryInit } from '../registry/index.js'
 import { rpc, type Rpc, type RpcInit } from '../rpc/index.js'
+import { modules, type Modules } from '../modules/index.js'
 import { SERVICE_RECORD_NAMESPACE, selectServiceRecord, validateServiceRecord } from '../registry/dht-record.js'
 import { bootstrapper, type Bootstrapper, type BootstrapperInit } from './bootstrapper.js'
 import { KAD_PROTOCOL_SUFFIX } from './constants.js'
@@ -29,6 +31,7 @@ export type NoodleServices = {
   membership: Membership
   registry: Registry
   rpc: Rpc
+  modules: Modules
 }
 
 export type NoodleNode = Libp2p<NoodleServices>
@@ -38,6 +41,8 @@ export interface NodeInit {
   privateKey?: PrivateKey
   /** persistent peer store and DHT records; in-memory when absent */
   datastore?: Datastore
+  /** module blocks; in-memory when absent */
+  blockstore?: Blockstore
   /** @default ['/ip4/0.0.0.0/tcp/4010'] */
   listen?: string[]
   /** addresses to announce instead of the listen addresses (NAT, containers) */
@@ -147,7 +152,8 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
         protocolPrefix: prefix
       }),
       registry: registry({ ...init.registry, protocolPrefix: prefix }),
-      rpc: rpc({ ...init.rpc, protocolPrefix: prefix })
+      rpc: rpc({ ...init.rpc, protocolPrefix: prefix }),
+      modules: modules({ ...(init.blockstore != null ? { blockstore: init.blockstore } : {}) })
     }
   })
 }

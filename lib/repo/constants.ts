@@ -8,6 +8,8 @@ export const REPO_ENV = 'NOODLE_PATH'
 export const CONFIG_FILE = 'config.json'
 export const KEY_FILE = 'identity.key'
 export const DATASTORE_DIR = 'datastore'
+/** module blocks, a LevelDB of their own */
+export const BLOCKS_DIR = 'blocks'
 export const API_SOCKET = 'api.sock'
 export const PID_FILE = 'noodled.pid'
 

@@ -1,11 +1,13 @@
 import { resolve, join } from 'node:path'
-import { API_SOCKET, CONFIG_FILE, DATASTORE_DIR, DEFAULT_REPO_PATH, KEY_FILE, PID_FILE, REPO_ENV } from './constants.js'
+import { API_SOCKET, BLOCKS_DIR, CONFIG_FILE, DATASTORE_DIR, DEFAULT_REPO_PATH, KEY_FILE, PID_FILE, REPO_ENV } from './constants.js'
 
 export interface RepoPaths {
   root: string
   config: string
   key: string
   datastore: string
+  /** module blocks (blockstore-level) */
+  blocks: string
   apiSocket: string
   pidFile: string
 }
@@ -22,6 +24,7 @@ export function repoPaths (root: string): RepoPaths {
     config: join(root, CONFIG_FILE),
     key: join(root, KEY_FILE),
     datastore: join(root, DATASTORE_DIR),
+    blocks: join(root, BLOCKS_DIR),
     apiSocket: join(root, API_SOCKET),
     pidFile: join(root, PID_FILE)
   }

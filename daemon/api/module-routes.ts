@@ -1,0 +1,44 @@
+import type { LocalModuleView, ModuleGcView, ModuleInfoView, PublishedModuleView } from '../../lib/interface/api.js'
+import { API_PREFIX } from '../../lib/interface/api.js'
+import { InvalidRequestError, NotFoundError } from '../../lib/interface/errors.js'
+import { MAX_MANIFEST_BYTES, MAX_WASM_BYTES } from '../../lib/modules/constants.js'
+import { readJson } from './http.js'
+import type { Routes } from './server.js'
+
+/** What the module endpoints need (the Modules service provides it). */
+export interface ModulesTarget {
+  publish(manifest: unknown, wasm: Uint8Array, options: { signal?: AbortSignal }): Promise<PublishedModuleView>
+  list(options: { signal?: AbortSignal }): Promise<LocalModuleView[]>
+  info(ref: string, options: { signal?: AbortSignal }): Promise<ModuleInfoView>
+  pin(ref: string, options: { signal?: AbortSignal }): Promise<ModuleInfoView>
+  unpin(ref: string, options: { signal?: AbortSignal }): Promise<ModuleInfoView>
+  gc(options: { signal?: AbortSignal }): Promise<ModuleGcView>
+}
+
+const REQUEST_TIMEOUT_MS = 60_000
+/** `{ manifest, wasm }` with the wasm in base64: 4/3 of the largest binary, the manifest, and room */
+const MAX_PUBLISH_BODY = Math.ceil(MAX_WASM_BYTES * 4 / 3) + MAX_MANIFEST_BYTES + 64 * 1024
+
+export function moduleRoutes (target: ModulesTarget): Routes {
+  const p = API_PREFIX
+  const signal = (): AbortSignal => AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+  return {
+    [`POST ${p}/modules`]: async (req) => {
+      const { manifest, wasm } = await readJson(req, MAX_PUBLISH_BODY)
+      if (manifest == null || typeof manifest !== 'object') throw new InvalidRequestError('body must be { "manifest": {...}, "wasm": "<base64>" }')
+      if (typeof wasm !== 'string' || wasm === '') throw new InvalidRequestError('"wasm" must be the module binary in base64')
+      return { status: 201, body: await target.publish(manifest, new Uint8Array(Buffer.from(wasm, 'base64')), { signal: signal() }) }
+    },
+    [`GET ${p}/modules`]: async () => ({ body: await target.list({ signal: signal() }) }),
+    [`GET ${p}/modules/*`]: async (_req, _url, _res, ref) => ({ body: await target.info(ref, { signal: signal() }) }),
+    [`POST ${p}/modules/gc`]: async () => ({ body: await target.gc({ signal: signal() }) }),
+    // POST /modules/REF/pin, POST /modules/REF/unpin (the router matches a trailing wildcard only)
+    [`POST ${p}/modules/*`]: async (_req, _url, _res, rest) => {
+      const at = rest.lastIndexOf('/')
+      const ref = rest.slice(0, at)
+      const action = rest.slice(at + 1)
+      if (at < 1 || (action !== 'pin' && action !== 'unpin')) throw new NotFoundError(`no such endpoint: POST ${p}/modules/${rest}`)
+      return { body: action === 'pin' ? await target.pin(ref, { signal: signal() }) : await target.unpin(ref, { signal: signal() }) }
+    }
+  }
+}

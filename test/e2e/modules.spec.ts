@@ -1,0 +1,84 @@
+import { join } from 'node:path'
+import { expect } from 'chai'
+import type { LocalModuleView, ModuleGcView, ModuleInfoView, PublishedModuleView } from '../../lib/interface/api.js'
+import { DaemonProcess, killAll } from '../utils/daemon-process.js'
+import { tmpDir } from '../utils/tmp-repo.js'
+import { ECHO_WASM, moduleDir } from '../modules/fixtures.js'
+
+async function json<T> (d: DaemonProcess, ...args: string[]): Promise<T> {
+  const res = await d.cli(...args, '--json')
+  if (res.code !== 0) throw new Error(`${args.join(' ')}: ${res.stderr}`)
+  return JSON.parse(res.stdout) as T
+}
+
+describe('modules on real daemon processes', function () {
+  this.timeout(120_000)
+  const daemons: DaemonProcess[] = []
+  let dir: Awaited<ReturnType<typeof tmpDir>>
+  before(async () => { dir = await tmpDir() })
+  after(async () => {
+    await killAll(daemons)
+    await dir.cleanup()
+  })
+
+  it('noodled module publish, ls, info, pin, unpin and gc; identical content has the identical CID on another daemon', async () => {
+    const [a, b] = await Promise.all([DaemonProcess.start(join(dir.path, 'a'), ['--log-level', 'warn']), DaemonProcess.start(join(dir.path, 'b'), ['--log-level', 'warn'])])
+    daemons.push(a!, b!)
+    const echo = await moduleDir(join(dir.path, 'echo'), { name: 'echo', version: '1.0.0', description: 'says it back', entry: 'build/echo.wasm', exports: ['echo'], capabilities: { log: true } })
+
+    const published = await json<PublishedModuleView>(a!, 'module', 'publish', echo)
+    expect(published.name).to.equal('echo')
+    expect(published.version).to.equal('1.0.0')
+    expect(published.cid).to.match(/^bafyrei/)
+    // the same directory on another daemon, in another process: the same CID
+    expect((await json<PublishedModuleView>(b!, 'module', 'publish', echo)).cid).to.equal(published.cid)
+
+    const text = await a!.cli('module', 'publish', echo)
+    expect(text.code).to.equal(0)
+    expect(text.stdout).to.equal(`published echo@1.0.0\n${published.cid}\n`)
+
+    expect(await json<LocalModuleView[]>(a!, 'module', 'ls')).to.deep.equal([{ name: 'echo', version: '1.0.0', cid: published.cid, size: ECHO_WASM.byteLength, pinned: true }])
+    const info = await json<ModuleInfoView>(a!, 'module', 'info', 'echo@1.0.0')
+    expect(info.cid).to.equal(published.cid)
+    expect(info.wasm.chunks).to.deep.equal([info.wasm.cid])
+    expect((info.manifest as any).capabilities.log).to.equal(true)
+    expect((await json<ModuleInfoView>(a!, 'module', 'info', published.cid)).name).to.equal('echo')
+    expect((await a!.cli('module', 'info', published.cid)).stdout).to.include('exports:      echo')
+
+    // a second publish of echo@1.0.0 with other content is refused, and names what it is
+    const changed = await moduleDir(join(dir.path, 'echo-changed'), { name: 'echo', version: '1.0.0', description: 'changed', entry: 'build/echo.wasm', exports: ['echo'] })
+    const conflict = await a!.cli('module', 'publish', changed)
+    expect(conflict.code).to.equal(1)
+    expect(conflict.stderr).to.include(published.cid)
+
+    expect((await json<ModuleGcView>(a!, 'module', 'gc')).removedBlocks).to.equal(0)
+    expect((await json<ModuleInfoView>(a!, 'module', 'unpin', 'echo@1.0.0')).pinned).to.equal(false)
+    expect(await json<ModuleGcView>(a!, 'module', 'gc')).to.deep.include({ removedBlocks: 2 })
+    const gone = await a!.cli('module', 'info', published.cid)
+    expect(gone.code).to.equal(1)
+    expect(gone.stderr).to.include(`no block ${published.cid}`)
+    // b still has its copy
+    expect((await json<ModuleInfoView>(b!, 'module', 'pin', published.cid)).pinned).to.equal(true)
+  })
+
+  it('refuses bad module directories and unknown references with clear errors, and the daemon goes on', async () => {
+    const [a] = daemons
+    const cases: Array<[string, Record<string, unknown>, Uint8Array | null, RegExp]> = [
+      ['no-export', { name: 'shout', version: '1.0.0', entry: 'shout.wasm', exports: ['shout'] }, ECHO_WASM, /exports\[0\].*no function "shout"/],
+      ['bad-version', { name: 'shout', version: 'latest', entry: 'shout.wasm', exports: ['echo'] }, ECHO_WASM, /"version"/],
+      ['not-built', { name: 'shout', version: '1.0.0', entry: 'build/shout.wasm', exports: ['echo'] }, null, /does not exist \(build the module first\?\)/],
+      ['garbage', { name: 'shout', version: '1.0.0', entry: 'shout.wasm', exports: ['echo'] }, new Uint8Array([1, 2, 3]), /not valid WebAssembly/]
+    ]
+    for (const [name, manifest, wasm, message] of cases) {
+      const res = await a!.cli('module', 'publish', await moduleDir(join(dir.path, name), manifest, wasm))
+      expect(res.code, name).to.equal(1)
+      expect(res.stderr, name).to.match(message)
+    }
+    const unknown = await a!.cli('module', 'info', 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy')
+    expect(unknown.code).to.equal(1)
+    expect(unknown.stderr).to.include('no block')
+    expect((await a!.cli('module', 'info', 'nope@1.0.0')).stderr).to.include('no module nope@1.0.0')
+    expect((await a!.cli('module', 'info', 'not-a-cid')).stderr).to.include('neither a CID nor name@version')
+    expect((await a!.cli('module', 'ls')).code).to.equal(0)
+  })
+})
