@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import type { LocalModuleView, ModuleInfoView } from '../../lib/interface/api.js'
+import type { ModuleInfoView, ModuleListView, ModuleResolutionView } from '../../lib/interface/api.js'
 import { readModuleDir } from '../../lib/modules/module-dir.js'
 import { table } from '../printer.js'
 import type { CommandRunner } from './types.js'
@@ -25,10 +25,28 @@ function infoText (m: ModuleInfoView): string {
   ].join('\n')
 }
 
-function listText (list: LocalModuleView[]): string {
+const short = (peerId: string): string => peerId.length > 16 ? `…${peerId.slice(-10)}` : (peerId === '' ? '-' : peerId)
+
+function listText (list: ModuleListView[]): string {
   return list.length === 0
-    ? 'no modules on this node'
-    : table(list.map(m => [m.name, m.version, size(m.size), m.pinned ? 'yes' : 'no', m.cid]), ['NAME', 'VERSION', 'SIZE', 'PINNED', 'CID'])
+    ? 'no modules in the catalog'
+    : table(list.map(m => [m.name, m.version, m.stored ? (m.pinned ? 'pinned' : 'stored') : '-', short(m.publisher), m.cid]), ['NAME', 'VERSION', 'HERE', 'PUBLISHER', 'CID'])
+}
+
+/** The resolution as a tree from the root, each module once with its CID. */
+function resolveText (r: ModuleResolutionView): string {
+  const lines: string[] = []
+  const seen = new Set<string>()
+  const walk = (id: string, prefix: string, last: boolean, depth: number): void => {
+    const again = seen.has(id)
+    seen.add(id)
+    lines.push(`${depth === 0 ? '' : `${prefix}${last ? '└─ ' : '├─ '}`}${id}  ${r.lock[id] ?? ''}${again ? ' (above)' : ''}`)
+    if (again) return
+    const deps = r.graph[id] ?? []
+    deps.forEach((d, i) => { walk(d, depth === 0 ? '' : `${prefix}${last ? '   ' : '│  '}`, i === deps.length - 1, depth + 1) })
+  }
+  walk(r.root, '', true, 0)
+  return lines.join('\n')
 }
 
 export function moduleCommand (program: Command, run: CommandRunner): void {
@@ -44,8 +62,17 @@ export function moduleCommand (program: Command, run: CommandRunner): void {
       ctx.print(res, r => `published ${r.name}@${r.version}\n${r.cid}`)
     }))
 
+  module.command('resolve')
+    .description('resolve name@range and its dependencies from the catalog: a tree, or { root, order, lock, graph } with --json')
+    .argument('<ref>', 'name@range, e.g. shout@^1.0.0')
+    .option('--prerelease', 'let prereleases satisfy ranges')
+    .option('--json', 'print JSON')
+    .action(run(async (ctx, ref: string, opts: { prerelease?: boolean }) => {
+      ctx.print(await ctx.client.resolveModule(ref, { prerelease: opts.prerelease === true }), resolveText)
+    }))
+
   module.command('ls')
-    .description('module versions stored on this daemon')
+    .description('module versions in the mesh\'s catalog, and which this daemon holds')
     .option('--json', 'print JSON')
     .action(run(async (ctx) => {
       ctx.print(await ctx.client.modules(), listText)

@@ -1,4 +1,4 @@
-import type { LocalModuleView, ModuleGcView, ModuleInfoView, PublishedModuleView } from '../../lib/interface/api.js'
+import type { ModuleGcView, ModuleInfoView, ModuleListView, ModuleResolutionView, PublishedModuleView } from '../../lib/interface/api.js'
 import { API_PREFIX } from '../../lib/interface/api.js'
 import { InvalidRequestError, NotFoundError } from '../../lib/interface/errors.js'
 import { MAX_MANIFEST_BYTES, MAX_WASM_BYTES } from '../../lib/modules/constants.js'
@@ -8,7 +8,8 @@ import type { Routes } from './server.js'
 /** What the module endpoints need (the Modules service provides it). */
 export interface ModulesTarget {
   publish(manifest: unknown, wasm: Uint8Array, options: { signal?: AbortSignal }): Promise<PublishedModuleView>
-  list(options: { signal?: AbortSignal }): Promise<LocalModuleView[]>
+  list(options: { signal?: AbortSignal }): Promise<ModuleListView[]>
+  resolve(ref: string, options: { includePrerelease?: boolean }): ModuleResolutionView
   info(ref: string, options: { signal?: AbortSignal }): Promise<ModuleInfoView>
   pin(ref: string, options: { signal?: AbortSignal }): Promise<ModuleInfoView>
   unpin(ref: string, options: { signal?: AbortSignal }): Promise<ModuleInfoView>
@@ -32,6 +33,8 @@ export function moduleRoutes (target: ModulesTarget): Routes {
     [`GET ${p}/modules`]: async () => ({ body: await target.list({ signal: signal() }) }),
     [`GET ${p}/modules/*`]: async (_req, _url, _res, ref) => ({ body: await target.info(ref, { signal: signal() }) }),
     [`POST ${p}/modules/gc`]: async () => ({ body: await target.gc({ signal: signal() }) }),
+    // GET /module-resolve/NAME@RANGE[?prerelease=1] (a range may hold characters a path segment should not)
+    [`GET ${p}/module-resolve/*`]: async (_req, url, _res, ref) => ({ body: target.resolve(ref, { includePrerelease: ['1', 'true'].includes(url.searchParams.get('prerelease') ?? '') }) }),
     // POST /modules/REF/pin, POST /modules/REF/unpin (the router matches a trailing wildcard only)
     [`POST ${p}/modules/*`]: async (_req, _url, _res, rest) => {
       const at = rest.lastIndexOf('/')

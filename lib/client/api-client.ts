@@ -1,5 +1,5 @@
 import { request } from 'node:http'
-import { API_PREFIX, type CallRequest, type CallResponse, type RpcStatsView, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse, type LocalModuleView, type ModuleGcView, type ModuleInfoView, type PublishedModuleView } from '../interface/api.js'
+import { API_PREFIX, type CallRequest, type CallResponse, type RpcStatsView, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse, type ModuleListView, type ModuleResolutionView, type ModuleGcView, type ModuleInfoView, type PublishedModuleView } from '../interface/api.js'
 import { DaemonNotRunningError, InvalidRequestError, TimeoutError, errorFromWire } from '../interface/errors.js'
 
 export interface ApiClientInit {
@@ -184,8 +184,12 @@ export class ApiClient {
     return await this.json('POST', '/modules', { manifest, wasm: Buffer.from(wasm).toString('base64') }, options)
   }
 
-  async modules (options: RequestOptions = {}): Promise<LocalModuleView[]> {
+  async modules (options: RequestOptions = {}): Promise<ModuleListView[]> {
     return await this.json('GET', '/modules', undefined, options)
+  }
+
+  async resolveModule (ref: string, opts: { prerelease?: boolean } = {}, options: RequestOptions = {}): Promise<ModuleResolutionView> {
+    return await this.json('GET', `/module-resolve/${encodeURIComponent(ref)}${opts.prerelease === true ? '?prerelease=1' : ''}`, undefined, options)
   }
 
   async moduleInfo (ref: string, options: RequestOptions = {}): Promise<ModuleInfoView> {

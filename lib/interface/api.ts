@@ -265,11 +265,31 @@ export interface PublishedModuleView {
   cid: string
 }
 
-/** A module version stored on this node (`module ls`). */
+/** A module version stored on this node. */
 export interface LocalModuleView extends PublishedModuleView {
   /** bytes of wasm */
   size: number
   pinned: boolean
+}
+
+/** A module version in the mesh's catalog (`module ls`), and whether this node holds its blocks. */
+export interface ModuleListView extends PublishedModuleView {
+  /** peer id of the publisher ('' when only this node's store knows it) */
+  publisher: string
+  /** ISO time of the publish ('' when unknown) */
+  publishedAt: string
+  dependencies: Record<string, string>
+  /** this node holds the module's blocks */
+  stored: boolean
+  pinned: boolean
+}
+
+/** `module resolve`: the versions chosen, dependencies first, and the lockfile. */
+export interface ModuleResolutionView {
+  root: string
+  order: string[]
+  lock: Record<string, string>
+  graph: Record<string, string[]>
 }
 
 /** One module version in detail (`module info`). */

@@ -1,10 +1,17 @@
-import { serviceCapabilities, type AbortOptions, type ComponentLogger, type Logger, type Startable } from '@libp2p/interface'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { serviceCapabilities, type AbortOptions, type ComponentLogger, type Libp2pEvents, type Logger, type PeerId, type PrivateKey, type Startable, type TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
-import type { LocalModuleView, ModuleGcView, ModuleInfoView, PublishedModuleView } from '../interface/api.js'
-import { InvalidRequestError, ModuleNotFoundError } from '../interface/errors.js'
+import type { ModuleGcView, ModuleInfoView, ModuleListView, ModuleResolutionView, PublishedModuleView } from '../interface/api.js'
+import { ConflictError, InvalidRequestError, ModuleNotFoundError } from '../interface/errors.js'
+import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
+import { ModuleCatalog } from './catalog.js'
+import { signEntry } from './catalog-entry.js'
+import { CatalogReplication } from './replication.js'
+import { resolveModules } from './resolver.js'
 import { decodeRoot, packModule } from './content.js'
 import { checkExports } from './module-dir.js'
 import { parseManifest } from './manifest.js'
@@ -17,45 +24,107 @@ export { resolveModules, type Resolution } from './resolver.js'
 export interface ModulesInit {
   /** where blocks live; in memory when absent (tests) */
   blockstore?: Blockstore
+  /** @default '/noodle' */
+  protocolPrefix?: string
+  /** anti-entropy of the module catalog. @default MODULE_SYNC_INTERVAL_MS */
+  syncIntervalMs?: number
 }
 
 export interface ModulesComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
   datastore: Datastore
+  pubsub: GossipSub
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
 }
 
 /**
- * Content-addressed WebAssembly modules on this node: publish (validate,
- * content-address, store, pin), list, inspect, pin, unpin, collect garbage.
- * Catalog replication and fetching from peers build on this (issue 6).
+ * Content-addressed WebAssembly modules: publish (validate, content-address,
+ * store and pin here, sign a catalog entry and gossip it), the mesh-wide
+ * catalog, resolving `name@range`, inspecting, pinning and collecting
+ * garbage. Fetching blocks from peers builds on this (issue 6).
  */
 export class Modules implements Startable {
   readonly store: ModuleStore
+  readonly catalog: ModuleCatalog
+  readonly replication: CatalogReplication
+  private readonly components: ModulesComponents
   private readonly log: Logger
 
   constructor (components: ModulesComponents, init: ModulesInit = {}) {
+    this.components = components
     this.store = new ModuleStore(init.blockstore ?? new MemoryBlockstore(), components.datastore)
+    this.catalog = new ModuleCatalog({ datastore: components.datastore })
     this.log = components.logger.forComponent('noodled:modules')
+    const prefix = init.protocolPrefix ?? DEFAULT_PROTOCOL_PREFIX
+    this.replication = new CatalogReplication(components, {
+      catalog: this.catalog,
+      topic: `${prefix}/modules/1`.replace(/^\//, ''),
+      protocol: `${prefix}/modules/sync/1.0.0`,
+      log: this.log,
+      ...(init.syncIntervalMs != null ? { syncIntervalMs: init.syncIntervalMs } : {})
+    })
   }
 
   readonly [Symbol.toStringTag] = 'noodled/modules'
   readonly [serviceCapabilities]: string[] = ['noodled:modules']
 
-  async start (): Promise<void> {}
-  async stop (): Promise<void> {}
+  async start (): Promise<void> {
+    await this.catalog.load()
+    await this.replication.start()
+  }
 
-  /** Validate and store a module version; the same name@version with other content is refused. */
+  afterStart (): void {
+    this.replication.afterStart()
+  }
+
+  async stop (): Promise<void> {
+    await this.replication.stop()
+  }
+
+  /**
+   * Validate, store and pin a module version, and publish it to the mesh's
+   * catalog. A name@version the catalog already names with other content
+   * is refused, here or anywhere else it has reached.
+   */
   async publish (manifestInput: unknown, wasm: Uint8Array, options: AbortOptions = {}): Promise<PublishedModuleView> {
     const manifest = parseManifest(manifestInput)
     await checkExports(manifest, wasm)
     const packed = await packModule(manifest, wasm)
+    const cid = packed.root.toString()
+    const held = this.catalog.get(manifest.name, manifest.version)
+    if (held != null && held.cid !== cid) {
+      throw new ConflictError(`${manifest.name}@${manifest.version} is already published as ${held.cid} (by ${held.publisher}); publish a new version for new content`)
+    }
     await this.store.add(packed, options)
-    this.log('published %s@%s as %s (%d bytes)', manifest.name, manifest.version, packed.root, wasm.byteLength)
-    return { name: manifest.name, version: manifest.version, cid: packed.root.toString() }
+    if (held == null) {
+      const entry = await signEntry({ name: manifest.name, version: manifest.version, cid, dependencies: manifest.dependencies, publisher: this.components.peerId.toString(), publishedAt: Date.now() }, this.components.privateKey)
+      await this.catalog.add(entry, options)
+      await this.replication.announce(entry)
+    }
+    this.log('published %s@%s as %s (%d bytes)', manifest.name, manifest.version, cid, wasm.byteLength)
+    return { name: manifest.name, version: manifest.version, cid }
   }
 
-  async list (options: AbortOptions = {}): Promise<LocalModuleView[]> {
-    return await this.store.list(options)
+  /** The catalog's versions (and any stored here that it lacks), with what this node holds. */
+  async list (options: AbortOptions = {}): Promise<ModuleListView[]> {
+    const local = new Map((await this.store.list(options)).map(m => [m.cid, m]))
+    const pins = new Set((await this.store.pins(options)).map(c => c.toString()))
+    const out: ModuleListView[] = []
+    for (const e of this.catalog.all()) {
+      out.push({ name: e.name, version: e.version, cid: e.cid, publisher: e.publisher, publishedAt: new Date(e.publishedAt).toISOString(), dependencies: e.dependencies, stored: await this.store.has(CID.parse(e.cid), options), pinned: pins.has(e.cid) })
+      local.delete(e.cid)
+    }
+    for (const m of local.values()) out.push({ name: m.name, version: m.version, cid: m.cid, publisher: '', publishedAt: '', dependencies: {}, stored: true, pinned: m.pinned })
+    return out.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version, 'en', { numeric: true }))
+  }
+
+  /** `name@range` and its dependencies, from the catalog, to a lockfile. */
+  resolve (ref: string, options: { includePrerelease?: boolean } = {}): ModuleResolutionView {
+    return resolveModules(ref, this.catalog, options)
   }
 
   /** A stored module version by root CID or by `name@version`. */
@@ -95,8 +164,11 @@ export class Modules implements Startable {
 
   private async rootOf (ref: string, options: AbortOptions): Promise<CID> {
     if (ref.includes('@')) {
+      const at = ref.lastIndexOf('@')
+      const entry = this.catalog.get(ref.slice(0, at), ref.slice(at + 1))
+      if (entry != null) return CID.parse(entry.cid)
       const found = (await this.store.list(options)).find(m => `${m.name}@${m.version}` === ref)
-      if (found == null) throw new ModuleNotFoundError(`no module ${ref} on this node`)
+      if (found == null) throw new ModuleNotFoundError(`no module ${ref} in the catalog or on this node`)
       return CID.parse(found.cid)
     }
     try {
@@ -106,6 +178,8 @@ export class Modules implements Startable {
     }
   }
 }
+
+export { ModuleCatalog } from './catalog.js'
 
 export function modules (init: ModulesInit = {}): (components: ModulesComponents) => Modules {
   return (components) => new Modules(components, init)

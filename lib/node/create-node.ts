@@ -153,7 +153,7 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
       }),
       registry: registry({ ...init.registry, protocolPrefix: prefix }),
       rpc: rpc({ ...init.rpc, protocolPrefix: prefix }),
-      modules: modules({ ...(init.blockstore != null ? { blockstore: init.blockstore } : {}) })
+      modules: modules({ ...(init.blockstore != null ? { blockstore: init.blockstore } : {}), protocolPrefix: prefix })
     }
   })
 }

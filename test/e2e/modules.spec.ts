@@ -1,8 +1,10 @@
 import { join } from 'node:path'
 import { expect } from 'chai'
-import type { LocalModuleView, ModuleGcView, ModuleInfoView, PublishedModuleView } from '../../lib/interface/api.js'
+import { fileURLToPath } from 'node:url'
+import type { ModuleGcView, ModuleInfoView, ModuleListView, ModuleResolutionView, PublishedModuleView } from '../../lib/interface/api.js'
 import { DaemonProcess, killAll } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
+import { waitFor } from '../utils/wait-for.js'
 import { ECHO_WASM, moduleDir } from '../modules/fixtures.js'
 
 async function json<T> (d: DaemonProcess, ...args: string[]): Promise<T> {
@@ -21,26 +23,34 @@ describe('modules on real daemon processes', function () {
     await dir.cleanup()
   })
 
-  it('noodled module publish, ls, info, pin, unpin and gc; identical content has the identical CID on another daemon', async () => {
-    const [a, b] = await Promise.all([DaemonProcess.start(join(dir.path, 'a'), ['--log-level', 'warn']), DaemonProcess.start(join(dir.path, 'b'), ['--log-level', 'warn'])])
-    daemons.push(a!, b!)
+  it('noodled module publish, ls, info, pin, unpin and gc; the catalog reaches another daemon, where the same content has the same CID', async () => {
+    const a = await DaemonProcess.start(join(dir.path, 'a'), ['--log-level', 'warn'])
+    daemons.push(a)
+    const b = await DaemonProcess.start(join(dir.path, 'b'), ['--log-level', 'warn', '--bootstrap', (await a.id()).addrs[0]!])
+    daemons.push(b)
     const echo = await moduleDir(join(dir.path, 'echo'), { name: 'echo', version: '1.0.0', description: 'says it back', entry: 'build/echo.wasm', exports: ['echo'], capabilities: { log: true } })
 
     const published = await json<PublishedModuleView>(a!, 'module', 'publish', echo)
     expect(published.name).to.equal('echo')
     expect(published.version).to.equal('1.0.0')
     expect(published.cid).to.match(/^bafyrei/)
+    // the catalog entry reaches b (gossip, or b's pull when it connects); b does not hold the blocks
+    await waitFor(async () => (await json<ModuleListView[]>(b, 'module', 'ls')).some(m => m.cid === published.cid), { what: 'b to list echo from the catalog' })
+    const onB = (await json<ModuleListView[]>(b, 'module', 'ls'))[0]!
+    expect(onB).to.deep.include({ name: 'echo', version: '1.0.0', cid: published.cid, publisher: (await a.id()).peerId, stored: false, pinned: false })
     // the same directory on another daemon, in another process: the same CID
     expect((await json<PublishedModuleView>(b!, 'module', 'publish', echo)).cid).to.equal(published.cid)
+    expect((await json<ModuleListView[]>(b, 'module', 'ls'))[0]).to.deep.include({ stored: true, pinned: true })
 
     const text = await a!.cli('module', 'publish', echo)
     expect(text.code).to.equal(0)
     expect(text.stdout).to.equal(`published echo@1.0.0\n${published.cid}\n`)
 
-    expect(await json<LocalModuleView[]>(a!, 'module', 'ls')).to.deep.equal([{ name: 'echo', version: '1.0.0', cid: published.cid, size: ECHO_WASM.byteLength, pinned: true }])
+    expect((await json<ModuleListView[]>(a!, 'module', 'ls')).map(m => [m.name, m.version, m.cid, m.stored, m.pinned])).to.deep.equal([['echo', '1.0.0', published.cid, true, true]])
     const info = await json<ModuleInfoView>(a!, 'module', 'info', 'echo@1.0.0')
     expect(info.cid).to.equal(published.cid)
     expect(info.wasm.chunks).to.deep.equal([info.wasm.cid])
+    expect(info.size).to.equal(ECHO_WASM.byteLength)
     expect((info.manifest as any).capabilities.log).to.equal(true)
     expect((await json<ModuleInfoView>(a!, 'module', 'info', published.cid)).name).to.equal('echo')
     expect((await a!.cli('module', 'info', published.cid)).stdout).to.include('exports:      echo')
@@ -80,5 +90,22 @@ describe('modules on real daemon processes', function () {
     expect((await a!.cli('module', 'info', 'nope@1.0.0')).stderr).to.include('no module nope@1.0.0')
     expect((await a!.cli('module', 'info', 'not-a-cid')).stderr).to.include('neither a CID nor name@version')
     expect((await a!.cli('module', 'ls')).code).to.equal(0)
+  })
+
+  it('noodled module resolve: the example modules published on one daemon resolve on the other, dependencies first', async () => {
+    const [a, b] = daemons
+    const example = (name: string): string => fileURLToPath(new URL(`../../../examples/modules/${name}`, import.meta.url))
+    const textUtils = await json<PublishedModuleView>(a!, 'module', 'publish', example('text-utils'))
+    const shout = await json<PublishedModuleView>(a!, 'module', 'publish', example('shout'))
+    await waitFor(async () => (await b!.cli('module', 'resolve', 'shout@^1', '--json')).code === 0, { what: 'b to resolve shout' })
+    const r = await json<ModuleResolutionView>(b!, 'module', 'resolve', 'shout@^1')
+    expect(r.root).to.equal('shout@1.0.0')
+    expect(r.order).to.deep.equal(['text-utils@1.2.0', 'shout@1.0.0'])
+    expect(r.lock).to.deep.equal({ 'shout@1.0.0': shout.cid, 'text-utils@1.2.0': textUtils.cid })
+    const tree = await b!.cli('module', 'resolve', 'shout@^1')
+    expect(tree.stdout).to.equal(`shout@1.0.0  ${shout.cid}\n└─ text-utils@1.2.0  ${textUtils.cid}\n`)
+    const missing = await b!.cli('module', 'resolve', 'shout@^2')
+    expect(missing.code).to.equal(1)
+    expect(missing.stderr).to.include('no version of "shout" satisfies "^2"')
   })
 })
