@@ -1,6 +1,7 @@
 import type { GossipSub } from '@libp2p/gossipsub'
 import { serviceCapabilities, type AbortOptions, type ComponentLogger, type Libp2pEvents, type Logger, type PeerId, type PrivateKey, type Startable, type TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { KadDHT } from '@libp2p/kad-dht'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
@@ -39,7 +40,12 @@ export interface ModulesComponents {
   connectionManager: ConnectionManager
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
+  dht?: KadDHT
 }
+
+/** A provider walk on the DHT gives up after this long (it runs in the background). */
+const PROVIDE_TIMEOUT_MS = 60_000
+const FIND_PROVIDERS_TIMEOUT_MS = 20_000
 
 /**
  * Content-addressed WebAssembly modules: publish (validate, content-address,
@@ -53,6 +59,8 @@ export class Modules implements Startable {
   readonly replication: CatalogReplication
   private readonly components: ModulesComponents
   private readonly log: Logger
+  private controller = new AbortController()
+  private provideChain: Promise<void> = Promise.resolve()
 
   constructor (components: ModulesComponents, init: ModulesInit = {}) {
     this.components = components
@@ -73,16 +81,54 @@ export class Modules implements Startable {
   readonly [serviceCapabilities]: string[] = ['noodled:modules']
 
   async start (): Promise<void> {
+    this.controller = new AbortController()
     await this.catalog.load()
     await this.replication.start()
   }
 
   afterStart (): void {
     this.replication.afterStart()
+    // what this node keeps, it offers: provider records for its pinned modules
+    // (kad-dht re-announces them before they expire, every 24 h)
+    void this.store.pins().then(roots => { for (const root of roots) this.announce(root) }, () => {})
   }
 
   async stop (): Promise<void> {
+    this.controller.abort()
     await this.replication.stop()
+  }
+
+  /** Announce this node as a provider of a module's root CID on the DHT (queued: each is a walk). */
+  private announce (root: CID): void {
+    const dht = this.components.dht
+    if (dht == null) return
+    this.provideChain = this.provideChain.then(async () => {
+      if (this.controller.signal.aborted) return
+      try {
+        for await (const _ of dht.provide(root, { signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(PROVIDE_TIMEOUT_MS)]) })) {}
+        this.log('providing %s', root)
+      } catch (err) {
+        this.log.trace('could not announce %s on the DHT: %e', root, err)
+      }
+    })
+  }
+
+  /** Peers with a provider record for a module's root CID (this node left out). */
+  async providers (ref: string, options: AbortOptions = {}): Promise<string[]> {
+    const root = await this.rootOf(ref, options)
+    const dht = this.components.dht
+    if (dht == null) return []
+    const found = new Set<string>()
+    const signal = AbortSignal.any([this.controller.signal, options.signal ?? AbortSignal.timeout(FIND_PROVIDERS_TIMEOUT_MS)])
+    try {
+      for await (const event of dht.findProviders(root, { signal })) {
+        if (event.name !== 'PROVIDER') continue
+        for (const p of event.providers) if (!p.id.equals(this.components.peerId)) found.add(p.id.toString())
+      }
+    } catch (err) {
+      this.log.trace('provider lookup for %s ended: %e', root, err)
+    }
+    return [...found].sort()
   }
 
   /**
@@ -100,6 +146,7 @@ export class Modules implements Startable {
       throw new ConflictError(`${manifest.name}@${manifest.version} is already published as ${held.cid} (by ${held.publisher}); publish a new version for new content`)
     }
     await this.store.add(packed, options)
+    this.announce(packed.root)
     if (held == null) {
       const entry = await signEntry({ name: manifest.name, version: manifest.version, cid, dependencies: manifest.dependencies, publisher: this.components.peerId.toString(), publishedAt: Date.now() }, this.components.privateKey)
       await this.catalog.add(entry, options)
@@ -147,12 +194,15 @@ export class Modules implements Startable {
     const cid = await this.rootOf(ref, options)
     await this.store.getBlock(cid, options)
     await this.store.pin(cid, options)
+    this.announce(cid)
     return await this.info(cid.toString(), options)
   }
 
   async unpin (ref: string, options: AbortOptions = {}): Promise<ModuleInfoView> {
     const cid = await this.rootOf(ref, options)
     await this.store.unpin(cid, options)
+    // its blocks may go at the next gc: stop offering them
+    await this.components.dht?.cancelReprovide(cid, options).catch(() => {})
     return await this.info(cid.toString(), options)
   }
 

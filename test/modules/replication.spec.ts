@@ -15,12 +15,15 @@ describe('module catalog replication (in-process meshes)', function () {
     nodes = []
   })
 
-  it('a publish reaches every node, a late joiner pulls the catalog, and a forged entry is rejected and counted', async () => {
+  it('a publish reaches every node and puts a provider record on the DHT, a late joiner pulls the catalog, and a forged entry is rejected and counted', async () => {
     nodes = await startMesh(3)
     await waitFor(() => converged(nodes), { what: 'membership convergence' })
     const [a, b, c] = nodes as [NoodleNode, NoodleNode, NoodleNode]
     const published = await a.services.modules.publish(echo('1.0.0'), ECHO_WASM)
     await waitFor(() => [b, c].every(n => n.services.modules.catalog.get('echo', '1.0.0')?.cid === published.cid), { what: 'b and c to hear of echo@1.0.0' })
+    // a announced itself on the DHT as a provider of the module's root
+    await waitFor(async () => (await c.services.modules.providers(published.cid, { signal: AbortSignal.timeout(5_000) })).includes(a.peerId.toString()), { what: 'c to find a as a provider of echo@1.0.0' })
+    expect(await a.services.modules.providers('echo@1.0.0')).to.not.include(a.peerId.toString())
 
     // the same version with other content, published elsewhere, is refused there too
     const conflict = await b.services.modules.publish(echo('1.0.0', 'changed'), ECHO_WASM).then(() => undefined, (err: Error) => err)
