@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises'
-import { join, relative, resolve, sep } from 'node:path'
+import { join, resolve, sep } from 'node:path'
 import { InvalidManifestError } from '../interface/errors.js'
 import { MANIFEST_FILE, MAX_MANIFEST_BYTES, MAX_WASM_BYTES } from './constants.js'
 import { parseManifest, type Manifest } from './manifest.js'
@@ -33,7 +33,7 @@ export async function readModuleDir (dir: string): Promise<{ manifest: Manifest,
   const manifest = parseManifest(json)
 
   const entry = resolve(base, manifest.entry)
-  if (relative(base, entry).startsWith('..') || !entry.startsWith(base + sep)) throw new InvalidManifestError(`"entry": ${manifest.entry} is outside ${base}`, 'entry')
+  if (!entry.startsWith(base + sep)) throw new InvalidManifestError(`"entry": ${manifest.entry} is outside ${base}`, 'entry')
   const size = (await stat(entry).catch((err: NodeJS.ErrnoException) => {
     throw new InvalidManifestError(`"entry": ${err.code === 'ENOENT' ? `${entry} does not exist (build the module first?)` : `cannot read ${entry}: ${err.message}`}`, 'entry')
   })).size

@@ -186,7 +186,8 @@ export class RpcClient {
       this.counters.localCalls++
       return await this.init.invokeLocal(service, fn, payload, deadline.remainingMs())
     }
-    const channel = this.ready.get(peer)?.open === true ? this.ready.get(peer)! : await this.channel(peer, deadline.signal)
+    const ready = this.ready.get(peer)
+    const channel = ready?.open === true ? ready : await this.channel(peer, deadline.signal)
     return await channel.call({ service, fn, timeoutMs: deadline.remainingMs(), idempotent, payload: payload as Uint8Array<ArrayBuffer> }, deadline)
   }
 

@@ -5,6 +5,7 @@ import { expect } from 'chai'
 import { ModuleCatalog } from '../../lib/modules/catalog.js'
 import { signEntry, verifyEntry, type ModuleCatalogEntry } from '../../lib/modules/catalog-entry.js'
 import { resolveModules } from '../../lib/modules/resolver.js'
+import { rejection } from '../utils/rejection.js'
 
 const CID_A = 'bafyreihsgj42of3nwvxibhvmtkewwy2ejvq57bekthyzkec5j2v2mrouum'
 const CID_B = 'bafkreib5ui22flioloemwcfustvayxb6hanr7werwl365z5nidbsnc633e'
@@ -16,15 +17,6 @@ async function publisher (): Promise<{ id: string, sign: (f: Partial<ModuleCatal
     id,
     sign: async (f) => signEntry({ name: 'echo', version: '1.0.0', cid: CID_A, dependencies: {}, publisher: id, publishedAt: 1000, ...f }, key)
   }
-}
-
-async function rejection (p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err: any) {
-    return err
-  }
-  throw new Error('expected a rejection')
 }
 
 describe('module catalog', () => {

@@ -3,18 +3,10 @@ import { CID } from 'multiformats/cid'
 import { CHUNK_BYTES } from '../../lib/modules/constants.js'
 import { decodeRoot, packModule, rawBlock, unpackModule, verifyBlock } from '../../lib/modules/content.js'
 import { parseManifest } from '../../lib/modules/manifest.js'
+import { rejection } from '../utils/rejection.js'
+import { bytes } from './fixtures.js'
 
 const manifest = parseManifest({ name: 'echo', version: '1.0.0', entry: 'echo.wasm', exports: ['echo'] })
-const bytes = (n: number, seed = 1): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff)
-
-async function rejection (p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err: any) {
-    return err
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('module content addressing', () => {
   it('gives identical content identical CIDs, and different content different ones', async () => {

@@ -20,3 +20,6 @@ export async function moduleDir (dir: string, manifest: Record<string, unknown>,
   }
   return dir
 }
+
+/** `n` bytes of a pattern that `seed` varies: content for blocks and modules. */
+export const bytes = (n: number, seed = 1): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff)

@@ -10,19 +10,10 @@ import { parseManifest } from '../../lib/modules/manifest.js'
 import { readModuleDir } from '../../lib/modules/module-dir.js'
 import { ModuleStore } from '../../lib/modules/store.js'
 import { tmpDir } from '../utils/tmp-repo.js'
-import { ECHO_WASM, moduleDir } from './fixtures.js'
+import { ECHO_WASM, bytes, moduleDir } from './fixtures.js'
+import { rejection } from '../utils/rejection.js'
 
 const manifest = (version: string): ReturnType<typeof parseManifest> => parseManifest({ name: 'echo', version, entry: 'echo.wasm', exports: ['echo'] })
-const bytes = (n: number, seed = 1): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff)
-
-async function rejection (p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err: any) {
-    return err
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('module store', () => {
   it('adds, reads back verified, refuses other content under the same version, and lists', async () => {

@@ -7,18 +7,10 @@ import { Request } from '../../lib/rpc/pb/rpc.js'
 import { frame } from '../../lib/frames.js'
 import { startMesh, stopAll, converged } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
+import { rejection } from '../utils/rejection.js'
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 const str = (b: Uint8Array): string => new TextDecoder().decode(b)
-
-async function rejection (p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err: any) {
-    return err
-  }
-  throw new Error('expected the call to fail')
-}
 
 /** An external service: POST /upper upper-cases, /fail answers a named error, /slow never answers (but notices when the caller goes). */
 async function textService (): Promise<{ server: Server, url: string, aborted: string[], seenTimeouts: string[] }> {
