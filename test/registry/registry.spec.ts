@@ -101,13 +101,19 @@ describe('service registry (in-process meshes)', function () {
     const { owners } = await nodes[0]!.services.registry.deploy({ name: 'web', replicas: 2 })
     await waitFor(() => nodes.every(n => n.services.registry.reconciler.runs('web') === owners.includes(n.peerId.toString())),
       { what: 'exactly the owners to run web' })
+    // what the last node that did not agree resolved, for the failure message (this wait timed out once in CI)
+    let lastSeen = ''
     await waitFor(async () => {
       for (const n of nodes) {
         const r = await n.services.registry.resolve('web')
-        if (JSON.stringify(r.instances.map(i => [i.peerId, i.kind, i.healthy, i.announced])) !== JSON.stringify([...owners].sort().map(o => [o, 'replica', true, true]))) return false
+        const seen = JSON.stringify(r.instances.map(i => [i.peerId, i.kind, i.healthy, i.announced, i.memberStatus]))
+        if (JSON.stringify(r.instances.map(i => [i.peerId, i.kind, i.healthy, i.announced])) !== JSON.stringify([...owners].sort().map(o => [o, 'replica', true, true]))) {
+          lastSeen = `${n.peerId.toString()} resolved ${seen}; members ${JSON.stringify(n.services.membership.members().map(m => [m.peerId, m.status, m.services]))}`
+          return false
+        }
       }
       return true
-    }, { what: 'every node to resolve both owners, announced in their adverts' })
+    }, { what: 'every node to resolve both owners, announced in their adverts' }).catch((err: Error) => { throw new Error(`${err.message}; last seen: ${lastSeen}`) })
     // an owner removes it: the instances stop on the owners and the adverts drop it
     await nodes[1]!.services.registry.remove('web')
     await waitFor(() => nodes.every(n => !n.services.registry.reconciler.runs('web') && !n.services.membership.hostedServices.includes('web')),
