@@ -21,6 +21,8 @@ export interface CommandContext {
   stdin: () => Promise<Buffer>
   /** print `value` as JSON with `--json`, else as `human(value)` */
   print: <T>(value: T, human: (value: T) => string) => void
+  /** a terminal to draw progress bars on (stderr when it is one), absent otherwise */
+  progress?: NodeJS.WritableStream
 }
 
 export interface Streams {
@@ -29,6 +31,8 @@ export interface Streams {
   env: NodeJS.ProcessEnv
   /** all of standard input (`noodled call ... -`) */
   stdin?: () => Promise<Buffer>
+  /** a terminal for progress bars */
+  progress?: NodeJS.WritableStream
 }
 
 export function createContext (opts: GlobalOptions, streams: Streams): CommandContext {
@@ -41,6 +45,7 @@ export function createContext (opts: GlobalOptions, streams: Streams): CommandCo
     out: streams.out,
     err: streams.err,
     stdin: streams.stdin ?? (async () => Buffer.alloc(0)),
+    ...(streams.progress != null && !json ? { progress: streams.progress } : {}),
     print: (value, human) => {
       streams.out(json ? JSON.stringify(value, null, 2) : human(value))
     }

@@ -27,7 +27,8 @@ async function main (argv: string[]): Promise<number> {
       const chunks: Buffer[] = []
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
       return Buffer.concat(chunks)
-    }
+    },
+    ...(process.stderr.isTTY ? { progress: process.stderr } : {})
   })
   try {
     await program.parseAsync(argv)

@@ -1,11 +1,14 @@
+import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
-import type { ModuleInfoView, ModuleListView, ModuleResolutionView } from '../../lib/interface/api.js'
+import type { ModuleFetchProgressView, ModuleFetchView, ModuleInfoView, ModuleListView, ModuleResolutionView } from '../../lib/interface/api.js'
 import { readModuleDir } from '../../lib/modules/module-dir.js'
 import { table } from '../printer.js'
 import type { CommandRunner } from './types.js'
 
 /** Publishing a large module through the control API takes longer than a query. */
 const PUBLISH_TIMEOUT_MS = 120_000
+/** The daemon gives a fetch up to 10 minutes; the CLI waits a little longer to hear how it ended. */
+const FETCH_TIMEOUT_MS = 11 * 60_000
 
 const size = (bytes: number): string => bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 
@@ -49,6 +52,57 @@ function resolveText (r: ModuleResolutionView): string {
   return lines.join('\n')
 }
 
+function fetchText (r: ModuleFetchView): string {
+  const providers = new Set(r.modules.flatMap(m => m.providers.filter(p => p.blocks > 0).map(p => p.peerId)))
+  const lines = r.modules.map(m => {
+    const from = m.providers.filter(p => p.blocks > 0).map(p => `${short(p.peerId)} ${p.blocks}`).join(', ')
+    const bad = m.providers.filter(p => p.outcome === 'bad-block').map(p => short(p.peerId))
+    const what = m.fetchedBlocks === 0 ? 'already here' : `${m.fetchedBlocks}/${m.blocks} block(s), ${size(m.fetchedBytes)} in ${m.ms} ms from ${from}`
+    return `${m.name}@${m.version}  ${m.cid}  ${what}${bad.length > 0 ? `; bad bytes from ${bad.join(', ')} (dropped, passed over)` : ''}`
+  })
+  const count = r.modules.length
+  return [...lines, `fetched ${count} module version${count === 1 ? '' : 's'}, ${size(r.fetchedBytes)} from ${providers.size} provider${providers.size === 1 ? '' : 's'} in ${r.ms} ms; pinned`].join('\n')
+}
+
+/** A bar on a terminal; otherwise a line as each module starts and completes (stderr either way). */
+function fetchProgress (stream: NodeJS.WritableStream | undefined, err: (text: string) => void): { update: (p: ModuleFetchProgressView) => void, stop: () => void } {
+  if (stream == null) {
+    let announced = ''
+    return {
+      update: (p) => {
+        if (p.blocksTotal === 0 || p.blocksDone < p.blocksTotal || announced === p.cid) return
+        announced = p.cid
+        err(`[${p.index}/${p.count}] ${p.module}: ${p.blocksTotal} block(s), ${size(p.bytesTotal)}`)
+      },
+      stop: () => {}
+    }
+  }
+  const bar = new cliProgress.SingleBar({
+    format: '[{index}/{count}] {module} [{bar}] {percentage}% | {done} of {total}',
+    stream,
+    hideCursor: true,
+    clearOnComplete: true
+  }, cliProgress.Presets.shades_classic)
+  let current = ''
+  return {
+    update: (p) => {
+      const payload = { index: p.index, count: p.count, module: p.module, done: size(p.bytesDone), total: p.bytesTotal === 0 ? '?' : size(p.bytesTotal) }
+      if (current !== p.cid) {
+        if (current !== '') bar.stop()
+        current = p.cid
+        bar.start(Math.max(p.bytesTotal, 1), p.bytesDone, payload)
+      } else {
+        bar.setTotal(Math.max(p.bytesTotal, 1))
+        bar.update(p.bytesDone, payload)
+      }
+    },
+    stop: () => {
+      if (current !== '') bar.stop()
+      current = ''
+    }
+  }
+}
+
 export function moduleCommand (program: Command, run: CommandRunner): void {
   const module = program.command('module').description('content-addressed WebAssembly modules: publish, inspect, pin, collect garbage')
 
@@ -76,6 +130,22 @@ export function moduleCommand (program: Command, run: CommandRunner): void {
     .option('--json', 'print JSON')
     .action(run(async (ctx) => {
       ctx.print(await ctx.client.modules(), listText)
+    }))
+
+  module.command('fetch')
+    .description('fetch a module version and its dependencies from peers that hold them, verify every block, and pin them here')
+    .argument('<ref>', 'name@range, name@version or root CID')
+    .option('--prerelease', 'let prereleases satisfy ranges')
+    .option('--json', 'print JSON: { root, modules: [...], fetchedBytes, ms }')
+    .action(run(async (ctx, ref: string, opts: { prerelease?: boolean }) => {
+      const progress = fetchProgress(ctx.progress, ctx.json ? () => {} : ctx.err)
+      try {
+        const result = await ctx.client.fetchModule(ref, { prerelease: opts.prerelease === true, onProgress: progress.update }, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) })
+        progress.stop()
+        ctx.print(result, fetchText)
+      } finally {
+        progress.stop()
+      }
     }))
 
   module.command('info')

@@ -20,6 +20,7 @@ const STATUS_BY_NAME: Record<string, number> = {
   ModuleNotFoundError: 404,
   DependencyError: 422,
   BlockVerificationError: 422,
+  BlockUnavailableError: 503,
   MethodNotAllowedError: 405,
   PayloadTooLargeError: 413,
   DialFailedError: 502,

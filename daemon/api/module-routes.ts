@@ -1,4 +1,5 @@
-import type { ModuleGcView, ModuleInfoView, ModuleListView, ModuleResolutionView, PublishedModuleView } from '../../lib/interface/api.js'
+import type { ServerResponse } from 'node:http'
+import type { ModuleFetchEvent, ModuleFetchProgressView, ModuleFetchView, ModuleGcView, ModuleInfoView, ModuleListView, ModuleResolutionView, PublishedModuleView } from '../../lib/interface/api.js'
 import { API_PREFIX } from '../../lib/interface/api.js'
 import { InvalidRequestError, NotFoundError } from '../../lib/interface/errors.js'
 import { MAX_MANIFEST_BYTES, MAX_WASM_BYTES } from '../../lib/modules/constants.js'
@@ -14,11 +15,38 @@ export interface ModulesTarget {
   pin(ref: string, options: { signal?: AbortSignal }): Promise<ModuleInfoView>
   unpin(ref: string, options: { signal?: AbortSignal }): Promise<ModuleInfoView>
   gc(options: { signal?: AbortSignal }): Promise<ModuleGcView>
+  fetch(ref: string, options: { signal?: AbortSignal, includePrerelease?: boolean, onProgress?: (p: ModuleFetchProgressView) => void }): Promise<ModuleFetchView>
 }
 
 const REQUEST_TIMEOUT_MS = 60_000
+/** A fetch moves up to 64 MiB per module from peers that may be slow or many hops away. */
+const FETCH_TIMEOUT_MS = 10 * 60_000
 /** `{ manifest, wasm }` with the wasm in base64: 4/3 of the largest binary, the manifest, and room */
 const MAX_PUBLISH_BODY = Math.ceil(MAX_WASM_BYTES * 4 / 3) + MAX_MANIFEST_BYTES + 64 * 1024
+
+/**
+ * `module fetch` answers as NDJSON (ModuleFetchEvent): progress lines while
+ * blocks arrive, then one `done` or `error` line. The status is sent before
+ * the outcome is known, so errors travel in the stream. A client that goes
+ * away cancels the fetch.
+ */
+async function streamFetch (target: ModulesTarget, ref: string, includePrerelease: boolean, res: ServerResponse): Promise<void> {
+  const controller = new AbortController()
+  res.on('close', () => { controller.abort(new Error('client went away')) })
+  res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' })
+  const send = (event: ModuleFetchEvent): void => { if (!res.writableEnded) res.write(JSON.stringify(event) + '\n') }
+  try {
+    const result = await target.fetch(ref, {
+      signal: AbortSignal.any([controller.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]),
+      includePrerelease,
+      onProgress: (progress) => { send({ type: 'progress', progress }) }
+    })
+    send({ type: 'done', result })
+  } catch (err: any) {
+    send({ type: 'error', error: { name: String(err?.name ?? 'Error'), message: String(err?.message ?? err) } })
+  }
+  res.end()
+}
 
 export function moduleRoutes (target: ModulesTarget): Routes {
   const p = API_PREFIX
@@ -35,12 +63,16 @@ export function moduleRoutes (target: ModulesTarget): Routes {
     [`POST ${p}/modules/gc`]: async () => ({ body: await target.gc({ signal: signal() }) }),
     // GET /module-resolve/NAME@RANGE[?prerelease=1] (a range may hold characters a path segment should not)
     [`GET ${p}/module-resolve/*`]: async (_req, url, _res, ref) => ({ body: target.resolve(ref, { includePrerelease: ['1', 'true'].includes(url.searchParams.get('prerelease') ?? '') }) }),
-    // POST /modules/REF/pin, POST /modules/REF/unpin (the router matches a trailing wildcard only)
-    [`POST ${p}/modules/*`]: async (_req, _url, _res, rest) => {
+    // POST /modules/REF/pin, /unpin, /fetch[?prerelease=1] (the router matches a trailing wildcard only)
+    [`POST ${p}/modules/*`]: async (_req, url, res, rest) => {
       const at = rest.lastIndexOf('/')
       const ref = rest.slice(0, at)
       const action = rest.slice(at + 1)
-      if (at < 1 || (action !== 'pin' && action !== 'unpin')) throw new NotFoundError(`no such endpoint: POST ${p}/modules/${rest}`)
+      if (at < 1 || (action !== 'pin' && action !== 'unpin' && action !== 'fetch')) throw new NotFoundError(`no such endpoint: POST ${p}/modules/${rest}`)
+      if (action === 'fetch') {
+        await streamFetch(target, ref, ['1', 'true'].includes(url.searchParams.get('prerelease') ?? ''), res)
+        return undefined
+      }
       return { body: action === 'pin' ? await target.pin(ref, { signal: signal() }) : await target.unpin(ref, { signal: signal() }) }
     }
   }

@@ -1,5 +1,5 @@
 import { request } from 'node:http'
-import { API_PREFIX, type CallRequest, type CallResponse, type RpcStatsView, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse, type ModuleListView, type ModuleResolutionView, type ModuleGcView, type ModuleInfoView, type PublishedModuleView } from '../interface/api.js'
+import { API_PREFIX, type CallRequest, type CallResponse, type RpcStatsView, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse, type ModuleListView, type ModuleResolutionView, type ModuleGcView, type ModuleInfoView, type PublishedModuleView, type ModuleFetchEvent, type ModuleFetchProgressView, type ModuleFetchView } from '../interface/api.js'
 import { DaemonNotRunningError, InvalidRequestError, TimeoutError, errorFromWire } from '../interface/errors.js'
 
 export interface ApiClientInit {
@@ -145,11 +145,51 @@ export class ApiClient {
    * ends the stream or `signal` aborts.
    */
   async followEvents (onEvent: (event: MemberEventView) => void, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.ndjson('GET', '/events?follow=1', undefined, (line) => { onEvent(line as MemberEventView) }, options)
+  }
+
+  /**
+   * Fetch a module and its dependencies onto the daemon from peers
+   * (`module fetch`); `onProgress` hears of blocks as they arrive.
+   */
+  async fetchModule (ref: string, opts: { prerelease?: boolean, onProgress?: (progress: ModuleFetchProgressView) => void } = {}, options: RequestOptions = {}): Promise<ModuleFetchView> {
+    let outcome: ModuleFetchView | Error | undefined
+    await this.ndjson('POST', `/modules/${encodeURIComponent(ref)}/fetch${opts.prerelease === true ? '?prerelease=1' : ''}`, {}, (line) => {
+      const event = line as ModuleFetchEvent
+      if (event.type === 'progress') opts.onProgress?.(event.progress)
+      else if (event.type === 'done') outcome = event.result
+      else if (event.type === 'error') outcome = errorFromWire(event.error, 200)
+    }, options)
+    if (outcome == null) throw new InvalidRequestError('the daemon ended the fetch without a result')
+    if (outcome instanceof Error) throw outcome
+    return outcome
+  }
+
+  /**
+   * A request answered with newline-delimited JSON: `onLine` gets each value
+   * as it arrives. Resolves when the daemon ends the answer, or quietly when
+   * `signal` aborts; a non-2xx answer is thrown as its named error.
+   */
+  private async ndjson (method: string, path: string, body: unknown, onLine: (value: unknown) => void, options: RequestOptions): Promise<void> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
     await new Promise<void>((resolve, reject) => {
-      const req = request({ socketPath: this.init.socketPath, method: 'GET', path: `${API_PREFIX}/events?follow=1`, signal: options.signal }, (res) => {
+      const req = request({
+        socketPath: this.init.socketPath,
+        method,
+        path: API_PREFIX + path,
+        signal: options.signal,
+        headers: payload != null ? { 'content-type': 'application/json', 'content-length': payload.length } : {}
+      }, (res) => {
         if (res.statusCode !== 200) {
-          reject(errorFromWire({}, res.statusCode ?? 0))
-          res.resume()
+          // an error before the stream began: a JSON error body
+          let text = ''
+          res.setEncoding('utf8')
+          res.on('data', (chunk: string) => { if (text.length < 64 * 1024) text += chunk })
+          res.on('end', () => {
+            let wire: { error?: { name?: unknown, message?: unknown } } = {}
+            try { wire = JSON.parse(text) } catch {}
+            reject(errorFromWire(wire.error ?? {}, res.statusCode ?? 0))
+          })
           return
         }
         let buffer = ''
@@ -160,7 +200,13 @@ export class ApiClient {
           while ((nl = buffer.indexOf('\n')) >= 0) {
             const line = buffer.slice(0, nl)
             buffer = buffer.slice(nl + 1)
-            if (line.trim() !== '') onEvent(JSON.parse(line) as MemberEventView)
+            if (line.trim() === '') continue
+            try {
+              onLine(JSON.parse(line))
+            } catch (err) {
+              req.destroy(err as Error)
+              return
+            }
           }
         })
         res.on('end', () => { resolve() })
@@ -168,10 +214,10 @@ export class ApiClient {
       })
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (options.signal?.aborted === true) resolve()
-        else if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') reject(new DaemonNotRunningError(this.init.repo))
+        else if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ENOTSOCK') reject(new DaemonNotRunningError(this.init.repo))
         else reject(err)
       })
-      req.end()
+      req.end(payload)
     })
   }
 

@@ -304,3 +304,49 @@ export interface ModuleGcView {
   removedBlocks: number
   freedBytes: number
 }
+
+/** One provider in a module fetch, and what it did (see ProviderOutcome in lib/modules/block-fetcher.ts). */
+export interface FetchProviderView {
+  peerId: string
+  blocks: number
+  bytes: number
+  outcome?: string
+  reason?: string
+}
+
+/** One module version a fetch made sure of. */
+export interface FetchedModuleView extends LocalModuleView {
+  /** blocks in the module (root and wasm chunks) */
+  blocks: number
+  /** of them, fetched from peers now (0: all were here) */
+  fetchedBlocks: number
+  fetchedBytes: number
+  providers: FetchProviderView[]
+  ms: number
+}
+
+/** `module fetch`: the module and its dependencies, dependencies first; all verified, stored and pinned here. */
+export interface ModuleFetchView {
+  root: string
+  modules: FetchedModuleView[]
+  fetchedBytes: number
+  ms: number
+}
+
+/** Progress of `module fetch`, for the module being fetched now. */
+export interface ModuleFetchProgressView {
+  /** name@version, or the CID when the catalog does not know it */
+  module: string
+  cid: string
+  /** 1-based position of this module in the fetch, and how many there are */
+  index: number
+  count: number
+  blocksDone: number
+  /** 0 until the root block is here */
+  blocksTotal: number
+  bytesDone: number
+  bytesTotal: number
+}
+
+/** Lines of the `POST /modules/<ref>/fetch` NDJSON answer. */
+export type ModuleFetchEvent = { type: 'progress', progress: ModuleFetchProgressView } | { type: 'done', result: ModuleFetchView } | { type: 'error', error: ErrorBody['error'] }

@@ -174,6 +174,11 @@ export class BlockVerificationError extends Error {
   override name = 'BlockVerificationError'
 }
 
+/** No reachable peer served the blocks asked for: none has them, or those that do could not be reached or served bad bytes. */
+export class BlockUnavailableError extends Error {
+  override name = 'BlockUnavailableError'
+}
+
 /** Errors whose constructor takes just a message; keyed by their `name`. */
 const KNOWN: Record<string, new (message: string) => Error> = {
   RepoInUseError,
@@ -200,7 +205,8 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   InvalidManifestError,
   ModuleNotFoundError,
   DependencyError,
-  BlockVerificationError
+  BlockVerificationError,
+  BlockUnavailableError
 }
 
 /** Rebuild a named error from the wire form `{ name, message }`. */

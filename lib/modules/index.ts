@@ -6,9 +6,11 @@ import { MemoryBlockstore } from 'blockstore-core/memory'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
-import type { ModuleGcView, ModuleInfoView, ModuleListView, ModuleResolutionView, PublishedModuleView } from '../interface/api.js'
+import type { ModuleFetchProgressView, ModuleFetchView, ModuleGcView, ModuleInfoView, ModuleListView, ModuleResolutionView, PublishedModuleView } from '../interface/api.js'
 import { ConflictError, InvalidRequestError, ModuleNotFoundError } from '../interface/errors.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
+import { BLOCK_PROTOCOL_SUFFIX } from './block-protocol.js'
+import { BlockServer } from './block-server.js'
 import { ModuleCatalog } from './catalog.js'
 import { signEntry } from './catalog-entry.js'
 import { CatalogReplication } from './replication.js'
@@ -16,6 +18,8 @@ import { resolveModules } from './resolver.js'
 import { decodeRoot, packModule } from './content.js'
 import { checkExports } from './module-dir.js'
 import { parseManifest } from './manifest.js'
+import { ModuleFetcher } from './fetch.js'
+import { ProviderPenalties } from './penalties.js'
 import { ModuleStore } from './store.js'
 
 export { parseManifest, type Manifest } from './manifest.js'
@@ -46,6 +50,17 @@ export interface ModulesComponents {
 /** A provider walk on the DHT gives up after this long (it runs in the background). */
 const PROVIDE_TIMEOUT_MS = 60_000
 const FIND_PROVIDERS_TIMEOUT_MS = 20_000
+/**
+ * After the DHT's providers, a fetch asks up to this many neighbours: a copy
+ * whose provider record has not spread yet (or was never made) is found too,
+ * and a neighbour without it answers "not here" at the cost of a round trip.
+ */
+const NEIGHBOURS_ASKED = 16
+
+export interface FetchOptions extends AbortOptions {
+  includePrerelease?: boolean
+  onProgress?: (progress: ModuleFetchProgressView) => void
+}
 
 /**
  * Content-addressed WebAssembly modules: publish (validate, content-address,
@@ -57,6 +72,10 @@ export class Modules implements Startable {
   readonly store: ModuleStore
   readonly catalog: ModuleCatalog
   readonly replication: CatalogReplication
+  /** providers that served bad bytes, passed over for a while */
+  readonly penalties = new ProviderPenalties()
+  readonly blockServer: BlockServer
+  private readonly fetcher: ModuleFetcher
   private readonly components: ModulesComponents
   private readonly log: Logger
   private controller = new AbortController()
@@ -75,6 +94,22 @@ export class Modules implements Startable {
       log: this.log,
       ...(init.syncIntervalMs != null ? { syncIntervalMs: init.syncIntervalMs } : {})
     })
+    const blockProtocol = `${prefix}${BLOCK_PROTOCOL_SUFFIX}`
+    this.blockServer = new BlockServer(components.registrar, {
+      protocol: blockProtocol,
+      getBlock: async (cid, options) => await this.store.getBlock(cid, options),
+      log: this.log
+    })
+    this.fetcher = new ModuleFetcher({
+      store: this.store,
+      connectionManager: components.connectionManager,
+      self: components.peerId,
+      protocol: blockProtocol,
+      penalties: this.penalties,
+      log: this.log,
+      providers: (root, signal) => this.candidates(root, signal),
+      announce: (root) => { this.announce(root) }
+    })
   }
 
   readonly [Symbol.toStringTag] = 'noodled/modules'
@@ -84,6 +119,7 @@ export class Modules implements Startable {
     this.controller = new AbortController()
     await this.catalog.load()
     await this.replication.start()
+    await this.blockServer.start()
   }
 
   afterStart (): void {
@@ -95,6 +131,7 @@ export class Modules implements Startable {
 
   async stop (): Promise<void> {
     this.controller.abort()
+    await this.blockServer.stop()
     await this.replication.stop()
   }
 
@@ -129,6 +166,66 @@ export class Modules implements Startable {
       this.log.trace('provider lookup for %s ended: %e', root, err)
     }
     return [...found].sort()
+  }
+
+  /**
+   * Peers that may hold a module, for a fetch: those with a provider record
+   * on the DHT as the walk finds them, then a few neighbours.
+   */
+  private async * candidates (root: CID, signal: AbortSignal): AsyncGenerator<PeerId> {
+    const dht = this.components.dht
+    if (dht != null) {
+      try {
+        for await (const event of dht.findProviders(root, { signal: AbortSignal.any([signal, AbortSignal.timeout(FIND_PROVIDERS_TIMEOUT_MS)]) })) {
+          if (event.name !== 'PROVIDER') continue
+          for (const p of event.providers) yield p.id
+        }
+      } catch (err) {
+        if (signal.aborted) return
+        this.log.trace('provider walk for %s ended: %e', root, err)
+      }
+    }
+    const neighbours = [...new Map(this.components.connectionManager.getConnections().map(c => [c.remotePeer.toString(), c.remotePeer])).values()]
+    for (let i = neighbours.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [neighbours[i], neighbours[j]] = [neighbours[j]!, neighbours[i]!]
+    }
+    yield * neighbours.slice(0, NEIGHBOURS_ASKED)
+  }
+
+  /**
+   * Make a module and its dependencies whole on this node: resolve `ref`
+   * (name@range, name@version or a root CID) to its lockfile, then fetch
+   * what is missing of each version, dependencies first, from peers that
+   * hold it, verifying every block. Each version ends up stored, pinned and
+   * offered to others.
+   */
+  async fetch (ref: string, options: FetchOptions = {}): Promise<ModuleFetchView> {
+    const started = performance.now()
+    const lock = await this.lockFor(ref, options)
+    const modules = []
+    for (const [i, { id, cid }] of lock.entries()) {
+      modules.push(await this.fetcher.fetch(cid, { ...options, ...(id != null ? { id } : {}), index: i + 1, count: lock.length }))
+    }
+    return {
+      root: lock[lock.length - 1]!.cid.toString(),
+      modules,
+      fetchedBytes: modules.reduce((n, m) => n + m.fetchedBytes, 0),
+      ms: Math.round(performance.now() - started)
+    }
+  }
+
+  /** The versions a fetch of `ref` needs, dependencies first (a CID the catalog does not know stands alone). */
+  private async lockFor (ref: string, options: FetchOptions): Promise<Array<{ id?: string, cid: CID }>> {
+    let resolveRef = ref
+    if (!ref.includes('@')) {
+      const cid = await this.rootOf(ref, options)
+      const entry = this.catalog.all().find(e => e.cid === cid.toString())
+      if (entry == null) return [{ cid }]
+      resolveRef = `${entry.name}@${entry.version}`
+    }
+    const resolution = this.resolve(resolveRef, { includePrerelease: options.includePrerelease === true })
+    return resolution.order.map(id => ({ id, cid: CID.parse(resolution.lock[id]!) }))
   }
 
   /**

@@ -45,15 +45,33 @@ export class ModuleStore {
    * content is refused: a version, once added, means one thing.
    */
   async add (packed: PackedModule, options: AbortOptions = {}): Promise<void> {
-    const id = moduleId(packed.manifest)
-    const key = new Key(`${LOCAL}/${id}`)
-    if (await this.datastore.has(key, options)) {
-      const existing = new TextDecoder().decode(await this.datastore.get(key, options))
-      if (existing !== packed.root.toString()) throw new ConflictError(`${id} is already ${existing}; publish a new version for new content`)
-    }
+    await this.checkVersion(packed.manifest, packed.root, options)
     for (const block of packed.blocks) await this.blocks.put(block.cid, block.bytes, options)
-    await this.datastore.put(key, new TextEncoder().encode(packed.root.toString()), options)
-    await this.pin(packed.root, options)
+    await this.keep(packed.manifest, packed.root, options)
+  }
+
+  /**
+   * Index and pin a module version whose blocks are all here and verified
+   * (a fetch puts them one by one with `putBlock`). The same name@version
+   * held as other content is refused, as in `add`.
+   */
+  async keep (manifest: Manifest, root: CID, options: AbortOptions = {}): Promise<void> {
+    await this.checkVersion(manifest, root, options)
+    await this.datastore.put(new Key(`${LOCAL}/${moduleId(manifest)}`), new TextEncoder().encode(root.toString()), options)
+    await this.pin(root, options)
+  }
+
+  private async checkVersion (manifest: Manifest, root: CID, options: AbortOptions): Promise<void> {
+    const id = moduleId(manifest)
+    const key = new Key(`${LOCAL}/${id}`)
+    if (!(await this.datastore.has(key, options))) return
+    const existing = new TextDecoder().decode(await this.datastore.get(key, options))
+    if (existing !== root.toString()) throw new ConflictError(`${id} is already ${existing}; publish a new version for new content`)
+  }
+
+  /** Keep one block; the caller has verified its bytes against its CID. */
+  async putBlock (cid: CID, bytes: Uint8Array, options: AbortOptions = {}): Promise<void> {
+    await this.blocks.put(cid, bytes, options)
   }
 
   async has (cid: CID, options: AbortOptions = {}): Promise<boolean> {

@@ -1,0 +1,329 @@
+import { setMaxListeners } from 'node:events'
+import type { Logger, PeerId, Stream } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import { pushable, type Pushable } from 'it-pushable'
+import type { CID } from 'multiformats/cid'
+import { BlockUnavailableError, TimeoutError } from '../interface/errors.js'
+import { onFrames } from '../frames.js'
+import { BlockStatus, MAX_RESPONSE_BYTES, decodeResponse, encodeRequest } from './block-protocol.js'
+import { verifyBlock } from './content.js'
+import type { ProviderPenalties } from './penalties.js'
+
+/** Providers a session takes blocks from at once. */
+export const MAX_PROVIDERS = 4
+/** Requests a session keeps unanswered per provider: enough to keep a stream busy (blocks are up to 1 MiB). */
+export const REQUEST_WINDOW = 4
+/** A provider that sends nothing for this long while asked for blocks is dropped (not penalised). */
+export const BLOCK_TIMEOUT_MS = 20_000
+const OPEN_TIMEOUT_MS = 10_000
+
+/**
+ * What became of one provider in a session: `served` (it answered everything
+ * it was asked), `bad-block` (bytes that did not hash to the CID: dropped and
+ * penalised), `lacks-blocks` (it had none of what was asked, or nothing left
+ * that was), `unreachable`, `timeout`, `error` (its stream failed),
+ * `penalised` (passed over: it served bad bytes before), `unused`.
+ */
+export type ProviderOutcome = 'served' | 'bad-block' | 'lacks-blocks' | 'unreachable' | 'timeout' | 'error' | 'penalised' | 'unused'
+
+export interface ProviderReport {
+  peerId: string
+  blocks: number
+  bytes: number
+  outcome?: ProviderOutcome
+  reason?: string
+}
+
+export interface BlockFetchInit {
+  connectionManager: ConnectionManager
+  protocol: string
+  self: PeerId
+  penalties: ProviderPenalties
+  /** keep a block whose bytes have been verified */
+  put: (cid: CID, bytes: Uint8Array, options: { signal: AbortSignal }) => Promise<void>
+  log: Logger
+  /** told of every block kept, with the provider it came from */
+  onBlock?: (cid: CID, bytes: number, peer: PeerId) => void
+  maxProviders?: number
+  window?: number
+  blockTimeoutMs?: number
+}
+
+interface Want {
+  cid: CID
+  waiters: Array<{ resolve: () => void, reject: (err: Error) => void }>
+}
+
+/**
+ * One fetch's exchange with providers: blocks asked for with `get` are
+ * spread over up to MAX_PROVIDERS providers at once, taken from `providers`
+ * (an async iterable, e.g. a DHT provider walk) only while there is work
+ * for another. Each provider gets its own stream and up to REQUEST_WINDOW
+ * requests in flight; a block is kept only once its bytes hash to its CID.
+ * A provider that sends bad bytes is dropped and penalised, one that lacks
+ * what it is asked for or stops answering is dropped, and what it held goes
+ * back to the others. The session fails (BlockUnavailableError, naming what
+ * each provider did) when blocks are still wanted and no provider is left.
+ */
+export class BlockFetchSession {
+  readonly reports = new Map<string, ProviderReport>()
+  private readonly init: BlockFetchInit
+  private readonly controller = new AbortController()
+  private readonly wanted = new Map<string, Want>()
+  private readonly delivered = new Set<string>()
+  /** peers that answered NOT_HERE, per CID */
+  private readonly lacking = new Map<string, Set<string>>()
+  private pending: CID[] = []
+  private active = 0
+  private sourceDone = false
+  private closed = false
+  private failure?: Error
+  private wake: () => void = () => {}
+  private changed: Promise<void>
+
+  constructor (init: BlockFetchInit, signal?: AbortSignal) {
+    this.init = init
+    setMaxListeners(Infinity, this.controller.signal)
+    this.changed = this.nextChange()
+    signal?.addEventListener('abort', () => { this.fail(signal.reason instanceof Error ? signal.reason : new TimeoutError('fetch aborted')) }, { once: true, signal: this.controller.signal })
+    if (signal?.aborted === true) this.fail(signal.reason)
+  }
+
+  /** Aborts with the session: pass it to the provider search. */
+  get signal (): AbortSignal {
+    return this.controller.signal
+  }
+
+  /** Begin taking providers from `providers` (once). */
+  start (providers: AsyncIterable<PeerId>): void {
+    void this.pump(providers)
+  }
+
+  /** Resolves once every one of `cids` has been fetched and kept; rejects if the session fails first. */
+  async get (cids: CID[]): Promise<void> {
+    if (this.failure != null) throw this.failure
+    const waits: Array<Promise<void>> = []
+    for (const cid of cids) {
+      const key = cid.toString()
+      if (this.delivered.has(key)) continue
+      let want = this.wanted.get(key)
+      if (want == null) {
+        want = { cid, waiters: [] }
+        this.wanted.set(key, want)
+        this.pending.push(cid)
+      }
+      const waiters = want.waiters
+      waits.push(new Promise<void>((resolve, reject) => { waiters.push({ resolve, reject }) }))
+    }
+    this.notify()
+    this.checkStalled()
+    await Promise.all(waits)
+  }
+
+  /** End the session: workers finish, streams close, the provider search stops. */
+  close (): void {
+    if (this.closed) return
+    this.closed = true
+    this.controller.abort(new Error('fetch session closed'))
+    this.notify()
+  }
+
+  /** The providers asked, and what each did. */
+  providerReports (): ProviderReport[] {
+    return [...this.reports.values()]
+  }
+
+  private nextChange (): Promise<void> {
+    return new Promise<void>(resolve => { this.wake = resolve })
+  }
+
+  private notify (): void {
+    const wake = this.wake
+    this.changed = this.nextChange()
+    wake()
+  }
+
+  private get over (): boolean {
+    return this.closed || this.failure != null
+  }
+
+  /** Whether another provider would help: none yet, or blocks waiting that nobody has taken. */
+  private get needProvider (): boolean {
+    return this.active === 0 || (this.pending.length > 0 && this.active < (this.init.maxProviders ?? MAX_PROVIDERS))
+  }
+
+  private async pump (providers: AsyncIterable<PeerId>): Promise<void> {
+    try {
+      for await (const peer of providers) {
+        if (this.over) break
+        const id = peer.toString()
+        if (peer.equals(this.init.self) || this.reports.has(id)) continue
+        if (this.init.penalties.isPenalised(id)) {
+          this.reports.set(id, { peerId: id, blocks: 0, bytes: 0, outcome: 'penalised' })
+          continue
+        }
+        while (!this.over && !this.needProvider) await this.changed
+        if (this.over) break
+        this.active++
+        void this.work(peer)
+      }
+    } catch (err) {
+      if (!this.over) this.init.log.trace('provider search ended: %e', err)
+    }
+    this.sourceDone = true
+    this.checkStalled()
+  }
+
+  private fail (err: Error): void {
+    if (this.over) return
+    this.failure = err
+    for (const want of this.wanted.values()) want.waiters.forEach(w => { w.reject(err) })
+    this.wanted.clear()
+    this.pending = []
+    this.controller.abort(err)
+    this.notify()
+  }
+
+  /** Blocks wanted, nobody working on them, and nobody left to ask. */
+  private checkStalled (): void {
+    if (this.over || this.wanted.size === 0 || this.active > 0 || !this.sourceDone) return
+    const missing = [...this.wanted.keys()]
+    const asked = this.providerReports()
+    const what = asked.length === 0
+      ? 'no provider found'
+      : `asked ${asked.length}: ${asked.map(r => `${r.peerId} ${r.outcome ?? 'unused'}${r.reason != null ? ` (${r.reason})` : ''}`).join('; ')}`
+    this.fail(new BlockUnavailableError(`no peer served ${missing.length === 1 ? `block ${missing[0]}` : `${missing.length} blocks (${missing[0]}, ...)`}: ${what}`))
+  }
+
+  /** The next pending block this peer is not known to lack. */
+  private take (peerId: string): CID | undefined {
+    const i = this.pending.findIndex(cid => this.lacking.get(cid.toString())?.has(peerId) !== true)
+    if (i < 0) return undefined
+    return this.pending.splice(i, 1)[0]
+  }
+
+  /** A block a provider did not deliver goes back to the front of the queue. */
+  private release (cid: CID, peerId: string, lacks: boolean): void {
+    const key = cid.toString()
+    if (lacks) {
+      let peers = this.lacking.get(key)
+      if (peers == null) this.lacking.set(key, peers = new Set())
+      peers.add(peerId)
+    }
+    if (this.wanted.has(key) && !this.delivered.has(key)) this.pending.unshift(cid)
+    this.notify()
+  }
+
+  private async deliver (cid: CID, bytes: Uint8Array, peer: PeerId): Promise<void> {
+    const key = cid.toString()
+    const want = this.wanted.get(key)
+    if (want == null || this.delivered.has(key)) return
+    await this.init.put(cid, bytes, { signal: this.controller.signal })
+    this.delivered.add(key)
+    this.wanted.delete(key)
+    this.init.onBlock?.(cid, bytes.byteLength, peer)
+    want.waiters.forEach(w => { w.resolve() })
+  }
+
+  private async work (peer: PeerId): Promise<void> {
+    const id = peer.toString()
+    const report: ProviderReport = { peerId: id, blocks: 0, bytes: 0 }
+    this.reports.set(id, report)
+    const asked: CID[] = []
+    let stream: Stream | undefined
+    try {
+      stream = await this.init.connectionManager.openStream(peer, this.init.protocol, { signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(OPEN_TIMEOUT_MS)]) })
+      const responses = this.responses(stream)
+      const window = this.init.window ?? REQUEST_WINDOW
+      while (true) {
+        while (asked.length < window) {
+          const cid = this.take(id)
+          if (cid == null) break
+          asked.push(cid)
+          stream.send(encodeRequest(cid))
+        }
+        if (asked.length === 0) {
+          if (this.over) break
+          // work waits that this peer lacks: another provider must do it
+          if (this.pending.length > 0) {
+            report.outcome = 'lacks-blocks'
+            break
+          }
+          await this.changed
+          continue
+        }
+        const response = decodeResponse(await this.next(responses))
+        const cid = asked.shift()!
+        if (response.status === BlockStatus.NOT_HERE) {
+          this.release(cid, id, true)
+          // a peer that has served nothing here is not a provider of this content
+          if (report.blocks === 0) {
+            report.outcome = 'lacks-blocks'
+            break
+          }
+          continue
+        }
+        try {
+          await verifyBlock(cid, response.bytes)
+        } catch (err: any) {
+          this.release(cid, id, false)
+          const penalty = this.init.penalties.penalise(id, err.message)
+          report.outcome = 'bad-block'
+          report.reason = `sent bytes that do not hash to ${cid.toString()}`
+          this.init.log('provider %p sent a bad block (%s); dropped and passed over for %d s', peer, cid, Math.round((penalty.until - Date.now()) / 1000))
+          break
+        }
+        await this.deliver(cid, response.bytes, peer)
+        report.blocks++
+        report.bytes += response.bytes.byteLength
+      }
+    } catch (err: any) {
+      if (this.over) {
+        // the session ended while this provider worked: not the provider's doing
+      } else if (stream == null) {
+        report.outcome = 'unreachable'
+        report.reason = err.message
+      } else {
+        report.outcome = err instanceof TimeoutError ? 'timeout' : 'error'
+        report.reason = err.message
+      }
+    } finally {
+      report.outcome ??= report.blocks > 0 ? 'served' : 'unused'
+      for (const cid of asked) this.release(cid, id, false)
+      if (stream != null) {
+        if (asked.length === 0 && report.outcome !== 'bad-block') void stream.close().catch(() => {})
+        else stream.abort(new Error('block fetch ended'))
+      }
+      this.active--
+      this.notify()
+      this.checkStalled()
+    }
+  }
+
+  /** The stream's response frames, in order; ends with an error when the stream does. */
+  private responses (stream: Stream): Pushable<Uint8Array> {
+    const queue = pushable<Uint8Array>({ objectMode: true })
+    onFrames(stream, MAX_RESPONSE_BYTES, (bytes) => { queue.push(bytes) }, (err) => { queue.end(err) })
+    stream.addEventListener('close', (evt) => { queue.end(evt.error ?? new Error('provider closed the stream')) }, { once: true })
+    stream.addEventListener('remoteCloseWrite', () => { queue.end(new Error('provider closed the stream')) }, { once: true })
+    const signal = this.controller.signal
+    if (signal.aborted) queue.end(signal.reason)
+    else signal.addEventListener('abort', () => { queue.end(signal.reason) }, { once: true })
+    return queue
+  }
+
+  private async next (responses: Pushable<Uint8Array>): Promise<Uint8Array> {
+    const ms = this.init.blockTimeoutMs ?? BLOCK_TIMEOUT_MS
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      const result = await Promise.race([
+        responses.next(),
+        new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new TimeoutError(`no block within ${ms} ms`)) }, ms) })
+      ])
+      if (result.done === true) throw new Error('provider closed the stream')
+      return result.value
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}

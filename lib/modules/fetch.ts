@@ -1,0 +1,138 @@
+import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { CID } from 'multiformats/cid'
+import type { FetchedModuleView, ModuleFetchProgressView } from '../interface/api.js'
+import { BlockVerificationError } from '../interface/errors.js'
+import { BlockFetchSession } from './block-fetcher.js'
+import { CHUNK_BYTES } from './constants.js'
+import { decodeRoot } from './content.js'
+import type { ProviderPenalties } from './penalties.js'
+import type { ModuleStore } from './store.js'
+
+/** Emit progress at most this often (and always at a module's end). */
+const PROGRESS_INTERVAL_MS = 100
+
+export interface ModuleFetcherInit {
+  store: ModuleStore
+  connectionManager: ConnectionManager
+  self: PeerId
+  protocol: string
+  penalties: ProviderPenalties
+  log: Logger
+  /** peers that may hold a module, best first (a DHT provider walk, then neighbours) */
+  providers: (root: CID, signal: AbortSignal) => AsyncIterable<PeerId>
+  /** offer a module this node now holds */
+  announce: (root: CID) => void
+}
+
+export interface FetchOneOptions extends AbortOptions {
+  /** name@version the catalog gives this CID, checked against the fetched manifest */
+  id?: string
+  index?: number
+  count?: number
+  onProgress?: (progress: ModuleFetchProgressView) => void
+}
+
+/**
+ * Makes one module version whole on this node: its root block, then its
+ * wasm chunks, from whichever providers have them (BlockFetchSession),
+ * every block verified as it arrives and the whole binary once more at the
+ * end; then it is indexed, pinned and offered to others on the DHT.
+ */
+export class ModuleFetcher {
+  private readonly init: ModuleFetcherInit
+
+  constructor (init: ModuleFetcherInit) {
+    this.init = init
+  }
+
+  async fetch (root: CID, options: FetchOneOptions = {}): Promise<FetchedModuleView> {
+    const started = performance.now()
+    const { store } = this.init
+    const progress: ModuleFetchProgressView = { module: options.id ?? root.toString(), cid: root.toString(), index: options.index ?? 1, count: options.count ?? 1, blocksDone: 0, blocksTotal: 0, bytesDone: 0, bytesTotal: 0 }
+    let lastReport = 0
+    const report = (force: boolean): void => {
+      const now = performance.now()
+      if (options.onProgress == null || (!force && now - lastReport < PROGRESS_INTERVAL_MS)) return
+      lastReport = now
+      options.onProgress({ ...progress })
+    }
+    let fetchedBlocks = 0
+    let fetchedBytes = 0
+    /** chunks count towards progress; the root, fetched before the totals are known, is counted with them */
+    let counting = false
+    const session = new BlockFetchSession({
+      connectionManager: this.init.connectionManager,
+      protocol: this.init.protocol,
+      self: this.init.self,
+      penalties: this.init.penalties,
+      log: this.init.log,
+      put: async (cid, bytes, opts) => { await store.putBlock(cid, bytes, opts) },
+      onBlock: (_cid, bytes) => {
+        fetchedBlocks++
+        fetchedBytes += bytes
+        if (!counting) return
+        progress.blocksDone++
+        progress.bytesDone += bytes
+        report(false)
+      }
+    }, options.signal)
+    let searching = false
+    const get = async (cids: CID[]): Promise<void> => {
+      if (cids.length === 0) return
+      if (!searching) {
+        searching = true
+        session.start(this.init.providers(root, session.signal))
+      }
+      await session.get(cids)
+    }
+    let node
+    try {
+      if (!(await store.has(root, options))) await get([root])
+      const rootBlock = await store.getBlock(root, options)
+      node = decodeRoot(rootBlock)
+      const { size, chunks } = node.wasm
+      progress.module = `${node.manifest.name}@${node.manifest.version}`
+      progress.blocksTotal = 1 + chunks.length
+      progress.bytesTotal = rootBlock.byteLength + size
+      progress.blocksDone = 1
+      progress.bytesDone = rootBlock.byteLength
+      const missing: CID[] = []
+      for (const [i, cid] of chunks.entries()) {
+        if (!(await store.has(cid, options))) {
+          missing.push(cid)
+          continue
+        }
+        progress.blocksDone++
+        progress.bytesDone += Math.min(CHUNK_BYTES, size - i * CHUNK_BYTES)
+      }
+      counting = true
+      report(true)
+      await get(missing)
+    } finally {
+      session.close()
+    }
+    if (options.id != null && options.id !== `${node.manifest.name}@${node.manifest.version}`) {
+      throw new BlockVerificationError(`the catalog names ${root.toString()} ${options.id}, but its manifest says ${node.manifest.name}@${node.manifest.version}`)
+    }
+    // every chunk was checked on arrival; this checks the binary they make against the root
+    const { manifest } = await store.read(root, options)
+    await store.keep(manifest, root, options)
+    if (fetchedBlocks > 0) this.init.announce(root)
+    progress.blocksDone = progress.blocksTotal
+    progress.bytesDone = progress.bytesTotal
+    report(true)
+    return {
+      name: manifest.name,
+      version: manifest.version,
+      cid: root.toString(),
+      size: node.wasm.size,
+      pinned: true,
+      blocks: progress.blocksTotal,
+      fetchedBlocks,
+      fetchedBytes,
+      providers: session.providerReports(),
+      ms: Math.round(performance.now() - started)
+    }
+  }
+}
