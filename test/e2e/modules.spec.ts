@@ -1,11 +1,11 @@
 import { join } from 'node:path'
 import { expect } from 'chai'
 import { fileURLToPath } from 'node:url'
-import type { ModuleGcView, ModuleInfoView, ModuleListView, ModuleResolutionView, PublishedModuleView } from '../../lib/interface/api.js'
+import type { ModuleFetchView, ModuleGcView, ModuleInfoView, ModuleListView, ModuleResolutionView, PublishedModuleView } from '../../lib/interface/api.js'
 import { DaemonProcess, killAll } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
-import { ECHO_WASM, moduleDir } from '../modules/fixtures.js'
+import { ECHO_WASM, moduleDir, paddedWasm } from '../modules/fixtures.js'
 
 async function json<T> (d: DaemonProcess, ...args: string[]): Promise<T> {
   const res = await d.cli(...args, '--json')
@@ -108,4 +108,38 @@ describe('modules on real daemon processes', function () {
     expect(missing.code).to.equal(1)
     expect(missing.stderr).to.include('no version of "shout" satisfies "^2"')
   })
+
+  it('noodled module fetch: a module published on a is fetched by b; with a stopped, c fetches it from b\'s copy; what only a held is a clear error', async () => {
+    const [a, b] = daemons
+    const c = await DaemonProcess.start(join(dir.path, 'c'), ['--log-level', 'warn', '--bootstrap', (await b!.id()).addrs[0]!])
+    daemons.push(c)
+    const wasm = paddedWasm(2.5 * 1024 * 1024, 11)
+    const big = await json<PublishedModuleView>(a!, 'module', 'publish', await moduleDir(join(dir.path, 'big'), { name: 'big', version: '1.0.0', entry: 'big.wasm', exports: ['echo'] }, wasm))
+    await waitFor(async () => (await json<ModuleListView[]>(b!, 'module', 'ls')).some(m => m.cid === big.cid), { what: 'b to hear of big@1.0.0' })
+
+    // text output; without a terminal, progress is a line per module on stderr
+    const onB = await b!.cli('module', 'fetch', 'big@^1')
+    expect(onB.code, onB.stderr).to.equal(0)
+    expect(onB.stderr).to.equal(`[1/1] big@1.0.0: 4 block(s), 2.5 MiB\n`)
+    expect(onB.stdout).to.match(new RegExp(`^big@1\\.0\\.0  ${big.cid}  4/4 block\\(s\\), 2\\.5 MiB in \\d+ ms from …\\S+ 4\\nfetched 1 module version, 2\\.5 MiB from 1 provider in \\d+ ms; pinned\\n$`))
+    expect((await json<ModuleInfoView>(b!, 'module', 'info', 'big@1.0.0')).pinned).to.equal(true)
+
+    // the publisher goes away; c still gets every byte, from b, and its dependencies (shout needs text-utils, published on a earlier)
+    await a!.kill('SIGTERM')
+    await waitFor(async () => (await json<ModuleListView[]>(c, 'module', 'ls')).some(m => m.cid === big.cid), { what: 'c to hear of big@1.0.0' })
+    const onC = await json<ModuleFetchView>(c, 'module', 'fetch', big.cid)
+    expect(onC.modules).to.have.length(1)
+    expect(onC.modules[0]).to.include({ name: 'big', version: '1.0.0', cid: big.cid, size: wasm.byteLength, blocks: 4, fetchedBlocks: 4, pinned: true })
+    const served = onC.modules[0]!.providers.filter(p => p.blocks > 0)
+    expect(served.map(p => p.peerId)).to.deep.equal([(await b!.id()).peerId])
+    expect((await json<ModuleInfoView>(c, 'module', 'info', big.cid)).size).to.equal(wasm.byteLength)
+
+    // shout and text-utils were only ever on a: nobody can serve them now, and the error says so
+    const orphan = await c.cli('module', 'fetch', 'shout@^1')
+    expect(orphan.code).to.equal(1)
+    expect(orphan.stderr).to.match(/BlockUnavailableError: no peer served block \S+: /)
+    // the daemon goes on
+    expect((await c.cli('module', 'ls')).code).to.equal(0)
+  })
 })
+
