@@ -1,12 +1,10 @@
 import { setMaxListeners } from 'node:events'
-import type { Logger, PeerId, Stream } from '@libp2p/interface'
-import type { ConnectionManager } from '@libp2p/interface-internal'
-import { pushable, type Pushable } from 'it-pushable'
+import type { Logger, PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { BlockUnavailableError, TimeoutError } from '../interface/errors.js'
-import { onFrames } from '../frames.js'
-import { BlockStatus, MAX_RESPONSE_BYTES, decodeResponse, encodeRequest } from './block-protocol.js'
-import { verifyBlock } from './content.js'
+import { BlockStatus, decodeResponse, encodeRequest } from './block-protocol.js'
+import type { BlockStream, BlockStreams } from './block-streams.js'
+import { linkedChunk, verifyBlock } from './content.js'
 import type { ProviderPenalties } from './penalties.js'
 
 /** Providers a session takes blocks from at once. */
@@ -15,7 +13,6 @@ export const MAX_PROVIDERS = 4
 export const REQUEST_WINDOW = 4
 /** A provider that sends nothing for this long while asked for blocks is dropped (not penalised). */
 export const BLOCK_TIMEOUT_MS = 20_000
-const OPEN_TIMEOUT_MS = 10_000
 
 /**
  * What became of one provider in a session: `served` (it answered everything
@@ -35,8 +32,8 @@ export interface ProviderReport {
 }
 
 export interface BlockFetchInit {
-  connectionManager: ConnectionManager
-  protocol: string
+  /** streams to providers, reused across sessions */
+  streams: BlockStreams
   self: PeerId
   penalties: ProviderPenalties
   /** keep a block whose bytes have been verified */
@@ -74,7 +71,13 @@ export class BlockFetchSession {
   /** peers that answered NOT_HERE, per CID */
   private readonly lacking = new Map<string, Set<string>>()
   private pending: CID[] = []
+  /** roots whose only chunk providers are asked to send along */
+  private readonly linkWanted = new Set<string>()
+  /** chunks a provider is sending along with their root: not to be asked for again meanwhile */
+  private readonly coming = new Set<string>()
   private active = 0
+  /** providers whose stream is not open yet */
+  private opening = 0
   private sourceDone = false
   private closed = false
   private failure?: Error
@@ -99,18 +102,23 @@ export class BlockFetchSession {
     void this.pump(providers)
   }
 
-  /** Resolves once every one of `cids` has been fetched and kept; rejects if the session fails first. */
-  async get (cids: CID[]): Promise<void> {
+  /**
+   * Resolves once every one of `cids` has been fetched and kept; rejects if
+   * the session fails first. `withLink`: these are module roots, and a
+   * provider should send a root's only chunk along with it (WITH_LINK).
+   */
+  async get (cids: CID[], options: { withLink?: boolean } = {}): Promise<void> {
     if (this.failure != null) throw this.failure
     const waits: Array<Promise<void>> = []
     for (const cid of cids) {
       const key = cid.toString()
       if (this.delivered.has(key)) continue
       let want = this.wanted.get(key)
+      if (options.withLink === true) this.linkWanted.add(key)
       if (want == null) {
         want = { cid, waiters: [] }
         this.wanted.set(key, want)
-        this.pending.push(cid)
+        if (!this.coming.has(key)) this.pending.push(cid)
       }
       const waiters = want.waiters
       waits.push(new Promise<void>((resolve, reject) => { waiters.push({ resolve, reject }) }))
@@ -147,9 +155,15 @@ export class BlockFetchSession {
     return this.closed || this.failure != null
   }
 
-  /** Whether another provider would help: none yet, or blocks waiting that nobody has taken. */
+  /**
+   * Whether another provider would help: none yet, or blocks waiting that
+   * the providers at work have had their chance to take (none is still
+   * opening its stream) and left. A walk for providers costs round trips and
+   * CPU: a small module from one good provider should not start one.
+   */
   private get needProvider (): boolean {
-    return this.active === 0 || (this.pending.length > 0 && this.active < (this.init.maxProviders ?? MAX_PROVIDERS))
+    if (this.active === 0) return true
+    return this.opening === 0 && this.pending.length > 0 && this.active < (this.init.maxProviders ?? MAX_PROVIDERS)
   }
 
   private async pump (providers: AsyncIterable<PeerId>): Promise<void> {
@@ -162,7 +176,11 @@ export class BlockFetchSession {
           this.reports.set(id, { peerId: id, blocks: 0, bytes: 0, outcome: 'penalised' })
           continue
         }
-        while (!this.over && !this.needProvider) await this.changed
+        while (!this.over && !this.needProvider) {
+          await this.changed
+          // let the providers at work take what just changed before judging whether they need help
+          await new Promise(resolve => setImmediate(resolve))
+        }
         if (this.over) break
         this.active++
         void this.work(peer)
@@ -205,6 +223,7 @@ export class BlockFetchSession {
   /** A block a provider did not deliver goes back to the front of the queue. */
   private release (cid: CID, peerId: string, lacks: boolean): void {
     const key = cid.toString()
+    this.coming.delete(key)
     if (lacks) {
       let peers = this.lacking.get(key)
       if (peers == null) this.lacking.set(key, peers = new Set())
@@ -214,33 +233,50 @@ export class BlockFetchSession {
     this.notify()
   }
 
+  /** Keep a verified block: one asked for with `get`, or a root's chunk sent along with it. */
   private async deliver (cid: CID, bytes: Uint8Array, peer: PeerId): Promise<void> {
     const key = cid.toString()
-    const want = this.wanted.get(key)
-    if (want == null || this.delivered.has(key)) return
-    await this.init.put(cid, bytes, { signal: this.controller.signal })
+    if (this.delivered.has(key)) {
+      this.coming.delete(key)
+      return
+    }
+    try {
+      await this.init.put(cid, bytes, { signal: this.controller.signal })
+    } catch (err) {
+      this.release(cid, peer.toString(), false)
+      throw err
+    }
     this.delivered.add(key)
+    this.coming.delete(key)
+    const want = this.wanted.get(key)
     this.wanted.delete(key)
     this.init.onBlock?.(cid, bytes.byteLength, peer)
-    want.waiters.forEach(w => { w.resolve() })
+    want?.waiters.forEach(w => { w.resolve() })
   }
 
   private async work (peer: PeerId): Promise<void> {
     const id = peer.toString()
     const report: ProviderReport = { peerId: id, blocks: 0, bytes: 0 }
     this.reports.set(id, report)
-    const asked: CID[] = []
-    let stream: Stream | undefined
+    /** requests sent and not yet answered, in order (with a root's chunk its provider sends along) */
+    const asked: Array<{ cid: CID, withLink: boolean }> = []
+    let bs: BlockStream | undefined
+    this.opening++
     try {
-      stream = await this.init.connectionManager.openStream(peer, this.init.protocol, { signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(OPEN_TIMEOUT_MS)]) })
-      const responses = this.responses(stream)
+      try {
+        bs = await this.init.streams.take(peer, this.controller.signal)
+      } finally {
+        this.opening--
+        this.notify()
+      }
       const window = this.init.window ?? REQUEST_WINDOW
       while (true) {
         while (asked.length < window) {
           const cid = this.take(id)
           if (cid == null) break
-          asked.push(cid)
-          stream.send(encodeRequest(cid))
+          const withLink = this.linkWanted.has(cid.toString())
+          asked.push({ cid, withLink })
+          bs.stream.send(encodeRequest(cid, withLink))
         }
         if (asked.length === 0) {
           if (this.over) break
@@ -252,8 +288,8 @@ export class BlockFetchSession {
           await this.changed
           continue
         }
-        const response = decodeResponse(await this.next(responses))
-        const cid = asked.shift()!
+        const response = decodeResponse(await this.next(bs))
+        const { cid, withLink } = asked.shift()!
         if (response.status === BlockStatus.NOT_HERE) {
           this.release(cid, id, true)
           // a peer that has served nothing here is not a provider of this content
@@ -273,6 +309,12 @@ export class BlockFetchSession {
           this.init.log('provider %p sent a bad block (%s); dropped and passed over for %d s', peer, cid, Math.round((penalty.until - Date.now()) / 1000))
           break
         }
+        // the provider sends a root's only chunk next (the same rule decides on both sides)
+        const link = withLink ? linkedChunk(response.bytes) : undefined
+        if (link != null) {
+          asked.unshift({ cid: link, withLink: false })
+          this.coming.add(link.toString())
+        }
         await this.deliver(cid, response.bytes, peer)
         report.blocks++
         report.bytes += response.bytes.byteLength
@@ -280,7 +322,7 @@ export class BlockFetchSession {
     } catch (err: any) {
       if (this.over) {
         // the session ended while this provider worked: not the provider's doing
-      } else if (stream == null) {
+      } else if (bs == null) {
         report.outcome = 'unreachable'
         report.reason = err.message
       } else {
@@ -289,10 +331,11 @@ export class BlockFetchSession {
       }
     } finally {
       report.outcome ??= report.blocks > 0 ? 'served' : 'unused'
-      for (const cid of asked) this.release(cid, id, false)
-      if (stream != null) {
-        if (asked.length === 0 && report.outcome !== 'bad-block') void stream.close().catch(() => {})
-        else stream.abort(new Error('block fetch ended'))
+      for (const { cid } of asked) this.release(cid, id, false)
+      if (bs != null) {
+        // a stream with answers still owed, or to a peer that lied, is not used again
+        if (asked.length === 0 && report.outcome !== 'bad-block') this.init.streams.give(bs)
+        else bs.stream.abort(new Error('block fetch ended'))
       }
       this.active--
       this.notify()
@@ -300,30 +343,27 @@ export class BlockFetchSession {
     }
   }
 
-  /** The stream's response frames, in order; ends with an error when the stream does. */
-  private responses (stream: Stream): Pushable<Uint8Array> {
-    const queue = pushable<Uint8Array>({ objectMode: true })
-    onFrames(stream, MAX_RESPONSE_BYTES, (bytes) => { queue.push(bytes) }, (err) => { queue.end(err) })
-    stream.addEventListener('close', (evt) => { queue.end(evt.error ?? new Error('provider closed the stream')) }, { once: true })
-    stream.addEventListener('remoteCloseWrite', () => { queue.end(new Error('provider closed the stream')) }, { once: true })
-    const signal = this.controller.signal
-    if (signal.aborted) queue.end(signal.reason)
-    else signal.addEventListener('abort', () => { queue.end(signal.reason) }, { once: true })
-    return queue
-  }
-
-  private async next (responses: Pushable<Uint8Array>): Promise<Uint8Array> {
+  /** The next response frame on a provider's stream: fails when the stream ends, the provider is too slow, or the session ends. */
+  private async next (bs: BlockStream): Promise<Uint8Array> {
     const ms = this.init.blockTimeoutMs ?? BLOCK_TIMEOUT_MS
+    const signal = this.controller.signal
     let timer: ReturnType<typeof setTimeout> | undefined
+    let onAbort: (() => void) | undefined
     try {
       const result = await Promise.race([
-        responses.next(),
-        new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new TimeoutError(`no block within ${ms} ms`)) }, ms) })
+        bs.responses.next(),
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => { reject(new TimeoutError(`no block within ${ms} ms`)) }, ms)
+          onAbort = () => { reject(signal.reason) }
+          if (signal.aborted) onAbort()
+          else signal.addEventListener('abort', onAbort, { once: true })
+        })
       ])
       if (result.done === true) throw new Error('provider closed the stream')
       return result.value
     } finally {
       clearTimeout(timer)
+      if (onAbort != null) signal.removeEventListener('abort', onAbort)
     }
   }
 }

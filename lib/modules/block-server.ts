@@ -2,7 +2,8 @@ import type { Connection, Logger, Stream } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 import type { CID } from 'multiformats/cid'
 import { FrameSender, onFrames } from '../frames.js'
-import { BlockStatus, MAX_PIPELINE, MAX_REQUEST_BYTES, decodeRequest, encodeResponse, type BlockResponse } from './block-protocol.js'
+import { BlockStatus, MAX_PIPELINE, MAX_REQUEST_BYTES, decodeRequest, encodeResponse, type BlockRequest, type BlockResponse } from './block-protocol.js'
+import { linkedChunk } from './content.js'
 
 /** Streams a peer may hold open to this node for blocks at once (a fetch uses one per provider). */
 const MAX_INBOUND_STREAMS = 16
@@ -59,7 +60,7 @@ export class BlockServer {
 
   private serve (stream: Stream, connection: Connection): void {
     const sender = new FrameSender(stream)
-    const queue: CID[] = []
+    const queue: BlockRequest[] = []
     let working = false
     let askerDone = false
     let idle: ReturnType<typeof setTimeout> | undefined
@@ -74,8 +75,11 @@ export class BlockServer {
     const work = async (): Promise<void> => {
       working = true
       while (queue.length > 0 && stream.writeStatus === 'writable') {
-        const cid = queue.shift()!
-        sender.send(encodeResponse(await this.answer(cid)))
+        const { cid, withLink } = queue.shift()!
+        const response = await this.answer(cid)
+        sender.send(encodeResponse(response))
+        const link = withLink && response.status === BlockStatus.BLOCK ? linkedChunk(response.bytes) : undefined
+        if (link != null) sender.send(encodeResponse(await this.answer(link)))
         await sender.flushed()
       }
       working = false
@@ -83,9 +87,9 @@ export class BlockServer {
       closeIfDone()
     }
     onFrames(stream, MAX_REQUEST_BYTES, (bytes) => {
-      const cid = decodeRequest(bytes)
+      const request = decodeRequest(bytes)
       if (queue.length >= MAX_PIPELINE) throw new RangeError(`more than ${MAX_PIPELINE} unanswered block requests`)
-      queue.push(cid)
+      queue.push(request)
       clearTimeout(idle)
       if (!working) void work()
     }, (err) => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
@@ -99,6 +100,39 @@ export function decodeRoot (bytes: Uint8Array): ModuleRoot {
 }
 
 /**
+ * The one chunk a module root links to, for a WITH_LINK block request;
+ * undefined for any other block (not a root, or a root of several chunks,
+ * whose chunks are better spread over providers).
+ */
+export function linkedChunk (bytes: Uint8Array): CID | undefined {
+  try {
+    const { chunks } = decodeRoot(bytes).wasm
+    return chunks.length === 1 ? chunks[0] : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Check that a module's chunks, each already verified against its own CID,
+ * make the binary its root names: the sizes add up, and the whole hashes
+ * to `wasm.cid` (hashed chunk by chunk, without joining them).
+ */
+export function verifyWasm (root: CID, node: ModuleRoot, chunks: Uint8Array[]): void {
+  const size = chunks.reduce((n, c) => n + c.byteLength, 0)
+  if (size !== node.wasm.size) throw new BlockVerificationError(`module ${root.toString()}: ${size} bytes of wasm, its root says ${node.wasm.size}`)
+  if (chunks.length === 1) {
+    if (!node.wasm.cid.equals(node.wasm.chunks[0])) throw new BlockVerificationError(`module ${root.toString()}: its only chunk is not the wasm its root names`)
+    return
+  }
+  const hash = createHash('sha256')
+  for (const chunk of chunks) hash.update(chunk)
+  if (node.wasm.cid.multihash.code !== sha256.code || !equals(new Uint8Array(hash.digest()), node.wasm.cid.multihash.digest)) {
+    throw new BlockVerificationError(`module ${root.toString()}: its chunks do not make the wasm its root names (${node.wasm.cid.toString()})`)
+  }
+}
+
+/**
  * Read a module version back from its blocks, verifying every one: the
  * root, each chunk, and the whole binary against `wasm.cid`. `get` fetches
  * a block's bytes (from the local store or from peers).
@@ -112,8 +146,6 @@ export async function unpackModule (root: CID, get: (cid: CID) => Promise<Uint8A
     await verifyBlock(cid, bytes)
     return bytes
   }))
-  const wasm = chunks.length === 1 ? chunks[0]! : concat(chunks)
-  if (wasm.byteLength !== node.wasm.size) throw new BlockVerificationError(`module ${root.toString()}: ${wasm.byteLength} bytes of wasm, its root says ${node.wasm.size}`)
-  if (chunks.length > 1) await verifyBlock(node.wasm.cid, wasm)
-  return { manifest: node.manifest, wasm, root: node }
+  verifyWasm(root, node, chunks)
+  return { manifest: node.manifest, wasm: chunks.length === 1 ? chunks[0]! : concat(chunks), root: node }
 }

@@ -1,11 +1,11 @@
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
-import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { CID } from 'multiformats/cid'
 import type { FetchedModuleView, ModuleFetchProgressView } from '../interface/api.js'
 import { BlockVerificationError } from '../interface/errors.js'
 import { BlockFetchSession } from './block-fetcher.js'
+import type { BlockStreams } from './block-streams.js'
 import { CHUNK_BYTES } from './constants.js'
-import { decodeRoot } from './content.js'
+import { decodeRoot, verifyWasm } from './content.js'
 import type { ProviderPenalties } from './penalties.js'
 import type { ModuleStore } from './store.js'
 
@@ -14,9 +14,8 @@ const PROGRESS_INTERVAL_MS = 100
 
 export interface ModuleFetcherInit {
   store: ModuleStore
-  connectionManager: ConnectionManager
+  streams: BlockStreams
   self: PeerId
-  protocol: string
   penalties: ProviderPenalties
   log: Logger
   /** peers that may hold a module, best first (a DHT provider walk, then neighbours) */
@@ -59,15 +58,19 @@ export class ModuleFetcher {
     }
     let fetchedBlocks = 0
     let fetchedBytes = 0
+    /** chunks as they arrive (verified), for the check of the whole binary without reading them back */
+    const arrived = new Map<string, Uint8Array>()
     /** chunks count towards progress; the root, fetched before the totals are known, is counted with them */
     let counting = false
     const session = new BlockFetchSession({
-      connectionManager: this.init.connectionManager,
-      protocol: this.init.protocol,
+      streams: this.init.streams,
       self: this.init.self,
       penalties: this.init.penalties,
       log: this.init.log,
-      put: async (cid, bytes, opts) => { await store.putBlock(cid, bytes, opts) },
+      put: async (cid, bytes, opts) => {
+        await store.putBlock(cid, bytes, opts)
+        arrived.set(cid.toString(), bytes)
+      },
       onBlock: (_cid, bytes) => {
         fetchedBlocks++
         fetchedBytes += bytes
@@ -78,18 +81,18 @@ export class ModuleFetcher {
       }
     }, options.signal)
     let searching = false
-    const get = async (cids: CID[]): Promise<void> => {
+    const get = async (cids: CID[], roots = false): Promise<void> => {
       if (cids.length === 0) return
       if (!searching) {
         searching = true
         session.start(this.init.providers(root, session.signal))
       }
-      await session.get(cids)
+      await session.get(cids, { withLink: roots })
     }
     let node
     try {
-      if (!(await store.has(root, options))) await get([root])
-      const rootBlock = await store.getBlock(root, options)
+      if (!(await store.has(root, options))) await get([root], true)
+      const rootBlock = arrived.get(root.toString()) ?? await store.getBlock(root, options)
       node = decodeRoot(rootBlock)
       const { size, chunks } = node.wasm
       progress.module = `${node.manifest.name}@${node.manifest.version}`
@@ -116,7 +119,9 @@ export class ModuleFetcher {
       throw new BlockVerificationError(`the catalog names ${root.toString()} ${options.id}, but its manifest says ${node.manifest.name}@${node.manifest.version}`)
     }
     // every chunk was checked on arrival; this checks the binary they make against the root
-    const { manifest } = await store.read(root, options)
+    const chunks = await Promise.all(node.wasm.chunks.map(async cid => arrived.get(cid.toString()) ?? await store.getBlock(cid, options)))
+    verifyWasm(root, node, chunks)
+    const manifest = node.manifest
     await store.keep(manifest, root, options)
     if (fetchedBlocks > 0) this.init.announce(root)
     progress.blocksDone = progress.blocksTotal

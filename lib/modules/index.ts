@@ -11,6 +11,7 @@ import { ConflictError, InvalidRequestError, ModuleNotFoundError } from '../inte
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
 import { BLOCK_PROTOCOL_SUFFIX } from './block-protocol.js'
 import { BlockServer } from './block-server.js'
+import { BlockStreams } from './block-streams.js'
 import { ModuleCatalog } from './catalog.js'
 import { signEntry } from './catalog-entry.js'
 import { CatalogReplication } from './replication.js'
@@ -76,6 +77,7 @@ export class Modules implements Startable {
   readonly penalties = new ProviderPenalties()
   readonly blockServer: BlockServer
   private readonly fetcher: ModuleFetcher
+  private readonly blockStreams: BlockStreams
   private readonly components: ModulesComponents
   private readonly log: Logger
   private controller = new AbortController()
@@ -100,11 +102,11 @@ export class Modules implements Startable {
       getBlock: async (cid, options) => await this.store.getBlock(cid, options),
       log: this.log
     })
+    this.blockStreams = new BlockStreams(components.connectionManager, blockProtocol)
     this.fetcher = new ModuleFetcher({
       store: this.store,
-      connectionManager: components.connectionManager,
+      streams: this.blockStreams,
       self: components.peerId,
-      protocol: blockProtocol,
       penalties: this.penalties,
       log: this.log,
       providers: (root, signal) => this.candidates(root, signal),
@@ -131,6 +133,7 @@ export class Modules implements Startable {
 
   async stop (): Promise<void> {
     this.controller.abort()
+    this.blockStreams.clear()
     await this.blockServer.stop()
     await this.replication.stop()
   }
@@ -148,6 +151,11 @@ export class Modules implements Startable {
         this.log.trace('could not announce %s on the DHT: %e', root, err)
       }
     })
+  }
+
+  /** Resolves when the provider announcements queued so far have finished (their DHT walks run in the background). */
+  async settled (): Promise<void> {
+    await this.provideChain
   }
 
   /** Peers with a provider record for a module's root CID (this node left out). */
@@ -169,10 +177,15 @@ export class Modules implements Startable {
   }
 
   /**
-   * Peers that may hold a module, for a fetch: those with a provider record
-   * on the DHT as the walk finds them, then a few neighbours.
+   * Peers that may hold a module, for a fetch: its publisher if connected,
+   * those with a provider record on the DHT as the walk finds them, then a
+   * few neighbours (a session skips a peer it has already asked).
    */
   private async * candidates (root: CID, signal: AbortSignal): AsyncGenerator<PeerId> {
+    // the publisher, when connected, holds it (unless it unpinned it since): ask before the DHT walk's round trips
+    const publisher = this.catalog.all().find(e => e.cid === root.toString())?.publisher
+    const connected = this.components.connectionManager.getConnections().find(c => c.remotePeer.toString() === publisher)
+    if (connected != null) yield connected.remotePeer
     const dht = this.components.dht
     if (dht != null) {
       try {

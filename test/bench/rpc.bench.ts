@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { Agent, request } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,6 +11,7 @@ import { createNode } from '../../lib/node/index.js'
 import { DaemonProcess, killAll } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
+import { spawnPrinting } from './child.js'
 import { summarise, type LatencyStats } from './stats.js'
 
 const PAYLOAD = new Uint8Array(256).fill(0x61)
@@ -95,16 +96,6 @@ function httpPoster (url: string, agent: Agent): Call {
     req.on('error', reject)
     req.end(PAYLOAD)
   })
-}
-
-async function spawnPrinting (args: string[]): Promise<{ proc: ChildProcess, line: string }> {
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('\n')) resolve(out.trim()) })
-    proc.once('exit', (code) => { reject(new Error(`baseline server exited with ${code}`)) })
-  })
-  return { proc, line }
 }
 
 /**

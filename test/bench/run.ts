@@ -1,6 +1,7 @@
 import '../../lib/polyfill.js'
 import { cpus } from 'node:os'
 import { controlApiBench } from './control-api.bench.js'
+import { modulesBench } from './modules.bench.js'
 import { placementBench } from './placement.bench.js'
 import { registryBench } from './registry.bench.js'
 import { rpcBench } from './rpc.bench.js'
@@ -11,6 +12,7 @@ import { rpcBench } from './rpc.bench.js'
  */
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   'control-api': controlApiBench,
+  modules: modulesBench,
   placement: placementBench,
   registry: registryBench,
   rpc: rpcBench

@@ -36,6 +36,24 @@ async function serveGarbage (node: NoodleNode): Promise<void> {
   })
 }
 
+/**
+ * Make `node` answer honestly for blocks it holds, except that a chunk it
+ * sends along with its root (WITH_LINK) is garbage.
+ */
+async function serveBadChunkAlong (node: NoodleNode): Promise<void> {
+  await node.unhandle(BLOCKS)
+  await node.handle(BLOCKS, (stream) => {
+    const sender = new FrameSender(stream)
+    onFrames(stream, MAX_REQUEST_BYTES, (bytes) => {
+      const { cid, withLink } = decodeRequest(bytes)
+      void node.services.modules.store.getBlock(cid).then((block) => {
+        sender.send(encodeResponse({ status: BlockStatus.BLOCK, bytes: block }))
+        if (withLink) sender.send(encodeResponse({ status: BlockStatus.BLOCK, bytes: new TextEncoder().encode('a chunk that is not the one linked') }))
+      })
+    }, () => {})
+  })
+}
+
 describe('module fetch from peers (in-process meshes)', function () {
   this.timeout(90_000)
   let nodes: NoodleNode[] = []
@@ -105,6 +123,24 @@ describe('module fetch from peers (in-process meshes)', function () {
     const err = await rejection(c.services.modules.fetch(published.cid))
     expect(err.name).to.equal('BlockUnavailableError')
     expect(err.message).to.include(`${x.peerId.toString()} penalised`)
+  })
+
+  it('a provider whose root is good but whose chunk sent along with it is bad is dropped, and the chunk comes from another', async () => {
+    nodes = await startMesh(3)
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const [c, x, b] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    const published = await x.services.modules.publish(manifest('small', '1.0.0'), paddedWasm(200 * 1024, 5))
+    await serveBadChunkAlong(x)
+    await b.services.modules.store.add(await packModule(parseManifest(manifest('small', '1.0.0')), paddedWasm(200 * 1024, 5)))
+    await providedBy(c, published.cid, x)
+
+    const result = await c.services.modules.fetch(published.cid)
+    const byPeer = Object.fromEntries(result.modules[0]!.providers.map(p => [p.peerId, p]))
+    // x's root was kept (it verified); its chunk was not
+    expect(byPeer[x.peerId.toString()]).to.include({ outcome: 'bad-block', blocks: 1 })
+    expect(byPeer[b.peerId.toString()]).to.include({ outcome: 'served', blocks: 1 })
+    expect(result.modules[0]).to.include({ blocks: 2, fetchedBlocks: 2 })
+    expect((await c.services.modules.store.read(CID.parse(published.cid))).manifest.name).to.equal('small')
   })
 
   it('an unknown CID or name is a clear error, and nothing is kept', async () => {
