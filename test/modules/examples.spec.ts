@@ -12,7 +12,7 @@ const dir = (name: string): string => fileURLToPath(new URL(`../../../examples/m
 describe('example modules (examples/modules, AssemblyScript + @extism/as-pdk)', () => {
   it('each builds to WebAssembly that exports what its manifest says, and packs to a stable CID', async () => {
     const versions: ModuleVersion[] = []
-    for (const name of ['echo', 'text-utils', 'shout']) {
+    for (const name of ['echo', 'text-utils', 'shout', 'counter']) {
       const { manifest, wasm } = await readModuleDir(dir(name))
       const packed = await packModule(manifest, wasm)
       expect((await packModule(manifest, Uint8Array.from(wasm))).root.toString()).to.equal(packed.root.toString())
@@ -47,6 +47,39 @@ describe('example modules (examples/modules, AssemblyScript + @extism/as-pdk)', 
       expect((await shout.call('shout', 'hello mesh'))?.text()).to.equal('HELLO MESH!')
     } finally {
       await shout.close()
+    }
+  })
+
+  it('counter keeps its count through the kv host functions (the ABI the runtime provides), and refuses input that is not a number', async () => {
+    const { manifest } = await readModuleDir(dir('counter'))
+    expect(manifest.capabilities.kv).to.equal(true)
+    // a stand-in for the runtime's kv: the host functions of the ABI, over a Map
+    const kv = new Map<string, string>()
+    const counter = await createPlugin({ wasm: [{ data: new Uint8Array(await readFile(`${dir('counter')}/build/counter.wasm`)) }] }, {
+      useWasi: false,
+      functions: {
+        'extism:host/user': {
+          kv_get: (ctx: CallContext, key: bigint) => {
+            const value = kv.get(ctx.read(key)!.text())
+            return value == null ? 0n : ctx.store(value)
+          },
+          kv_put: (ctx: CallContext, key: bigint, value: bigint) => { kv.set(ctx.read(key)!.text(), ctx.read(value)!.text()) },
+          kv_delete: (ctx: CallContext, key: bigint) => { kv.delete(ctx.read(key)!.text()) }
+        }
+      }
+    })
+    try {
+      expect((await counter.call('get'))?.text()).to.equal('0')
+      expect((await counter.call('increment'))?.text()).to.equal('1')
+      expect((await counter.call('increment', '41'))?.text()).to.equal('42')
+      expect(kv.get('count')).to.equal('42')
+      const err = await counter.call('increment', '4x').then(() => undefined, (e: Error) => e)
+      expect(err?.message).to.include('"4x" is not a whole number')
+      expect((await counter.call('get'))?.text()).to.equal('42')
+      expect((await counter.call('reset'))?.text()).to.equal('0')
+      expect(kv.has('count')).to.equal(false)
+    } finally {
+      await counter.close()
     }
   })
 })
