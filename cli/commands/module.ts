@@ -78,7 +78,7 @@ function fetchProgress (stream: NodeJS.WritableStream | undefined, err: (text: s
     }
   }
   const bar = new cliProgress.SingleBar({
-    format: '[{index}/{count}] {module} [{bar}] {percentage}% | {done} of {total}',
+    format: '[{index}/{count}] {module} [{bar}] {percentage}% | {doneText} of {totalText}',
     stream,
     hideCursor: true,
     clearOnComplete: true
@@ -86,7 +86,7 @@ function fetchProgress (stream: NodeJS.WritableStream | undefined, err: (text: s
   let current = ''
   return {
     update: (p) => {
-      const payload = { index: p.index, count: p.count, module: p.module, done: size(p.bytesDone), total: p.bytesTotal === 0 ? '?' : size(p.bytesTotal) }
+      const payload = { index: p.index, count: p.count, module: p.module, doneText: size(p.bytesDone), totalText: p.bytesTotal === 0 ? '?' : size(p.bytesTotal) }
       if (current !== p.cid) {
         if (current !== '') bar.stop()
         current = p.cid

@@ -37,8 +37,8 @@ function leb128 (n: number): number[] {
 
 /**
  * A valid module of about `size` bytes: ECHO_WASM and a custom section of
- * filler that `seed` varies (engines skip custom sections). For modules
- * that span several blocks.
+ * filler that `seed` varies and that never repeats (engines skip custom
+ * sections). For modules that span several blocks, each block distinct.
  */
 export function paddedWasm (size: number, seed = 1): Uint8Array {
   const name = [0x70, 0x61, 0x64] // "pad"
@@ -48,6 +48,18 @@ export function paddedWasm (size: number, seed = 1): Uint8Array {
   const out = new Uint8Array(ECHO_WASM.byteLength + header.length + fill)
   out.set(ECHO_WASM, 0)
   out.set(header, ECHO_WASM.byteLength)
-  out.set(bytes(fill, seed), ECHO_WASM.byteLength + header.length)
+  // filler that does not repeat (a pattern with a period dividing 1 MiB would make every middle chunk
+  // the same block, and a 10 MB module a few distinct blocks): xorshift32, four bytes a step
+  const view = new DataView(out.buffer)
+  let x = (seed * 2654435761) >>> 0 || 1
+  const start = ECHO_WASM.byteLength + header.length
+  let i = start
+  for (; i + 4 <= out.byteLength; i += 4) {
+    x ^= x << 13; x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5; x >>>= 0
+    view.setUint32(i, x)
+  }
+  for (; i < out.byteLength; i++) out[i] = seed & 0xff
   return out
 }
