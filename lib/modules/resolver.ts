@@ -85,9 +85,19 @@ export function resolveModules (ref: string, source: VersionSource, options: Res
       constraints.set(name, list)
     }
     ask(rootName, { range: rootRange, path: '' })
+    // a name not chosen yet gets a tentative pick from what this walk has asked of it so far, so
+    // the walk goes on below it: one round discovers a whole chain, and rounds only settle changes
+    const tentative = new Map<string, ModuleVersion>()
+    const current = (name: string): ModuleVersion | undefined => {
+      const v = chosen.get(name) ?? tentative.get(name)
+      if (v != null) return v
+      const pick = versionsOf(name).find(c => (constraints.get(name) ?? []).every(k => satisfies(c.version, k.range)))
+      if (pick != null) tentative.set(name, pick)
+      return pick
+    }
     const walked = new Set<string>()
     const walk = (name: string, path: string): void => {
-      const v = chosen.get(name)
+      const v = current(name)
       if (v == null || walked.has(name)) return
       walked.add(name)
       const here = `${path} > ${name}@${v.version}`
@@ -96,7 +106,7 @@ export function resolveModules (ref: string, source: VersionSource, options: Res
         walk(dep, here)
       }
     }
-    const rootChoice = chosen.get(rootName)
+    const rootChoice = current(rootName)
     if (rootChoice != null) {
       walked.add(rootName)
       for (const dep of Object.keys(rootChoice.dependencies).sort()) {

@@ -102,4 +102,13 @@ describe('module dependency resolver', () => {
     expect(forward.order.at(-1)).to.equal('m999@1.1.0')
     expect(forward.order[0]).to.equal('m0@1.1.0')
   })
+
+  it('resolves a chain of dependencies 500 deep (each round discovers the whole chain, not one level)', () => {
+    const lines: string[] = []
+    for (let i = 0; i < 500; i++) lines.push(`c${i}@1.0.0: ${i < 499 ? `c${i + 1}@^1` : ''}`, `c${i}@1.4.0: ${i < 499 ? `c${i + 1}@^1` : ''}`)
+    const r = resolveModules('c0@^1', catalog(...lines))
+    expect(r.order).to.have.length(500)
+    expect(r.order[0]).to.equal('c499@1.4.0')
+    expect(r.root).to.equal('c0@1.4.0')
+  })
 })
