@@ -166,27 +166,33 @@ export class BlockFetchSession {
     return this.opening === 0 && this.pending.length > 0 && this.active < (this.init.maxProviders ?? MAX_PROVIDERS)
   }
 
+  /** Start a provider whenever one would help, taking the next candidate only then (the next may cost a DHT walk). */
   private async pump (providers: AsyncIterable<PeerId>): Promise<void> {
+    const candidates = providers[Symbol.asyncIterator]()
     try {
-      for await (const peer of providers) {
-        if (this.over) break
-        const id = peer.toString()
-        if (peer.equals(this.init.self) || this.reports.has(id)) continue
-        if (this.init.penalties.isPenalised(id)) {
-          this.reports.set(id, { peerId: id, blocks: 0, bytes: 0, outcome: 'penalised' })
-          continue
-        }
+      while (true) {
         while (!this.over && !this.needProvider) {
           await this.changed
           // let the providers at work take what just changed before judging whether they need help
           await new Promise(resolve => setImmediate(resolve))
         }
         if (this.over) break
+        const next = await candidates.next()
+        if (next.done === true || this.over) break
+        const peer = next.value
+        const id = peer.toString()
+        if (peer.equals(this.init.self) || this.reports.has(id)) continue
+        if (this.init.penalties.isPenalised(id)) {
+          this.reports.set(id, { peerId: id, blocks: 0, bytes: 0, outcome: 'penalised' })
+          continue
+        }
         this.active++
         void this.work(peer)
       }
     } catch (err) {
       if (!this.over) this.init.log.trace('provider search ended: %e', err)
+    } finally {
+      void candidates.return?.().catch(() => {})
     }
     this.sourceDone = true
     this.checkStalled()
