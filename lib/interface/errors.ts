@@ -179,6 +179,26 @@ export class BlockUnavailableError extends Error {
   override name = 'BlockUnavailableError'
 }
 
+/** A module refused before it runs: it asks for more memory than its grant, or is not WebAssembly the sandbox accepts. */
+export class ModuleLimitError extends Error {
+  override name = 'ModuleLimitError'
+}
+
+/** A call into a module ran past its time limit; the instance was terminated and is replaced. */
+export class ModuleTimeoutError extends Error {
+  override name = 'ModuleTimeoutError'
+}
+
+/** A call into a module trapped (unreachable, out of bounds, out of memory, an abort); the instance is replaced. */
+export class ModuleTrapError extends Error {
+  override name = 'ModuleTrapError'
+}
+
+/** A module used a capability its grant does not include, or a deploy asked for more than the node's policy allows. */
+export class CapabilityDeniedError extends Error {
+  override name = 'CapabilityDeniedError'
+}
+
 /** Errors whose constructor takes just a message; keyed by their `name`. */
 const KNOWN: Record<string, new (message: string) => Error> = {
   RepoInUseError,
@@ -206,7 +226,11 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   ModuleNotFoundError,
   DependencyError,
   BlockVerificationError,
-  BlockUnavailableError
+  BlockUnavailableError,
+  ModuleLimitError,
+  ModuleTimeoutError,
+  ModuleTrapError,
+  CapabilityDeniedError
 }
 
 /** Rebuild a named error from the wire form `{ name, message }`. */

@@ -3,13 +3,8 @@ import { join, resolve, sep } from 'node:path'
 import { InvalidManifestError } from '../interface/errors.js'
 import { MANIFEST_FILE, MAX_MANIFEST_BYTES, MAX_WASM_BYTES } from './constants.js'
 import { parseManifest, type Manifest } from './manifest.js'
+import { wasmApi } from '../wasm-api.js'
 
-/** The part of the WebAssembly JS API used here (the compiler's lib has no WebAssembly types without DOM). */
-interface WasmApi {
-  compile: (bytes: Uint8Array) => Promise<object>
-  Module: { exports: (module: object) => Array<{ name: string, kind: string }> }
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
 
 /**
  * Read a module directory for publishing: `noodle.json` and the wasm it

@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto'
+import type { CallContext } from '@extism/extism'
+import type { Logger } from '@libp2p/interface'
+import { CapabilityDeniedError } from '../interface/errors.js'
+import { wasmApi, type WasmModule } from '../wasm-api.js'
+import type { Grant } from './grants.js'
+import type { KvNamespace } from './kv.js'
+
+/** Extism's namespace for host functions a module declares itself (`@external('extism:host/user', ...)`). */
+export const HOST_NAMESPACE = 'extism:host/user'
+/** Extism's own kernel (input, output, memory blocks, its log functions); every Extism module imports it. */
+export const KERNEL_NAMESPACE = 'extism:host/env'
+/** Largest buffer `random_bytes` hands out in one call. */
+const MAX_RANDOM_BYTES = 64 * 1024
+
+export interface HostContext {
+  service: string
+  /** the service's namespace; absent when nothing provides one */
+  kv?: KvNamespace
+  log: Logger
+}
+
+type HostFunction = (cc: CallContext, ...args: any[]) => unknown
+
+const bytesAt = (cc: CallContext, offset: bigint): Uint8Array => cc.read(offset)?.bytes() ?? new Uint8Array(0)
+
+/**
+ * The host functions of the module ABI (README, "Writing modules: host
+ * functions"), for one grant. A function whose capability the grant lacks
+ * is still there, so a module that only sometimes needs it can load; called,
+ * it fails the call with CapabilityDeniedError.
+ */
+export function hostFunctions (grant: Grant, ctx: HostContext): Record<string, HostFunction> {
+  const needs = (what: 'kv'): KvNamespace => {
+    if (!grant[what] || ctx.kv == null) throw new CapabilityDeniedError(`service "${ctx.service}" has no ${what} capability (its manifest must ask for it and this node's policy allow it)`)
+    return ctx.kv
+  }
+  return {
+    kv_get: async (cc: CallContext, key: bigint) => {
+      const value = await needs('kv').get(bytesAt(cc, key))
+      return value == null ? 0n : cc.store(value)
+    },
+    kv_put: async (cc: CallContext, key: bigint, value: bigint) => { await needs('kv').put(bytesAt(cc, key), bytesAt(cc, value)) },
+    kv_delete: async (cc: CallContext, key: bigint) => { await needs('kv').delete(bytesAt(cc, key)) },
+    clock_ms: () => BigInt(Date.now()),
+    random_bytes: (cc: CallContext, n: bigint) => cc.store(new Uint8Array(randomBytes(Math.min(Number(n), MAX_RANDOM_BYTES))))
+  }
+}
+
+/** What Extism's log functions write to: the daemon's log when the grant has `log`, nowhere otherwise. */
+export function moduleConsole (grant: Grant, ctx: HostContext): Console {
+  const write = (level: string) => (...args: unknown[]) => { if (grant.log) ctx.log('module %s %s: %s', ctx.service, level, args.map(String).join(' ')) }
+  return { ...console, debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error'), log: write('info'), trace: write('trace') }
+}
+
+/**
+ * Refuse a module that imports anything but Extism's kernel and our host
+ * functions: WASI (files, clocks, sockets through it), or functions no
+ * capability provides. Named, before any instance exists.
+ */
+export function checkImports (module: WasmModule, provided: Set<string>): void {
+  for (const imp of wasmApi.Module.imports(module)) {
+    if (imp.module === KERNEL_NAMESPACE) continue
+    if (imp.module === HOST_NAMESPACE && imp.kind === 'function' && provided.has(imp.name)) continue
+    throw new CapabilityDeniedError(`the module imports ${imp.module}.${imp.name} (${imp.kind}), which this sandbox does not provide: no WASI, and no files, sockets or other host access beyond the host functions of its grant`)
+  }
+}

@@ -1,0 +1,208 @@
+import createPlugin, { type Plugin } from '@extism/extism'
+import type { Logger } from '@libp2p/interface'
+import { CapabilityDeniedError, ModuleLimitError, ModuleTimeoutError, ModuleTrapError, ServiceEndpointError } from '../interface/errors.js'
+import { wasmApi } from '../wasm-api.js'
+import type { Grant } from './grants.js'
+import { HOST_NAMESPACE, checkImports, hostFunctions, moduleConsole, type HostContext } from './host.js'
+import { limitMemory } from './memory-limit.js'
+
+/**
+ * What a trap looks like once Extism has carried it out of the worker: the
+ * engine's RuntimeError messages (and a stack overflow). Anything else a
+ * call fails with is the module's own error (`error_set`), which leaves the
+ * instance fine.
+ */
+const TRAP = /unreachable|out of bounds|divide by zero|integer overflow|invalid conversion|indirect call|null function|call stack|out of memory|memory access/i
+
+export interface PoolCounters {
+  calls: number
+  errors: number
+  timeouts: number
+  traps: number
+  denied: number
+  /** instances terminated and replaced (a timeout, a trap, a denial mid-call) */
+  restarts: number
+  totalMs: number
+}
+
+export interface ModulePoolInit {
+  /** the service these instances serve; names its kv namespace and log lines */
+  service: string
+  wasm: Uint8Array
+  grant: Grant
+  /** instances at most (the worker slots this service may use) */
+  size: number
+  host: Omit<HostContext, 'service'>
+}
+
+interface Instance {
+  plugin: Plugin
+  busy: boolean
+}
+
+/**
+ * A service's sandboxed instances: Extism plugins, each in its own worker
+ * thread (`runInWorker`), up to `size`, made on demand. The wasm has its
+ * memories capped at the grant's pages before anything runs, and its imports
+ * checked (nothing but Extism's kernel and the host functions). A call runs
+ * on an idle instance (or waits for one) under the grant's time limit; a call
+ * that overruns is abandoned and its worker terminated, a trap or a
+ * capability denial ends its instance too, and the next call gets a fresh one.
+ */
+export class ModulePool {
+  readonly counters: PoolCounters = { calls: 0, errors: 0, timeouts: 0, traps: 0, denied: 0, restarts: 0, totalMs: 0 }
+  private readonly init: ModulePoolInit
+  private readonly log: Logger
+  private readonly instances = new Set<Instance>()
+  private readonly waiting: Array<(i: Instance | Error) => void> = []
+  private creating = 0
+  private wasm?: Uint8Array
+  private closed = false
+
+  private constructor (init: ModulePoolInit) {
+    this.init = init
+    this.log = init.host.log
+  }
+
+  /** Check and prepare the module (limits, imports) and start one instance, so a module that cannot run is refused now. */
+  static async create (init: ModulePoolInit): Promise<ModulePool> {
+    const pool = new ModulePool(init)
+    const limited = limitMemory(init.wasm, init.grant.memoryPages)
+    let compiled
+    try {
+      compiled = await wasmApi.compile(limited)
+    } catch (err: any) {
+      throw new ModuleLimitError(`not valid WebAssembly: ${err.message}`)
+    }
+    checkImports(compiled, new Set(Object.keys(hostFunctions(init.grant, { ...init.host, service: init.service }))))
+    pool.wasm = limited
+    pool.release(await pool.spawn())
+    return pool
+  }
+
+  /** Instances running now. */
+  get running (): number {
+    return this.instances.size
+  }
+
+  async call (fn: string, input: Uint8Array, options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    const started = performance.now()
+    this.counters.calls++
+    const timeoutMs = Math.min(options.timeoutMs ?? this.init.grant.timeoutMs, this.init.grant.timeoutMs)
+    const instance = await this.acquire()
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let onAbort: (() => void) | undefined
+    try {
+      const outcome = instance.plugin.call(fn, input)
+      // a call abandoned at its deadline settles (or not) after its worker is gone
+      outcome.catch(() => {})
+      const output = await Promise.race([
+        outcome,
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => { reject(new ModuleTimeoutError(`"${this.init.service}/${fn}" ran past its ${timeoutMs} ms limit; its instance was terminated`)) }, timeoutMs)
+          if (options.signal != null) {
+            onAbort = () => { reject(options.signal!.reason) }
+            if (options.signal.aborted) onAbort()
+            else options.signal.addEventListener('abort', onAbort, { once: true })
+          }
+        })
+      ])
+      this.release(instance)
+      return output?.bytes() ?? new Uint8Array(0)
+    } catch (err: any) {
+      this.counters.errors++
+      throw this.failed(instance, fn, err)
+    } finally {
+      clearTimeout(timer)
+      if (onAbort != null) options.signal?.removeEventListener('abort', onAbort)
+      this.counters.totalMs += performance.now() - started
+    }
+  }
+
+  async close (): Promise<void> {
+    this.closed = true
+    for (const w of this.waiting.splice(0)) w(new ServiceEndpointError(`"${this.init.service}" is unloading`))
+    await Promise.all([...this.instances].map(async i => { await i.plugin.close().catch(() => {}) }))
+    this.instances.clear()
+  }
+
+  /** Sort out what a failed call means for its instance, and the error its caller gets. */
+  private failed (instance: Instance, fn: string, err: any): Error {
+    const message = String(err?.message ?? err)
+    if (err instanceof ModuleTimeoutError || err?.name === 'AbortError' || err?.name === 'TimeoutError') {
+      if (err instanceof ModuleTimeoutError) this.counters.timeouts++
+      this.replace(instance)
+      return err instanceof Error ? err : new ModuleTimeoutError(message)
+    }
+    if (err?.name === 'CapabilityDeniedError' || message.includes('CapabilityDeniedError') || /has no \w+ capability/.test(message)) {
+      this.counters.denied++
+      this.replace(instance)
+      return new CapabilityDeniedError(message.replace(/^.*?CapabilityDeniedError: /, ''))
+    }
+    if (TRAP.test(message)) {
+      this.counters.traps++
+      this.replace(instance)
+      return new ModuleTrapError(`"${this.init.service}/${fn}" trapped: ${message}; its instance was replaced`)
+    }
+    this.release(instance)
+    return new ServiceEndpointError(`"${this.init.service}/${fn}" failed: ${message}`)
+  }
+
+  private async spawn (): Promise<Instance> {
+    const { grant, service } = this.init
+    const ctx: HostContext = { ...this.init.host, service }
+    const plugin = await createPlugin({ wasm: [{ data: this.wasm! }] }, {
+      useWasi: false,
+      runInWorker: true,
+      allowedHosts: grant.http,
+      allowedPaths: Object.fromEntries(grant.paths.map(p => [p, p])),
+      logger: moduleConsole(grant, ctx),
+      functions: { [HOST_NAMESPACE]: hostFunctions(grant, ctx) }
+    })
+    const instance: Instance = { plugin, busy: true }
+    this.instances.add(instance)
+    return instance
+  }
+
+  private async acquire (): Promise<Instance> {
+    if (this.closed) throw new ServiceEndpointError(`"${this.init.service}" is unloading`)
+    for (const i of this.instances) {
+      if (!i.busy) {
+        i.busy = true
+        return i
+      }
+    }
+    if (this.instances.size + this.creating < this.init.size) {
+      this.creating++
+      try {
+        return await this.spawn()
+      } finally {
+        this.creating--
+      }
+    }
+    const got = await new Promise<Instance | Error>(resolve => { this.waiting.push(resolve) })
+    if (got instanceof Error) throw got
+    return got
+  }
+
+  private release (instance: Instance): void {
+    const next = this.waiting.shift()
+    if (next != null) {
+      next(instance)
+      return
+    }
+    instance.busy = false
+  }
+
+  /** End an instance (its worker is terminated) and let a waiting caller have a fresh one. */
+  private replace (instance: Instance): void {
+    this.instances.delete(instance)
+    this.counters.restarts++
+    void instance.plugin.close().catch(() => {})
+    this.log('instance of %s replaced', this.init.service)
+    const next = this.waiting.shift()
+    if (next == null || this.closed) return
+    this.creating++
+    this.spawn().then(next, next).finally(() => { this.creating-- })
+  }
+}

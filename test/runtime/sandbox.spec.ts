@@ -1,0 +1,112 @@
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { defaultLogger } from '@libp2p/logger'
+import { expect } from 'chai'
+import { MemoryDatastore } from 'datastore-core'
+import { parseManifest } from '../../lib/modules/manifest.js'
+import { DEFAULT_POLICY, grantFor, type Grant } from '../../lib/runtime/grants.js'
+import { KvNamespace } from '../../lib/runtime/kv.js'
+import { ModulePool } from '../../lib/runtime/pool.js'
+import { rejection } from '../utils/rejection.js'
+import { op, wasmModule } from './wasm.js'
+
+const log = defaultLogger().forComponent('test:sandbox')
+const grant = (over: Partial<Grant> = {}): Grant => ({ log: false, kv: false, call: [], http: [], paths: [], memoryPages: 16, timeoutMs: 300, withheld: [], ...over })
+const example = async (name: string): Promise<Uint8Array> => new Uint8Array(await readFile(fileURLToPath(new URL(`../../../examples/modules/${name}/build/${name}.wasm`, import.meta.url))))
+
+/** A module with the misbehaviours the sandbox must contain, and one function that behaves. */
+const HOSTILE = wasmModule({
+  imports: [{ module: 'extism:host/user', name: 'kv_get', params: ['i64'], results: ['i64'] }],
+  memory: { min: 1 },
+  funcs: [
+    { name: 'ok', body: [op.i32(0)] },
+    { name: 'spin', body: [op.loop, op.br(0), op.end, op.i32(0)] },
+    { name: 'trap', body: [op.unreachable] },
+    // grow memory 100 pages at a time until it fails, then trap: without the cap, up to 4 GiB
+    { name: 'bomb', body: [op.loop, op.i32(100), op.memoryGrow, op.i32(-1), op.i32eq, op.if, op.unreachable, op.end, op.br(0), op.end, op.i32(0)] },
+    { name: 'kv', body: [op.i64(0), op.call(0), op.drop, op.i32(0)] }
+  ]
+})
+
+describe('module sandbox (Extism in worker threads)', function () {
+  this.timeout(30_000)
+  const pools: ModulePool[] = []
+  after(async () => { await Promise.all(pools.map(async p => { await p.close() })) })
+  const pool = async (wasm: Uint8Array, g: Grant, service = 'svc', kv?: KvNamespace): Promise<ModulePool> => {
+    const p = await ModulePool.create({ service, wasm, grant: g, size: 2, host: { log, ...(kv != null ? { kv } : {}) } })
+    pools.push(p)
+    return p
+  }
+
+  it('contains a loop, a memory bomb, a trap and an ungranted host function, each with a typed error, while another service keeps answering', async () => {
+    const hostile = await pool(HOSTILE, grant())
+    const echo = await pool(await example('echo'), grant({ timeoutMs: 5_000 }), 'echo')
+    // the other service answers all along
+    let answered = 0
+    let stop = false
+    const steady = (async () => {
+      while (!stop) {
+        expect(new TextDecoder().decode(await echo.call('echo', new TextEncoder().encode('hi')))).to.equal('hi')
+        answered++
+      }
+    })()
+
+    const t0 = performance.now()
+    const spin = await rejection(hostile.call('spin', new Uint8Array(0)))
+    const spun = performance.now() - t0
+    expect(spin.name).to.equal('ModuleTimeoutError')
+    expect(spin.message).to.include('300 ms')
+    expect(spun).to.be.within(290, 5_000)
+    expect((await hostile.call('ok', new Uint8Array(0))).byteLength).to.equal(0)
+
+    const bomb = await rejection(hostile.call('bomb', new Uint8Array(0)))
+    expect(bomb.name).to.equal('ModuleTrapError')
+    const trap = await rejection(hostile.call('trap', new Uint8Array(0)))
+    expect(trap.name).to.equal('ModuleTrapError')
+    expect(trap.message).to.include('unreachable')
+    const kv = await rejection(hostile.call('kv', new Uint8Array(0)))
+    expect(kv.name).to.equal('CapabilityDeniedError')
+    expect(kv.message).to.include('no kv capability')
+
+    expect(hostile.counters).to.include({ timeouts: 1, traps: 2, denied: 1, restarts: 4 })
+    // each misbehaviour cost only its own instance
+    expect((await hostile.call('ok', new Uint8Array(0))).byteLength).to.equal(0)
+    stop = true
+    await steady
+    expect(answered).to.be.greaterThan(0)
+    expect(echo.counters.errors).to.equal(0)
+  })
+
+  it('refuses, before anything runs, a module that imports WASI (files, sockets) or a host function that does not exist, or starts above its memory grant', async () => {
+    const wasi = wasmModule({ imports: [{ module: 'wasi_snapshot_preview1', name: 'fd_read', params: ['i32', 'i32'], results: ['i32'] }], funcs: [{ name: 'read', body: [op.i32(0)] }] })
+    const e1 = await rejection(pool(wasi, grant()))
+    expect(e1.name).to.equal('CapabilityDeniedError')
+    expect(e1.message).to.include('wasi_snapshot_preview1.fd_read')
+    const socket = wasmModule({ imports: [{ module: 'extism:host/user', name: 'tcp_connect', params: ['i64'], results: ['i64'] }], funcs: [{ name: 'dial', body: [op.i32(0)] }] })
+    expect((await rejection(pool(socket, grant()))).message).to.include('extism:host/user.tcp_connect')
+    const big = wasmModule({ memory: { min: 64 }, funcs: [{ name: 'ok', body: [op.i32(0)] }] })
+    const e3 = await rejection(pool(big, grant({ memoryPages: 16 })))
+    expect(e3.name).to.equal('ModuleLimitError')
+    expect(e3.message).to.include('starts at 64 pages; the grant allows 16')
+    expect((await rejection(pool(Uint8Array.of(1, 2, 3), grant()))).name).to.equal('ModuleLimitError')
+  })
+
+  it('runs the counter example with kv in its own namespace: two services never see each other\'s count', async () => {
+    const datastore = new MemoryDatastore()
+    const manifest = parseManifest(JSON.parse(await readFile(fileURLToPath(new URL('../../../examples/modules/counter/noodle.json', import.meta.url)), 'utf8')))
+    const g = grantFor(manifest, DEFAULT_POLICY)
+    expect(g.kv).to.equal(true)
+    const a = await pool(await example('counter'), g, 'counter-a', new KvNamespace(datastore, 'counter-a'))
+    const b = await pool(await example('counter'), g, 'counter-b', new KvNamespace(datastore, 'counter-b'))
+    const call = async (p: ModulePool, fn: string, input = ''): Promise<string> => new TextDecoder().decode(await p.call(fn, new TextEncoder().encode(input)))
+    expect(await call(a, 'increment')).to.equal('1')
+    expect(await call(a, 'increment', '41')).to.equal('42')
+    expect(await call(b, 'increment')).to.equal('1')
+    expect(await call(a, 'get')).to.equal('42')
+    const bad = await rejection(call(a, 'increment', 'x1'))
+    expect(bad.message).to.include('"x1" is not a whole number')
+    // a module's own error leaves its instance alone
+    expect(a.counters.restarts).to.equal(0)
+    expect(await call(a, 'get')).to.equal('42')
+  })
+})
