@@ -16,6 +16,7 @@ import { membership, type Membership, type MembershipInit } from '../membership/
 import { registry, type Registry, type RegistryInit } from '../registry/index.js'
 import { rpc, type Rpc, type RpcInit } from '../rpc/index.js'
 import { modules, type Modules } from '../modules/index.js'
+import { runtime, type Runtime, type RuntimeInit } from '../runtime/index.js'
 import { SERVICE_RECORD_NAMESPACE, selectServiceRecord, validateServiceRecord } from '../registry/dht-record.js'
 import { bootstrapper, type Bootstrapper, type BootstrapperInit } from './bootstrapper.js'
 import { KAD_PROTOCOL_SUFFIX } from './constants.js'
@@ -32,6 +33,7 @@ export type NoodleServices = {
   registry: Registry
   rpc: Rpc
   modules: Modules
+  runtime: Runtime
 }
 
 export type NoodleNode = Libp2p<NoodleServices>
@@ -43,6 +45,8 @@ export interface NodeInit {
   datastore?: Datastore
   /** module blocks; in-memory when absent */
   blockstore?: Blockstore
+  /** the module runtime: node policy, instances per service */
+  runtime?: RuntimeInit
   /** @default ['/ip4/0.0.0.0/tcp/4010'] */
   listen?: string[]
   /** addresses to announce instead of the listen addresses (NAT, containers) */
@@ -153,7 +157,8 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
       }),
       registry: registry({ ...init.registry, protocolPrefix: prefix }),
       rpc: rpc({ ...init.rpc, protocolPrefix: prefix }),
-      modules: modules({ ...(init.blockstore != null ? { blockstore: init.blockstore } : {}), protocolPrefix: prefix })
+      modules: modules({ ...(init.blockstore != null ? { blockstore: init.blockstore } : {}), protocolPrefix: prefix }),
+      runtime: runtime(init.runtime)
     }
   })
 }

@@ -13,8 +13,8 @@ export interface Invocation {
 
 export type Handler = (call: Invocation) => Promise<Uint8Array>
 
-/** How this daemon serves a service it hosts: an endpoint of an external process, or a built-in. */
-export type LocalEndpoint = { kind: 'http', url: string } | { kind: 'builtin', name: string }
+/** How this daemon serves a service it hosts: an endpoint of an external process, a built-in, or a module the runtime runs. */
+export type LocalEndpoint = { kind: 'http', url: string } | { kind: 'builtin', name: string } | { kind: 'module', handler: Handler }
 
 /** Built-in endpoints (`builtin:<name>`), served inside the daemon. */
 export const BUILTIN_HANDLERS: Record<string, Handler> = {
@@ -89,6 +89,7 @@ export function httpHandler (endpoint: string, maxBytes: number): Handler {
 
 /** The handler for a local endpoint. */
 export function handlerFor (endpoint: LocalEndpoint, maxBytes: number): Handler {
+  if (endpoint.kind === 'module') return endpoint.handler
   if (endpoint.kind === 'http') return httpHandler(endpoint.url, maxBytes)
   const builtin = BUILTIN_HANDLERS[endpoint.name]
   if (builtin == null) throw new NoHandlerError(`no built-in endpoint "${endpoint.name}"`)

@@ -29,6 +29,8 @@ export interface RpcComponents {
   connectionManager: ConnectionManager
   registry: RpcRegistry
   membership: RpcMembership
+  /** module services this node runs (absent in nodes without the runtime) */
+  runtime?: { endpoint: (service: string) => LocalEndpoint | undefined }
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
 }
@@ -76,7 +78,7 @@ export class Rpc implements Startable {
     this.server = new RpcServer(components.registrar, {
       protocol: this.protocol,
       maxMessageBytes: this.maxMessageBytes,
-      localEndpoint: (service) => components.registry.localEndpoint(service),
+      localEndpoint: (service) => components.runtime?.endpoint(service) ?? components.registry.localEndpoint(service),
       log: this.log
     })
     this.client = new RpcClient({

@@ -60,11 +60,17 @@ export class RpcServer {
   async invoke (service: string, fn: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     const endpoint = this.init.localEndpoint(service)
     if (endpoint == null) throw new NoHandlerError(`this daemon does not host "${service}"`)
-    const key = endpoint.kind === 'http' ? `http ${endpoint.url}` : `builtin ${endpoint.name}`
-    let handler = this.handlers.get(key)
-    if (handler == null) {
-      handler = handlerFor(endpoint, this.init.maxMessageBytes)
-      this.handlers.set(key, handler)
+    let handler: Handler | undefined
+    if (endpoint.kind === 'module') {
+      // the runtime's pool of the moment (a hot swap replaces it): not cached
+      handler = endpoint.handler
+    } else {
+      const key = endpoint.kind === 'http' ? `http ${endpoint.url}` : `builtin ${endpoint.name}`
+      handler = this.handlers.get(key)
+      if (handler == null) {
+        handler = handlerFor(endpoint, this.init.maxMessageBytes)
+        this.handlers.set(key, handler)
+      }
     }
     // a timer and a callback per call, and a signal only for a handler that reads it (CallDeadline)
     const deadline = new CallDeadline(timeoutMs, () => new DeadlineExceededError(`"${service}/${fn}" did not answer within ${timeoutMs} ms`))

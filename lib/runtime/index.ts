@@ -1,0 +1,168 @@
+import { serviceCapabilities, type ComponentLogger, type Logger, type Startable } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+import { CID } from 'multiformats/cid'
+import { NoHandlerError } from '../interface/errors.js'
+import type { Modules } from '../modules/index.js'
+import type { Registry } from '../registry/registry.js'
+import type { Instance } from '../registry/reconciler.js'
+import { DEFAULT_POLICY, grantFor, type Grant, type NodePolicy } from './grants.js'
+import { KvNamespace } from './kv.js'
+import { ModulePool, type PoolCounters } from './pool.js'
+
+export { DEFAULT_POLICY, grantFor, type Grant, type NodePolicy } from './grants.js'
+export { ModulePool } from './pool.js'
+
+/** Instances (worker threads) per module service on one node. */
+export const DEFAULT_INSTANCES = 2
+
+export interface RuntimeInit {
+  policy?: NodePolicy
+  instancesPerService?: number
+}
+
+export interface RuntimeComponents {
+  registry: Registry
+  modules: Modules
+  datastore: Datastore
+  logger: ComponentLogger
+}
+
+export type LoadState = 'loading' | 'running' | 'failed'
+
+/** One module service on this node, as `GET /api/v1/runtime` shows it. */
+export interface LoadedServiceView {
+  service: string
+  /** the spec's name@range */
+  ref: string
+  state: LoadState
+  /** name@version and root CID of what runs (once resolved) */
+  module?: string
+  cid?: string
+  grant?: Grant
+  instances: number
+  counters?: PoolCounters
+  error?: string
+  since: string
+}
+
+interface Loaded {
+  view: LoadedServiceView
+  pool?: ModulePool
+  controller: AbortController
+}
+
+/**
+ * Runs the module services this node owns: when placement makes it an owner
+ * of a service with `"module": "name@range"`, the module and its
+ * dependencies are fetched (verified, pinned), the root module gets a grant
+ * (manifest ∩ this node's policy) and a pool of sandboxed instances, and RPC
+ * calls to the service go to the pool. When the node stops owning it, the
+ * pool is closed.
+ */
+export class Runtime implements Startable {
+  private readonly components: RuntimeComponents
+  private readonly policy: NodePolicy
+  private readonly instances: number
+  private readonly log: Logger
+  private readonly loaded = new Map<string, Loaded>()
+
+  private readonly onStart = (evt: CustomEvent<Instance>): void => { void this.load(evt.detail) }
+  private readonly onUpdate = (evt: CustomEvent<Instance>): void => { void this.load(evt.detail) }
+  private readonly onStop = (evt: CustomEvent<Instance>): void => { void this.unload(evt.detail.service) }
+
+  constructor (components: RuntimeComponents, init: RuntimeInit = {}) {
+    this.components = components
+    this.policy = init.policy ?? DEFAULT_POLICY
+    this.instances = init.instancesPerService ?? DEFAULT_INSTANCES
+    this.log = components.logger.forComponent('noodled:runtime')
+  }
+
+  readonly [Symbol.toStringTag] = 'noodled/runtime'
+  readonly [serviceCapabilities]: string[] = ['noodled:runtime']
+
+  async start (): Promise<void> {
+    const { reconciler } = this.components.registry
+    reconciler.addEventListener('instance:start', this.onStart)
+    reconciler.addEventListener('instance:update', this.onUpdate)
+    reconciler.addEventListener('instance:stop', this.onStop)
+  }
+
+  afterStart (): void {
+    for (const instance of this.components.registry.reconciler.instances()) void this.load(instance)
+  }
+
+  async stop (): Promise<void> {
+    const { reconciler } = this.components.registry
+    reconciler.removeEventListener('instance:start', this.onStart)
+    reconciler.removeEventListener('instance:update', this.onUpdate)
+    reconciler.removeEventListener('instance:stop', this.onStop)
+    await Promise.all([...this.loaded.keys()].map(async s => { await this.unload(s) }))
+  }
+
+  /** The module services on this node. */
+  status (): LoadedServiceView[] {
+    return [...this.loaded.values()].map(l => ({ ...l.view, instances: l.pool?.running ?? 0, ...(l.pool != null ? { counters: { ...l.pool.counters } } : {}) }))
+  }
+
+  /** The RPC endpoint of a module service that runs here. */
+  endpoint (service: string): { kind: 'module', handler: (call: { fn: string, payload: Uint8Array, timeoutMs: number, signal: AbortSignal }) => Promise<Uint8Array> } | undefined {
+    const loaded = this.loaded.get(service)
+    if (loaded == null) return undefined
+    return {
+      kind: 'module',
+      handler: async (call) => {
+        const pool = this.loaded.get(service)?.pool
+        if (pool == null) throw new NoHandlerError(`"${service}" is ${this.loaded.get(service)?.view.state ?? 'not loaded'} here`)
+        return await pool.call(call.fn, call.payload, { timeoutMs: call.timeoutMs, signal: call.signal })
+      }
+    }
+  }
+
+  private async load (instance: Instance): Promise<void> {
+    const ref = instance.spec.module
+    const service = instance.service
+    const previous = this.loaded.get(service)
+    if (ref == null) {
+      if (previous != null) await this.unload(service)
+      return
+    }
+    if (previous?.view.ref === ref && previous.view.state !== 'failed') return
+    previous?.controller.abort()
+    const controller = new AbortController()
+    const entry: Loaded = { controller, view: { service, ref, state: 'loading', instances: 0, since: new Date().toISOString() }, ...(previous?.pool != null ? { pool: previous.pool } : {}) }
+    this.loaded.set(service, entry)
+    try {
+      const { modules, datastore } = this.components
+      const fetched = await modules.fetch(ref, { signal: controller.signal })
+      const root = fetched.modules[fetched.modules.length - 1]!
+      const { manifest, wasm } = await modules.store.read(CID.parse(root.cid), { signal: controller.signal })
+      const grant = grantFor(manifest, this.policy)
+      const pool = await ModulePool.create({ service, wasm, grant, size: this.instances, host: { log: this.log, kv: new KvNamespace(datastore, service) } })
+      if (controller.signal.aborted || this.loaded.get(service) !== entry) {
+        await pool.close()
+        return
+      }
+      const old = entry.pool
+      entry.pool = pool
+      entry.view = { ...entry.view, state: 'running', module: `${root.name}@${root.version}`, cid: root.cid, grant }
+      if (old != null && old !== pool) void old.close()
+      this.log('service %s runs %s@%s (%s)', service, root.name, root.version, root.cid)
+    } catch (err: any) {
+      if (controller.signal.aborted) return
+      entry.view = { ...entry.view, state: 'failed', error: `${err.name ?? 'Error'}: ${err.message}` }
+      this.log.error('service %s: could not load %s: %e', service, ref, err)
+    }
+  }
+
+  private async unload (service: string): Promise<void> {
+    const loaded = this.loaded.get(service)
+    if (loaded == null) return
+    this.loaded.delete(service)
+    loaded.controller.abort()
+    await loaded.pool?.close()
+  }
+}
+
+export function runtime (init: RuntimeInit = {}): (components: RuntimeComponents) => Runtime {
+  return (components) => new Runtime(components, init)
+}

@@ -1,0 +1,61 @@
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { expect } from 'chai'
+import { readModuleDir } from '../../lib/modules/module-dir.js'
+import type { NoodleNode } from '../../lib/node/index.js'
+import { converged, startMesh, stopAll } from '../utils/test-mesh.js'
+import { waitFor } from '../utils/wait-for.js'
+
+const example = (name: string): string => fileURLToPath(new URL(`../../../examples/modules/${name}`, import.meta.url))
+const text = (s: string): Uint8Array => new TextEncoder().encode(s)
+const str = (b: Uint8Array): string => new TextDecoder().decode(b)
+
+describe('module-backed services (in-process meshes)', function () {
+  this.timeout(90_000)
+  let nodes: NoodleNode[] = []
+  afterEach(async () => {
+    await stopAll(nodes)
+    nodes = []
+  })
+
+  /** Owners of `service` whose runtime runs it. */
+  const running = (service: string): NoodleNode[] => nodes.filter(n => n.services.runtime.status().some(s => s.service === service && s.state === 'running'))
+
+  it('a deployed module service is fetched onto its owners, runs there in the sandbox, and answers mesh calls from any node; kv state lives with each owner', async () => {
+    nodes = await startMesh(3)
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const [a, b, c] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    for (const name of ['echo', 'counter']) {
+      const { manifest, wasm } = await readModuleDir(example(name))
+      await a.services.modules.publish(manifest, wasm)
+    }
+    await waitFor(() => nodes.every(n => n.services.modules.catalog.all().length === 2), { what: 'the catalog on every node' })
+
+    await b.services.registry.deploy({ name: 'echo-svc', replicas: 2, module: 'echo@^1' })
+    await waitFor(() => running('echo-svc').length === 2, { timeoutMs: 30_000, what: 'two owners to run echo-svc' })
+    const owners = running('echo-svc')
+    const status = owners[0]!.services.runtime.status().find(s => s.service === 'echo-svc')!
+    expect(status).to.deep.include({ ref: 'echo@^1', module: 'echo@1.0.0' })
+    expect(status.grant).to.deep.include({ kv: false, log: false, call: [] })
+
+    // every node, owner or not, reaches it
+    for (const n of nodes) {
+      const res = await n.services.rpc.call('echo-svc', 'echo', text(`from ${n.peerId.toString().slice(-4)}`))
+      expect(str(res.payload)).to.equal(`from ${n.peerId.toString().slice(-4)}`)
+    }
+    // an owner fetched the module it did not publish, and pinned it
+    const fetcher = owners.find(n => n !== a)
+    if (fetcher != null) expect((await fetcher.services.modules.list()).find(m => m.name === 'echo')?.pinned).to.equal(true)
+
+    await c.services.registry.deploy({ name: 'count', replicas: 1, module: 'counter@1.0.0' })
+    await waitFor(() => running('count').length === 1, { timeoutMs: 30_000, what: 'an owner to run count' })
+    expect(str((await a.services.rpc.call('count', 'increment', text('5'))).payload)).to.equal('5')
+    expect(str((await b.services.rpc.call('count', 'increment', text(''))).payload)).to.equal('6')
+    const denied = await a.services.rpc.call('count', 'increment', text('not a number')).then(() => undefined, (e: Error) => e)
+    expect(denied?.message).to.include('is not a whole number')
+
+    // removing the service unloads it everywhere
+    await b.services.registry.remove('echo-svc')
+    await waitFor(() => running('echo-svc').length === 0, { what: 'echo-svc to be unloaded' })
+  })
+})
