@@ -18,6 +18,7 @@ import { membershipRoutes } from './api/membership-routes.js'
 import { registryRoutes } from './api/registry-routes.js'
 import { rpcRoutes } from './api/rpc-routes.js'
 import { moduleRoutes } from './api/module-routes.js'
+import { runtimeRoutes } from './api/runtime-routes.js'
 import { Gateway } from './gateway.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type DaemonMetrics } from './metrics.js'
@@ -69,7 +70,7 @@ export class Daemon implements ControlTarget {
     this.blocks = parts.blocks
     this.cleaned = parts.lock.cleaned
     this.metricsState = parts.metrics
-    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry), ...rpcRoutes(parts.node.services.rpc), ...moduleRoutes(parts.node.services.modules) }, parts.log)
+    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry), ...rpcRoutes(parts.node.services.rpc), ...moduleRoutes(parts.node.services.modules), ...runtimeRoutes(parts.node.services.runtime) }, parts.log)
     this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
   }
 

@@ -350,3 +350,21 @@ export interface ModuleFetchProgressView {
 
 /** Lines of the `POST /modules/<ref>/fetch` NDJSON answer. */
 export type ModuleFetchEvent = { type: 'progress', progress: ModuleFetchProgressView } | { type: 'done', result: ModuleFetchView } | { type: 'error', error: ErrorBody['error'] }
+
+/** A module service this node runs (`GET /api/v1/runtime`, `noodled runtime`). */
+export interface RuntimeServiceView {
+  service: string
+  /** the spec's name@range */
+  ref: string
+  state: 'loading' | 'running' | 'failed'
+  /** name@version and root CID of what runs (once resolved) */
+  module?: string
+  cid?: string
+  /** what the module may do here: requested ∩ this node's policy; `withheld` is what it asked for and did not get */
+  grant?: { log: boolean, kv: boolean, call: string[], http: string[], paths: string[], memoryPages: number, timeoutMs: number, withheld: string[] }
+  /** instances (worker threads) running now */
+  instances: number
+  counters?: { calls: number, errors: number, timeouts: number, traps: number, denied: number, restarts: number, totalMs: number }
+  error?: string
+  since: string
+}

@@ -1,13 +1,14 @@
 import { serviceCapabilities, type ComponentLogger, type Logger, type Startable } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
+import type { RuntimeServiceView } from '../interface/api.js'
 import { NoHandlerError } from '../interface/errors.js'
 import type { Modules } from '../modules/index.js'
 import type { Registry } from '../registry/registry.js'
 import type { Instance } from '../registry/reconciler.js'
 import { DEFAULT_POLICY, grantFor, type Grant, type NodePolicy } from './grants.js'
 import { KvNamespace } from './kv.js'
-import { ModulePool, type PoolCounters } from './pool.js'
+import { ModulePool } from './pool.js'
 
 export { DEFAULT_POLICY, grantFor, type Grant, type NodePolicy } from './grants.js'
 export { ModulePool } from './pool.js'
@@ -27,23 +28,7 @@ export interface RuntimeComponents {
   logger: ComponentLogger
 }
 
-export type LoadState = 'loading' | 'running' | 'failed'
-
-/** One module service on this node, as `GET /api/v1/runtime` shows it. */
-export interface LoadedServiceView {
-  service: string
-  /** the spec's name@range */
-  ref: string
-  state: LoadState
-  /** name@version and root CID of what runs (once resolved) */
-  module?: string
-  cid?: string
-  grant?: Grant
-  instances: number
-  counters?: PoolCounters
-  error?: string
-  since: string
-}
+export type LoadedServiceView = RuntimeServiceView
 
 interface Loaded {
   view: LoadedServiceView
