@@ -5,6 +5,7 @@ import { modulesBench } from './modules.bench.js'
 import { placementBench } from './placement.bench.js'
 import { registryBench } from './registry.bench.js'
 import { rpcBench } from './rpc.bench.js'
+import { runtimeBench } from './runtime.bench.js'
 
 /**
  * `npm run bench`: every benchmark against a baseline measured in the same
@@ -15,7 +16,8 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   modules: modulesBench,
   placement: placementBench,
   registry: registryBench,
-  rpc: rpcBench
+  rpc: rpcBench,
+  runtime: runtimeBench
 }
 
 const only = process.argv.slice(2)

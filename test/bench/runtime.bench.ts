@@ -1,0 +1,173 @@
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import createPlugin from '@extism/extism'
+import { defaultLogger } from '@libp2p/logger'
+import type { RuntimeServiceView } from '../../lib/interface/api.js'
+import { readModuleDir } from '../../lib/modules/module-dir.js'
+import { createNode } from '../../lib/node/index.js'
+import { DEFAULT_POLICY, grantFor } from '../../lib/runtime/grants.js'
+import { ModulePool } from '../../lib/runtime/pool.js'
+import { DaemonProcess, killAll } from '../utils/daemon-process.js'
+import { tmpDir } from '../utils/tmp-repo.js'
+import { waitFor } from '../utils/wait-for.js'
+import { summarise } from './stats.js'
+
+const example = (name: string): string => fileURLToPath(new URL(`../../../examples/modules/${name}`, import.meta.url))
+const log = defaultLogger().forComponent('bench:runtime')
+const CALLS = 60
+const COLD_STARTS = 20
+const WARM_CALLS = 3_000
+const CONCURRENCY = 64
+const E2E_MS = 5_000
+
+/** The compute module's loop, in JavaScript. */
+function jsWork (n: number): string {
+  let x = 2463534242 >>> 0
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5; x >>>= 0
+  }
+  return String(x)
+}
+
+async function timed (n: number, call: () => Promise<unknown> | unknown): Promise<number[]> {
+  const out: number[] = []
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now()
+    await call()
+    out.push((performance.now() - t0) * 1000)
+  }
+  return out
+}
+
+/**
+ * `npm run bench:runtime`: (a) the compute loop as plain JS in the main
+ * thread, (b) the same loop as wasm in an Extism plugin in this thread,
+ * (c) the wasm in the sandbox (ModulePool: a worker thread, memory capped,
+ * imports checked), each ~10 ms a call; cold start of a pool (compile, cap,
+ * check, first worker) p50/p99; warm call latency of a tiny call; and calls
+ * from a node in this process to an echo module service on a daemon process,
+ * 64 at a time.
+ */
+export async function runtimeBench (): Promise<Record<string, unknown>> {
+  const compute = await readModuleDir(example('compute'))
+  const echo = await readModuleDir(example('echo'))
+  const grant = grantFor(compute.manifest, DEFAULT_POLICY)
+
+  // n such that the wasm takes about 10 ms here
+  const inThread = await createPlugin({ wasm: [{ data: compute.wasm }] }, { useWasi: false })
+  const pool = await ModulePool.create({ service: 'compute', wasm: compute.wasm, grant, size: 1, host: { log } })
+  try {
+    let n = 100_000
+    for (let i = 0; i < 8; i++) {
+      const t0 = performance.now()
+      await inThread.call('work', String(n))
+      const ms = performance.now() - t0
+      n = Math.round(n * Math.min(4, 10 / Math.max(ms, 0.1)))
+    }
+    const expected = jsWork(n)
+    const outputs = new Set([(await inThread.call('work', String(n)))?.text(), new TextDecoder().decode(await pool.call('work', new TextEncoder().encode(String(n))))])
+    if (outputs.size !== 1 || !outputs.has(expected)) throw new Error(`the three disagree: ${[...outputs].join(', ')} vs ${expected}`)
+    const input = new TextEncoder().encode(String(n))
+    // the same warm-up for each (the engine tiers a module up after its first calls)
+    for (let i = 0; i < 10; i++) {
+      jsWork(n)
+      await inThread.call('work', input)
+      await pool.call('work', input)
+    }
+    // interleaved rounds so all three see the same machine
+    const a: number[] = []
+    const b: number[] = []
+    const c: number[] = []
+    for (let round = 0; round < 3; round++) {
+      a.push(...await timed(CALLS / 3, () => jsWork(n)))
+      b.push(...await timed(CALLS / 3, async () => await inThread.call('work', input)))
+      c.push(...await timed(CALLS / 3, async () => await pool.call('work', input)))
+    }
+    const wall = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / 1000
+    const sa = summarise(a, wall(a))
+    const sb = summarise(b, wall(b))
+    const sc = summarise(c, wall(c))
+
+    const cold = await timed(COLD_STARTS, async () => {
+      const p = await ModulePool.create({ service: 'echo', wasm: echo.wasm, grant: grantFor(echo.manifest, DEFAULT_POLICY), size: 1, host: { log } })
+      await p.close()
+    })
+    const echoPool = await ModulePool.create({ service: 'echo', wasm: echo.wasm, grant: grantFor(echo.manifest, DEFAULT_POLICY), size: 1, host: { log } })
+    const payload = new TextEncoder().encode('x'.repeat(64))
+    const warmSamples = await timed(WARM_CALLS, async () => await echoPool.call('echo', payload))
+    await echoPool.close()
+    const warm = summarise(warmSamples, warmSamples.reduce((x, y) => x + y, 0) / 1000)
+
+    const e2e = await endToEnd()
+    const pct = (x: number, y: number): number => Math.round((x / y - 1) * 1000) / 10
+    return {
+      name: 'runtime',
+      iterations: n,
+      perCallUs: { plainJsMainThread: sa, wasmInThread: sb, wasmInWorkerSandbox: sc },
+      workerOverheadPercentVsInThread: { p50: pct(sc.p50Us, sb.p50Us), mean: pct(sc.meanUs, sb.meanUs) },
+      wasmVsJsPercent: { p50: pct(sb.p50Us, sa.p50Us) },
+      coldStartMs: { p50: Math.round(summarise(cold, 1).p50Us / 10) / 100, p99: Math.round(summarise(cold, 1).p99Us / 10) / 100, n: cold.length },
+      warmCallUs: warm,
+      endToEnd: e2e,
+      goals: {
+        isolationOverheadUnder5Percent: { value: pct(sc.p50Us, sb.p50Us), met: pct(sc.p50Us, sb.p50Us) < 5 },
+        coldStartP99AtMost50Ms: { value: Math.round(summarise(cold, 1).p99Us / 10) / 100, met: summarise(cold, 1).p99Us <= 50_000 },
+        endToEndAtLeast5000PerSec: { value: e2e.perSec, met: e2e.perSec >= 5_000 }
+      }
+    }
+  } finally {
+    await inThread.close()
+    await pool.close()
+  }
+}
+
+/** A node in this process calls an echo module service that a daemon process runs (labelled so placement puts it there). */
+async function endToEnd (): Promise<{ perSec: number, p50Us: number, p99Us: number, calls: number }> {
+  const dir = await tmpDir()
+  const daemons: DaemonProcess[] = []
+  let client: Awaited<ReturnType<typeof createNode>> | undefined
+  try {
+    const host = await DaemonProcess.start(join(dir.path, 'host'), ['--log-level', 'warn'])
+    daemons.push(host)
+    await host.cli('label', 'set', 'bench=host')
+    const published = await host.cli('module', 'publish', example('echo'))
+    if (published.code !== 0) throw new Error(published.stderr)
+    client = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], profile: 'local', bootstrap: [(await host.id()).addrs[0]!] })
+    await waitFor(() => client!.services.membership.members().some(m => m.labels.bench === 'host' && m.status === 'alive'), { timeoutMs: 30_000, what: 'the bench node to see the labelled daemon' })
+    await client.services.registry.deploy({ name: 'becho', replicas: 1, module: 'echo@^1', requirements: { labels: { bench: 'host' } } })
+    await waitFor(async () => {
+      const res = await host.cli('runtime', '--json')
+      return res.code === 0 && (JSON.parse(res.stdout) as RuntimeServiceView[]).some(s => s.service === 'becho' && s.state === 'running')
+    }, { timeoutMs: 60_000, what: 'the daemon to run becho' })
+    const c = client
+    const payload = new TextEncoder().encode('x'.repeat(64))
+    await waitFor(async () => (await c.services.rpc.call('becho', 'echo', payload).then(() => true, () => false)), { what: 'a first call to becho' })
+    const samples: number[] = []
+    let stop = false
+    let measuring = false
+    const worker = async (): Promise<void> => {
+      while (!stop) {
+        const t0 = performance.now()
+        await c.services.rpc.call('becho', 'echo', payload)
+        if (measuring) samples.push((performance.now() - t0) * 1000)
+      }
+    }
+    const workers = Array.from({ length: CONCURRENCY }, async () => worker())
+    await new Promise(resolve => setTimeout(resolve, 1_000))
+    measuring = true
+    const started = performance.now()
+    await new Promise(resolve => setTimeout(resolve, E2E_MS))
+    measuring = false
+    const wall = performance.now() - started
+    stop = true
+    await Promise.all(workers)
+    const s = summarise(samples, wall)
+    return { perSec: s.perSec, p50Us: s.p50Us, p99Us: s.p99Us, calls: s.n }
+  } finally {
+    await client?.stop()
+    await killAll(daemons)
+    await dir.cleanup()
+  }
+}
