@@ -18,6 +18,7 @@ import { membershipRoutes } from './api/membership-routes.js'
 import { registryRoutes } from './api/registry-routes.js'
 import { rpcRoutes } from './api/rpc-routes.js'
 import { moduleRoutes } from './api/module-routes.js'
+import { DEFAULT_POLICY } from '../lib/runtime/grants.js'
 import { runtimeRoutes } from './api/runtime-routes.js'
 import { Gateway } from './gateway.js'
 import { createLogger, type Logger } from './logger.js'
@@ -115,6 +116,10 @@ export class Daemon implements ControlTarget {
         protocolPrefix: config.protocolPrefix,
         metrics: metrics.libp2p,
         rpc: config.rpc,
+        runtime: {
+          policy: { ...DEFAULT_POLICY, ...config.runtime.policy },
+          ...(config.runtime.instancesPerService != null ? { instancesPerService: config.runtime.instancesPerService } : {})
+        },
         membership: {
           ...config.membership,
           timing: config.membership.timing ?? config.profile,

@@ -66,7 +66,23 @@ export const configSchema = z.strictObject({
     monitors: z.number().int().min(1).max(16).optional(),
     /** worker slots this node offers; default: its CPU count */
     workerSlots: z.number().int().min(0).max(100_000).optional()
-  }).default({})
+  }).default({}),
+  /** the module runtime: the most any module may have on this node, and instances per service */
+  runtime: z.strictObject({
+    policy: z.strictObject({
+      log: z.boolean().optional(),
+      kv: z.boolean().optional(),
+      /** services modules may call: names, `prefix*`, or `*` */
+      call: z.array(z.string().max(64)).max(256).optional(),
+      /** hosts modules may reach over HTTP: names, `*.domain`, or `*` */
+      http: z.array(z.string().max(256)).max(256).optional(),
+      /** directories modules may read under */
+      paths: z.array(z.string().regex(/^\/[^\0]*$/, { error: 'an absolute path' }).max(1024)).max(64).optional(),
+      maxMemoryPages: z.number().int().min(1).max(65_536).optional(),
+      maxTimeoutMs: z.number().int().min(1).max(10 * 60_000).optional()
+    }).default({}),
+    instancesPerService: z.number().int().min(1).max(64).optional()
+  }).default({ policy: {} })
 })
 
 export type Config = z.output<typeof configSchema>

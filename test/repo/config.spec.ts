@@ -28,8 +28,17 @@ describe('config validation', () => {
       logLevel: 'info',
       labels: {},
       rpc: {},
-      membership: {}
+      membership: {},
+      runtime: { policy: {} }
     })
+  })
+
+  it('takes a runtime policy and refuses a bad one naming the key', () => {
+    const config = parseConfig({ runtime: { policy: { kv: false, http: ['*.example.com'], paths: ['/srv/data'], maxMemoryPages: 256 }, instancesPerService: 4 } }, 'f')
+    expect(config.runtime).to.deep.equal({ policy: { kv: false, http: ['*.example.com'], paths: ['/srv/data'], maxMemoryPages: 256 }, instancesPerService: 4 })
+    expect(configError(() => parseConfig({ runtime: { policy: { paths: ['relative'] } } }, 'f')).message).to.include('key "runtime.policy.paths[0]": an absolute path')
+    expect(configError(() => parseConfig({ runtime: { policy: { sockets: true } } }, 'f')).message).to.match(/sockets/)
+    expect(configError(() => parseConfig({ runtime: { instancesPerService: 0 } }, 'f')).message).to.match(/runtime\.instancesPerService/)
   })
 
   it('takes a gateway address and an rpc message limit, and refuses bad ones naming the key', () => {
