@@ -367,4 +367,6 @@ export interface RuntimeServiceView {
   counters?: { calls: number, errors: number, timeouts: number, traps: number, denied: number, restarts: number, totalMs: number }
   error?: string
   since: string
+  /** versions this node has loaded for the service, oldest first: `running`, `replaced` (by a newer one), `failed`, or `rolled back` (its health check failed; the previous version kept serving) */
+  history: Array<{ module: string, cid: string, at: string, outcome: 'running' | 'replaced' | 'failed' | 'rolled back', error?: string }>
 }

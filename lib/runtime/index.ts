@@ -15,6 +15,10 @@ export { ModulePool } from './pool.js'
 
 /** Instances (worker threads) per module service on one node. */
 export const DEFAULT_INSTANCES = 2
+/** The longest a new version's `health` may take before it is judged failed. */
+const HEALTH_TIMEOUT_MS = 5_000
+/** Versions remembered per service. */
+const HISTORY = 20
 
 export interface RuntimeInit {
   policy?: NodePolicy
@@ -114,28 +118,45 @@ export class Runtime implements Startable {
     if (previous?.view.ref === ref && previous.view.state !== 'failed') return
     previous?.controller.abort()
     const controller = new AbortController()
-    const entry: Loaded = { controller, view: { service, ref, state: 'loading', instances: 0, since: new Date().toISOString() }, ...(previous?.pool != null ? { pool: previous.pool } : {}) }
+    const entry: Loaded = {
+      controller,
+      view: { ...(previous?.view ?? { service, instances: 0, history: [] }), ref, state: previous?.pool != null ? 'running' : 'loading', since: previous?.view.since ?? new Date().toISOString() },
+      ...(previous?.pool != null ? { pool: previous.pool } : {})
+    }
     this.loaded.set(service, entry)
+    let candidate: { module: string, cid: string } | undefined
+    let pool: ModulePool | undefined
     try {
       const { modules, datastore } = this.components
       const fetched = await modules.fetch(ref, { signal: controller.signal })
       const root = fetched.modules[fetched.modules.length - 1]!
+      candidate = { module: `${root.name}@${root.version}`, cid: root.cid }
       const { manifest, wasm } = await modules.store.read(CID.parse(root.cid), { signal: controller.signal })
       const grant = grantFor(manifest, this.policy)
-      const pool = await ModulePool.create({ service, wasm, grant, size: this.instances, host: { log: this.log, kv: new KvNamespace(datastore, service) } })
+      pool = await ModulePool.create({ service, wasm, grant, size: this.instances, host: { log: this.log, kv: new KvNamespace(datastore, service) } })
+      // a module that exports `health` must pass it before it takes calls
+      if (manifest.exports.includes('health')) await pool.call('health', new Uint8Array(0), { timeoutMs: Math.min(grant.timeoutMs, HEALTH_TIMEOUT_MS), signal: controller.signal })
       if (controller.signal.aborted || this.loaded.get(service) !== entry) {
-        await pool.close()
+        await pool.close({ drainMs: 0 })
         return
       }
       const old = entry.pool
+      const history = entry.view.history.map(h => h.outcome === 'running' ? { ...h, outcome: 'replaced' as const } : h)
       entry.pool = pool
-      entry.view = { ...entry.view, state: 'running', module: `${root.name}@${root.version}`, cid: root.cid, grant }
+      const { error: _error, ...rest } = entry.view
+      entry.view = { ...rest, state: 'running', module: candidate.module, cid: candidate.cid, grant, history: [...history, { ...candidate, at: new Date().toISOString(), outcome: 'running' as const }].slice(-HISTORY) }
+      // new calls go to the new pool from here; the old one finishes what it has in flight
       if (old != null && old !== pool) void old.close()
-      this.log('service %s runs %s@%s (%s)', service, root.name, root.version, root.cid)
+      this.log('service %s runs %s (%s)', service, candidate.module, candidate.cid)
     } catch (err: any) {
+      await pool?.close({ drainMs: 0 })
       if (controller.signal.aborted) return
-      entry.view = { ...entry.view, state: 'failed', error: `${err.name ?? 'Error'}: ${err.message}` }
-      this.log.error('service %s: could not load %s: %e', service, ref, err)
+      const error = `${err.name ?? 'Error'}: ${err.message}`
+      const rolledBack = entry.pool != null
+      const record = { ...(candidate ?? { module: ref, cid: '' }), at: new Date().toISOString(), outcome: rolledBack ? 'rolled back' as const : 'failed' as const, error }
+      entry.view = { ...entry.view, ...(rolledBack ? {} : { state: 'failed' as const }), error, history: [...entry.view.history, record].slice(-HISTORY) }
+      if (rolledBack) this.log.error('service %s: %s failed its start (%s); %s keeps serving', service, record.module, error, entry.view.module)
+      else this.log.error('service %s: could not load %s: %e', service, ref, err)
     }
   }
 

@@ -12,6 +12,9 @@ import { limitMemory } from './memory-limit.js'
  * call fails with is the module's own error (`error_set`), which leaves the
  * instance fine.
  */
+/** How long closing a pool waits for calls in flight. */
+export const DRAIN_MS = 5_000
+
 const TRAP = /unreachable|out of bounds|divide by zero|integer overflow|invalid conversion|indirect call|null function|call stack|out of memory|memory access/i
 
 export interface PoolCounters {
@@ -56,6 +59,8 @@ export class ModulePool {
   private readonly instances = new Set<Instance>()
   private readonly waiting: Array<(i: Instance | Error) => void> = []
   private creating = 0
+  /** wakes a draining close() when an instance comes back */
+  private drained?: () => void
   private wasm?: Uint8Array
   private closed = false
 
@@ -119,9 +124,18 @@ export class ModulePool {
     }
   }
 
-  async close (): Promise<void> {
+  /**
+   * Take no new calls, let those in flight finish (up to `drainMs`), then
+   * end every instance. Callers still waiting for an instance are told the
+   * service is unloading (their RPC client retries elsewhere).
+   */
+  async close (options: { drainMs?: number } = {}): Promise<void> {
     this.closed = true
     for (const w of this.waiting.splice(0)) w(new ServiceEndpointError(`"${this.init.service}" is unloading`))
+    const deadline = Date.now() + (options.drainMs ?? DRAIN_MS)
+    while ([...this.instances].some(i => i.busy) && Date.now() < deadline) {
+      await new Promise<void>(resolve => { this.drained = resolve; setTimeout(resolve, Math.max(0, deadline - Date.now())).unref?.() })
+    }
     await Promise.all([...this.instances].map(async i => { await i.plugin.close().catch(() => {}) }))
     this.instances.clear()
   }
@@ -186,6 +200,11 @@ export class ModulePool {
   }
 
   private release (instance: Instance): void {
+    if (this.closed) {
+      instance.busy = false
+      this.drained?.()
+      return
+    }
     const next = this.waiting.shift()
     if (next != null) {
       next(instance)
@@ -197,6 +216,7 @@ export class ModulePool {
   /** End an instance (its worker is terminated) and let a waiting caller have a fresh one. */
   private replace (instance: Instance): void {
     this.instances.delete(instance)
+    this.drained?.()
     this.counters.restarts++
     void instance.plugin.close().catch(() => {})
     this.log('instance of %s replaced', this.init.service)

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'chai'
 import { readModuleDir } from '../../lib/modules/module-dir.js'
+import { op, wasmModule } from './wasm.js'
 import type { NoodleNode } from '../../lib/node/index.js'
 import { converged, startMesh, stopAll } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
@@ -46,6 +47,35 @@ describe('module-backed services (in-process meshes)', function () {
     // an owner fetched the module it did not publish, and pinned it
     const fetcher = owners.find(n => n !== a)
     if (fetcher != null) expect((await fetcher.services.modules.list()).find(m => m.name === 'echo')?.pinned).to.equal(true)
+
+    // a new version whose health check traps is rolled back on every owner; one that passes replaces
+    // the old; a steady stream of calls sees no failure through both
+    const echoManifest = (await readModuleDir(example('echo'))).manifest
+    const brokenWasm = wasmModule({ funcs: [{ name: 'echo', body: [op.i32(0)] }, { name: 'health', body: [op.unreachable] }] })
+    await a.services.modules.publish({ ...echoManifest, version: '2.0.0', description: 'fails its health check' }, brokenWasm)
+    await a.services.modules.publish({ ...echoManifest, version: '3.0.0' }, (await readModuleDir(example('echo'))).wasm)
+    await waitFor(() => nodes.every(n => n.services.modules.catalog.all().length === 4), { what: 'the new versions in every catalog' })
+    let stop = false
+    const failures: string[] = []
+    let calls = 0
+    const steady = (async () => {
+      while (!stop) {
+        const body = `call ${calls++}`
+        const res = await c.services.rpc.call('echo-svc', 'echo', text(body), { idempotent: true }).catch((e: Error) => e)
+        if (res instanceof Error || str(res.payload) !== body) failures.push(res instanceof Error ? res.message : str(res.payload))
+      }
+    })()
+    await b.services.registry.deploy({ name: 'echo-svc', replicas: 2, module: 'echo@^2' })
+    const historyOf = (n: NoodleNode): string[] => n.services.runtime.status().find(s => s.service === 'echo-svc')?.history.map(h => `${h.module} ${h.outcome}`) ?? []
+    await waitFor(() => running('echo-svc').length === 2 && running('echo-svc').every(n => historyOf(n).at(-1) === 'echo@2.0.0 rolled back'), { timeoutMs: 30_000, what: 'both owners to roll echo@2.0.0 back' })
+    for (const n of running('echo-svc')) expect(n.services.runtime.status().find(s => s.service === 'echo-svc')).to.deep.include({ module: 'echo@1.0.0', state: 'running' })
+    await b.services.registry.deploy({ name: 'echo-svc', replicas: 2, module: 'echo@^3' })
+    await waitFor(() => running('echo-svc').length === 2 && running('echo-svc').every(n => historyOf(n).at(-1) === 'echo@3.0.0 running'), { timeoutMs: 30_000, what: 'both owners to run echo@3.0.0' })
+    expect(historyOf(running('echo-svc')[0]!)).to.deep.equal(['echo@1.0.0 replaced', 'echo@2.0.0 rolled back', 'echo@3.0.0 running'])
+    stop = true
+    await steady
+    expect(calls).to.be.greaterThan(10)
+    expect(failures).to.deep.equal([])
 
     await c.services.registry.deploy({ name: 'count', replicas: 1, module: 'counter@1.0.0' })
     await waitFor(() => running('count').length === 1, { timeoutMs: 30_000, what: 'an owner to run count' })
