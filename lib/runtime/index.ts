@@ -19,6 +19,9 @@ export const DEFAULT_INSTANCES = 2
 const HEALTH_TIMEOUT_MS = 5_000
 /** Versions remembered per service. */
 const HISTORY = 20
+/** A load that failed with nothing running is tried again after this, doubling up to RETRY_MAX_MS. */
+const RETRY_MS = 2_000
+const RETRY_MAX_MS = 60_000
 
 export interface RuntimeInit {
   policy?: NodePolicy
@@ -38,6 +41,9 @@ interface Loaded {
   view: LoadedServiceView
   pool?: ModulePool
   controller: AbortController
+  /** loads that failed in a row (nothing was running), and the timer of the next try */
+  failures: number
+  retry?: ReturnType<typeof setTimeout>
 }
 
 /**
@@ -118,8 +124,10 @@ export class Runtime implements Startable {
     if (previous?.view.ref === ref && previous.view.state !== 'failed') return
     previous?.controller.abort()
     const controller = new AbortController()
+    if (previous?.retry != null) clearTimeout(previous.retry)
     const entry: Loaded = {
       controller,
+      failures: previous?.view.ref === ref ? previous.failures : 0,
       view: { ...(previous?.view ?? { service, instances: 0, history: [] }), ref, state: previous?.pool != null ? 'running' : 'loading', since: previous?.view.since ?? new Date().toISOString() },
       ...(previous?.pool != null ? { pool: previous.pool } : {})
     }
@@ -154,9 +162,20 @@ export class Runtime implements Startable {
       const error = `${err.name ?? 'Error'}: ${err.message}`
       const rolledBack = entry.pool != null
       const record = { ...(candidate ?? { module: ref, cid: '' }), at: new Date().toISOString(), outcome: rolledBack ? 'rolled back' as const : 'failed' as const, error }
-      entry.view = { ...entry.view, ...(rolledBack ? {} : { state: 'failed' as const }), error, history: [...entry.view.history, record].slice(-HISTORY) }
-      if (rolledBack) this.log.error('service %s: %s failed its start (%s); %s keeps serving', service, record.module, error, entry.view.module)
-      else this.log.error('service %s: could not load %s: %e', service, ref, err)
+      // a version failing again takes the place of its last failure rather than filling the history
+      const last = entry.view.history.at(-1)
+      const earlier = last?.outcome === 'failed' && last.module === record.module ? entry.view.history.slice(0, -1) : entry.view.history
+      entry.view = { ...entry.view, ...(rolledBack ? {} : { state: 'failed' as const }), error, history: [...earlier, record].slice(-HISTORY) }
+      if (rolledBack) {
+        this.log.error('service %s: %s failed its start (%s); %s keeps serving', service, record.module, error, entry.view.module)
+        return
+      }
+      // nothing runs: try again later (a provider may not be reachable yet), backing off
+      entry.failures++
+      const delay = Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** (entry.failures - 1))
+      this.log.error('service %s: could not load %s (attempt %d, next in %d ms): %e', service, ref, entry.failures, delay, err)
+      entry.retry = setTimeout(() => { if (this.loaded.get(service) === entry) void this.load(instance) }, delay)
+      entry.retry.unref?.()
     }
   }
 
@@ -164,6 +183,7 @@ export class Runtime implements Startable {
     const loaded = this.loaded.get(service)
     if (loaded == null) return
     this.loaded.delete(service)
+    if (loaded.retry != null) clearTimeout(loaded.retry)
     loaded.controller.abort()
     await loaded.pool?.close()
   }

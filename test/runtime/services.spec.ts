@@ -88,4 +88,20 @@ describe('module-backed services (in-process meshes)', function () {
     await b.services.registry.remove('echo-svc')
     await waitFor(() => running('echo-svc').length === 0, { what: 'echo-svc to be unloaded' })
   })
+
+  it('a service whose module cannot be had yet is retried, and runs once it is published', async () => {
+    nodes = await startMesh(2)
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const [a, b] = nodes as [NoodleNode, NoodleNode]
+    await a.services.registry.deploy({ name: 'later', replicas: 2, module: 'late@^1' })
+    await waitFor(() => nodes.every(n => n.services.runtime.status().find(s => s.service === 'later')?.state === 'failed'), { what: 'both owners to fail to load late@^1' })
+    const failed = b.services.runtime.status().find(s => s.service === 'later')!
+    expect(failed.error).to.match(/^ModuleNotFoundError: no module named "late"/)
+    expect(failed.history.map(h => h.outcome)).to.deep.equal(['failed'])
+    const { manifest, wasm } = await readModuleDir(example('echo'))
+    await a.services.modules.publish({ ...manifest, name: 'late' }, wasm)
+    await waitFor(() => running('later').length === 2, { timeoutMs: 30_000, what: 'both owners to load late@1.0.0 on a retry' })
+    expect(str((await b.services.rpc.call('later', 'echo', text('at last'))).payload)).to.equal('at last')
+    expect(b.services.runtime.status().find(s => s.service === 'later')!.history.map(h => `${h.module} ${h.outcome}`)).to.deep.equal(['late@^1 failed', 'late@1.0.0 running'])
+  })
 })
