@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http'
-import { writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'chai'
@@ -36,7 +36,7 @@ describe('module services across real daemon processes', function () {
     await dir?.cleanup()
   })
 
-  it('a 2-replica module service on 4 daemons: published on one, run by its owners, every call answered while an owner is SIGKILLed, and a new owner runs it', async () => {
+  it('a 2-replica module service on 4 daemons: published on one, run by its owners, every call answered while an owner is SIGKILLed, a new owner runs it, and service update swaps the version on both owners', async () => {
     dir = await tmpDir()
     const mesh = await startDaemonMesh(dir.path, 4, ['--gateway', '127.0.0.1:0'])
     daemons = mesh.daemons
@@ -91,5 +91,29 @@ describe('module services across real daemon processes', function () {
     expect(after.filter(d => !owners.includes(d))).to.have.length(1)
     const res = await post(`${gateway}/svc/mecho/echo`, 'after', {}, new Agent())
     expect(res).to.deep.equal({ status: 200, body: 'after' })
+
+    // a new version: noodled service update, then each owner's history
+    const v11 = join(dir.path, 'echo-1.1.0')
+    await mkdir(join(v11, 'build'), { recursive: true })
+    await copyFile(join(echo, 'build', 'echo.wasm'), join(v11, 'build', 'echo.wasm'))
+    await writeFile(join(v11, 'noodle.json'), JSON.stringify({ ...JSON.parse(await readFile(join(echo, 'noodle.json'), 'utf8')), version: '1.1.0' }))
+    const v11cid = (await json<PublishedModuleView>(d0, 'module', 'publish', v11)).cid
+    await waitFor(async () => (await survivors[1]!.cli('module', 'resolve', 'echo@^1.1.0')).code === 0, { what: 'the catalog to hold echo@1.1.0' })
+    const updated = await survivors[1]!.cli('service', 'update', 'mecho', '--module', 'echo@^1.1.0')
+    expect(updated.code, updated.stderr).to.equal(0)
+    const swapped = await waitFor(async () => {
+      const out: string[] = []
+      for (const d of after) {
+        const h = await d.cli('service', 'history', 'mecho')
+        if (h.code !== 0 || !new RegExp(`echo@1\\.1\\.0 +running +${v11cid}`).test(h.stdout)) return undefined
+        out.push(h.stdout)
+      }
+      return out
+    }, { timeoutMs: 60_000, what: 'both owners to run echo@1.1.0' })
+    expect(swapped[0]).to.match(/echo@1\.0\.0 +replaced/)
+    expect(await post(`${gateway}/svc/mecho/echo`, 'v1.1', {}, new Agent())).to.deep.equal({ status: 200, body: 'v1.1' })
+    const nowhere = await d0.cli('service', 'history', 'nope')
+    expect(nowhere.code).to.equal(1)
+    expect(nowhere.stderr).to.include('"nope" has not run on this daemon')
   })
 })

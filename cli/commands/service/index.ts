@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import type { DeployResultView, ExternalServiceView, InstanceView, ResolveView, ServiceStatusView } from '../../../lib/interface/api.js'
-import { InvalidRequestError, InvalidServiceSpecError } from '../../../lib/interface/errors.js'
+import { InvalidRequestError, InvalidServiceSpecError, NotFoundError } from '../../../lib/interface/errors.js'
 import { parseDurationMs } from '../../duration.js'
 import { table } from '../../printer.js'
 import type { CommandRunner } from '../types.js'
@@ -94,6 +94,26 @@ export function serviceCommand (program: Command, run: CommandRunner): void {
     .action(run(async (ctx, name: string, n: string) => {
       if (!/^\d+$/.test(n)) throw new InvalidRequestError(`replicas must be a whole number, got ${JSON.stringify(n)}`)
       ctx.print(await ctx.client.scale(name, Number(n)), deployText)
+    }))
+
+  service.command('update')
+    .description('run another module version: each owner starts it beside the old, checks its health, switches, drains the old; a failing version is rolled back')
+    .argument('<name>')
+    .requiredOption('--module <ref>', 'name@range, e.g. echo@^2')
+    .option('--json', 'print JSON')
+    .action(run(async (ctx, name: string, opts: { module: string }) => {
+      const { spec } = await ctx.client.service(name)
+      ctx.print(await ctx.client.deploy({ ...spec, module: opts.module }), deployText)
+    }))
+
+  service.command('history')
+    .description('the module versions this daemon has run for a service, and how each ended (on an owner)')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action(run(async (ctx, name: string) => {
+      const here = (await ctx.client.runtime()).find(s => s.service === name)
+      if (here == null) throw new NotFoundError(`"${name}" has not run on this daemon; ask one of its owners (noodled service status ${name})`)
+      ctx.print(here.history, h => table(h.map(e => [e.at, e.module, e.outcome, e.cid === '' ? '-' : e.cid, e.error ?? '']), ['AT', 'MODULE', 'OUTCOME', 'CID', 'ERROR']))
     }))
 
   service.command('resolve')
