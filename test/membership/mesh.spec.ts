@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import { KEEP_ALIVE } from '@libp2p/interface'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { MemberEventView, MemberStatus } from '../../lib/interface/api.js'
-import { decodeMessage, encodeMessage, type Advert } from '../../lib/membership/wire.js'
+import { encodeMessage, type Advert } from '../../lib/membership/wire.js'
 import { TIMING_PRESETS } from '../../lib/membership/presets.js'
 import type { NoodleNode } from '../../lib/node/index.js'
 import { localNode, startMesh, stopAll, converged } from '../utils/test-mesh.js'
@@ -24,21 +24,17 @@ function record (node: NoodleNode): MemberEventView[] {
 
 /** `listener` drops every membership message `speaker` wrote, whoever forwards it. */
 /**
- * `target` hears no claim about itself from anyone: on a busy machine a
- * third member's own probe of it can time out, and that member's suspicion
- * would make it refute (seen in CI) where the test wants it silent.
+ * `target` acts on no claim about itself, however it arrives (gossip from
+ * anyone, a member list's down entries): both reach it through the one
+ * private method wrapped here. At the end of the full suite the target
+ * refuted in CI although gossip from the accuser and member lists were
+ * closed to it (3 runs; never alone; the path is not found yet).
  */
 function deafToClaimsAboutItself (target: NoodleNode): void {
-  const topic = target.services.membership.topic
-  const validate = target.services.pubsub.topicValidators.get(topic)!
+  const membership = target.services.membership as unknown as { claimReceived: (from: string, claim: { target: string }) => void }
+  const original = membership.claimReceived.bind(membership)
   const self = target.peerId.toString()
-  target.services.pubsub.topicValidators.set(topic, async (peer, msg) => {
-    try {
-      const decoded = decodeMessage(msg.data)
-      if (decoded.type !== 'advert' && decoded.target === self) return TopicValidatorResult.Ignore
-    } catch {}
-    return validate(peer, msg)
-  })
+  membership.claimReceived = (from, claim) => { if (claim.target !== self) original(from, claim) }
 }
 
 function deafen (listener: NoodleNode, speaker: NoodleNode): void {
@@ -180,9 +176,7 @@ describe('gossip membership (in-process meshes)', function () {
     // (an update, e.g. the target's addresses growing, may come in between; it is not a verdict)
     expect(events.filter(e => e.peerId === id && e.type !== 'update').map(e => e.type)).to.deep.equal(['suspect', 'recovered'])
     // claimsIgnored counts only verdicts about the incarnation the watcher holds alive since the target's
-    // own advert (refutedSince), so it shows the path without asking the target's incarnation: in CI the
-    // target has raised it here at the end of the full suite (2 of 2 runs, never alone), by no path this
-    // test leaves open that we found; the verdict was ignored for the right reason all the same
+    // own advert (refutedSince): that is the path under test
   })
 
   it('a member declared failed by another refutes, and is alive again everywhere', async () => {
