@@ -104,7 +104,7 @@ function fetchProgress (stream: NodeJS.WritableStream | undefined, err: (text: s
 }
 
 export function moduleCommand (program: Command, run: CommandRunner): void {
-  const module = program.command('module').description('content-addressed WebAssembly modules: publish, inspect, pin, collect garbage')
+  const module = program.command('module').description('content-addressed WebAssembly modules: publish, fetch from peers, resolve, inspect, pin, collect garbage')
 
   module.command('publish')
     .description('validate a module directory (noodle.json and its wasm) and store it on this daemon, pinned')
