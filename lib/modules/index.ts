@@ -161,19 +161,24 @@ export class Modules implements Startable {
   /** Peers with a provider record for a module's root CID (this node left out). */
   async providers (ref: string, options: AbortOptions = {}): Promise<string[]> {
     const root = await this.rootOf(ref, options)
-    const dht = this.components.dht
-    if (dht == null) return []
     const found = new Set<string>()
     const signal = AbortSignal.any([this.controller.signal, options.signal ?? AbortSignal.timeout(FIND_PROVIDERS_TIMEOUT_MS)])
+    for await (const p of this.dhtProviders(root, signal)) if (!p.equals(this.components.peerId)) found.add(p.toString())
+    return [...found].sort()
+  }
+
+  /** Providers of `root` as the DHT walk finds them (this node among them when it provides it); ends quietly when the walk does. */
+  private async * dhtProviders (root: CID, signal: AbortSignal): AsyncGenerator<PeerId> {
+    const dht = this.components.dht
+    if (dht == null) return
     try {
       for await (const event of dht.findProviders(root, { signal })) {
         if (event.name !== 'PROVIDER') continue
-        for (const p of event.providers) if (!p.id.equals(this.components.peerId)) found.add(p.id.toString())
+        for (const p of event.providers) yield p.id
       }
     } catch (err) {
-      this.log.trace('provider lookup for %s ended: %e', root, err)
+      if (!signal.aborted) this.log.trace('provider walk for %s ended: %e', root, err)
     }
-    return [...found].sort()
   }
 
   /**
@@ -186,18 +191,8 @@ export class Modules implements Startable {
     const publisher = this.catalog.all().find(e => e.cid === root.toString())?.publisher
     const connected = this.components.connectionManager.getConnections().find(c => c.remotePeer.toString() === publisher)
     if (connected != null) yield connected.remotePeer
-    const dht = this.components.dht
-    if (dht != null) {
-      try {
-        for await (const event of dht.findProviders(root, { signal: AbortSignal.any([signal, AbortSignal.timeout(FIND_PROVIDERS_TIMEOUT_MS)]) })) {
-          if (event.name !== 'PROVIDER') continue
-          for (const p of event.providers) yield p.id
-        }
-      } catch (err) {
-        if (signal.aborted) return
-        this.log.trace('provider walk for %s ended: %e', root, err)
-      }
-    }
+    yield * this.dhtProviders(root, AbortSignal.any([signal, AbortSignal.timeout(FIND_PROVIDERS_TIMEOUT_MS)]))
+    if (signal.aborted) return
     const neighbours = [...new Map(this.components.connectionManager.getConnections().map(c => [c.remotePeer.toString(), c.remotePeer])).values()]
     for (let i = neighbours.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));

@@ -35,10 +35,8 @@ export interface RuntimeComponents {
   logger: ComponentLogger
 }
 
-export type LoadedServiceView = RuntimeServiceView
-
 interface Loaded {
-  view: LoadedServiceView
+  view: RuntimeServiceView
   pool?: ModulePool
   controller: AbortController
   /** loads that failed in a row (nothing was running), and the timer of the next try */
@@ -95,7 +93,7 @@ export class Runtime implements Startable {
   }
 
   /** The module services on this node. */
-  status (): LoadedServiceView[] {
+  status (): RuntimeServiceView[] {
     return [...this.loaded.values()].map(l => ({ ...l.view, instances: l.pool?.running ?? 0, ...(l.pool != null ? { counters: { ...l.pool.counters } } : {}) }))
   }
 

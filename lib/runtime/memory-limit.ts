@@ -1,3 +1,4 @@
+import * as varint from 'uint8-varint'
 import { ModuleLimitError } from '../interface/errors.js'
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d]
@@ -19,16 +20,8 @@ function readU32 (bytes: Uint8Array, at: number): { value: number, next: number 
   return { value, next: i }
 }
 
-function u32 (n: number): number[] {
-  const out: number[] = []
-  do {
-    let byte = n & 0x7f
-    n = Math.floor(n / 128)
-    if (n > 0) byte |= 0x80
-    out.push(byte)
-  } while (n > 0)
-  return out
-}
+/** Unsigned LEB128, WebAssembly's integer encoding: the same bytes as a protobuf varint. */
+const u32 = (n: number): number[] => [...varint.encode(n)]
 
 /** Memory limits (`flags min [max]`) at `at`, rewritten so max <= maxPages; refused when min > maxPages. */
 function limits (bytes: Uint8Array, at: number, maxPages: number, what: string): { out: number[], next: number } {

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import * as varint from 'uint8-varint'
 
 /** The smallest WebAssembly module that exports a function: `echo`, of type () -> (). */
 export const ECHO_WASM = Uint8Array.from([
@@ -24,17 +25,6 @@ export async function moduleDir (dir: string, manifest: Record<string, unknown>,
 /** `n` bytes of a pattern that `seed` varies: content for blocks and modules. */
 export const bytes = (n: number, seed = 1): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff)
 
-function leb128 (n: number): number[] {
-  const out: number[] = []
-  do {
-    let byte = n & 0x7f
-    n = Math.floor(n / 128)
-    if (n > 0) byte |= 0x80
-    out.push(byte)
-  } while (n > 0)
-  return out
-}
-
 /**
  * A valid module of about `size` bytes: ECHO_WASM and a custom section of
  * filler that `seed` varies and that never repeats (engines skip custom
@@ -43,8 +33,8 @@ function leb128 (n: number): number[] {
 export function paddedWasm (size: number, seed = 1): Uint8Array {
   const name = [0x70, 0x61, 0x64] // "pad"
   const fill = Math.max(0, size - ECHO_WASM.byteLength - 16)
-  const body = [...leb128(name.length), ...name]
-  const header = [0x00, ...leb128(body.length + fill), ...body]
+  const body = [...varint.encode(name.length), ...name]
+  const header = [0x00, ...varint.encode(body.length + fill), ...body]
   const out = new Uint8Array(ECHO_WASM.byteLength + header.length + fill)
   out.set(ECHO_WASM, 0)
   out.set(header, ECHO_WASM.byteLength)

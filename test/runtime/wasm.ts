@@ -1,3 +1,5 @@
+import * as varint from 'uint8-varint'
+
 /**
  * A tiny WebAssembly assembler for sandbox tests: modules whose exported
  * functions (each `() -> i32`) are given as raw instruction bytes, with
@@ -21,16 +23,8 @@ export const op = {
 const I32 = 0x7f
 const I64 = 0x7e
 
-function uleb (n: number): number[] {
-  const out: number[] = []
-  do {
-    let b = n & 0x7f
-    n = Math.floor(n / 128)
-    if (n > 0) b |= 0x80
-    out.push(b)
-  } while (n > 0)
-  return out
-}
+/** Unsigned LEB128 (the same bytes as a protobuf varint). */
+const uleb = (n: number): number[] => [...varint.encode(n)]
 
 function sleb (n: number): number[] {
   const out: number[] = []
