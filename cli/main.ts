@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './warnings.js'
 import '../lib/polyfill.js'
 import { CommanderError } from 'commander'
 import { ConfigError, DaemonNotRunningError } from '../lib/interface/errors.js'

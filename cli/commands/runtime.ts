@@ -9,12 +9,12 @@ function runtimeText (list: RuntimeServiceView[]): string {
     s.service,
     s.module ?? s.ref,
     s.state === 'failed' ? `failed: ${s.error ?? ''}` : s.state,
-    String(s.instances),
+    `${s.instances}/${s.slots}`,
     String(s.counters?.calls ?? 0),
     String(s.counters?.errors ?? 0),
     String(s.counters?.restarts ?? 0),
     s.grant == null ? '-' : [s.grant.log ? 'log' : '', s.grant.kv ? 'kv' : '', ...s.grant.call.map(c => `call:${c}`), ...s.grant.http.map(h => `http:${h}`)].filter(Boolean).join(',') || 'none'
-  ]), ['SERVICE', 'MODULE', 'STATE', 'INSTANCES', 'CALLS', 'ERRORS', 'RESTARTS', 'GRANTED'])
+  ]), ['SERVICE', 'MODULE', 'STATE', 'INSTANCES/SLOTS', 'CALLS', 'ERRORS', 'RESTARTS', 'GRANTED'])
 }
 
 export function runtimeCommand (program: Command, run: CommandRunner): void {

@@ -364,6 +364,8 @@ export interface RuntimeServiceView {
   grant?: { log: boolean, kv: boolean, call: string[], http: string[], paths: string[], memoryPages: number, timeoutMs: number, withheld: string[] }
   /** instances (worker threads) running now */
   instances: number
+  /** worker slots it holds here: the most instances it may run (the spec's `requirements.slots`, else the node's instancesPerService, within the slots left) */
+  slots: number
   counters?: { calls: number, errors: number, timeouts: number, traps: number, denied: number, restarts: number, totalMs: number }
   error?: string
   since: string

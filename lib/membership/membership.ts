@@ -367,6 +367,23 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.requestAdvert()
   }
 
+  /**
+   * Worker slots this node's runtime has taken (the instances its module
+   * services may run); advertised with the next advert, and at once when
+   * it changes.
+   */
+  setSlotsUsed (n: number): void {
+    if (this.sampler.slotsUsed === n) return
+    this.sampler.slotsUsed = n
+    if (this.resources != null) this.resources = { ...this.resources, slotsUsed: n }
+    this.requestAdvert()
+  }
+
+  /** Worker slots this node offers. */
+  get slotsTotal (): number {
+    return this.sampler.slotsTotal
+  }
+
   get hostedServices (): string[] {
     return this.services
   }

@@ -1,13 +1,15 @@
-import { serviceCapabilities, type ComponentLogger, type Logger, type Startable } from '@libp2p/interface'
+import { serviceCapabilities, type ComponentLogger, type Logger, type Metrics, type Startable } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
 import type { RuntimeServiceView } from '../interface/api.js'
 import { NoHandlerError } from '../interface/errors.js'
+import type { Membership } from '../membership/index.js'
 import type { Modules } from '../modules/index.js'
 import type { Registry } from '../registry/registry.js'
 import type { Instance } from '../registry/reconciler.js'
 import { DEFAULT_POLICY, grantFor, type Grant, type NodePolicy } from './grants.js'
 import { KvNamespace } from './kv.js'
+import { RuntimeMetrics } from './metrics.js'
 import { ModulePool } from './pool.js'
 
 export { DEFAULT_POLICY, grantFor, type Grant, type NodePolicy } from './grants.js'
@@ -25,6 +27,7 @@ const RETRY_MAX_MS = 60_000
 
 export interface RuntimeInit {
   policy?: NodePolicy
+  /** instances (worker slots) a module service gets here when its spec asks for none */
   instancesPerService?: number
 }
 
@@ -33,6 +36,9 @@ export interface RuntimeComponents {
   modules: Modules
   datastore: Datastore
   logger: ComponentLogger
+  /** advertises the worker slots taken; absent in unit tests */
+  membership?: Membership
+  metrics?: Metrics
 }
 
 interface Loaded {
@@ -58,6 +64,7 @@ export class Runtime implements Startable {
   private readonly instances: number
   private readonly log: Logger
   private readonly loaded = new Map<string, Loaded>()
+  private readonly metrics: RuntimeMetrics
 
   private readonly onStart = (evt: CustomEvent<Instance>): void => { void this.load(evt.detail) }
   private readonly onUpdate = (evt: CustomEvent<Instance>): void => { void this.load(evt.detail) }
@@ -68,6 +75,7 @@ export class Runtime implements Startable {
     this.policy = init.policy ?? DEFAULT_POLICY
     this.instances = init.instancesPerService ?? DEFAULT_INSTANCES
     this.log = components.logger.forComponent('noodled:runtime')
+    this.metrics = new RuntimeMetrics(components.metrics, () => Object.fromEntries([...this.loaded].map(([s, l]) => [s, l.pool?.running ?? 0])))
   }
 
   readonly [Symbol.toStringTag] = 'noodled/runtime'
@@ -126,7 +134,7 @@ export class Runtime implements Startable {
     const entry: Loaded = {
       controller,
       failures: previous?.view.ref === ref ? previous.failures : 0,
-      view: { ...(previous?.view ?? { service, instances: 0, history: [] }), ref, state: previous?.pool != null ? 'running' : 'loading', since: previous?.view.since ?? new Date().toISOString() },
+      view: { ...(previous?.view ?? { service, instances: 0, slots: 0, history: [] }), ref, state: previous?.pool != null ? 'running' : 'loading', since: previous?.view.since ?? new Date().toISOString() },
       ...(previous?.pool != null ? { pool: previous.pool } : {})
     }
     this.loaded.set(service, entry)
@@ -139,7 +147,8 @@ export class Runtime implements Startable {
       candidate = { module: `${root.name}@${root.version}`, cid: root.cid }
       const { manifest, wasm } = await modules.store.read(CID.parse(root.cid), { signal: controller.signal })
       const grant = grantFor(manifest, this.policy)
-      pool = await ModulePool.create({ service, wasm, grant, size: this.instances, host: { log: this.log, kv: new KvNamespace(datastore, service) } })
+      const slots = this.slotsFor(service, instance.spec.requirements.slots)
+      pool = await ModulePool.create({ service, wasm, grant, size: slots, host: { log: this.log, kv: new KvNamespace(datastore, service) }, observer: this.metrics.observer(service) })
       // a module that exports `health` must pass it before it takes calls
       if (manifest.exports.includes('health')) await pool.call('health', new Uint8Array(0), { timeoutMs: Math.min(grant.timeoutMs, HEALTH_TIMEOUT_MS), signal: controller.signal })
       if (controller.signal.aborted || this.loaded.get(service) !== entry) {
@@ -150,9 +159,10 @@ export class Runtime implements Startable {
       const history = entry.view.history.map(h => h.outcome === 'running' ? { ...h, outcome: 'replaced' as const } : h)
       entry.pool = pool
       const { error: _error, ...rest } = entry.view
-      entry.view = { ...rest, state: 'running', module: candidate.module, cid: candidate.cid, grant, history: [...history, { ...candidate, at: new Date().toISOString(), outcome: 'running' as const }].slice(-HISTORY) }
+      entry.view = { ...rest, state: 'running', module: candidate.module, cid: candidate.cid, grant, slots, history: [...history, { ...candidate, at: new Date().toISOString(), outcome: 'running' as const }].slice(-HISTORY) }
       // new calls go to the new pool from here; the old one finishes what it has in flight
       if (old != null && old !== pool) void old.close()
+      this.advertiseSlots()
       this.log('service %s runs %s (%s)', service, candidate.module, candidate.cid)
     } catch (err: any) {
       await pool?.close({ drainMs: 0 })
@@ -183,7 +193,28 @@ export class Runtime implements Startable {
     this.loaded.delete(service)
     if (loaded.retry != null) clearTimeout(loaded.retry)
     loaded.controller.abort()
+    this.advertiseSlots()
     await loaded.pool?.close()
+  }
+
+  /**
+   * The instances a service may run here: what its spec asks for (else the
+   * node's default), within the worker slots the others have left; one at
+   * least, so a service placed here always runs.
+   */
+  private slotsFor (service: string, requested: number): number {
+    const wanted = requested > 0 ? requested : this.instances
+    const total = this.components.membership?.slotsTotal ?? Infinity
+    let taken = 0
+    for (const [s, l] of this.loaded) if (s !== service && l.pool != null) taken += l.view.slots
+    return Math.max(1, Math.min(wanted, total - taken))
+  }
+
+  /** Advertise the worker slots the module services hold (membership adverts; placement and operators read them). */
+  private advertiseSlots (): void {
+    let taken = 0
+    for (const l of this.loaded.values()) if (l.pool != null) taken += l.view.slots
+    this.components.membership?.setSlotsUsed(taken)
   }
 }
 

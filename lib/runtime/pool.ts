@@ -5,6 +5,7 @@ import { wasmApi } from '../wasm-api.js'
 import type { Grant } from './grants.js'
 import { HOST_NAMESPACE, checkImports, hostFunctions, moduleConsole, type HostContext } from './host.js'
 import { limitMemory } from './memory-limit.js'
+import type { PoolObserver } from './metrics.js'
 
 /**
  * What a trap looks like once Extism has carried it out of the worker: the
@@ -36,6 +37,8 @@ export interface ModulePoolInit {
   /** instances at most (the worker slots this service may use) */
   size: number
   host: Omit<HostContext, 'service'>
+  /** told of every call and restart (the runtime's per-service metrics) */
+  observer?: PoolObserver
 }
 
 interface Instance {
@@ -94,7 +97,14 @@ export class ModulePool {
     const started = performance.now()
     this.counters.calls++
     const timeoutMs = Math.min(options.timeoutMs ?? this.init.grant.timeoutMs, this.init.grant.timeoutMs)
-    const instance = await this.acquire()
+    let instance: Instance
+    try {
+      instance = await this.acquire()
+    } catch (err) {
+      this.counters.errors++
+      this.ended(started, true)
+      throw err
+    }
     let timer: ReturnType<typeof setTimeout> | undefined
     let onAbort: (() => void) | undefined
     try {
@@ -113,14 +123,15 @@ export class ModulePool {
         })
       ])
       this.release(instance)
+      this.ended(started, false)
       return output?.bytes() ?? new Uint8Array(0)
     } catch (err: any) {
       this.counters.errors++
+      this.ended(started, true)
       throw this.failed(instance, fn, err)
     } finally {
       clearTimeout(timer)
       if (onAbort != null) options.signal?.removeEventListener('abort', onAbort)
-      this.counters.totalMs += performance.now() - started
     }
   }
 
@@ -138,6 +149,12 @@ export class ModulePool {
     }
     await Promise.all([...this.instances].map(async i => { await i.plugin.close().catch(() => {}) }))
     this.instances.clear()
+  }
+
+  private ended (started: number, failed: boolean): void {
+    const ms = performance.now() - started
+    this.counters.totalMs += ms
+    this.init.observer?.call(ms, failed)
   }
 
   /** Sort out what a failed call means for its instance, and the error its caller gets. */
@@ -218,6 +235,7 @@ export class ModulePool {
     this.instances.delete(instance)
     this.drained?.()
     this.counters.restarts++
+    this.init.observer?.restart()
     void instance.plugin.close().catch(() => {})
     this.log('instance of %s replaced', this.init.service)
     const next = this.waiting.shift()

@@ -6,6 +6,7 @@ import { op, wasmModule } from './wasm.js'
 import type { NoodleNode } from '../../lib/node/index.js'
 import { converged, startMesh, stopAll } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
+import { createMetrics } from '../../daemon/metrics.js'
 
 const example = (name: string): string => fileURLToPath(new URL(`../../../examples/modules/${name}`, import.meta.url))
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -87,6 +88,46 @@ describe('module-backed services (in-process meshes)', function () {
     // removing the service unloads it everywhere
     await b.services.registry.remove('echo-svc')
     await waitFor(() => running('echo-svc').length === 0, { what: 'echo-svc to be unloaded' })
+  })
+
+  it('module services take worker slots (the spec\'s, else the default, within what is left), advertised to the mesh and given back on removal; per-service metrics count calls, errors and instances', async () => {
+    const metrics = createMetrics()
+    nodes = await startMesh(2, { membership: { workerSlots: 4 } }, { metrics: metrics.libp2p })
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const [a, b] = nodes as [NoodleNode, NoodleNode]
+    const { manifest, wasm } = await readModuleDir(example('echo'))
+    await a.services.modules.publish(manifest, wasm)
+    await waitFor(() => b.services.modules.catalog.all().length === 1, { what: 'the catalog on b' })
+    const advertisedBy = (n: NoodleNode): number | undefined => b.services.membership.members().find(m => m.peerId === n.peerId.toString())?.resources.slotsUsed
+
+    await b.services.registry.deploy({ name: 'big', replicas: 2, module: 'echo@^1', requirements: { slots: 3 } })
+    await waitFor(() => running('big').length === 2, { timeoutMs: 30_000, what: 'both nodes to run big' })
+    expect(a.services.runtime.status().find(s => s.service === 'big')?.slots).to.equal(3)
+    await waitFor(() => advertisedBy(a) === 3, { what: 'a to advertise 3 slots used' })
+    // asks for no slots: the default (2) would not fit beside big's 3 of 4, so it gets the 1 left
+    await b.services.registry.deploy({ name: 'small', replicas: 2, module: 'echo@^1' })
+    await waitFor(() => running('small').length === 2, { timeoutMs: 30_000, what: 'both nodes to run small' })
+    expect(a.services.runtime.status().find(s => s.service === 'small')?.slots).to.equal(1)
+    await waitFor(() => advertisedBy(a) === 4, { what: 'a to advertise 4 slots used' })
+
+    // calls to a's own instances of small (what RPC calls that land on a reach)
+    const endpoint = a.services.runtime.endpoint('small')!
+    const call = async (fn: string): Promise<Uint8Array> => await endpoint.handler({ fn, payload: text('hi'), timeoutMs: 5_000, signal: AbortSignal.timeout(5_000) })
+    for (let i = 0; i < 5; i++) expect(str(await call('echo'))).to.equal('hi')
+    const missing = await call('no_such_export').then(() => undefined, (e: Error) => e)
+    expect(missing?.name).to.equal('ServiceEndpointError')
+    const scrape = await metrics.registry.metrics()
+    const callsOnA = Number(/noodled_runtime_calls_total\{service="small"\} (\d+)/.exec(scrape)?.[1])
+    const errorsOnA = Number(/noodled_runtime_call_errors_total\{service="small"\} (\d+)/.exec(scrape)?.[1])
+    expect(callsOnA).to.equal(7) // ours and the health check run before small took calls
+    expect(errorsOnA).to.equal(1)
+    expect(scrape).to.match(/noodled_runtime_call_duration_seconds_count\{service="small"\} \d+/)
+    expect(scrape).to.match(/noodled_runtime_instances\{service="big"\} 1/)
+
+    await b.services.registry.remove('big')
+    await waitFor(() => running('big').length === 0, { what: 'big to be unloaded' })
+    await waitFor(() => advertisedBy(a) === 1, { what: 'a to advertise only small\'s slot' })
+    expect(await metrics.registry.metrics()).to.match(/noodled_runtime_instances\{service="big"\} 0/)
   })
 
   it('a service whose module cannot be had yet is retried, and runs once it is published', async () => {

@@ -1,4 +1,5 @@
 // Loaded by mocha before any spec (.mocharc.json "require").
+import '../../cli/warnings.js'
 import '../../lib/polyfill.js'
 import * as chai from 'chai'
 import chaiAsPromised from 'chai-as-promised'
