@@ -32,6 +32,7 @@ const STATUS_BY_NAME: Record<string, number> = {
   ServiceEndpointError: 502,
   NoInstanceError: 503,
   NoHandlerError: 503,
+  ServiceNotReadyError: 503,
   DeadlineExceededError: 504,
   TimeoutError: 504,
   AbortError: 504

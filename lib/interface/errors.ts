@@ -143,6 +143,16 @@ export class NoHandlerError extends Error {
   override name = 'NoHandlerError'
 }
 
+/**
+ * The instance's daemon owns the service but cannot take calls yet (its
+ * module is still being fetched or started, or could not be loaded). The
+ * call did not run; callers try another instance and leave this one alone
+ * for a moment, without counting it as a failure.
+ */
+export class ServiceNotReadyError extends Error {
+  override name = 'ServiceNotReadyError'
+}
+
 /** An external service's endpoint failed without saying how (HTTP 5xx without an error body, unreachable). */
 export class ServiceEndpointError extends Error {
   override name = 'ServiceEndpointError'
@@ -221,6 +231,7 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   NoInstanceError,
   InstanceUnreachableError,
   NoHandlerError,
+  ServiceNotReadyError,
   ServiceEndpointError,
   InvalidManifestError,
   ModuleNotFoundError,

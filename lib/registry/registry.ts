@@ -336,6 +336,17 @@ export class Registry implements Startable {
     return endpoint.startsWith('builtin:') ? { kind: 'builtin', name: endpoint.slice('builtin:'.length) } : { kind: 'http', url: endpoint }
   }
 
+  /**
+   * True when placement makes this node an owner of a module service: its
+   * runtime runs it, or is about to (reconciliation is debounced and the
+   * module may still be fetched), so a call that finds no endpoint here is
+   * early, not misrouted.
+   */
+  ownsModuleService (name: string): boolean {
+    if (!this.catalog.has(name) || this.catalog.get(name).module == null) return false
+    return this.placement().services.get(name)?.owners.includes(this.components.peerId.toString()) ?? false
+  }
+
   // ---- the DHT -----------------------------------------------------------
 
   /** Alive members with a provider record for the service, except those whose adverts say they do not host it. */

@@ -1,4 +1,4 @@
-import { EJECT_AFTER_FAILURES, EJECT_FOR_MS } from './constants.js'
+import { EJECT_AFTER_FAILURES, EJECT_FOR_MS, NOT_READY_COOLDOWN_MS } from './constants.js'
 
 interface Health {
   failures: number
@@ -82,6 +82,14 @@ export class Balancer {
 
   succeeded (service: string, peerId: string): void {
     this.health.delete(this.key(service, peerId))
+  }
+
+  /** The instance is not ready yet (module loading): pass it over briefly; its failure count is untouched. */
+  notReady (service: string, peerId: string): void {
+    const key = this.key(service, peerId)
+    const h = this.health.get(key) ?? { failures: 0, ejectedUntil: 0 }
+    h.ejectedUntil = Math.max(h.ejectedUntil, this.now() + NOT_READY_COOLDOWN_MS)
+    this.health.set(key, h)
   }
 
   failed (service: string, peerId: string): void {

@@ -53,9 +53,9 @@ export interface RpcClientCounters {
 }
 
 /** Errors after which the instance is counted as failing and another may be tried. */
-const INSTANCE_FAILURES = new Set(['InstanceUnreachableError', 'NoHandlerError', 'ServiceEndpointError'])
+const INSTANCE_FAILURES = new Set(['InstanceUnreachableError', 'NoHandlerError', 'ServiceNotReadyError', 'ServiceEndpointError'])
 /** Of those, the ones that mean the call surely did not run there (safe to retry any call). */
-const NOT_RUN = new Set(['NoHandlerError'])
+const NOT_RUN = new Set(['NoHandlerError', 'ServiceNotReadyError'])
 
 class NotSentError extends InstanceUnreachableError {}
 
@@ -169,7 +169,8 @@ export class RpcClient {
         if (expired() || err.name === 'DeadlineExceededError') throw deadlineError()
         if (options.signal?.aborted === true) throw err
         if (!INSTANCE_FAILURES.has(err.name)) throw err // the service's own answer
-        this.balancer.failed(service, peer)
+        if (err.name === 'ServiceNotReadyError') this.balancer.notReady(service, peer)
+        else this.balancer.failed(service, peer)
         const notRun = err instanceof NotSentError || NOT_RUN.has(err.name)
         if (options.idempotent !== true && !notRun) throw err
         this.init.log('call to %s/%s on %s failed (%s), %s', service, fn, peer, err.message, attempt < maxAttempts ? 'trying another instance' : 'giving up')

@@ -29,6 +29,13 @@ export const DEFAULT_MAX_ATTEMPTS = 3
 export const EJECT_AFTER_FAILURES = 5
 /** ...for this long (then re-admitted; ejected again at the next failure streak). */
 export const EJECT_FOR_MS = 30_000
+/**
+ * An instance that answered ServiceNotReadyError (its module still loading)
+ * is passed over this long, without counting a failure: a new owner loads
+ * in about a second, and ejecting it for EJECT_FOR_MS kept calls off it
+ * for 30 s after a failover (seen in `npm run demo`).
+ */
+export const NOT_READY_COOLDOWN_MS = 500
 
 /** Stream limits per connection for the RPC protocol (one stream per peer and direction is the norm). */
 export const MAX_RPC_STREAMS = 32

@@ -15,6 +15,8 @@ export * from './constants.js'
 export interface RpcRegistry {
   resolve: (service: string, options: { signal?: AbortSignal }) => Promise<ResolveView>
   localEndpoint: (service: string) => LocalEndpoint | undefined
+  /** placed here as a module service, whether or not it runs yet */
+  ownsModuleService?: (service: string) => boolean
 }
 
 /** What RPC needs from membership: member events (suspect, failed, left end the calls waiting on a member). */
@@ -79,6 +81,7 @@ export class Rpc implements Startable {
       protocol: this.protocol,
       maxMessageBytes: this.maxMessageBytes,
       localEndpoint: (service) => components.runtime?.endpoint(service) ?? components.registry.localEndpoint(service),
+      starting: (service) => components.registry.ownsModuleService?.(service) ?? false,
       log: this.log
     })
     this.client = new RpcClient({

@@ -1,6 +1,6 @@
 import type { Connection, Logger, Stream } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
-import { DeadlineExceededError, InvalidRequestError, NoHandlerError, PayloadTooLargeError } from '../interface/errors.js'
+import { DeadlineExceededError, InvalidRequestError, NoHandlerError, PayloadTooLargeError, ServiceNotReadyError } from '../interface/errors.js'
 import { DEFAULT_TIMEOUT_MS, FRAME_OVERHEAD_BYTES, MAX_IN_FLIGHT_PER_STREAM, MAX_NAME_LENGTH, MAX_RPC_STREAMS, MAX_TIMEOUT_MS } from './constants.js'
 import { FrameSender, frame, onFrames } from '../frames.js'
 import { CallDeadline } from './deadline.js'
@@ -12,6 +12,8 @@ export interface RpcServerInit {
   maxMessageBytes: number
   /** how this daemon serves `service` now, if it does */
   localEndpoint: (service: string) => LocalEndpoint | undefined
+  /** true when `service` is placed here but not started yet: a call is answered ServiceNotReadyError, not NoHandlerError */
+  starting?: (service: string) => boolean
   log: Logger
 }
 
@@ -59,7 +61,10 @@ export class RpcServer {
   /** Run one invocation here: what the client does for a local instance, and what a stream's request gets. */
   async invoke (service: string, fn: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     const endpoint = this.init.localEndpoint(service)
-    if (endpoint == null) throw new NoHandlerError(`this daemon does not host "${service}"`)
+    if (endpoint == null) {
+      if (this.init.starting?.(service) === true) throw new ServiceNotReadyError(`"${service}" is placed here and starting`)
+      throw new NoHandlerError(`this daemon does not host "${service}"`)
+    }
     let handler: Handler | undefined
     if (endpoint.kind === 'module') {
       // the runtime's pool of the moment (a hot swap replaces it): not cached

@@ -2,7 +2,7 @@ import { serviceCapabilities, type ComponentLogger, type Logger, type Metrics, t
 import type { Datastore } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
 import type { RuntimeServiceView } from '../interface/api.js'
-import { NoHandlerError } from '../interface/errors.js'
+import { ServiceNotReadyError } from '../interface/errors.js'
 import type { Membership } from '../membership/index.js'
 import type { Modules } from '../modules/index.js'
 import type { Registry } from '../registry/registry.js'
@@ -113,8 +113,15 @@ export class Runtime implements Startable {
       kind: 'module',
       handler: async (call) => {
         const pool = this.loaded.get(service)?.pool
-        if (pool == null) throw new NoHandlerError(`"${service}" is ${this.loaded.get(service)?.view.state ?? 'not loaded'} here`)
-        return await pool.call(call.fn, call.payload, { timeoutMs: call.timeoutMs, signal: call.signal })
+        if (pool == null) throw new ServiceNotReadyError(`"${service}" is ${this.loaded.get(service)?.view.state ?? 'not loaded'} here`)
+        try {
+          return await pool.call(call.fn, call.payload, { timeoutMs: call.timeoutMs, signal: call.signal })
+        } catch (err: any) {
+          // a call that waited on a pool a new version replaced runs on the new one
+          const now = this.loaded.get(service)?.pool
+          if (err.name !== 'NoHandlerError' || now == null || now === pool) throw err
+          return await now.call(call.fn, call.payload, { timeoutMs: call.timeoutMs, signal: call.signal })
+        }
       }
     }
   }

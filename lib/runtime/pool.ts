@@ -1,6 +1,6 @@
 import createPlugin, { type Plugin } from '@extism/extism'
 import type { Logger } from '@libp2p/interface'
-import { CapabilityDeniedError, ModuleLimitError, ModuleTimeoutError, ModuleTrapError, ServiceEndpointError } from '../interface/errors.js'
+import { CapabilityDeniedError, ModuleLimitError, ModuleTimeoutError, ModuleTrapError, NoHandlerError, ServiceEndpointError } from '../interface/errors.js'
 import { wasmApi } from '../wasm-api.js'
 import type { Grant } from './grants.js'
 import { HOST_NAMESPACE, checkImports, hostFunctions, moduleConsole, type HostContext } from './host.js'
@@ -142,7 +142,7 @@ export class ModulePool {
    */
   async close (options: { drainMs?: number } = {}): Promise<void> {
     this.closed = true
-    for (const w of this.waiting.splice(0)) w(new ServiceEndpointError(`"${this.init.service}" is unloading`))
+    for (const w of this.waiting.splice(0)) w(new NoHandlerError(`"${this.init.service}" is unloading`))
     const deadline = Date.now() + (options.drainMs ?? DRAIN_MS)
     while ([...this.instances].some(i => i.busy) && Date.now() < deadline) {
       await new Promise<void>(resolve => { this.drained = resolve; setTimeout(resolve, Math.max(0, deadline - Date.now())).unref?.() })
@@ -196,7 +196,7 @@ export class ModulePool {
   }
 
   private async acquire (): Promise<Instance> {
-    if (this.closed) throw new ServiceEndpointError(`"${this.init.service}" is unloading`)
+    if (this.closed) throw new NoHandlerError(`"${this.init.service}" is unloading`)
     for (const i of this.instances) {
       if (!i.busy) {
         i.busy = true

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { Balancer } from '../../lib/rpc/balancer.js'
-import { EJECT_AFTER_FAILURES, EJECT_FOR_MS } from '../../lib/rpc/constants.js'
+import { EJECT_AFTER_FAILURES, EJECT_FOR_MS, NOT_READY_COOLDOWN_MS } from '../../lib/rpc/constants.js'
 
 const healthy = (...ids: string[]): Array<{ peerId: string, healthy: boolean }> => ids.map(peerId => ({ peerId, healthy: true }))
 
@@ -58,6 +58,20 @@ describe('rpc balancer', () => {
     // every instance ejected: the healthy ones are still used rather than none
     expect(b.pick('svc', healthy('a'), new Set())).to.equal('a')
     now += EJECT_FOR_MS + 1
+    expect(b.ejected('svc', 'a')).to.equal(false)
+  })
+
+  it('passes over an instance that is not ready yet only briefly, and counts no failure against it', () => {
+    let now = 1_000
+    const b = new Balancer({ now: () => now })
+    for (let i = 0; i < 3 * EJECT_AFTER_FAILURES; i++) b.notReady('svc', 'a')
+    expect(b.ejected('svc', 'a')).to.equal(true)
+    expect(b.ejections).to.equal(0)
+    for (let i = 0; i < 20; i++) expect(b.pick('svc', healthy('a', 'b'), new Set())).to.equal('b')
+    now += NOT_READY_COOLDOWN_MS + 1
+    expect(b.ejected('svc', 'a')).to.equal(false)
+    // its failure count is untouched: one real failure does not eject it
+    b.failed('svc', 'a')
     expect(b.ejected('svc', 'a')).to.equal(false)
   })
 })
