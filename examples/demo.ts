@@ -17,7 +17,7 @@ import { distribution } from '../simulations/harness/stats.js'
 
 const MODULES = fileURLToPath(new URL('../../examples/modules', import.meta.url))
 /** dependencies before their dependents (shout links text-utils) */
-const PUBLISH_ORDER = ['text-utils', 'echo', 'shout', 'counter', 'compute']
+const PUBLISH_ORDER = ['text-utils', 'echo', 'shout', 'counter', 'relay', 'compute']
 const CLIENTS = 4
 const SERVICE = 'echo'
 

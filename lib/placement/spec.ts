@@ -30,7 +30,20 @@ export const serviceSpecSchema = z.strictObject({
   /** spread replicas across the values of this label (e.g. "zone") where the members allow */
   spread: labelKey.optional(),
   /** what runs: a module reference (started by owners once the runtime exists) */
-  module: moduleRef.optional()
+  module: moduleRef.optional(),
+  /**
+   * The most this deploy lets its module have (each key optional; absent =
+   * no narrowing): the grant is the manifest's request ∩ each owner's
+   * policy ∩ this. A deploy asking for more than the deploying node's policy
+   * allows is refused.
+   */
+  capabilities: z.strictObject({
+    log: z.boolean().optional(),
+    kv: z.boolean().optional(),
+    call: z.array(z.string().min(1).max(128)).max(64).optional(),
+    http: z.array(z.string().min(1).max(253)).max(64).optional(),
+    paths: z.array(z.string().min(1).max(1024)).max(64).optional()
+  }).optional()
 })
 
 export type ServiceSpec = z.output<typeof serviceSpecSchema>

@@ -51,6 +51,8 @@ export interface RegistryComponents {
   connectionManager: ConnectionManager
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
+  /** the module runtime, which refuses a deploy asking for more than this node's policy allows */
+  runtime?: { admit: (spec: ServiceSpec) => void }
 }
 
 export interface ServiceStatus {
@@ -195,6 +197,7 @@ export class Registry implements Startable {
   /** Declare or replace a service (or, with dryRun, only say what would happen). */
   async deploy (input: unknown, options: { dryRun?: boolean, signal?: AbortSignal } = {}): Promise<DeployResult> {
     const spec = parseServiceSpec(input)
+    this.components.runtime?.admit(spec)
     const before = this.placement()
     const specs = [...this.catalog.list().filter(s => s.name !== spec.name), spec]
     const after = place(specs, this.placementMembers(), this.placementOptions())

@@ -1,5 +1,6 @@
 import { CapabilityDeniedError } from '../interface/errors.js'
 import type { Manifest } from '../modules/manifest.js'
+import { serviceAllowed } from './host.js'
 
 /** What a module may do beyond computing: the host functions and resources behind each. */
 export interface Capabilities {
@@ -35,8 +36,6 @@ export interface Grant extends Capabilities {
 /** Log, kv and calls to any service; no HTTP, no files; 64 MiB and 30 s at most. */
 export const DEFAULT_POLICY: NodePolicy = { log: true, kv: true, call: ['*'], http: [], paths: [], maxMemoryPages: 1024, maxTimeoutMs: 30_000 }
 
-const serviceAllowed = (name: string, patterns: string[]): boolean =>
-  patterns.some(p => p === '*' || p === name || (p.endsWith('*') && name.startsWith(p.slice(0, -1))))
 
 const hostAllowed = (host: string, patterns: string[]): boolean =>
   patterns.some(p => p === '*' || p === host || (p.startsWith('*.') && (host.endsWith(p.slice(1)) || (host.startsWith('*.') && host.endsWith(p.slice(1))))))

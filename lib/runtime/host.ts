@@ -13,12 +13,31 @@ export const KERNEL_NAMESPACE = 'extism:host/env'
 /** Largest buffer `random_bytes` hands out in one call. */
 const MAX_RANDOM_BYTES = 64 * 1024
 
+/** Calls to other mesh services, as the RPC client makes them. */
+export type MeshCall = (service: string, fn: string, payload: Uint8Array, options: { timeoutMs: number, signal: AbortSignal }) => Promise<Uint8Array>
+
+/**
+ * The call an instance is running now: its deadline (epoch ms) and a signal
+ * aborted when the call ends early (its timeout, the caller gone), so a host
+ * function working for it (a mesh call, an HTTP request) stops too.
+ */
+export interface CurrentCall {
+  deadline: number
+  signal: AbortSignal
+}
+
 export interface HostContext {
   service: string
   /** the service's namespace; absent when nothing provides one */
   kv?: KvNamespace
+  /** mesh calls (RPC client); absent when nothing provides them */
+  call?: MeshCall
   log: Logger
 }
+
+/** Service name patterns as grants hold them: `*`, `name`, `prefix*`. */
+export const serviceAllowed = (name: string, patterns: string[]): boolean =>
+  patterns.some(p => p === '*' || p === name || (p.endsWith('*') && name.startsWith(p.slice(0, -1))))
 
 type HostFunction = (cc: CallContext, ...args: any[]) => unknown
 
@@ -30,12 +49,22 @@ const bytesAt = (cc: CallContext, offset: bigint): Uint8Array => cc.read(offset)
  * is still there, so a module that only sometimes needs it can load; called,
  * it fails the call with CapabilityDeniedError.
  */
-export function hostFunctions (grant: Grant, ctx: HostContext): Record<string, HostFunction> {
+export function hostFunctions (grant: Grant, ctx: HostContext, current: () => CurrentCall | undefined = () => undefined): Record<string, HostFunction> {
   const needs = (what: 'kv'): KvNamespace => {
     if (!grant[what] || ctx.kv == null) throw new CapabilityDeniedError(`service "${ctx.service}" has no ${what} capability (its manifest must ask for it and this node's policy allow it)`)
     return ctx.kv
   }
+  const text = (cc: CallContext, offset: bigint): string => new TextDecoder().decode(bytesAt(cc, offset))
   return {
+    // call(service, fn, input) -> output: another mesh service, within what is left of this call's deadline
+    call: async (cc: CallContext, service: bigint, fn: bigint, input: bigint) => {
+      const target = text(cc, service)
+      if (!serviceAllowed(target, grant.call) || ctx.call == null) throw new CapabilityDeniedError(`service "${ctx.service}" has no capability to call "${target}" (granted: ${grant.call.join(', ') || 'none'})`)
+      const now = current()
+      const timeoutMs = Math.max(1, (now?.deadline ?? Date.now() + grant.timeoutMs) - Date.now())
+      const output = await ctx.call(target, text(cc, fn), bytesAt(cc, input), { timeoutMs, signal: now?.signal ?? AbortSignal.timeout(timeoutMs) })
+      return cc.store(output)
+    },
     kv_get: async (cc: CallContext, key: bigint) => {
       const value = await needs('kv').get(bytesAt(cc, key))
       return value == null ? 0n : cc.store(value)

@@ -2,18 +2,23 @@ import { serviceCapabilities, type ComponentLogger, type Logger, type Metrics, t
 import type { Datastore } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
 import type { RuntimeServiceView } from '../interface/api.js'
-import { ServiceNotReadyError } from '../interface/errors.js'
+import { NoInstanceError, ServiceNotReadyError } from '../interface/errors.js'
 import type { Membership } from '../membership/index.js'
 import type { Modules } from '../modules/index.js'
+import type { ServiceSpec } from '../placement/spec.js'
 import type { Registry } from '../registry/registry.js'
 import type { Instance } from '../registry/reconciler.js'
 import { DEFAULT_POLICY, grantFor, type Grant, type NodePolicy } from './grants.js'
+import type { MeshCall } from './host.js'
 import { KvNamespace } from './kv.js'
 import { RuntimeMetrics } from './metrics.js'
 import { ModulePool } from './pool.js'
 
 export { DEFAULT_POLICY, grantFor, type Grant, type NodePolicy } from './grants.js'
 export { ModulePool } from './pool.js'
+
+/** A manifest that asks for nothing: checks a deploy's capabilities against the policy alone. */
+const NOTHING_ASKED = { capabilities: { log: false, kv: false, call: [], http: [], paths: [] }, resources: { memoryPages: 1, timeoutMs: 1 } }
 
 /** Instances (worker threads) per module service on one node. */
 export const DEFAULT_INSTANCES = 2
@@ -39,9 +44,13 @@ export interface RuntimeComponents {
   /** advertises the worker slots taken; absent in unit tests */
   membership?: Membership
   metrics?: Metrics
+  /** mesh calls for modules granted `call` */
+  rpc?: { call: (service: string, fn: string, payload: Uint8Array, options: { timeoutMs: number, signal: AbortSignal }) => Promise<{ payload: Uint8Array }> }
 }
 
 interface Loaded {
+  /** the spec's module, capabilities and slots this entry was loaded for */
+  key: string
   view: RuntimeServiceView
   pool?: ModulePool
   controller: AbortController
@@ -69,6 +78,12 @@ export class Runtime implements Startable {
   private readonly onStart = (evt: CustomEvent<Instance>): void => { void this.load(evt.detail) }
   private readonly onUpdate = (evt: CustomEvent<Instance>): void => { void this.load(evt.detail) }
   private readonly onStop = (evt: CustomEvent<Instance>): void => { void this.unload(evt.detail.service) }
+
+  private readonly meshCall: MeshCall = async (service, fn, payload, options) => {
+    const rpc = this.components.rpc
+    if (rpc == null) throw new NoInstanceError('this node has no mesh RPC')
+    return (await rpc.call(service, fn, payload, options)).payload
+  }
 
   constructor (components: RuntimeComponents, init: RuntimeInit = {}) {
     this.components = components
@@ -98,6 +113,15 @@ export class Runtime implements Startable {
     reconciler.removeEventListener('instance:update', this.onUpdate)
     reconciler.removeEventListener('instance:stop', this.onStop)
     await Promise.all([...this.loaded.keys()].map(async s => { await this.unload(s) }))
+  }
+
+  /**
+   * Refuse (CapabilityDeniedError, naming each excess) a deploy whose
+   * capabilities ask for more than this node's policy allows; owners with a
+   * narrower policy refuse it when they load it.
+   */
+  admit (spec: ServiceSpec): void {
+    if (spec.capabilities != null) grantFor(NOTHING_ASKED, this.policy, spec.capabilities)
   }
 
   /** The module services on this node. */
@@ -134,13 +158,16 @@ export class Runtime implements Startable {
       if (previous != null) await this.unload(service)
       return
     }
-    if (previous?.view.ref === ref && previous.view.state !== 'failed') return
+    // what a running pool depends on in the spec: a change to any of it starts a new pool (as a new version would)
+    const key = JSON.stringify([ref, instance.spec.capabilities ?? null, instance.spec.requirements.slots])
+    if (previous?.key === key && previous.view.state !== 'failed') return
     previous?.controller.abort()
     const controller = new AbortController()
     if (previous?.retry != null) clearTimeout(previous.retry)
     const entry: Loaded = {
+      key,
       controller,
-      failures: previous?.view.ref === ref ? previous.failures : 0,
+      failures: previous?.key === key ? previous.failures : 0,
       view: { ...(previous?.view ?? { service, instances: 0, slots: 0, history: [] }), ref, state: previous?.pool != null ? 'running' : 'loading', since: previous?.view.since ?? new Date().toISOString() },
       ...(previous?.pool != null ? { pool: previous.pool } : {})
     }
@@ -153,9 +180,9 @@ export class Runtime implements Startable {
       const root = fetched.modules[fetched.modules.length - 1]!
       candidate = { module: `${root.name}@${root.version}`, cid: root.cid }
       const { manifest, wasm } = await modules.store.read(CID.parse(root.cid), { signal: controller.signal })
-      const grant = grantFor(manifest, this.policy)
+      const grant = grantFor(manifest, this.policy, instance.spec.capabilities)
       const slots = this.slotsFor(service, instance.spec.requirements.slots)
-      pool = await ModulePool.create({ service, wasm, grant, size: slots, host: { log: this.log, kv: new KvNamespace(datastore, service) }, observer: this.metrics.observer(service) })
+      pool = await ModulePool.create({ service, wasm, grant, size: slots, host: { log: this.log, kv: new KvNamespace(datastore, service), call: this.meshCall }, observer: this.metrics.observer(service) })
       // a module that exports `health` must pass it before it takes calls
       if (manifest.exports.includes('health')) await pool.call('health', new Uint8Array(0), { timeoutMs: Math.min(grant.timeoutMs, HEALTH_TIMEOUT_MS), signal: controller.signal })
       if (controller.signal.aborted || this.loaded.get(service) !== entry) {

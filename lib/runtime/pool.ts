@@ -1,9 +1,10 @@
 import createPlugin, { type Plugin } from '@extism/extism'
 import type { Logger } from '@libp2p/interface'
-import { CapabilityDeniedError, ModuleLimitError, ModuleTimeoutError, ModuleTrapError, NoHandlerError, ServiceEndpointError } from '../interface/errors.js'
+import { ModuleLimitError, ModuleTimeoutError, ModuleTrapError, NoHandlerError, ServiceEndpointError } from '../interface/errors.js'
 import { wasmApi } from '../wasm-api.js'
 import type { Grant } from './grants.js'
-import { HOST_NAMESPACE, checkImports, hostFunctions, moduleConsole, type HostContext } from './host.js'
+import { HOST_NAMESPACE, checkImports, hostFunctions, moduleConsole, type CurrentCall, type HostContext } from './host.js'
+import { guardedFetch } from './http.js'
 import { limitMemory } from './memory-limit.js'
 import type { PoolObserver } from './metrics.js'
 
@@ -13,6 +14,9 @@ import type { PoolObserver } from './metrics.js'
  * call fails with is the module's own error (`error_set`), which leaves the
  * instance fine.
  */
+/** Error names that say nothing about what went wrong; a host function's error so named is wrapped. */
+const GENERIC = new Set(['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'AbortError'])
+
 /** How long closing a pool waits for calls in flight. */
 export const DRAIN_MS = 5_000
 
@@ -44,6 +48,23 @@ export interface ModulePoolInit {
 interface Instance {
   plugin: Plugin
   busy: boolean
+  /** the call it runs now, for host functions working on its behalf */
+  current?: CurrentCall
+  /** what a host function threw during the current call */
+  hostError?: Error
+}
+
+/** `f`, telling `onError` what it throws or rejects with (and still throwing it). */
+function hostCall<F extends (...args: any[]) => any> (f: F, onError: (err: Error) => void): F {
+  return ((...args: any[]) => {
+    try {
+      const out = f(...args)
+      return out instanceof Promise ? out.catch((err: Error) => { onError(err); throw err }) : out
+    } catch (err: any) {
+      onError(err)
+      throw err
+    }
+  }) as F
 }
 
 /**
@@ -107,6 +128,10 @@ export class ModulePool {
     }
     let timer: ReturnType<typeof setTimeout> | undefined
     let onAbort: (() => void) | undefined
+    // ends what host functions do for this call (mesh calls, HTTP) when the call ends, however it ends
+    const ended = new AbortController()
+    instance.current = { deadline: Date.now() + timeoutMs, signal: ended.signal }
+    instance.hostError = undefined
     try {
       const outcome = instance.plugin.call(fn, input)
       // a call abandoned at its deadline settles (or not) after its worker is gone
@@ -132,6 +157,8 @@ export class ModulePool {
     } finally {
       clearTimeout(timer)
       if (onAbort != null) options.signal?.removeEventListener('abort', onAbort)
+      instance.current = undefined
+      ended.abort()
     }
   }
 
@@ -165,10 +192,14 @@ export class ModulePool {
       this.replace(instance)
       return err instanceof Error ? err : new ModuleTimeoutError(message)
     }
-    if (err?.name === 'CapabilityDeniedError' || message.includes('CapabilityDeniedError') || /has no \w+ capability/.test(message)) {
-      this.counters.denied++
+    // a host function threw for this call: Extism's worker does not survive that (the
+    // next call on it finds no port), so the instance goes; the caller gets the host's error
+    const hostError = instance.hostError
+    if (hostError != null) {
       this.replace(instance)
-      return new CapabilityDeniedError(message.replace(/^.*?CapabilityDeniedError: /, ''))
+      if (hostError.name === 'CapabilityDeniedError') this.counters.denied++
+      // our named errors (denied, limits, the mesh call's own) go as they are; the runtime's generic ones are wrapped
+      return GENERIC.has(hostError.name) ? new ServiceEndpointError(`"${this.init.service}/${fn}" failed in a host function: ${hostError.message}${hostError.cause instanceof Error ? ` (${hostError.cause.message})` : ''}`) : hostError
     }
     if (TRAP.test(message)) {
       this.counters.traps++
@@ -182,17 +213,22 @@ export class ModulePool {
   private async spawn (): Promise<Instance> {
     const { grant, service } = this.init
     const ctx: HostContext = { ...this.init.host, service }
-    const plugin = await createPlugin({ wasm: [{ data: this.wasm! }] }, {
+    const instance: Partial<Instance> & { busy: boolean } = { busy: true }
+    const current = (): CurrentCall | undefined => instance.current
+    const noted = <F extends (...args: any[]) => any>(f: F): F => hostCall(f, (err) => { instance.hostError ??= err })
+    instance.plugin = await createPlugin({ wasm: [{ data: this.wasm! }] }, {
       useWasi: false,
       runInWorker: true,
-      allowedHosts: grant.http,
+      // Extism's own host check matches names only; guardedFetch checks each request against
+      // the grant (ports too) and fails it with a named error, so Extism lets every name through
+      allowedHosts: ['*'],
       allowedPaths: Object.fromEntries(grant.paths.map(p => [p, p])),
+      fetch: noted(guardedFetch(grant.http, current)),
       logger: moduleConsole(grant, ctx),
-      functions: { [HOST_NAMESPACE]: hostFunctions(grant, ctx) }
+      functions: { [HOST_NAMESPACE]: Object.fromEntries(Object.entries(hostFunctions(grant, ctx, current)).map(([name, f]) => [name, noted(f)])) }
     })
-    const instance: Instance = { plugin, busy: true }
-    this.instances.add(instance)
-    return instance
+    this.instances.add(instance as Instance)
+    return instance as Instance
   }
 
   private async acquire (): Promise<Instance> {

@@ -7,6 +7,9 @@ import type { NoodleNode } from '../../lib/node/index.js'
 import { converged, startMesh, stopAll } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
 import { createMetrics } from '../../daemon/metrics.js'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { DEFAULT_POLICY } from '../../lib/runtime/index.js'
 
 const example = (name: string): string => fileURLToPath(new URL(`../../../examples/modules/${name}`, import.meta.url))
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -128,6 +131,70 @@ describe('module-backed services (in-process meshes)', function () {
     await waitFor(() => running('big').length === 0, { what: 'big to be unloaded' })
     await waitFor(() => advertisedBy(a) === 1, { what: 'a to advertise only small\'s slot' })
     expect(await metrics.registry.metrics()).to.match(/noodled_runtime_instances\{service="big"\} 0/)
+  })
+
+  it('a module calls another mesh service and makes HTTP requests only as far as manifest ∩ policy ∩ deploy grant; redirects are not followed, oversized responses refused, and a deploy asking beyond policy is refused', async () => {
+    const closed: string[] = []
+    const server: Server = createServer((req, res) => {
+      if (req.url === '/hello') res.end('hello from http')
+      else if (req.url === '/elsewhere') res.writeHead(302, { location: 'http://example.com/' }).end()
+      else if (req.url === '/big') res.end(Buffer.alloc(5 * 1024 * 1024, 97))
+      else if (req.url === '/slow') req.on('close', () => { closed.push('slow') }) // never answers
+      else res.writeHead(404).end()
+    })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      // a lets modules reach 127.0.0.1 over HTTP; b keeps the default policy (no HTTP)
+      nodes = await startMesh(2, { runtime: { policy: DEFAULT_POLICY } }, { runtime: { policy: { ...DEFAULT_POLICY, http: ['127.0.0.1'] } } })
+      await waitFor(() => converged(nodes), { what: 'membership convergence' })
+      const [a, b] = nodes as [NoodleNode, NoodleNode]
+      for (const name of ['echo', 'relay']) {
+        const { manifest, wasm } = await readModuleDir(example(name))
+        await a.services.modules.publish(manifest, wasm)
+      }
+      await waitFor(() => b.services.modules.catalog.all().length === 2, { what: 'the catalog on b' })
+      await a.services.registry.deploy({ name: 'echo', replicas: 1, module: 'echo@^1' })
+      await a.services.registry.deploy({ name: 'relay', replicas: 2, module: 'relay@^1' })
+      await waitFor(() => running('relay').length === 2 && running('echo').length === 1, { timeoutMs: 30_000, what: 'relay on both nodes and echo on one' })
+      const on = async (n: NoodleNode, fn: string, input: string, timeoutMs = 5_000): Promise<string> =>
+        str(await n.services.runtime.endpoint('relay')!.handler({ fn, payload: text(input), timeoutMs, signal: AbortSignal.timeout(10_000) }))
+      const failure = async (n: NoodleNode, fn: string, input: string, timeoutMs?: number): Promise<Error> =>
+        await on(n, fn, input, timeoutMs).then(() => { throw new Error('expected the call to fail') }, (e: Error) => e)
+
+      // call: granted on both (the default policy allows calls), wherever echo runs
+      expect(await on(a, 'to_echo', 'ping')).to.equal('echo said: ping')
+      expect(await on(b, 'to_echo', 'pong')).to.equal('echo said: pong')
+
+      // http: granted on a only
+      expect(a.services.runtime.status().find(s => s.service === 'relay')?.grant?.http).to.deep.equal(['127.0.0.1'])
+      expect(await on(a, 'get', `${base}/hello`)).to.equal('200 hello from http')
+      expect(await on(a, 'get', `${base}/elsewhere`)).to.equal('302 ')
+      expect((await failure(a, 'get', `${base}/big`)).message).to.match(/exceeds the 4194304 byte limit/)
+      const other = await failure(a, 'get', 'http://localhost:1/')
+      expect(other).to.have.property('name', 'CapabilityDeniedError')
+      const onB = b.services.runtime.status().find(s => s.service === 'relay')!
+      expect(onB.grant?.http).to.deep.equal([])
+      expect(onB.grant?.withheld).to.include('http 127.0.0.1')
+      expect(await failure(b, 'get', `${base}/hello`)).to.have.property('name', 'CapabilityDeniedError')
+      // the module's call ends at its deadline, and the HTTP request made for it with it
+      expect(await failure(a, 'get', `${base}/slow`, 300)).to.have.property('name', 'ModuleTimeoutError')
+      await waitFor(() => closed.includes('slow'), { what: 'the slow request to be closed' })
+
+      // the deploy narrows: no calls for this service, whatever the manifest and policy say
+      await a.services.registry.deploy({ name: 'relay', replicas: 2, module: 'relay@^1', capabilities: { call: [] } })
+      await waitFor(() => nodes.every(n => n.services.runtime.status().find(s => s.service === 'relay')?.grant?.call.length === 0), { timeoutMs: 30_000, what: 'both owners to reload relay without call' })
+      const denied = await failure(a, 'to_echo', 'ping')
+      expect(denied.name).to.equal('CapabilityDeniedError')
+      expect(denied.message).to.include('no capability to call "echo"')
+      // asking for more than the deploying node's policy allows is refused, naming it
+      const refused = await b.services.registry.deploy({ name: 'relay', replicas: 2, module: 'relay@^1', capabilities: { http: ['evil.example.com'] } }).then(() => undefined, (e: Error) => e)
+      expect(refused?.name).to.equal('CapabilityDeniedError')
+      expect(refused?.message).to.include('http evil.example.com')
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
   })
 
   it('a service whose module cannot be had yet is retried, and runs once it is published', async () => {
