@@ -3,8 +3,8 @@
  * imports `node:wasi` (for modules that ask for WASI, which the sandbox
  * refuses), and Node warns that WASI is experimental. On a daemon's stderr,
  * which is its JSON log, that line is noise an operator's log shipper
- * trips over. Every other warning is printed as Node would. (Workers get
- * `--disable-warning=ExperimentalWarning` through the Extism patch.)
+ * trips over. Every other warning is printed as Node would. (Module
+ * workers get `--disable-warning=ExperimentalWarning`: lib/runtime/pool.ts.)
  * Imported first by the CLI entry, before anything loads Extism.
  */
 const [printWarning] = process.listeners('warning')

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { CallContext } from '@extism/extism'
 import type { Logger } from '@libp2p/interface'
-import { CapabilityDeniedError } from '../interface/errors.js'
+import { CapabilityDeniedError, DependencyError } from '../interface/errors.js'
 import { wasmApi, type WasmModule } from '../wasm-api.js'
 import type { Grant } from './grants.js'
 import type { KvNamespace } from './kv.js'
@@ -83,14 +83,21 @@ export function moduleConsole (grant: Grant, ctx: HostContext): Console {
 }
 
 /**
- * Refuse a module that imports anything but Extism's kernel and our host
- * functions: WASI (files, clocks, sockets through it), or functions no
- * capability provides. Named, before any instance exists.
+ * Refuse a module that imports anything but Extism's kernel, our host
+ * functions, and functions its linked dependencies export (`linked`: module
+ * name -> exported functions): WASI (files, clocks, sockets through it), or
+ * functions nothing provides. Named, before any instance exists. `who`
+ * names the module in the error.
  */
-export function checkImports (module: WasmModule, provided: Set<string>): void {
+export function checkImports (module: WasmModule, provided: Set<string>, linked: Map<string, Set<string>> = new Map(), who = 'the module'): void {
   for (const imp of wasmApi.Module.imports(module)) {
     if (imp.module === KERNEL_NAMESPACE) continue
     if (imp.module === HOST_NAMESPACE && imp.kind === 'function' && provided.has(imp.name)) continue
-    throw new CapabilityDeniedError(`the module imports ${imp.module}.${imp.name} (${imp.kind}), which this sandbox does not provide: no WASI, and no files, sockets or other host access beyond the host functions of its grant`)
+    const dependency = linked.get(imp.module)
+    if (dependency != null) {
+      if (imp.kind === 'function' && dependency.has(imp.name)) continue
+      throw new DependencyError(`${who} imports ${imp.module}.${imp.name} (${imp.kind}), which its dependency "${imp.module}" does not export as a function`)
+    }
+    throw new CapabilityDeniedError(`${who} imports ${imp.module}.${imp.name} (${imp.kind}), which this sandbox does not provide: no WASI, and no files, sockets or other host access beyond the host functions of its grant and the functions of its dependencies`)
   }
 }

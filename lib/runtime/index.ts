@@ -180,9 +180,12 @@ export class Runtime implements Startable {
       const root = fetched.modules[fetched.modules.length - 1]!
       candidate = { module: `${root.name}@${root.version}`, cid: root.cid }
       const { manifest, wasm } = await modules.store.read(CID.parse(root.cid), { signal: controller.signal })
+      // the rest of the lockfile, dependencies first, linked into the same sandbox by name
+      const dependencies = []
+      for (const m of fetched.modules.slice(0, -1)) dependencies.push({ name: m.name, wasm: (await modules.store.read(CID.parse(m.cid), { signal: controller.signal })).wasm })
       const grant = grantFor(manifest, this.policy, instance.spec.capabilities)
       const slots = this.slotsFor(service, instance.spec.requirements.slots)
-      pool = await ModulePool.create({ service, wasm, grant, size: slots, host: { log: this.log, kv: new KvNamespace(datastore, service), call: this.meshCall }, observer: this.metrics.observer(service) })
+      pool = await ModulePool.create({ service, wasm, dependencies, grant, size: slots, host: { log: this.log, kv: new KvNamespace(datastore, service), call: this.meshCall }, observer: this.metrics.observer(service) })
       // a module that exports `health` must pass it before it takes calls
       if (manifest.exports.includes('health')) await pool.call('health', new Uint8Array(0), { timeoutMs: Math.min(grant.timeoutMs, HEALTH_TIMEOUT_MS), signal: controller.signal })
       if (controller.signal.aborted || this.loaded.get(service) !== entry) {

@@ -1,7 +1,7 @@
 import createPlugin, { type Plugin } from '@extism/extism'
 import type { Logger } from '@libp2p/interface'
-import { ModuleLimitError, ModuleTimeoutError, ModuleTrapError, NoHandlerError, ServiceEndpointError } from '../interface/errors.js'
-import { wasmApi } from '../wasm-api.js'
+import { DependencyError, ModuleLimitError, ModuleTimeoutError, ModuleTrapError, NoHandlerError, ServiceEndpointError } from '../interface/errors.js'
+import { wasmApi, type WasmModule } from '../wasm-api.js'
 import type { Grant } from './grants.js'
 import { HOST_NAMESPACE, checkImports, hostFunctions, moduleConsole, type CurrentCall, type HostContext } from './host.js'
 import { guardedFetch } from './http.js'
@@ -16,6 +16,9 @@ import type { PoolObserver } from './metrics.js'
  */
 /** Error names that say nothing about what went wrong; a host function's error so named is wrapped. */
 const GENERIC = new Set(['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'AbortError'])
+
+/** Extism's name for the module a plugin's calls go to; the others are linked by their names. */
+const MAIN = 'main'
 
 /** How long closing a pool waits for calls in flight. */
 export const DRAIN_MS = 5_000
@@ -37,6 +40,12 @@ export interface ModulePoolInit {
   /** the service these instances serve; names its kv namespace and log lines */
   service: string
   wasm: Uint8Array
+  /**
+   * Modules linked with it, dependencies before dependents (the lockfile's
+   * order): each is instantiated in the same sandbox, with the same grant,
+   * and its exports are what a module importing its name gets.
+   */
+  dependencies?: Array<{ name: string, wasm: Uint8Array }>
   grant: Grant
   /** instances at most (the worker slots this service may use) */
   size: number
@@ -85,7 +94,8 @@ export class ModulePool {
   private creating = 0
   /** wakes a draining close() when an instance comes back */
   private drained?: () => void
-  private wasm?: Uint8Array
+  /** the Extism manifest's modules: dependencies, then the root as "main" */
+  private modules: Array<{ name: string, data: Uint8Array }> = []
   private closed = false
 
   private constructor (init: ModulePoolInit) {
@@ -93,18 +103,31 @@ export class ModulePool {
     this.log = init.host.log
   }
 
-  /** Check and prepare the module (limits, imports) and start one instance, so a module that cannot run is refused now. */
+  /** Check and prepare the module and its dependencies (limits, imports) and start one instance, so a module that cannot run is refused now. */
   static async create (init: ModulePoolInit): Promise<ModulePool> {
     const pool = new ModulePool(init)
-    const limited = limitMemory(init.wasm, init.grant.memoryPages)
-    let compiled
-    try {
-      compiled = await wasmApi.compile(limited)
-    } catch (err: any) {
-      throw new ModuleLimitError(`not valid WebAssembly: ${err.message}`)
+    const provided = new Set(Object.keys(hostFunctions(init.grant, { ...init.host, service: init.service })))
+    const linked = new Map<string, Set<string>>()
+    const prepare = async (wasm: Uint8Array, who: string): Promise<{ data: Uint8Array, compiled: WasmModule }> => {
+      const limited = limitMemory(wasm, init.grant.memoryPages)
+      let compiled
+      try {
+        compiled = await wasmApi.compile(limited)
+      } catch (err: any) {
+        throw new ModuleLimitError(`${who} is not valid WebAssembly: ${err.message}`)
+      }
+      // a module may import from the dependencies before it (the lockfile is in dependency order)
+      checkImports(compiled, provided, linked, who)
+      return { data: limited, compiled }
     }
-    checkImports(compiled, new Set(Object.keys(hostFunctions(init.grant, { ...init.host, service: init.service }))))
-    pool.wasm = limited
+    const dependencies: Array<{ name: string, data: Uint8Array }> = []
+    for (const d of init.dependencies ?? []) {
+      if (d.name === MAIN || linked.has(d.name)) throw new DependencyError(`cannot link a dependency named "${d.name}" (${d.name === MAIN ? 'the name of the root module' : 'twice'})`)
+      const { data, compiled } = await prepare(d.wasm, `dependency "${d.name}"`)
+      dependencies.push({ name: d.name, data })
+      linked.set(d.name, new Set(wasmApi.Module.exports(compiled).filter(e => e.kind === 'function').map(e => e.name)))
+    }
+    pool.modules = [...dependencies, { name: MAIN, data: (await prepare(init.wasm, 'the module')).data }]
     pool.release(await pool.spawn())
     return pool
   }
@@ -133,7 +156,8 @@ export class ModulePool {
     instance.current = { deadline: Date.now() + timeoutMs, signal: ended.signal }
     instance.hostError = undefined
     try {
-      const outcome = instance.plugin.call(fn, input)
+      // the root's function, never a dependency's of the same name
+      const outcome = instance.plugin.call([MAIN, fn], input)
       // a call abandoned at its deadline settles (or not) after its worker is gone
       outcome.catch(() => {})
       const output = await Promise.race([
@@ -216,7 +240,7 @@ export class ModulePool {
     const instance: Partial<Instance> & { busy: boolean } = { busy: true }
     const current = (): CurrentCall | undefined => instance.current
     const noted = <F extends (...args: any[]) => any>(f: F): F => hostCall(f, (err) => { instance.hostError ??= err })
-    instance.plugin = await createPlugin({ wasm: [{ data: this.wasm! }] }, {
+    instance.plugin = await createPlugin({ wasm: this.modules }, {
       useWasi: false,
       runInWorker: true,
       // Extism's own host check matches names only; guardedFetch checks each request against

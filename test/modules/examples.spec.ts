@@ -23,7 +23,7 @@ describe('example modules (examples/modules, AssemblyScript + @extism/as-pdk)', 
     expect(r.order).to.deep.equal(['text-utils@1.2.0', 'shout@1.0.0'])
   })
 
-  it('run under Extism: echo answers with its input, text-utils upper-cases, shout calls text-utils through its import', async () => {
+  it('run under Extism: echo answers with its input, text-utils upper-cases, shout calls text-utils through its import (linked by name)', async () => {
     const echo = await createPlugin({ wasm: [{ data: new Uint8Array(await readFile(`${dir('echo')}/build/echo.wasm`)) }] }, { useWasi: false })
     try {
       expect((await echo.call('echo', 'hello mesh'))?.text()).to.equal('hello mesh')
@@ -37,12 +37,13 @@ describe('example modules (examples/modules, AssemblyScript + @extism/as-pdk)', 
     } finally {
       await textUtils.close()
     }
-    // shout imports upper_at from the "text-utils" namespace; the Extism JS SDK does not link
-    // modules by name (the runtime will, issue 7), so the test provides that import itself
-    const shout = await createPlugin({ wasm: [{ data: new Uint8Array(await readFile(`${dir('shout')}/build/shout.wasm`)) }] }, {
-      useWasi: false,
-      functions: { 'text-utils': { upper_at: (ctx: CallContext, offset: bigint) => ctx.store(ctx.read(offset)!.text().toUpperCase()) } }
-    })
+    // shout imports upper_at from the "text-utils" namespace: Extism links the module named so
+    const shout = await createPlugin({
+      wasm: [
+        { name: 'text-utils', data: new Uint8Array(await readFile(`${dir('text-utils')}/build/text-utils.wasm`)) },
+        { name: 'main', data: new Uint8Array(await readFile(`${dir('shout')}/build/shout.wasm`)) }
+      ]
+    }, { useWasi: false })
     try {
       expect((await shout.call('shout', 'hello mesh'))?.text()).to.equal('HELLO MESH!')
     } finally {

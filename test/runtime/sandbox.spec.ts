@@ -91,6 +91,29 @@ describe('module sandbox (Extism in worker threads)', function () {
     expect((await rejection(pool(Uint8Array.of(1, 2, 3), grant()))).name).to.equal('ModuleLimitError')
   })
 
+  it('links a module\'s dependencies into its sandbox by name (shout calls text-utils), and refuses an import its dependency does not export', async () => {
+    const shout = await ModulePool.create({ service: 'shout', wasm: await example('shout'), dependencies: [{ name: 'text-utils', wasm: await example('text-utils') }], grant: grant({ timeoutMs: 5_000 }), size: 1, host: { log } })
+    pools.push(shout)
+    expect(new TextDecoder().decode(await shout.call('shout', new TextEncoder().encode('hello mesh')))).to.equal('HELLO MESH!')
+    // calls go to the root's functions, never to a dependency's of the same name
+    const shadowed = await ModulePool.create({ service: 'echo', wasm: await example('echo'), dependencies: [{ name: 'dep', wasm: wasmModule({ funcs: [{ name: 'echo', body: [op.unreachable] }] }) }], grant: grant({ timeoutMs: 5_000 }), size: 1, host: { log } })
+    pools.push(shadowed)
+    expect(new TextDecoder().decode(await shadowed.call('echo', new TextEncoder().encode('mine')))).to.equal('mine')
+    // without the dependency, text-utils is a namespace nothing provides
+    const alone = await rejection(ModulePool.create({ service: 'shout', wasm: await example('shout'), grant: grant(), size: 1, host: { log } }))
+    expect(alone.name).to.equal('CapabilityDeniedError')
+    expect(alone.message).to.include('text-utils.upper_at')
+    // with a "text-utils" that lacks upper_at: named, before anything runs
+    const wrong = await rejection(ModulePool.create({ service: 'shout', wasm: await example('shout'), dependencies: [{ name: 'text-utils', wasm: await example('echo') }], grant: grant(), size: 1, host: { log } }))
+    expect(wrong.name).to.equal('DependencyError')
+    expect(wrong.message).to.include('its dependency "text-utils" does not export')
+    // a dependency is checked as the root is: one that imports WASI is refused too
+    const wasi = wasmModule({ imports: [{ module: 'wasi_snapshot_preview1', name: 'fd_write', params: ['i32'], results: ['i32'] }], funcs: [{ name: 'upper_at', body: [op.i32(0)] }] })
+    const hostileDep = await rejection(ModulePool.create({ service: 'shout', wasm: await example('shout'), dependencies: [{ name: 'text-utils', wasm: wasi }], grant: grant(), size: 1, host: { log } }))
+    expect(hostileDep.name).to.equal('CapabilityDeniedError')
+    expect(hostileDep.message).to.include('dependency "text-utils" imports wasi_snapshot_preview1.fd_write')
+  })
+
   it('runs the counter example with kv in its own namespace: two services never see each other\'s count', async () => {
     const datastore = new MemoryDatastore()
     const manifest = parseManifest(JSON.parse(await readFile(fileURLToPath(new URL('../../../examples/modules/counter/noodle.json', import.meta.url)), 'utf8')))

@@ -81,6 +81,16 @@ describe('module-backed services (in-process meshes)', function () {
     expect(calls).to.be.greaterThan(10)
     expect(failures).to.deep.equal([])
 
+    // a module with a dependency: owners fetch both and link them into one sandbox
+    for (const name of ['text-utils', 'shout']) {
+      const { manifest, wasm } = await readModuleDir(example(name))
+      await a.services.modules.publish(manifest, wasm)
+    }
+    await waitFor(() => c.services.modules.catalog.all().some(v => v.name === 'shout'), { what: 'shout in c\'s catalog' })
+    await c.services.registry.deploy({ name: 'loud', replicas: 2, module: 'shout@^1' })
+    await waitFor(() => running('loud').length === 2, { timeoutMs: 30_000, what: 'two owners to run loud' })
+    for (const n of nodes) expect(str((await n.services.rpc.call('loud', 'shout', text('hello'))).payload)).to.equal('HELLO!')
+
     await c.services.registry.deploy({ name: 'count', replicas: 1, module: 'counter@1.0.0' })
     await waitFor(() => running('count').length === 1, { timeoutMs: 30_000, what: 'an owner to run count' })
     expect(str((await a.services.rpc.call('count', 'increment', text('5'))).payload)).to.equal('5')
