@@ -118,7 +118,8 @@ export class Daemon implements ControlTarget {
         rpc: config.rpc,
         runtime: {
           policy: { ...DEFAULT_POLICY, ...config.runtime.policy },
-          ...(config.runtime.instancesPerService != null ? { instancesPerService: config.runtime.instancesPerService } : {})
+          ...(config.runtime.instancesPerService != null ? { instancesPerService: config.runtime.instancesPerService } : {}),
+          ...(config.runtime.probationMs != null ? { probationMs: config.runtime.probationMs } : {})
         },
         membership: {
           ...config.membership,

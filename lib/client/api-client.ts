@@ -1,5 +1,5 @@
 import { request } from 'node:http'
-import { API_PREFIX, type CallRequest, type CallResponse, type RpcStatsView, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse, type ModuleListView, type ModuleResolutionView, type ModuleGcView, type ModuleInfoView, type PublishedModuleView, type ModuleFetchEvent, type ModuleFetchProgressView, type ModuleFetchView, type RuntimeServiceView } from '../interface/api.js'
+import { API_PREFIX, type CallRequest, type CallResponse, type RpcStatsView, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse, type ModuleListView, type ModuleResolutionView, type ModuleGcView, type ModuleInfoView, type PublishedModuleView, type ModuleFetchEvent, type ModuleFetchProgressView, type ModuleFetchView, type RuntimeOwnerView, type RuntimeServiceView } from '../interface/api.js'
 import { DaemonNotRunningError, InvalidRequestError, TimeoutError, errorFromWire } from '../interface/errors.js'
 
 export interface ApiClientInit {
@@ -249,6 +249,11 @@ export class ApiClient {
   /** Module services this daemon runs. */
   async runtime (options: RequestOptions = {}): Promise<RuntimeServiceView[]> {
     return await this.json('GET', '/runtime', undefined, options)
+  }
+
+  /** Every owner's view of a module service: what it runs, and its history of versions. */
+  async runtimeHistory (service: string, options: RequestOptions = {}): Promise<RuntimeOwnerView[]> {
+    return await this.json('GET', `/runtime/${encodeURIComponent(service)}`, undefined, options)
   }
 
   async moduleGc (options: RequestOptions = {}): Promise<ModuleGcView> {

@@ -369,6 +369,20 @@ export interface RuntimeServiceView {
   counters?: { calls: number, errors: number, timeouts: number, traps: number, denied: number, restarts: number, totalMs: number }
   error?: string
   since: string
-  /** versions this node has loaded for the service, oldest first: `running`, `replaced` (by a newer one), `failed`, or `rolled back` (its health check failed; the previous version kept serving) */
-  history: Array<{ module: string, cid: string, at: string, outcome: 'running' | 'replaced' | 'failed' | 'rolled back', error?: string }>
+  /** set while a version that replaced another is watched for an error-rate spike (ISO time it ends); the next owner's swap waits for it */
+  probationUntil?: string
+  /**
+   * versions this node has loaded for the service, oldest first: `running`, `replaced` (by a newer one),
+   * `failed`, `rolled back` (it failed its start, its health check or its probation; the version before
+   * kept or took back the calls), or `halted` (not started here: the owner before this one rolled it back)
+   */
+  history: Array<{ module: string, cid: string, at: string, outcome: 'running' | 'replaced' | 'failed' | 'rolled back' | 'halted', error?: string }>
+}
+
+/** One owner's view of a module service (`GET /api/v1/runtime/<service>/history`, `noodled service history`). */
+export interface RuntimeOwnerView {
+  peerId: string
+  /** null when it runs nothing for the service, or could not be asked (`error`) */
+  view: RuntimeServiceView | null
+  error?: string
 }

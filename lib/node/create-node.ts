@@ -158,7 +158,7 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
       registry: registry({ ...init.registry, protocolPrefix: prefix }),
       rpc: rpc({ ...init.rpc, protocolPrefix: prefix }),
       modules: modules({ ...(init.blockstore != null ? { blockstore: init.blockstore } : {}), protocolPrefix: prefix }),
-      runtime: runtime(init.runtime)
+      runtime: runtime({ ...init.runtime, protocolPrefix: prefix })
     }
   })
 }

@@ -81,7 +81,9 @@ export const configSchema = z.strictObject({
       maxMemoryPages: z.number().int().min(1).max(65_536).optional(),
       maxTimeoutMs: z.number().int().min(1).max(10 * 60_000).optional()
     }).default({}),
-    instancesPerService: z.number().int().min(1).max(64).optional()
+    instancesPerService: z.number().int().min(1).max(64).optional(),
+    /** how long a new version is watched for an error-rate spike after an update (ms, default 10 s); the next owner's swap waits for it */
+    probationMs: z.number().int().min(0).max(3_600_000).optional()
   }).default({ policy: {} })
 })
 

@@ -1,7 +1,8 @@
-import { serviceCapabilities, type ComponentLogger, type Logger, type Metrics, type Startable } from '@libp2p/interface'
+import { serviceCapabilities, type ComponentLogger, type Logger, type Metrics, type PeerId, type Startable } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Datastore } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
-import type { RuntimeServiceView } from '../interface/api.js'
+import type { RuntimeOwnerView, RuntimeServiceView } from '../interface/api.js'
 import { NoInstanceError, ServiceNotReadyError } from '../interface/errors.js'
 import type { Membership } from '../membership/index.js'
 import type { Modules } from '../modules/index.js'
@@ -13,6 +14,8 @@ import type { MeshCall } from './host.js'
 import { KvNamespace } from './kv.js'
 import { RuntimeMetrics } from './metrics.js'
 import { ModulePool } from './pool.js'
+import { errorSpike, waitForTurn } from './rollout.js'
+import { RUNTIME_STATUS_SUFFIX, RuntimeStatusProtocol } from './status-protocol.js'
 
 export { DEFAULT_POLICY, grantFor, type Grant, type NodePolicy } from './grants.js'
 export { ModulePool } from './pool.js'
@@ -29,11 +32,18 @@ const HISTORY = 20
 /** A load that failed with nothing running is tried again after this, doubling up to RETRY_MAX_MS. */
 const RETRY_MS = 2_000
 const RETRY_MAX_MS = 60_000
+/** After an update switches, the new version is watched this long for an error-rate spike (rollout.ts); the next owner waits for it. */
+export const DEFAULT_PROBATION_MS = 10_000
+const PROBATION_CHECK_MS = 250
 
 export interface RuntimeInit {
   policy?: NodePolicy
   /** instances (worker slots) a module service gets here when its spec asks for none */
   instancesPerService?: number
+  /** how long a new version is watched for an error-rate spike after an update; @default DEFAULT_PROBATION_MS */
+  probationMs?: number
+  /** @default '/noodle' */
+  protocolPrefix?: string
 }
 
 export interface RuntimeComponents {
@@ -44,8 +54,23 @@ export interface RuntimeComponents {
   /** advertises the worker slots taken; absent in unit tests */
   membership?: Membership
   metrics?: Metrics
+  /** the runtime status protocol (rolling updates, mesh-wide history); absent in unit tests */
+  peerId?: PeerId
+  registrar?: Registrar
+  connectionManager?: ConnectionManager
   /** mesh calls for modules granted `call` */
   rpc?: { call: (service: string, fn: string, payload: Uint8Array, options: { timeoutMs: number, signal: AbortSignal }) => Promise<{ payload: Uint8Array }> }
+}
+
+/** What a pool is made from: kept while it runs, so an update can be rolled back to it. */
+interface PoolSource {
+  module: string
+  cid: string
+  wasm: Uint8Array
+  dependencies: Array<{ name: string, wasm: Uint8Array }>
+  exports: string[]
+  grant: Grant
+  slots: number
 }
 
 interface Loaded {
@@ -53,6 +78,7 @@ interface Loaded {
   key: string
   view: RuntimeServiceView
   pool?: ModulePool
+  source?: PoolSource
   controller: AbortController
   /** loads that failed in a row (nothing was running), and the timer of the next try */
   failures: number
@@ -74,6 +100,8 @@ export class Runtime implements Startable {
   private readonly log: Logger
   private readonly loaded = new Map<string, Loaded>()
   private readonly metrics: RuntimeMetrics
+  private readonly probationMs: number
+  private readonly statusProtocol?: RuntimeStatusProtocol
 
   private readonly onStart = (evt: CustomEvent<Instance>): void => { void this.load(evt.detail) }
   private readonly onUpdate = (evt: CustomEvent<Instance>): void => { void this.load(evt.detail) }
@@ -90,6 +118,14 @@ export class Runtime implements Startable {
     this.policy = init.policy ?? DEFAULT_POLICY
     this.instances = init.instancesPerService ?? DEFAULT_INSTANCES
     this.log = components.logger.forComponent('noodled:runtime')
+    this.probationMs = init.probationMs ?? DEFAULT_PROBATION_MS
+    if (components.registrar != null && components.connectionManager != null) {
+      this.statusProtocol = new RuntimeStatusProtocol({ registrar: components.registrar, connectionManager: components.connectionManager }, {
+        protocol: `${init.protocolPrefix ?? '/noodle'}${RUNTIME_STATUS_SUFFIX}`,
+        status: (service) => this.statusOf(service),
+        log: this.log
+      })
+    }
     this.metrics = new RuntimeMetrics(components.metrics, () => Object.fromEntries([...this.loaded].map(([s, l]) => [s, l.pool?.running ?? 0])))
   }
 
@@ -97,6 +133,7 @@ export class Runtime implements Startable {
   readonly [serviceCapabilities]: string[] = ['noodled:runtime']
 
   async start (): Promise<void> {
+    await this.statusProtocol?.start()
     const { reconciler } = this.components.registry
     reconciler.addEventListener('instance:start', this.onStart)
     reconciler.addEventListener('instance:update', this.onUpdate)
@@ -113,6 +150,7 @@ export class Runtime implements Startable {
     reconciler.removeEventListener('instance:update', this.onUpdate)
     reconciler.removeEventListener('instance:stop', this.onStop)
     await Promise.all([...this.loaded.keys()].map(async s => { await this.unload(s) }))
+    await this.statusProtocol?.stop()
   }
 
   /**
@@ -126,7 +164,14 @@ export class Runtime implements Startable {
 
   /** The module services on this node. */
   status (): RuntimeServiceView[] {
-    return [...this.loaded.values()].map(l => ({ ...l.view, instances: l.pool?.running ?? 0, ...(l.pool != null ? { counters: { ...l.pool.counters } } : {}) }))
+    return [...this.loaded.keys()].map(s => this.statusOf(s)!)
+  }
+
+  /** One module service on this node. */
+  statusOf (service: string): RuntimeServiceView | undefined {
+    const l = this.loaded.get(service)
+    if (l == null) return undefined
+    return { ...l.view, instances: l.pool?.running ?? 0, ...(l.pool != null ? { counters: { ...l.pool.counters } } : {}) }
   }
 
   /** The RPC endpoint of a module service that runs here. */
@@ -169,36 +214,41 @@ export class Runtime implements Startable {
       controller,
       failures: previous?.key === key ? previous.failures : 0,
       view: { ...(previous?.view ?? { service, instances: 0, slots: 0, history: [] }), ref, state: previous?.pool != null ? 'running' : 'loading', since: previous?.view.since ?? new Date().toISOString() },
-      ...(previous?.pool != null ? { pool: previous.pool } : {})
+      ...(previous?.pool != null ? { pool: previous.pool } : {}),
+      ...(previous?.source != null ? { source: previous.source } : {})
     }
     this.loaded.set(service, entry)
     let candidate: { module: string, cid: string } | undefined
     let pool: ModulePool | undefined
     try {
-      const { modules, datastore } = this.components
-      const fetched = await modules.fetch(ref, { signal: controller.signal })
-      const root = fetched.modules[fetched.modules.length - 1]!
-      candidate = { module: `${root.name}@${root.version}`, cid: root.cid }
-      const { manifest, wasm } = await modules.store.read(CID.parse(root.cid), { signal: controller.signal })
-      // the rest of the lockfile, dependencies first, linked into the same sandbox by name
-      const dependencies = []
-      for (const m of fetched.modules.slice(0, -1)) dependencies.push({ name: m.name, wasm: (await modules.store.read(CID.parse(m.cid), { signal: controller.signal })).wasm })
-      const grant = grantFor(manifest, this.policy, instance.spec.capabilities)
-      const slots = this.slotsFor(service, instance.spec.requirements.slots)
-      pool = await ModulePool.create({ service, wasm, dependencies, grant, size: slots, host: { log: this.log, kv: new KvNamespace(datastore, service), call: this.meshCall }, observer: this.metrics.observer(service) })
+      const source = await this.prepare(instance, controller.signal)
+      candidate = { module: source.module, cid: source.cid }
+      // an update: owners take it one at a time (a first load, or a new owner, just starts)
+      if (entry.pool != null) {
+        const { halt } = await this.turn(service, source.cid, controller.signal)
+        if (halt != null) {
+          if (this.loaded.get(service) !== entry) return
+          entry.view = { ...entry.view, error: `${candidate.module} not started: ${halt}`, history: this.remember(entry, { ...candidate, at: new Date().toISOString(), outcome: 'halted', error: halt }) }
+          this.log.error('service %s: %s not started here, the rollout halted: %s', service, candidate.module, halt)
+          return
+        }
+      }
+      pool = await this.startPool(service, source)
       // a module that exports `health` must pass it before it takes calls
-      if (manifest.exports.includes('health')) await pool.call('health', new Uint8Array(0), { timeoutMs: Math.min(grant.timeoutMs, HEALTH_TIMEOUT_MS), signal: controller.signal })
+      if (source.exports.includes('health')) await pool.call('health', new Uint8Array(0), { timeoutMs: Math.min(source.grant.timeoutMs, HEALTH_TIMEOUT_MS), signal: controller.signal })
       if (controller.signal.aborted || this.loaded.get(service) !== entry) {
         await pool.close({ drainMs: 0 })
         return
       }
       const old = entry.pool
-      const history = entry.view.history.map(h => h.outcome === 'running' ? { ...h, outcome: 'replaced' as const } : h)
-      entry.pool = pool
-      const { error: _error, ...rest } = entry.view
-      entry.view = { ...rest, state: 'running', module: candidate.module, cid: candidate.cid, grant, slots, history: [...history, { ...candidate, at: new Date().toISOString(), outcome: 'running' as const }].slice(-HISTORY) }
+      const oldSource = entry.source
+      this.switchTo(entry, pool, source)
       // new calls go to the new pool from here; the old one finishes what it has in flight
-      if (old != null && old !== pool) void old.close()
+      if (old != null && old !== pool) {
+        const before = { calls: old.counters.calls, errors: old.counters.errors }
+        void old.close()
+        if (oldSource != null) this.probation(entry, pool, before, oldSource)
+      }
       this.advertiseSlots()
       this.log('service %s runs %s (%s)', service, candidate.module, candidate.cid)
     } catch (err: any) {
@@ -207,10 +257,7 @@ export class Runtime implements Startable {
       const error = `${err.name ?? 'Error'}: ${err.message}`
       const rolledBack = entry.pool != null
       const record = { ...(candidate ?? { module: ref, cid: '' }), at: new Date().toISOString(), outcome: rolledBack ? 'rolled back' as const : 'failed' as const, error }
-      // a version failing again takes the place of its last failure rather than filling the history
-      const last = entry.view.history.at(-1)
-      const earlier = last?.outcome === 'failed' && last.module === record.module ? entry.view.history.slice(0, -1) : entry.view.history
-      entry.view = { ...entry.view, ...(rolledBack ? {} : { state: 'failed' as const }), error, history: [...earlier, record].slice(-HISTORY) }
+      entry.view = { ...entry.view, ...(rolledBack ? {} : { state: 'failed' as const }), error, history: this.remember(entry, record) }
       if (rolledBack) {
         this.log.error('service %s: %s failed its start (%s); %s keeps serving', service, record.module, error, entry.view.module)
         return
@@ -222,6 +269,134 @@ export class Runtime implements Startable {
       entry.retry = setTimeout(() => { if (this.loaded.get(service) === entry) void this.load(instance) }, delay)
       entry.retry.unref?.()
     }
+  }
+
+  /** Fetch the module and its dependencies (verified, pinned) and work out its grant and slots. */
+  private async prepare (instance: Instance, signal: AbortSignal): Promise<PoolSource> {
+    const { modules } = this.components
+    const fetched = await modules.fetch(instance.spec.module!, { signal })
+    const root = fetched.modules[fetched.modules.length - 1]!
+    const { manifest, wasm } = await modules.store.read(CID.parse(root.cid), { signal })
+    // the rest of the lockfile, dependencies first, linked into the same sandbox by name
+    const dependencies = []
+    for (const m of fetched.modules.slice(0, -1)) dependencies.push({ name: m.name, wasm: (await modules.store.read(CID.parse(m.cid), { signal })).wasm })
+    return {
+      module: `${root.name}@${root.version}`,
+      cid: root.cid,
+      wasm,
+      dependencies,
+      exports: manifest.exports,
+      grant: grantFor(manifest, this.policy, instance.spec.capabilities),
+      slots: this.slotsFor(instance.service, instance.spec.requirements.slots)
+    }
+  }
+
+  private async startPool (service: string, source: PoolSource): Promise<ModulePool> {
+    return await ModulePool.create({
+      service,
+      wasm: source.wasm,
+      dependencies: source.dependencies,
+      grant: source.grant,
+      size: source.slots,
+      host: { log: this.log, kv: new KvNamespace(this.components.datastore, service), call: this.meshCall },
+      observer: this.metrics.observer(service)
+    })
+  }
+
+  /** Make `pool` the one calls go to, and say so in the view and its history. */
+  private switchTo (entry: Loaded, pool: ModulePool, source: PoolSource): void {
+    const now = new Date().toISOString()
+    const history = entry.view.history.map(h => h.outcome === 'running' ? { ...h, outcome: 'replaced' as const } : h)
+    entry.pool = pool
+    entry.source = source
+    const { error: _error, probationUntil: _until, ...rest } = entry.view
+    entry.view = { ...rest, state: 'running', module: source.module, cid: source.cid, grant: source.grant, slots: source.slots, history: [...history, { module: source.module, cid: source.cid, at: now, outcome: 'running' as const }].slice(-HISTORY) }
+  }
+
+  /** Append to a service's history; a version failing again takes the place of its last failure rather than filling it. */
+  private remember (entry: Loaded, record: RuntimeServiceView['history'][number]): RuntimeServiceView['history'] {
+    const last = entry.view.history.at(-1)
+    const earlier = last?.outcome === record.outcome && last.module === record.module && record.outcome !== 'running' ? entry.view.history.slice(0, -1) : entry.view.history
+    return [...earlier, record].slice(-HISTORY)
+  }
+
+  /** Wait until it is this owner's turn to swap `service` to `cid` (rollout.ts). */
+  private async turn (service: string, cid: string, signal: AbortSignal): Promise<{ halt?: string }> {
+    const { registry, membership, peerId } = this.components
+    if (this.statusProtocol == null || peerId == null) return {}
+    const protocol = this.statusProtocol
+    return await waitForTurn({
+      service,
+      cid,
+      self: peerId.toString(),
+      owners: () => registry.placement().services.get(service)?.owners ?? [],
+      query: async (peer, s, options) => await protocol.query(peer, s, options),
+      alive: (peer) => { const m = membership?.members().find(m => m.peerId === peer); return m != null && (m.status === 'alive' || m.status === 'suspect') },
+      signal,
+      log: this.log
+    })
+  }
+
+  /**
+   * After a switch, watch the new version for `probationMs`: an error-rate
+   * spike (rollout.ts) brings the version before back, as a failed health
+   * check would have. Owners after this one wait for the probation to end.
+   */
+  private probation (entry: Loaded, pool: ModulePool, before: { calls: number, errors: number }, back: PoolSource): void {
+    const until = Date.now() + this.probationMs
+    entry.view = { ...entry.view, probationUntil: new Date(until).toISOString() }
+    const timer = setInterval(() => {
+      if (entry.pool !== pool || this.loaded.get(entry.view.service) !== entry) {
+        clearInterval(timer)
+        return
+      }
+      const spike = errorSpike(pool.counters, before)
+      if (spike == null && Date.now() < until) return
+      clearInterval(timer)
+      const { probationUntil: _until, ...rest } = entry.view
+      entry.view = rest
+      if (spike != null) void this.rollBack(entry, pool, back, spike)
+    }, PROBATION_CHECK_MS)
+    timer.unref?.()
+  }
+
+  private async rollBack (entry: Loaded, bad: ModulePool, back: PoolSource, why: string): Promise<void> {
+    const service = entry.view.service
+    const failing = { module: entry.view.module ?? '', cid: entry.view.cid ?? '' }
+    let pool: ModulePool
+    try {
+      pool = await this.startPool(service, back)
+    } catch (err: any) {
+      this.log.error('service %s: %s has an error spike (%s), and %s could not be started again: %e', service, failing.module, why, back.module, err)
+      return
+    }
+    if (entry.pool !== bad || this.loaded.get(service) !== entry) {
+      await pool.close({ drainMs: 0 })
+      return
+    }
+    entry.view = { ...entry.view, history: entry.view.history.map((h, i, all) => i === all.length - 1 && h.cid === failing.cid ? { ...h, outcome: 'rolled back' as const, error: why } : h) }
+    this.switchTo(entry, pool, back)
+    entry.view = { ...entry.view, error: `${failing.module} rolled back: ${why}` }
+    void bad.close()
+    this.log.error('service %s: %s rolled back to %s: %s', service, failing.module, back.module, why)
+  }
+
+  /**
+   * Each owner's view of a service (placement's owners, and this node if it
+   * runs it), asked over the runtime status protocol: the mesh-wide history.
+   */
+  async history (service: string, options: { signal?: AbortSignal } = {}): Promise<RuntimeOwnerView[]> {
+    const self = this.components.peerId?.toString()
+    const owners = new Set(this.components.registry.placement().services.get(service)?.owners ?? [])
+    if (this.loaded.has(service) && self != null) owners.add(self)
+    return await Promise.all([...owners].map(async (peerId): Promise<RuntimeOwnerView> => {
+      if (peerId === self) return { peerId, view: this.statusOf(service) ?? null }
+      try {
+        return { peerId, view: await this.statusProtocol!.query(peerId, service, options) }
+      } catch (err: any) {
+        return { peerId, view: null, error: `${err.name ?? 'Error'}: ${err.message}` }
+      }
+    }))
   }
 
   private async unload (service: string): Promise<void> {

@@ -114,6 +114,6 @@ describe('module services across real daemon processes', function () {
     expect(await post(`${gateway}/svc/mecho/echo`, 'v1.1', {}, new Agent())).to.deep.equal({ status: 200, body: 'v1.1' })
     const nowhere = await d0.cli('service', 'history', 'nope')
     expect(nowhere.code).to.equal(1)
-    expect(nowhere.stderr).to.include('"nope" has not run on this daemon')
+    expect(nowhere.stderr).to.include('"nope" runs on no owner')
   })
 })

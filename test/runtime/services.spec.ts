@@ -27,7 +27,7 @@ describe('module-backed services (in-process meshes)', function () {
   const running = (service: string): NoodleNode[] => nodes.filter(n => n.services.runtime.status().some(s => s.service === service && s.state === 'running'))
 
   it('a deployed module service is fetched onto its owners, runs there in the sandbox, and answers mesh calls from any node; kv state lives with each owner', async () => {
-    nodes = await startMesh(3)
+    nodes = await startMesh(3, { runtime: { probationMs: 500 } })
     await waitFor(() => converged(nodes), { what: 'membership convergence' })
     const [a, b, c] = nodes as [NoodleNode, NoodleNode, NoodleNode]
     for (const name of ['echo', 'counter']) {
@@ -71,11 +71,15 @@ describe('module-backed services (in-process meshes)', function () {
     })()
     await b.services.registry.deploy({ name: 'echo-svc', replicas: 2, module: 'echo@^2' })
     const historyOf = (n: NoodleNode): string[] => n.services.runtime.status().find(s => s.service === 'echo-svc')?.history.map(h => `${h.module} ${h.outcome}`) ?? []
-    await waitFor(() => running('echo-svc').length === 2 && running('echo-svc').every(n => historyOf(n).at(-1) === 'echo@2.0.0 rolled back'), { timeoutMs: 30_000, what: 'both owners to roll echo@2.0.0 back' })
+    // the first owner in rollout order starts it, fails its health check and rolls back; the next never starts it
+    await waitFor(() => running('echo-svc').length === 2 && running('echo-svc').map(n => historyOf(n).at(-1)).sort().join() === 'echo@2.0.0 halted,echo@2.0.0 rolled back', { timeoutMs: 30_000, what: 'one owner to roll echo@2.0.0 back and the other to halt' })
     for (const n of running('echo-svc')) expect(n.services.runtime.status().find(s => s.service === 'echo-svc')).to.deep.include({ module: 'echo@1.0.0', state: 'running' })
     await b.services.registry.deploy({ name: 'echo-svc', replicas: 2, module: 'echo@^3' })
     await waitFor(() => running('echo-svc').length === 2 && running('echo-svc').every(n => historyOf(n).at(-1) === 'echo@3.0.0 running'), { timeoutMs: 30_000, what: 'both owners to run echo@3.0.0' })
-    expect(historyOf(running('echo-svc')[0]!)).to.deep.equal(['echo@1.0.0 replaced', 'echo@2.0.0 rolled back', 'echo@3.0.0 running'])
+    expect(running('echo-svc').map(n => historyOf(n).join()).sort()).to.deep.equal([
+      'echo@1.0.0 replaced,echo@2.0.0 halted,echo@3.0.0 running',
+      'echo@1.0.0 replaced,echo@2.0.0 rolled back,echo@3.0.0 running'
+    ])
     stop = true
     await steady
     expect(calls).to.be.greaterThan(10)
@@ -101,6 +105,57 @@ describe('module-backed services (in-process meshes)', function () {
     // removing the service unloads it everywhere
     await b.services.registry.remove('echo-svc')
     await waitFor(() => running('echo-svc').length === 0, { what: 'echo-svc to be unloaded' })
+  })
+
+  it('an update rolls over the owners one at a time, each after the one before has passed its probation; a version whose error rate spikes after the switch is rolled back and not started on the next owner; every owner\'s history is visible from any node', async () => {
+    const probationMs = 3_000
+    nodes = await startMesh(3, { runtime: { probationMs } })
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const [a] = nodes as [NoodleNode]
+    const { manifest, wasm } = await readModuleDir(example('echo'))
+    await a.services.modules.publish(manifest, wasm)
+    await a.services.modules.publish({ ...manifest, version: '1.1.0' }, wasm)
+    // 2.0.0 passes its health check, then traps on every call
+    await a.services.modules.publish({ ...manifest, version: '2.0.0' }, wasmModule({ funcs: [{ name: 'echo', body: [op.unreachable] }, { name: 'health', body: [op.i32(0)] }] }))
+    await waitFor(() => nodes.every(n => n.services.modules.catalog.all().length === 3), { what: 'the catalog on every node' })
+    const historyOf = (n: NoodleNode): string[] => n.services.runtime.status().find(s => s.service === 'roll')?.history.map(h => `${h.module} ${h.outcome}`) ?? []
+    const at = (n: NoodleNode, module: string): number => Date.parse(n.services.runtime.status().find(s => s.service === 'roll')!.history.findLast(h => h.module === module && h.outcome !== 'halted')!.at)
+
+    await a.services.registry.deploy({ name: 'roll', replicas: 2, module: 'echo@1.0.0' })
+    await waitFor(() => running('roll').length === 2, { timeoutMs: 30_000, what: 'two owners to run roll' })
+    const owners = running('roll')
+    const caller = nodes.find(n => !owners.includes(n))!
+
+    await a.services.registry.deploy({ name: 'roll', replicas: 2, module: 'echo@1.1.0' })
+    await waitFor(() => owners.every(n => historyOf(n).at(-1) === 'echo@1.1.0 running'), { timeoutMs: 30_000, what: 'both owners to run 1.1.0' })
+    const [first, second] = [...owners].sort((x, y) => at(x, 'echo@1.1.0') - at(y, 'echo@1.1.0')) as [NoodleNode, NoodleNode]
+    // one at a time: the second swapped only once the first was past its probation
+    expect(at(second, 'echo@1.1.0') - at(first, 'echo@1.1.0')).to.be.at.least(probationMs - 50)
+
+    // a steady stream of calls while 2.0.0 rolls out: its owner's calls trap, its error rate spikes, it goes back
+    let stop = false
+    const steady = (async () => {
+      while (!stop) await caller.services.rpc.call('roll', 'echo', text('x'), { idempotent: true }).catch(() => {})
+    })()
+    try {
+      await a.services.registry.deploy({ name: 'roll', replicas: 2, module: 'echo@2.0.0' })
+      await waitFor(() => historyOf(first).includes('echo@2.0.0 rolled back') && historyOf(second).at(-1) === 'echo@2.0.0 halted', { timeoutMs: 60_000, what: 'the first owner to roll 2.0.0 back and the second to halt' })
+    } finally {
+      stop = true
+      await steady
+    }
+    expect(historyOf(first).slice(-2)).to.deep.equal(['echo@2.0.0 rolled back', 'echo@1.1.0 running'])
+    const firstView = first.services.runtime.status().find(s => s.service === 'roll')!
+    expect(firstView).to.deep.include({ module: 'echo@1.1.0', state: 'running' })
+    expect(firstView.history.at(-2)?.error).to.match(/^error rate \d+ % over \d+ calls after the switch \(the version before: 0 %\)$/)
+    expect(second.services.runtime.status().find(s => s.service === 'roll')).to.deep.include({ module: 'echo@1.1.0', state: 'running' })
+    expect(str((await caller.services.rpc.call('roll', 'echo', text('fine again'))).payload)).to.equal('fine again')
+
+    // the mesh-wide history, from the node that owns nothing
+    const views = await caller.services.runtime.history('roll')
+    expect(views.map(v => v.peerId).sort()).to.deep.equal(owners.map(n => n.peerId.toString()).sort())
+    for (const v of views) expect(v.view?.history.map(h => h.outcome)).to.include('replaced')
+    expect(views.find(v => v.peerId === second.peerId.toString())?.view?.history.at(-1)).to.deep.include({ module: 'echo@2.0.0', outcome: 'halted' })
   })
 
   it('module services take worker slots (the spec\'s, else the default, within what is left), advertised to the mesh and given back on removal; per-service metrics count calls, errors and instances', async () => {

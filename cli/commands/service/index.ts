@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import type { DeployResultView, ExternalServiceView, InstanceView, ResolveView, ServiceStatusView } from '../../../lib/interface/api.js'
+import type { DeployResultView, ExternalServiceView, InstanceView, ResolveView, RuntimeOwnerView, ServiceStatusView } from '../../../lib/interface/api.js'
 import { InvalidRequestError, InvalidServiceSpecError, NotFoundError } from '../../../lib/interface/errors.js'
 import { parseDurationMs } from '../../duration.js'
 import { table } from '../../printer.js'
@@ -55,6 +55,14 @@ async function readStdin (): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
+function historyText (owners: RuntimeOwnerView[]): string {
+  return owners.map(o => {
+    const head = o.view == null ? `${o.peerId}: ${o.error ?? 'runs nothing for it'}` : `${o.peerId}: ${o.view.state} ${o.view.module ?? o.view.ref}${o.view.probationUntil != null ? ` (on probation until ${o.view.probationUntil})` : ''}`
+    if (o.view == null || o.view.history.length === 0) return head
+    return `${head}\n${table(o.view.history.map(e => [e.at, e.module, e.outcome, e.cid === '' ? '-' : e.cid, e.error ?? '']), ['AT', 'MODULE', 'OUTCOME', 'CID', 'ERROR'])}`
+  }).join('\n\n')
+}
+
 export function serviceCommand (program: Command, run: CommandRunner): void {
   const service = program.command('service').description('declare, inspect and remove services (placed by the mesh, no leader)')
 
@@ -107,13 +115,13 @@ export function serviceCommand (program: Command, run: CommandRunner): void {
     }))
 
   service.command('history')
-    .description('the module versions this daemon has run for a service, and how each ended (on an owner)')
+    .description('the module versions each owner of a service has run, and how each ended (asked over the mesh, from any daemon)')
     .argument('<name>')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON: [{ peerId, view: { module, cid, state, history: [...] } | null, error? }]')
     .action(run(async (ctx, name: string) => {
-      const here = (await ctx.client.runtime()).find(s => s.service === name)
-      if (here == null) throw new NotFoundError(`"${name}" has not run on this daemon; ask one of its owners (noodled service status ${name})`)
-      ctx.print(here.history, h => table(h.map(e => [e.at, e.module, e.outcome, e.cid === '' ? '-' : e.cid, e.error ?? '']), ['AT', 'MODULE', 'OUTCOME', 'CID', 'ERROR']))
+      const owners = await ctx.client.runtimeHistory(name)
+      if (owners.every(o => o.view == null && o.error == null)) throw new NotFoundError(`"${name}" runs on no owner (not a module service, or not placed): noodled service status ${name}`)
+      ctx.print(owners, historyText)
     }))
 
   service.command('resolve')
