@@ -114,6 +114,19 @@ describe('module sandbox (Extism in worker threads)', function () {
     expect(hostileDep.message).to.include('dependency "text-utils" imports wasi_snapshot_preview1.fd_write')
   })
 
+  it('one instance answers past 34,000 calls, where Extism\'s kernel memory, never reset, would have run out of block addresses', async function () {
+    this.timeout(120_000)
+    const echo = await ModulePool.create({ service: 'long', wasm: await example('echo'), grant: grant({ timeoutMs: 5_000 }), size: 1, host: { log } })
+    pools.push(echo)
+    const input = new TextEncoder().encode('again')
+    // 2^15 blocks is the limit (a block index is kept in the top bits of a 64-bit address)
+    for (let i = 0; i < 34_000; i++) {
+      const out = await echo.call('echo', input)
+      if (out.byteLength !== input.byteLength) expect.fail(`call ${i} answered ${out.byteLength} bytes`)
+    }
+    expect(echo.counters).to.deep.include({ calls: 34_000, errors: 0, restarts: 0 })
+  })
+
   it('runs the counter example with kv in its own namespace: two services never see each other\'s count', async () => {
     const datastore = new MemoryDatastore()
     const manifest = parseManifest(JSON.parse(await readFile(fileURLToPath(new URL('../../../examples/modules/counter/noodle.json', import.meta.url)), 'utf8')))
