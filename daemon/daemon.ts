@@ -119,7 +119,8 @@ export class Daemon implements ControlTarget {
         runtime: {
           policy: { ...DEFAULT_POLICY, ...config.runtime.policy },
           ...(config.runtime.instancesPerService != null ? { instancesPerService: config.runtime.instancesPerService } : {}),
-          ...(config.runtime.probationMs != null ? { probationMs: config.runtime.probationMs } : {})
+          ...(config.runtime.probationMs != null ? { probationMs: config.runtime.probationMs } : {}),
+          ...(config.runtime.spareWorkers != null ? { spareWorkers: config.runtime.spareWorkers } : {})
         },
         membership: {
           ...config.membership,

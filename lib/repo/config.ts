@@ -83,7 +83,9 @@ export const configSchema = z.strictObject({
     }).default({}),
     instancesPerService: z.number().int().min(1).max(64).optional(),
     /** how long a new version is watched for an error-rate spike after an update (ms, default 10 s); the next owner's swap waits for it */
-    probationMs: z.number().int().min(0).max(3_600_000).optional()
+    probationMs: z.number().int().min(0).max(3_600_000).optional(),
+    /** Extism workers kept started for new module instances (default 1; 0 for none) */
+    spareWorkers: z.number().int().min(0).max(16).optional()
   }).default({ policy: {} })
 })
 

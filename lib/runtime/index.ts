@@ -15,6 +15,7 @@ import { KvNamespace } from './kv.js'
 import { RuntimeMetrics } from './metrics.js'
 import { ModulePool } from './pool.js'
 import { errorSpike, waitForTurn } from './rollout.js'
+import { SpareWorkers } from './spare-workers.js'
 import { RUNTIME_STATUS_SUFFIX, RuntimeStatusProtocol } from './status-protocol.js'
 
 export { DEFAULT_POLICY, grantFor, type Grant, type NodePolicy } from './grants.js'
@@ -35,6 +36,8 @@ const RETRY_MAX_MS = 60_000
 /** After an update switches, the new version is watched this long for an error-rate spike (rollout.ts); the next owner waits for it. */
 export const DEFAULT_PROBATION_MS = 10_000
 const PROBATION_CHECK_MS = 250
+/** One started worker waiting for the next instance: a cold start without the thread's ~50 ms start. */
+export const DEFAULT_SPARE_WORKERS = 1
 
 export interface RuntimeInit {
   policy?: NodePolicy
@@ -42,6 +45,8 @@ export interface RuntimeInit {
   instancesPerService?: number
   /** how long a new version is watched for an error-rate spike after an update; @default DEFAULT_PROBATION_MS */
   probationMs?: number
+  /** Extism workers kept started for new instances (0: none); @default DEFAULT_SPARE_WORKERS */
+  spareWorkers?: number
   /** @default '/noodle' */
   protocolPrefix?: string
 }
@@ -102,6 +107,7 @@ export class Runtime implements Startable {
   private readonly metrics: RuntimeMetrics
   private readonly probationMs: number
   private readonly statusProtocol?: RuntimeStatusProtocol
+  readonly spares: SpareWorkers
 
   private readonly onStart = (evt: CustomEvent<Instance>): void => { void this.load(evt.detail) }
   private readonly onUpdate = (evt: CustomEvent<Instance>): void => { void this.load(evt.detail) }
@@ -119,6 +125,7 @@ export class Runtime implements Startable {
     this.instances = init.instancesPerService ?? DEFAULT_INSTANCES
     this.log = components.logger.forComponent('noodled:runtime')
     this.probationMs = init.probationMs ?? DEFAULT_PROBATION_MS
+    this.spares = new SpareWorkers(init.spareWorkers ?? DEFAULT_SPARE_WORKERS)
     if (components.registrar != null && components.connectionManager != null) {
       this.statusProtocol = new RuntimeStatusProtocol({ registrar: components.registrar, connectionManager: components.connectionManager }, {
         protocol: `${init.protocolPrefix ?? '/noodle'}${RUNTIME_STATUS_SUFFIX}`,
@@ -134,6 +141,7 @@ export class Runtime implements Startable {
 
   async start (): Promise<void> {
     await this.statusProtocol?.start()
+    this.spares.start()
     const { reconciler } = this.components.registry
     reconciler.addEventListener('instance:start', this.onStart)
     reconciler.addEventListener('instance:update', this.onUpdate)
@@ -151,6 +159,7 @@ export class Runtime implements Startable {
     reconciler.removeEventListener('instance:stop', this.onStop)
     await Promise.all([...this.loaded.keys()].map(async s => { await this.unload(s) }))
     await this.statusProtocol?.stop()
+    await this.spares.stop()
   }
 
   /**
@@ -299,7 +308,8 @@ export class Runtime implements Startable {
       grant: source.grant,
       size: source.slots,
       host: { log: this.log, kv: new KvNamespace(this.components.datastore, service), call: this.meshCall },
-      observer: this.metrics.observer(service)
+      observer: this.metrics.observer(service),
+      spares: this.spares
     })
   }
 

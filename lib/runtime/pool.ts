@@ -7,6 +7,7 @@ import { HOST_NAMESPACE, checkImports, hostFunctions, moduleConsole, type Curren
 import { guardedFetch } from './http.js'
 import { limitMemory } from './memory-limit.js'
 import type { PoolObserver } from './metrics.js'
+import type { SpareWorkers } from './spare-workers.js'
 
 /**
  * What a trap looks like once Extism has carried it out of the worker: the
@@ -55,6 +56,8 @@ export interface ModulePoolInit {
   host: Omit<HostContext, 'service'>
   /** told of every call and restart (the runtime's per-service metrics) */
   observer?: PoolObserver
+  /** workers started ahead of need, taken when there is one */
+  spares?: SpareWorkers
 }
 
 interface Instance {
@@ -277,6 +280,7 @@ export class ModulePool {
       allowedHosts: ['*'],
       allowedPaths: Object.fromEntries(grant.paths.map(p => [p, p])),
       fetch: noted(guardedFetch(grant.http, current)),
+      spareWorker: () => this.init.spares?.take(),
       logger: moduleConsole(grant, ctx),
       functions: { [HOST_NAMESPACE]: Object.fromEntries(Object.entries(hostFunctions(grant, ctx, current)).map(([name, f]) => [name, noted(f)])) }
     })
