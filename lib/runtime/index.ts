@@ -363,9 +363,13 @@ export class Runtime implements Startable {
       const spike = errorSpike(pool.counters, before)
       if (spike == null && Date.now() < until) return
       clearInterval(timer)
+      // a spike keeps the probation mark until the version before is back (the next owner waits)
+      if (spike != null) {
+        void this.rollBack(entry, pool, back, spike)
+        return
+      }
       const { probationUntil: _until, ...rest } = entry.view
       entry.view = rest
-      if (spike != null) void this.rollBack(entry, pool, back, spike)
     }, PROBATION_CHECK_MS)
     timer.unref?.()
   }
@@ -373,10 +377,14 @@ export class Runtime implements Startable {
   private async rollBack (entry: Loaded, bad: ModulePool, back: PoolSource, why: string): Promise<void> {
     const service = entry.view.service
     const failing = { module: entry.view.module ?? '', cid: entry.view.cid ?? '' }
+    // decided now: an owner asking from here on sees it rolled back and halts
+    entry.view = { ...entry.view, history: entry.view.history.map((h, i, all) => i === all.length - 1 && h.cid === failing.cid ? { ...h, outcome: 'rolled back' as const, error: why } : h) }
     let pool: ModulePool
     try {
       pool = await this.startPool(service, back)
     } catch (err: any) {
+      const { probationUntil: _until, ...rest } = entry.view
+      entry.view = { ...rest, error: `${failing.module} has an error spike (${why}) and ${back.module} could not be started again: ${err.message as string}` }
       this.log.error('service %s: %s has an error spike (%s), and %s could not be started again: %e', service, failing.module, why, back.module, err)
       return
     }
@@ -384,7 +392,6 @@ export class Runtime implements Startable {
       await pool.close({ drainMs: 0 })
       return
     }
-    entry.view = { ...entry.view, history: entry.view.history.map((h, i, all) => i === all.length - 1 && h.cid === failing.cid ? { ...h, outcome: 'rolled back' as const, error: why } : h) }
     this.switchTo(entry, pool, back)
     entry.view = { ...entry.view, error: `${failing.module} rolled back: ${why}` }
     void bad.close()

@@ -15,7 +15,7 @@ import { summarise } from './stats.js'
 
 const example = (name: string): string => fileURLToPath(new URL(`../../../examples/modules/${name}`, import.meta.url))
 const log = defaultLogger().forComponent('bench:runtime')
-const CALLS = 60
+const CALLS = 150
 const COLD_STARTS = 20
 const WARM_CALLS = 3_000
 const CONCURRENCY = 64
@@ -77,14 +77,15 @@ export async function runtimeBench (): Promise<Record<string, unknown>> {
       await inThread.call('work', input)
       await pool.call('work', input)
     }
-    // interleaved rounds so all three see the same machine
+    // interleaved call by call, so all three see the same machine (on a shared 2-core VM, blocks
+    // of calls drifted apart by several per cent between runs: more than the overhead measured)
     const a: number[] = []
     const b: number[] = []
     const c: number[] = []
-    for (let round = 0; round < 3; round++) {
-      a.push(...await timed(CALLS / 3, () => jsWork(n)))
-      b.push(...await timed(CALLS / 3, async () => await inThread.call('work', input)))
-      c.push(...await timed(CALLS / 3, async () => await pool.call('work', input)))
+    for (let i = 0; i < CALLS; i++) {
+      a.push(...await timed(1, () => jsWork(n)))
+      b.push(...await timed(1, async () => await inThread.call('work', input)))
+      c.push(...await timed(1, async () => await pool.call('work', input)))
     }
     const wall = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / 1000
     const sa = summarise(a, wall(a))

@@ -108,7 +108,8 @@ describe('module-backed services (in-process meshes)', function () {
   })
 
   it('an update rolls over the owners one at a time, each after the one before has passed its probation; a version whose error rate spikes after the switch is rolled back and not started on the next owner; every owner\'s history is visible from any node', async () => {
-    const probationMs = 3_000
+    // long enough for the bad version to see 20 calls on a busy machine (each trap replaces an instance)
+    const probationMs = 5_000
     nodes = await startMesh(3, { runtime: { probationMs } })
     await waitFor(() => converged(nodes), { what: 'membership convergence' })
     const [a] = nodes as [NoodleNode]
@@ -134,9 +135,9 @@ describe('module-backed services (in-process meshes)', function () {
 
     // a steady stream of calls while 2.0.0 rolls out: its owner's calls trap, its error rate spikes, it goes back
     let stop = false
-    const steady = (async () => {
+    const steady = Promise.all(Array.from({ length: 8 }, async () => {
       while (!stop) await caller.services.rpc.call('roll', 'echo', text('x'), { idempotent: true }).catch(() => {})
-    })()
+    }))
     try {
       await a.services.registry.deploy({ name: 'roll', replicas: 2, module: 'echo@2.0.0' })
       await waitFor(() => historyOf(first).includes('echo@2.0.0 rolled back') && historyOf(second).at(-1) === 'echo@2.0.0 halted', { timeoutMs: 60_000, what: 'the first owner to roll 2.0.0 back and the second to halt' })
