@@ -4,6 +4,7 @@ import type { Logger } from '@libp2p/interface'
 import { CapabilityDeniedError, DependencyError } from '../interface/errors.js'
 import { wasmApi, type WasmModule } from '../wasm-api.js'
 import type { Grant } from './grants.js'
+import { readGrantedFile } from './files.js'
 import type { KvNamespace } from './kv.js'
 
 /** Extism's namespace for host functions a module declares itself (`@external('extism:host/user', ...)`). */
@@ -71,6 +72,11 @@ export function hostFunctions (grant: Grant, ctx: HostContext, current: () => Cu
     },
     kv_put: async (cc: CallContext, key: bigint, value: bigint) => { await needs('kv').put(bytesAt(cc, key), bytesAt(cc, value)) },
     kv_delete: async (cc: CallContext, key: bigint) => { await needs('kv').delete(bytesAt(cc, key)) },
+    // file_read(path) -> bytes: a file under a directory the grant names (capability "paths"), read-only
+    file_read: async (cc: CallContext, path: bigint) => {
+      if (grant.paths.length === 0) throw new CapabilityDeniedError(`service "${ctx.service}" has no paths capability (its manifest must ask for directories and this node's policy allow them)`)
+      return cc.store(await readGrantedFile(text(cc, path), grant.paths, ctx.service))
+    },
     clock_ms: () => BigInt(Date.now()),
     random_bytes: (cc: CallContext, n: bigint) => cc.store(new Uint8Array(randomBytes(Math.min(Number(n), MAX_RANDOM_BYTES))))
   }

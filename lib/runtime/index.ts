@@ -108,6 +108,7 @@ export class Runtime implements Startable {
   private readonly probationMs: number
   private readonly statusProtocol?: RuntimeStatusProtocol
   readonly spares: SpareWorkers
+  private stopping = false
 
   private readonly onStart = (evt: CustomEvent<Instance>): void => { void this.load(evt.detail) }
   private readonly onUpdate = (evt: CustomEvent<Instance>): void => { void this.load(evt.detail) }
@@ -141,7 +142,6 @@ export class Runtime implements Startable {
 
   async start (): Promise<void> {
     await this.statusProtocol?.start()
-    this.spares.start()
     const { reconciler } = this.components.registry
     reconciler.addEventListener('instance:start', this.onStart)
     reconciler.addEventListener('instance:update', this.onUpdate)
@@ -153,6 +153,7 @@ export class Runtime implements Startable {
   }
 
   async stop (): Promise<void> {
+    this.stopping = true
     const { reconciler } = this.components.registry
     reconciler.removeEventListener('instance:start', this.onStart)
     reconciler.removeEventListener('instance:update', this.onUpdate)
@@ -215,6 +216,8 @@ export class Runtime implements Startable {
     // what a running pool depends on in the spec: a change to any of it starts a new pool (as a new version would)
     const key = JSON.stringify([ref, instance.spec.capabilities ?? null, instance.spec.requirements.slots])
     if (previous?.key === key && previous.view.state !== 'failed') return
+    // a node keeps a started worker once it runs module services; one that never does pays nothing
+    if (!this.stopping) this.spares.start()
     previous?.controller.abort()
     const controller = new AbortController()
     if (previous?.retry != null) clearTimeout(previous.retry)

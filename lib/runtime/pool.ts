@@ -278,7 +278,8 @@ export class ModulePool {
       // Extism's own host check matches names only; guardedFetch checks each request against
       // the grant (ports too) and fails it with a named error, so Extism lets every name through
       allowedHosts: ['*'],
-      allowedPaths: Object.fromEntries(grant.paths.map(p => [p, p])),
+      // no WASI, so Extism opens no files; a `paths` grant is served by the file_read host function
+      allowedPaths: {},
       fetch: noted(guardedFetch(grant.http, current)),
       spareWorker: () => this.init.spares?.take(),
       logger: moduleConsole(grant, ctx),

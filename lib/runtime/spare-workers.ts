@@ -20,7 +20,9 @@ export class SpareWorkers {
     this.want = want
   }
 
+  /** Start keeping spares (again after stop); a no-op while they are kept. */
   start (): void {
+    if (!this.closed) return
     this.closed = false
     this.fill()
   }

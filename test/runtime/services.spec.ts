@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'chai'
 import { readModuleDir } from '../../lib/modules/module-dir.js'
@@ -8,6 +8,8 @@ import { converged, startMesh, stopAll } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
 import { createMetrics } from '../../daemon/metrics.js'
 import { createServer, type Server } from 'node:http'
+import { join } from 'node:path'
+import { tmpDir } from '../utils/tmp-repo.js'
 import type { AddressInfo } from 'node:net'
 import { DEFAULT_POLICY } from '../../lib/runtime/index.js'
 
@@ -18,9 +20,11 @@ const str = (b: Uint8Array): string => new TextDecoder().decode(b)
 describe('module-backed services (in-process meshes)', function () {
   this.timeout(90_000)
   let nodes: NoodleNode[] = []
+  const cleanups: Array<() => Promise<void>> = []
   afterEach(async () => {
     await stopAll(nodes)
     nodes = []
+    for (const c of cleanups.splice(0)) await c()
   })
 
   /** Owners of `service` whose runtime runs it. */
@@ -212,12 +216,22 @@ describe('module-backed services (in-process meshes)', function () {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     try {
       // a lets modules reach 127.0.0.1 over HTTP; b keeps the default policy (no HTTP)
-      nodes = await startMesh(2, { runtime: { policy: DEFAULT_POLICY } }, { runtime: { policy: { ...DEFAULT_POLICY, http: ['127.0.0.1'] } } })
+      // files: a directory the module may read, a file beside it that it may not, and a link out
+      const files = await tmpDir()
+      cleanups.push(files.cleanup)
+      const granted = join(files.path, 'granted')
+      await mkdir(granted)
+      await writeFile(join(granted, 'hello.txt'), 'hi there')
+      await writeFile(join(files.path, 'secret.txt'), 'not for modules')
+      await symlink(join(files.path, 'secret.txt'), join(granted, 'link.txt'))
+      // a lets modules reach 127.0.0.1 over HTTP and read the granted directory; b keeps the default policy (neither)
+      nodes = await startMesh(2, { runtime: { policy: DEFAULT_POLICY } }, { runtime: { policy: { ...DEFAULT_POLICY, http: ['127.0.0.1'], paths: [granted] } } })
       await waitFor(() => converged(nodes), { what: 'membership convergence' })
       const [a, b] = nodes as [NoodleNode, NoodleNode]
       for (const name of ['echo', 'relay']) {
         const { manifest, wasm } = await readModuleDir(example(name))
-        await a.services.modules.publish(manifest, wasm)
+        // this deployment's relay asks for the directory too
+        await a.services.modules.publish(name === 'relay' ? { ...manifest, capabilities: { ...manifest.capabilities, paths: [granted] } } : manifest, wasm)
       }
       await waitFor(() => b.services.modules.catalog.all().length === 2, { what: 'the catalog on b' })
       await a.services.registry.deploy({ name: 'echo', replicas: 1, module: 'echo@^1' })
@@ -243,6 +257,13 @@ describe('module-backed services (in-process meshes)', function () {
       expect(onB.grant?.http).to.deep.equal([])
       expect(onB.grant?.withheld).to.include('http 127.0.0.1')
       expect(await failure(b, 'get', `${base}/hello`)).to.have.property('name', 'CapabilityDeniedError')
+      // paths: files under the granted directory only, links resolved first; nothing on b
+      expect(await on(a, 'read', join(granted, 'hello.txt'))).to.equal('hi there')
+      for (const outside of [join(files.path, 'secret.txt'), join(granted, '..', 'secret.txt'), join(granted, 'link.txt'), 'relative.txt']) {
+        expect(await failure(a, 'read', outside), outside).to.have.property('name', 'CapabilityDeniedError')
+      }
+      expect(await failure(a, 'read', join(granted, 'missing.txt'))).to.have.property('name', 'NotFoundError')
+      expect(await failure(b, 'read', join(granted, 'hello.txt'))).to.have.property('name', 'CapabilityDeniedError')
       // the module's call ends at its deadline, and the HTTP request made for it with it
       expect(await failure(a, 'get', `${base}/slow`, 300)).to.have.property('name', 'ModuleTimeoutError')
       await waitFor(() => closed.includes('slow'), { what: 'the slow request to be closed' })
