@@ -33,6 +33,8 @@ const HISTORY = 20
 /** A load that failed with nothing running is tried again after this, doubling up to RETRY_MAX_MS. */
 const RETRY_MS = 2_000
 const RETRY_MAX_MS = 60_000
+/** A catalog change retries failed loads after this (one retry for a burst of versions). */
+const CATALOG_RETRY_MS = 100
 /** After an update switches, the new version is watched this long for an error-rate spike (rollout.ts); the next owner waits for it. */
 export const DEFAULT_PROBATION_MS = 10_000
 const PROBATION_CHECK_MS = 250
@@ -81,6 +83,7 @@ interface PoolSource {
 interface Loaded {
   /** the spec's module, capabilities and slots this entry was loaded for */
   key: string
+  instance: Instance
   view: RuntimeServiceView
   pool?: ModulePool
   source?: PoolSource
@@ -113,6 +116,26 @@ export class Runtime implements Startable {
   private readonly onStart = (evt: CustomEvent<Instance>): void => { void this.load(evt.detail) }
   private readonly onUpdate = (evt: CustomEvent<Instance>): void => { void this.load(evt.detail) }
   private readonly onStop = (evt: CustomEvent<Instance>): void => { void this.unload(evt.detail.service) }
+  /**
+   * The catalog learnt a version: a service that could not be loaded
+   * (its module unknown, say) is tried again now rather than at the end of
+   * its backoff, which may be a minute away. Debounced: a catalog sync
+   * brings many versions at once.
+   */
+  private readonly onCatalog = (): void => {
+    if (this.catalogRetry != null) return
+    this.catalogRetry = setTimeout(() => {
+      this.catalogRetry = undefined
+      for (const l of this.loaded.values()) {
+        if (l.view.state !== 'failed' || l.retry == null) continue
+        clearTimeout(l.retry)
+        l.retry = undefined
+        void this.load(l.instance)
+      }
+    }, CATALOG_RETRY_MS)
+  }
+
+  private catalogRetry?: ReturnType<typeof setTimeout>
 
   private readonly meshCall: MeshCall = async (service, fn, payload, options) => {
     const rpc = this.components.rpc
@@ -146,6 +169,7 @@ export class Runtime implements Startable {
     reconciler.addEventListener('instance:start', this.onStart)
     reconciler.addEventListener('instance:update', this.onUpdate)
     reconciler.addEventListener('instance:stop', this.onStop)
+    this.components.modules.catalog.addEventListener('change', this.onCatalog)
   }
 
   afterStart (): void {
@@ -158,6 +182,8 @@ export class Runtime implements Startable {
     reconciler.removeEventListener('instance:start', this.onStart)
     reconciler.removeEventListener('instance:update', this.onUpdate)
     reconciler.removeEventListener('instance:stop', this.onStop)
+    this.components.modules.catalog.removeEventListener('change', this.onCatalog)
+    clearTimeout(this.catalogRetry)
     await Promise.all([...this.loaded.keys()].map(async s => { await this.unload(s) }))
     await this.statusProtocol?.stop()
     await this.spares.stop()
@@ -223,6 +249,7 @@ export class Runtime implements Startable {
     if (previous?.retry != null) clearTimeout(previous.retry)
     const entry: Loaded = {
       key,
+      instance,
       controller,
       failures: previous?.key === key ? previous.failures : 0,
       view: { ...(previous?.view ?? { service, instances: 0, slots: 0, history: [] }), ref, state: previous?.pool != null ? 'running' : 'loading', since: previous?.view.since ?? new Date().toISOString() },
