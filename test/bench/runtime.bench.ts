@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
 import createPlugin from '@extism/extism'
 import { defaultLogger } from '@libp2p/logger'
@@ -30,6 +31,18 @@ function jsWork (n: number): string {
     x ^= x << 5; x >>>= 0
   }
   return String(x)
+}
+
+/**
+ * The same JS loop in a bare worker thread (no Extism, no sandbox): what a
+ * thread alone costs on this machine, beside what the sandbox costs.
+ */
+function jsWorker (): { call: (n: number) => Promise<string>, close: () => Promise<number> } {
+  const worker = new Worker(`const { parentPort } = require('node:worker_threads'); ${jsWork.toString()}; parentPort.on('message', (n) => parentPort.postMessage(jsWork(n)))`, { eval: true })
+  return {
+    call: async (n) => await new Promise(resolve => { worker.once('message', resolve); worker.postMessage(n) }),
+    close: async () => await worker.terminate()
+  }
 }
 
 async function timed (n: number, call: () => Promise<unknown> | unknown): Promise<number[]> {
@@ -82,15 +95,24 @@ export async function runtimeBench (): Promise<Record<string, unknown>> {
     const a: number[] = []
     const b: number[] = []
     const c: number[] = []
-    for (let i = 0; i < CALLS; i++) {
-      a.push(...await timed(1, () => jsWork(n)))
-      b.push(...await timed(1, async () => await inThread.call('work', input)))
-      c.push(...await timed(1, async () => await pool.call('work', input)))
+    const d: number[] = []
+    const bare = jsWorker()
+    try {
+      for (let i = 0; i < 10; i++) await bare.call(n)
+      for (let i = 0; i < CALLS; i++) {
+        a.push(...await timed(1, () => jsWork(n)))
+        b.push(...await timed(1, async () => await inThread.call('work', input)))
+        c.push(...await timed(1, async () => await pool.call('work', input)))
+        d.push(...await timed(1, async () => await bare.call(n)))
+      }
+    } finally {
+      await bare.close()
     }
     const wall = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / 1000
     const sa = summarise(a, wall(a))
     const sb = summarise(b, wall(b))
     const sc = summarise(c, wall(c))
+    const sd = summarise(d, wall(d))
 
     // cold start as a daemon sees it: a started worker is waiting (the runtime keeps one; it is
     // started again after each take, so each start here first waits for it, outside the timing)
@@ -126,8 +148,9 @@ export async function runtimeBench (): Promise<Record<string, unknown>> {
     return {
       name: 'runtime',
       iterations: n,
-      perCallUs: { plainJsMainThread: sa, wasmInThread: sb, wasmInWorkerSandbox: sc },
+      perCallUs: { plainJsMainThread: sa, wasmInThread: sb, wasmInWorkerSandbox: sc, plainJsBareWorkerThread: sd },
       workerOverheadPercentVsInThread: { p50: pct(sc.p50Us, sb.p50Us), mean: pct(sc.meanUs, sb.meanUs) },
+      bareWorkerThreadOverheadPercentVsMainThread: { p50: pct(sd.p50Us, sa.p50Us), mean: pct(sd.meanUs, sa.meanUs), what: 'the same JS loop in a plain worker_thread: what a thread alone costs here' },
       wasmVsJsPercent: { p50: pct(sb.p50Us, sa.p50Us) },
       coldStartMs: { p50: Math.round(summarise(cold, 1).p50Us / 10) / 100, p99: Math.round(summarise(cold, 1).p99Us / 10) / 100, n: cold.length, what: 'module bytes here -> first call answered: compile, memory cap, import check, instantiate in a started spare worker' },
       coldStartNoSpareMs: { p50: Math.round(summarise(coldNoSpare, 1).p50Us / 10) / 100, p99: Math.round(summarise(coldNoSpare, 1).p99Us / 10) / 100, n: coldNoSpare.length, what: 'the same, starting the worker thread too' },

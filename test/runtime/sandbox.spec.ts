@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { defaultLogger } from '@libp2p/logger'
@@ -125,6 +126,24 @@ describe('module sandbox (Extism in worker threads)', function () {
       if (out.byteLength !== input.byteLength) expect.fail(`call ${i} answered ${out.byteLength} bytes`)
     }
     expect(echo.counters).to.deep.include({ calls: 34_000, errors: 0, restarts: 0 })
+  })
+
+  it('starts instances in a process run with V8 flags (a worker refuses them if handed the parent\'s execArgv)', async () => {
+    const pool = new URL('../../lib/runtime/pool.js', import.meta.url).href
+    const wasm = fileURLToPath(new URL('../../../examples/modules/echo/build/echo.wasm', import.meta.url))
+    const script = `
+      import { readFile } from 'node:fs/promises'
+      import { defaultLogger } from '@libp2p/logger'
+      import { ModulePool } from '${pool}'
+      const p = await ModulePool.create({ service: 'flags', wasm: new Uint8Array(await readFile(${JSON.stringify(wasm)})), grant: ${JSON.stringify(grant({ timeoutMs: 5_000 }))}, size: 1, host: { log: defaultLogger().forComponent('t') } })
+      process.stdout.write(new TextDecoder().decode(await p.call('echo', new TextEncoder().encode('flagged'))))
+      await p.close()`
+    const out = await new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--max-old-space-size=256', '--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('../../..', import.meta.url)), timeout: 30_000 }, (err, stdout, stderr) => {
+        resolve({ code: err == null ? 0 : (err as any).code ?? 1, stdout, stderr })
+      })
+    })
+    expect(out, out.stderr).to.include({ code: 0, stdout: 'flagged' })
   })
 
   it('runs the counter example with kv in its own namespace: two services never see each other\'s count', async () => {
