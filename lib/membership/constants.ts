@@ -73,3 +73,6 @@ export const TRIM_IDLE_AFTER_MS = 30_000
  * timeout start. A dead process refuses the dial at once either way.
  */
 export const CONNECT_BUDGET_FACTOR = 4
+
+/** The longest a graceful stop waits for its `left` to be gossiped and said to connected members. */
+export const LEAVE_WAIT_MS = 500

@@ -144,6 +144,19 @@ export class MemberTable {
   }
 
   /**
+   * A member said directly that it is leaving (its `left` advert may not
+   * reach this node: gossip may not have meshed it yet). Taken unless this
+   * node holds a newer incarnation; its seq makes adverts sent before it stale.
+   */
+  applyLeave (peerId: string, incarnation: number, seq: number, now: number): MemberEvent | undefined {
+    const m = this.members.get(peerId)
+    if (m == null || m.status === 'left' || incarnation < m.incarnation) return undefined
+    const { suspicion: _s, ...rest } = m
+    this.members.set(peerId, { ...rest, status: 'left', incarnation, seq: Math.max(m.seq, seq), statusSince: now, lastHeardAt: now })
+    return { type: 'left', peerId, status: 'left', incarnation, at: now }
+  }
+
+  /**
    * Learn of a member from a neighbour's list (a newcomer catching up without
    * waiting a full advert interval). Only unknown members are added; what a
    * member says of itself in adverts always wins.

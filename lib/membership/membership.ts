@@ -9,7 +9,7 @@ import { Key, type Datastore } from 'interface-datastore'
 import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
 import { InvalidLabelError, MemberNotFoundError } from './errors.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
-import { ADDRS_REFRESH_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { ADDRS_REFRESH_MS, LEAVE_WAIT_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import type { SyncSnapshot } from './sync.js'
@@ -181,7 +181,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       log: this.log,
       incarnation: () => this.incarnation,
       handlerTimeoutMs: this.timing.probeTimeoutMs + this.timing.indirectTimeoutMs * 2,
-      onMalformed: () => { this.reject('malformed') }
+      onMalformed: () => { this.reject('malformed') },
+      onLeave: (peer, incarnation, seq) => {
+        const event = this.table.applyLeave(peer, incarnation, seq, Date.now())
+        if (event != null) this.emitMember(event)
+      }
     })
     this.sync = new MemberSync(components, {
       protocol: `${prefix}${SYNC_PROTOCOL_SUFFIX}`,
@@ -239,14 +243,26 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.tasks.forEach(task => { task.start() })
   }
 
-  /** Graceful leave: announce `left` (bounded wait) before the node stops. */
+  /**
+   * Graceful leave: announce `left` (bounded wait) before the node stops,
+   * gossiped and said directly to every connected member. Gossip alone
+   * reached nobody when the topic's mesh had not formed yet (publish goes to
+   * mesh peers only), and the others then judged the node failed.
+   */
   async beforeStop (): Promise<void> {
     if (!this.started) return
     this.leaving = true
+    // the seq the `left` advert will carry, so adverts sent before it are stale wherever the direct word lands first
+    const seq = this.seq + 1
+    const signal = AbortSignal.timeout(LEAVE_WAIT_MS)
+    const direct = this.components.connectionManager.getConnections()
+      .map(c => c.remotePeer)
+      .filter((p, i, all) => all.findIndex(q => q.equals(p)) === i && this.table.get(p.toString()) != null)
+      .map(async p => { await this.prober.leave(p, this.incarnation, seq, { signal }).catch(() => {}) })
     try {
       await Promise.race([
-        this.publishAdvert('left'),
-        new Promise(resolve => setTimeout(resolve, 500).unref())
+        Promise.all([this.publishAdvert('left'), ...direct]),
+        new Promise(resolve => setTimeout(resolve, LEAVE_WAIT_MS).unref())
       ])
     } catch (err) {
       this.log('could not announce leave: %e', err)

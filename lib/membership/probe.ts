@@ -21,6 +21,8 @@ export interface ProberInit {
   /** upper bound on answering one inbound request (an indirect probe waits for its target) */
   handlerTimeoutMs: number
   onMalformed: () => void
+  /** a connected peer says it is leaving (of itself only: the connection names it) */
+  onLeave: (peer: string, incarnation: number, seq: number) => void
 }
 
 let nonceCounter = 0
@@ -133,6 +135,12 @@ export class Prober {
     await this.channel(peer, options.signal)
   }
 
+  /** Tell a connected peer this node is leaving; resolves when it has taken note. */
+  async leave (peer: PeerId, incarnation: number, seq: number, options: { signal: AbortSignal }): Promise<void> {
+    const res = await this.exchange(peer, { type: 'leave', nonce: ++nonceCounter, incarnation, seq }, options.signal)
+    if (res.type !== 'ack') throw new ProbeError(`unexpected answer to a leave from ${peer.toString()}`)
+  }
+
   /** Ask `helper` to probe `target`: reached, not reached, or the helper's dial was refused. */
   async pingReq (helper: PeerId, target: PeerId, addrs: string[], timeoutMs: number, options: { signal: AbortSignal }): Promise<'ack' | 'nack' | 'refused'> {
     const nonce = ++nonceCounter
@@ -172,7 +180,7 @@ export class Prober {
   private serve (stream: Stream, connection: Connection): void {
     onFrames(stream, MAX_PROBE_MESSAGE_BYTES, (bytes) => {
       const req = decodeJson(probeRequestSchema, bytes)
-      void this.answer(req).then(res => {
+      void this.answer(req, connection.remotePeer.toString()).then(res => {
         // the requester may have gone while an indirect probe ran: answer only an open stream,
         // and never let a send on a stream that closed meanwhile escape as an unhandled rejection
         if (stream.status !== 'open' || stream.writeStatus !== 'writable') return
@@ -189,8 +197,12 @@ export class Prober {
     stream.addEventListener('remoteCloseWrite', () => { void stream.close().catch(() => {}) })
   }
 
-  private async answer (req: ProbeRequest): Promise<ProbeResponse> {
+  private async answer (req: ProbeRequest, from: string): Promise<ProbeResponse> {
     if (req.type === 'ping') return { type: 'ack', nonce: req.nonce, incarnation: this.init.incarnation() }
+    if (req.type === 'leave') {
+      this.init.onLeave(from, req.incarnation, req.seq)
+      return { type: 'ack', nonce: req.nonce }
+    }
     return this.relay(req, AbortSignal.timeout(this.init.handlerTimeoutMs))
   }
 

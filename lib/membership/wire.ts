@@ -84,6 +84,9 @@ export function decodeMessage (data: Uint8Array): TopicMessage {
 /** Probe protocol messages (one request, one response per stream). */
 export const probeRequestSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ping'), nonce: count }),
+  // the sender is leaving (graceful stop): said directly as well as gossiped, and only of itself
+  // (the connection names the sender); seq is that of its `left` advert
+  z.strictObject({ type: z.literal('leave'), nonce: count, incarnation: count, seq: count }),
   z.strictObject({
     type: z.literal('ping-req'),
     nonce: count,

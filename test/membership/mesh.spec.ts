@@ -117,6 +117,20 @@ describe('gossip membership (in-process meshes)', function () {
     expect(events.filter(e => e.peerId === leaver.peerId.toString()).map(e => e.type)).to.deep.equal(['left'])
   })
 
+  it('a graceful stop reaches connected members directly when gossip carries nothing', async () => {
+    nodes = await mesh(3)
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const leaver = nodes[2]!
+    const others = nodes.slice(0, 2)
+    // the others hear nothing on the membership topic from here on (as when gossipsub has no mesh yet)
+    for (const n of others) n.services.pubsub.topicValidators.set(n.services.membership.topic, async () => TopicValidatorResult.Ignore)
+    for (const n of others) await n.dial(leaver.getMultiaddrs()[0]!)
+    const events = record(nodes[0]!)
+    await leaver.stop()
+    await waitFor(() => allSee(others, leaver, 'left'), { what: 'the others to mark it left' })
+    expect(events.filter(e => e.peerId === leaver.peerId.toString()).map(e => e.type)).to.deep.equal(['left'])
+  })
+
   it('a suspected member refutes by raising its incarnation', async () => {
     nodes = await mesh(3)
     await waitFor(() => converged(nodes), { what: 'convergence' })
