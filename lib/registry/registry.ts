@@ -74,6 +74,9 @@ export interface DeployResult {
 
 const gossipSchema = z.strictObject({ v: z.literal(1), entries: z.array(z.unknown()).min(1).max(100) })
 /** name -> "version/author" of what the requester holds */
+/** Connected members a local write is pushed to directly (besides gossip). */
+const MAX_PUSH_PEERS = 16
+
 const syncRequestSchema = z.strictObject({ digest: z.record(z.string().max(63), z.string().max(200)) })
 const syncResponseSchema = z.strictObject({ entries: z.array(z.unknown()).max(100_000) })
 
@@ -398,9 +401,22 @@ export class Registry implements Startable {
   // ---- replication -------------------------------------------------------
 
   /** A local write: gossip it now, store it on the DHT in the background. */
+  /**
+   * A local write reaches the mesh by gossip, and by push-pull with the
+   * connected members: each is asked for what this node lacks, sees from
+   * the digest that this node holds something newer, and pulls it. Gossip
+   * alone reaches only the topic's mesh, which a young mesh may not have
+   * formed yet: a deploy then waited for anti-entropy (30 s).
+   */
   private async write (entry: CatalogEntry): Promise<void> {
     await this.publish(entry)
     void this.dht?.store(entry)
+    const asked = new Set<string>()
+    for (const c of this.components.connectionManager.getConnections()) {
+      if (asked.size >= MAX_PUSH_PEERS || asked.has(c.remotePeer.toString())) continue
+      asked.add(c.remotePeer.toString())
+      void this.pull(c.remotePeer)
+    }
   }
 
   private async publish (entry: CatalogEntry): Promise<void> {
@@ -479,14 +495,18 @@ export class Registry implements Startable {
         throw err
       }
       // what the requester lacks or holds an older version of
-      const entries = this.catalog.all().filter(e => {
-        const held = digest[e.name]
-        if (held == null) return true
+      const mine = new Map(this.catalog.all().map(e => [e.name, e]))
+      const heldBy = (e: CatalogEntry, held: string): CatalogEntry => {
         const slash = held.indexOf('/')
-        return newer(e, { ...e, version: Number(held.slice(0, slash)), author: held.slice(slash + 1) })
-      })
+        return { ...e, version: Number(held.slice(0, slash)), author: held.slice(slash + 1) }
+      }
+      const entries = [...mine.values()].filter(e => digest[e.name] == null || newer(e, heldBy(e, digest[e.name]!)))
       await lp.write(encodeJson({ entries }), { signal })
       await stream.close({ signal })
+      // push-pull: when the requester holds something newer than this node, pull it back now
+      // (a node that has just written asks its neighbours this way; see write)
+      const theirsNewer = Object.entries(digest).some(([name, held]) => { const e = mine.get(name); return e == null || newer(heldBy(e, held), e) })
+      if (theirsNewer) void this.pull(connection.remotePeer)
     } catch (err: any) {
       this.log.trace('catalog sync with %p failed: %e', connection.remotePeer, err)
       stream.abort(err)

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { expect } from 'chai'
 import { serviceKey } from '../../lib/placement/keys.js'
 import { encodeServiceRecord, serviceCid } from '../../lib/registry/index.js'
@@ -78,6 +79,20 @@ describe('service registry (in-process meshes)', function () {
     const late = await localNode({ bootstrap: [nodes[0]!.getMultiaddrs()[0]!.toString()] })
     nodes.push(late)
     await waitFor(() => late.services.registry.catalog.list().map(s => s.name).join() === 'api,web', { what: 'the newcomer to hold the catalog' })
+  })
+
+  it('a deploy reaches connected members by push-pull when gossip carries nothing (and anti-entropy is an hour away)', async () => {
+    nodes = await startMesh(3, { registry: { syncIntervalMs: 3_600_000 } })
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const [a, ...others] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    // the others drop every catalog message, as when gossipsub has no mesh for the topic yet
+    for (const n of others) n.services.pubsub.topicValidators.set(n.services.registry.topic, () => TopicValidatorResult.Ignore)
+    for (const n of others) await a.dial(n.getMultiaddrs()[0]!)
+    await a.services.registry.deploy({ name: 'pushed', replicas: 1 })
+    await waitFor(() => others.every(n => n.services.registry.catalog.has('pushed')), { what: 'the spec on the others without gossip' })
+    // a removal travels the same way
+    await a.services.registry.remove('pushed')
+    await waitFor(() => others.every(n => !n.services.registry.catalog.has('pushed')), { what: 'the removal on the others without gossip' })
   })
 
   it('refuses gossip that forges another author or is malformed, and carries on', async () => {
