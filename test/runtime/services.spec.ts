@@ -289,7 +289,7 @@ describe('module-backed services (in-process meshes)', function () {
     await waitFor(() => converged(nodes), { what: 'membership convergence' })
     const [a, b] = nodes as [NoodleNode, NoodleNode]
     await a.services.registry.deploy({ name: 'later', replicas: 2, module: 'late@^1' })
-    // the spec reaches b by gossip, or by the catalog's anti-entropy (30 s) when gossip's mesh is not formed yet
+    // the spec reaches b by gossip or the deployer's push-pull (anti-entropy, 30 s, is the last resort)
     await waitFor(() => nodes.every(n => n.services.runtime.status().find(s => s.service === 'later')?.state === 'failed'), { timeoutMs: 45_000, what: 'both owners to fail to load late@^1' })
       .catch((err) => { throw new Error(`${err.message as string}: ${JSON.stringify(nodes.map(n => ({ owns: n.services.registry.placement().services.get('later')?.owners.length ?? 0, catalog: n.services.registry.list().map(s => s.name), runtime: n.services.runtime.status() })))}`) })
     const failed = b.services.runtime.status().find(s => s.service === 'later')!
