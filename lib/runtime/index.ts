@@ -14,9 +14,9 @@ import type { MeshCall } from './host.js'
 import { KvNamespace } from './kv.js'
 import { RuntimeMetrics } from './metrics.js'
 import { ModulePool } from './pool.js'
-import { errorSpike, waitForTurn } from './rollout.js'
+import { Owners } from './owners.js'
+import { errorSpike } from './rollout.js'
 import { SpareWorkers } from './spare-workers.js'
-import { RUNTIME_STATUS_SUFFIX, RuntimeStatusProtocol } from './status-protocol.js'
 
 export { DEFAULT_POLICY, grantFor, type Grant, type NodePolicy } from './grants.js'
 export { ModulePool } from './pool.js'
@@ -109,7 +109,7 @@ export class Runtime implements Startable {
   private readonly loaded = new Map<string, Loaded>()
   private readonly metrics: RuntimeMetrics
   private readonly probationMs: number
-  private readonly statusProtocol?: RuntimeStatusProtocol
+  private readonly owners: Owners
   readonly spares: SpareWorkers
   private stopping = false
 
@@ -150,13 +150,7 @@ export class Runtime implements Startable {
     this.log = components.logger.forComponent('noodled:runtime')
     this.probationMs = init.probationMs ?? DEFAULT_PROBATION_MS
     this.spares = new SpareWorkers(init.spareWorkers ?? DEFAULT_SPARE_WORKERS)
-    if (components.registrar != null && components.connectionManager != null) {
-      this.statusProtocol = new RuntimeStatusProtocol({ registrar: components.registrar, connectionManager: components.connectionManager }, {
-        protocol: `${init.protocolPrefix ?? '/noodle'}${RUNTIME_STATUS_SUFFIX}`,
-        status: (service) => this.statusOf(service),
-        log: this.log
-      })
-    }
+    this.owners = new Owners(components, { protocolPrefix: init.protocolPrefix, statusOf: (service) => this.statusOf(service), log: this.log })
     this.metrics = new RuntimeMetrics(components.metrics, () => Object.fromEntries([...this.loaded].map(([s, l]) => [s, l.pool?.running ?? 0])))
   }
 
@@ -164,7 +158,7 @@ export class Runtime implements Startable {
   readonly [serviceCapabilities]: string[] = ['noodled:runtime']
 
   async start (): Promise<void> {
-    await this.statusProtocol?.start()
+    await this.owners.start()
     const { reconciler } = this.components.registry
     reconciler.addEventListener('instance:start', this.onStart)
     reconciler.addEventListener('instance:update', this.onUpdate)
@@ -185,7 +179,7 @@ export class Runtime implements Startable {
     this.components.modules.catalog.removeEventListener('change', this.onCatalog)
     clearTimeout(this.catalogRetry)
     await Promise.all([...this.loaded.keys()].map(async s => { await this.unload(s) }))
-    await this.statusProtocol?.stop()
+    await this.owners.stop()
     await this.spares.stop()
   }
 
@@ -264,7 +258,7 @@ export class Runtime implements Startable {
       candidate = { module: source.module, cid: source.cid }
       // an update: owners take it one at a time (a first load, or a new owner, just starts)
       if (entry.pool != null) {
-        const { halt } = await this.turn(service, source.cid, controller.signal)
+        const { halt } = await this.owners.turn(service, source.cid, controller.signal)
         if (halt != null) {
           if (this.loaded.get(service) !== entry) return
           entry.view = { ...entry.view, error: `${candidate.module} not started: ${halt}`, history: this.remember(entry, { ...candidate, at: new Date().toISOString(), outcome: 'halted', error: halt }) }
@@ -360,23 +354,6 @@ export class Runtime implements Startable {
     return [...earlier, record].slice(-HISTORY)
   }
 
-  /** Wait until it is this owner's turn to swap `service` to `cid` (rollout.ts). */
-  private async turn (service: string, cid: string, signal: AbortSignal): Promise<{ halt?: string }> {
-    const { registry, membership, peerId } = this.components
-    if (this.statusProtocol == null || peerId == null) return {}
-    const protocol = this.statusProtocol
-    return await waitForTurn({
-      service,
-      cid,
-      self: peerId.toString(),
-      owners: () => registry.placement().services.get(service)?.owners ?? [],
-      query: async (peer, s, options) => await protocol.query(peer, s, options),
-      alive: (peer) => { const m = membership?.members().find(m => m.peerId === peer); return m != null && (m.status === 'alive' || m.status === 'suspect') },
-      signal,
-      log: this.log
-    })
-  }
-
   /**
    * After a switch, watch the new version for `probationMs`: an error-rate
    * spike (rollout.ts) brings the version before back, as a failed health
@@ -428,22 +405,9 @@ export class Runtime implements Startable {
     this.log.error('service %s: %s rolled back to %s: %s', service, failing.module, back.module, why)
   }
 
-  /**
-   * Each owner's view of a service (placement's owners, and this node if it
-   * runs it), asked over the runtime status protocol: the mesh-wide history.
-   */
+  /** Every owner's view of a service: the mesh-wide history (owners.ts). */
   async history (service: string, options: { signal?: AbortSignal } = {}): Promise<RuntimeOwnerView[]> {
-    const self = this.components.peerId?.toString()
-    const owners = new Set(this.components.registry.placement().services.get(service)?.owners ?? [])
-    if (this.loaded.has(service) && self != null) owners.add(self)
-    return await Promise.all([...owners].map(async (peerId): Promise<RuntimeOwnerView> => {
-      if (peerId === self) return { peerId, view: this.statusOf(service) ?? null }
-      try {
-        return { peerId, view: await this.statusProtocol!.query(peerId, service, options) }
-      } catch (err: any) {
-        return { peerId, view: null, error: `${err.name ?? 'Error'}: ${err.message}` }
-      }
-    }))
+    return await this.owners.history(service, options)
   }
 
   private async unload (service: string): Promise<void> {
