@@ -6,6 +6,7 @@ import { createNode, type NoodleNode } from '../lib/node/index.js'
 import { loadConfig, type Config } from '../lib/repo/config.js'
 import { initRepo, isInitialized } from '../lib/repo/init.js'
 import { loadKey } from '../lib/repo/keys.js'
+import { loadSwarmKey } from '../lib/repo/swarm-key.js'
 import { lockRepo, type RepoLock } from '../lib/repo/lock.js'
 import { LevelBlockstore } from 'blockstore-level'
 import { CachedDatastore } from '../lib/repo/cached-datastore.js'
@@ -90,6 +91,8 @@ export class Daemon implements ControlTarget {
     const config = applyFlags(await loadConfig(paths.config), flags)
     const log = init.logger ?? createLogger(config.logLevel)
     const privateKey = await loadKey(paths.key)
+    // a private mesh (noodled init --private): present means required
+    const swarmKey = await loadSwarmKey(paths.swarmKey)
 
     const lock = await lockRepo(paths)
     for (const file of lock.cleaned) {
@@ -107,6 +110,7 @@ export class Daemon implements ControlTarget {
       await blocks.open()
       node = await createNode({
         privateKey,
+        ...(swarmKey != null ? { swarmKey } : {}),
         datastore,
         blockstore: blocks,
         listen: config.listen,
@@ -148,7 +152,7 @@ export class Daemon implements ControlTarget {
       }
       throw err?.name === 'UnsupportedListenAddressesError' ? listenError(err) : err
     }
-    log.info({ peerId: daemon.peerId.toString(), addrs: daemon.id().addrs, profile: config.profile, repo: paths.root, gateway: daemon.gatewayUrl }, 'daemon started')
+    log.info({ peerId: daemon.peerId.toString(), addrs: daemon.id().addrs, profile: config.profile, repo: paths.root, gateway: daemon.gatewayUrl, private: swarmKey != null }, 'daemon started')
     return daemon
   }
 

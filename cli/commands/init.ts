@@ -6,6 +6,7 @@ import { collect } from './repeatable.js'
 import type { CommandRunner } from './types.js'
 
 interface InitOptions {
+  private?: boolean
   profile?: ProfileName
   listen?: string[]
   bootstrap?: string[]
@@ -14,10 +15,11 @@ interface InitOptions {
 export function initCommand (program: Command, run: CommandRunner): void {
   program
     .command('init')
-    .description('create a repo: config.json and a new Ed25519 identity')
+    .description('create a repo: config.json and a new Ed25519 identity (and, with --private, a swarm key)')
     .addOption(new Option('--profile <name>', 'network profile written to config.json').choices(PROFILES))
     .option('--listen <multiaddr>', 'listen address written to config.json (repeatable)', collect)
     .option('--bootstrap <multiaddr>', 'bootstrap address written to config.json (repeatable)', collect)
+    .option('--private', 'a private mesh: also create swarm.key, which every member must hold (copy it to each repo, mode 0600)')
     .option('--json', 'print JSON')
     .action(run(async (ctx, opts: InitOptions) => {
       const input: ConfigInput = {}
@@ -26,10 +28,10 @@ export function initCommand (program: Command, run: CommandRunner): void {
       if (opts.bootstrap != null) input.bootstrap = opts.bootstrap
       // loaded on use: key generation and config validation are not needed by other commands
       const { initRepo } = await import('../../lib/repo/init.js')
-      const result = await initRepo(ctx.repo, input)
-      ctx.print({ repo: ctx.repo, peerId: result.peerId, config: result.config }, v => [
+      const result = await initRepo(ctx.repo, input, { private: opts.private === true })
+      ctx.print({ repo: ctx.repo, peerId: result.peerId, config: result.config, ...(result.swarmKey != null ? { swarmKey: result.swarmKey } : {}) }, v => [
         `initialised repo ${v.repo}`,
-        keyValues([['peer id', v.peerId], ['profile', v.config.profile], ['listen', v.config.listen.join(' ')]]),
+        keyValues([['peer id', v.peerId], ['profile', v.config.profile], ['listen', v.config.listen.join(' ')], ...(v.swarmKey != null ? [['swarm key', `${v.swarmKey} (a private mesh: every member needs this file)`] as [string, string]] : [])]),
         `start it with: noodled start --repo ${v.repo}`
       ].join('\n'))
     }))

@@ -3,6 +3,7 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { ping, type Ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
@@ -64,6 +65,8 @@ export interface NodeInit {
   /** mesh RPC: message size limit */
   rpc?: Omit<RpcInit, 'protocolPrefix'>
   metrics?: (components: any) => Metrics
+  /** a private mesh's swarm key (@libp2p/pnet): only nodes holding the same key connect */
+  swarmKey?: Uint8Array
   /** deny connections by peer or address (admission control; tests cut links with it) */
   connectionGater?: ConnectionGater
   logger?: ComponentLogger
@@ -103,6 +106,9 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
     streamMuxers: [yamux()],
     connectionManager: profile.connectionManager,
     ...(init.connectionGater != null ? { connectionGater: init.connectionGater } : {}),
+    // a private mesh: every connection is encrypted with the swarm key before Noise; a peer
+    // without it fails the exchange (5 s, not pnet's 1 s: a busy host's handshake takes longer)
+    ...(init.swarmKey != null ? { connectionProtector: preSharedKey({ psk: init.swarmKey, timeout: 5_000 }) } : {}),
     // membership probes every member over these same connections (and finds
     // dead ones); libp2p's monitor pinged every connection every 10 s on top,
     // a stream and a peer-store write each time, so it is off

@@ -7,6 +7,8 @@ export const REPO_ENV = 'NOODLE_PATH'
 
 export const CONFIG_FILE = 'config.json'
 export const KEY_FILE = 'identity.key'
+/** a private mesh's pre-shared key (absent: a public mesh) */
+export const SWARM_KEY_FILE = 'swarm.key'
 export const DATASTORE_DIR = 'datastore'
 /** module blocks, a LevelDB of their own */
 export const BLOCKS_DIR = 'blocks'

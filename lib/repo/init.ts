@@ -5,10 +5,13 @@ import { parseConfig, type Config, type ConfigInput } from './config.js'
 import { REPO_DIR_MODE } from './constants.js'
 import { createKey } from './keys.js'
 import { repoPaths } from './paths.js'
+import { createSwarmKey } from './swarm-key.js'
 
 export interface InitResult {
   peerId: string
   config: Config
+  /** the swarm key's path, for a private mesh */
+  swarmKey?: string
 }
 
 export async function isInitialized (root: string): Promise<boolean> {
@@ -25,7 +28,7 @@ export async function isInitialized (root: string): Promise<boolean> {
  * (0600). Refuses a directory that already holds a config, so an identity is
  * never replaced by accident.
  */
-export async function initRepo (root: string, input: ConfigInput = {}): Promise<InitResult> {
+export async function initRepo (root: string, input: ConfigInput = {}, options: { private?: boolean } = {}): Promise<InitResult> {
   const paths = repoPaths(root)
   // validate before creating anything
   const config = parseConfig(input, 'command line')
@@ -35,6 +38,8 @@ export async function initRepo (root: string, input: ConfigInput = {}): Promise<
   await mkdir(root, { recursive: true, mode: REPO_DIR_MODE })
   await chmod(root, REPO_DIR_MODE)
   const key = await createKey(paths.key)
+  // a private mesh: only daemons holding this file can connect to this one
+  if (options.private === true) await createSwarmKey(paths.swarmKey)
   // write the config last: its presence is what marks the repo initialised
   const fh = await open(paths.config, 'wx', 0o644)
   try {
@@ -42,5 +47,5 @@ export async function initRepo (root: string, input: ConfigInput = {}): Promise<
   } finally {
     await fh.close()
   }
-  return { peerId: peerIdFromPrivateKey(key).toString(), config }
+  return { peerId: peerIdFromPrivateKey(key).toString(), config, ...(options.private === true ? { swarmKey: paths.swarmKey } : {}) }
 }

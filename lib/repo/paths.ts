@@ -1,10 +1,12 @@
 import { resolve, join } from 'node:path'
-import { API_SOCKET, BLOCKS_DIR, CONFIG_FILE, DATASTORE_DIR, DEFAULT_REPO_PATH, KEY_FILE, PID_FILE, REPO_ENV } from './constants.js'
+import { API_SOCKET, BLOCKS_DIR, CONFIG_FILE, DATASTORE_DIR, DEFAULT_REPO_PATH, KEY_FILE, PID_FILE, REPO_ENV, SWARM_KEY_FILE } from './constants.js'
 
 export interface RepoPaths {
   root: string
   config: string
   key: string
+  /** a private mesh's swarm key (absent: public) */
+  swarmKey: string
   datastore: string
   /** module blocks (blockstore-level) */
   blocks: string
@@ -23,6 +25,7 @@ export function repoPaths (root: string): RepoPaths {
     root,
     config: join(root, CONFIG_FILE),
     key: join(root, KEY_FILE),
+    swarmKey: join(root, SWARM_KEY_FILE),
     datastore: join(root, DATASTORE_DIR),
     blocks: join(root, BLOCKS_DIR),
     apiSocket: join(root, API_SOCKET),
