@@ -3,6 +3,7 @@ import { VERSION } from '../lib/version.js'
 import { connectCommand } from './commands/connect.js'
 import { idCommand } from './commands/id.js'
 import { initCommand } from './commands/init.js'
+import { inviteCommand } from './commands/invite.js'
 import { peersCommand } from './commands/peers.js'
 import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
@@ -42,7 +43,7 @@ export function buildProgram (streams: Streams): Command {
     await handler(ctx, ...args.slice(0, -1))
   }
 
-  for (const define of [initCommand, startCommand, idCommand, statusCommand, peersCommand, connectCommand,
+  for (const define of [initCommand, inviteCommand, startCommand, idCommand, statusCommand, peersCommand, connectCommand,
     membersCommand, memberCommand, labelCommand, eventsCommand, serviceCommand, placementCommand, callCommand, moduleCommand, runtimeCommand, drainCommand, stopCommand, versionCommand]) {
     define(program, run)
   }

@@ -1,12 +1,14 @@
 import { Option, type Command } from 'commander'
 import { PROFILES, type ProfileName } from '../../lib/repo/constants.js'
 import type { ConfigInput } from '../../lib/repo/config.js'
+import { InvalidRequestError } from '../../lib/interface/errors.js'
 import { keyValues } from '../printer.js'
 import { collect } from './repeatable.js'
 import type { CommandRunner } from './types.js'
 
 interface InitOptions {
   private?: boolean
+  join?: string
   profile?: ProfileName
   listen?: string[]
   bootstrap?: string[]
@@ -20,15 +22,24 @@ export function initCommand (program: Command, run: CommandRunner): void {
     .option('--listen <multiaddr>', 'listen address written to config.json (repeatable)', collect)
     .option('--bootstrap <multiaddr>', 'bootstrap address written to config.json (repeatable)', collect)
     .option('--private', 'a private mesh: also create swarm.key, which every member must hold (copy it to each repo, mode 0600)')
+    .option('--join <invite>', 'join the mesh an invite is for (noodled invite create): its addresses become the bootstrap list, its swarm key this repo\'s')
     .option('--json', 'print JSON')
     .action(run(async (ctx, opts: InitOptions) => {
       const input: ConfigInput = {}
       if (opts.profile != null) input.profile = opts.profile
       if (opts.listen != null) input.listen = opts.listen
       if (opts.bootstrap != null) input.bootstrap = opts.bootstrap
+      let swarmKey: Uint8Array | undefined
+      if (opts.join != null) {
+        if (opts.private === true) throw new InvalidRequestError('--private makes a new mesh; --join joins an existing one: give one of them')
+        const { decodeInvite } = await import('../../lib/repo/invite.js')
+        const invite = decodeInvite(opts.join)
+        input.bootstrap = [...invite.bootstrap, ...(opts.bootstrap ?? [])]
+        if (invite.swarmKey != null) swarmKey = new Uint8Array(Buffer.from(invite.swarmKey, 'base64'))
+      }
       // loaded on use: key generation and config validation are not needed by other commands
       const { initRepo } = await import('../../lib/repo/init.js')
-      const result = await initRepo(ctx.repo, input, { private: opts.private === true })
+      const result = await initRepo(ctx.repo, input, { private: opts.private === true, ...(swarmKey != null ? { swarmKey } : {}) })
       ctx.print({ repo: ctx.repo, peerId: result.peerId, config: result.config, ...(result.swarmKey != null ? { swarmKey: result.swarmKey } : {}) }, v => [
         `initialised repo ${v.repo}`,
         keyValues([['peer id', v.peerId], ['profile', v.config.profile], ['listen', v.config.listen.join(' ')], ...(v.swarmKey != null ? [['swarm key', `${v.swarmKey} (a private mesh: every member needs this file)`] as [string, string]] : [])]),

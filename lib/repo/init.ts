@@ -5,7 +5,7 @@ import { parseConfig, type Config, type ConfigInput } from './config.js'
 import { REPO_DIR_MODE } from './constants.js'
 import { createKey } from './keys.js'
 import { repoPaths } from './paths.js'
-import { createSwarmKey } from './swarm-key.js'
+import { checkSwarmKey, createSwarmKey, writeSwarmKey } from './swarm-key.js'
 
 export interface InitResult {
   peerId: string
@@ -28,18 +28,20 @@ export async function isInitialized (root: string): Promise<boolean> {
  * (0600). Refuses a directory that already holds a config, so an identity is
  * never replaced by accident.
  */
-export async function initRepo (root: string, input: ConfigInput = {}, options: { private?: boolean } = {}): Promise<InitResult> {
+export async function initRepo (root: string, input: ConfigInput = {}, options: { private?: boolean, swarmKey?: Uint8Array } = {}): Promise<InitResult> {
   const paths = repoPaths(root)
   // validate before creating anything
   const config = parseConfig(input, 'command line')
+  if (options.swarmKey != null) checkSwarmKey(options.swarmKey, 'the invite\'s swarm key')
   if (await isInitialized(root)) {
     throw new RepoExistsError(`repo ${root} is already initialised (${paths.config} exists)`)
   }
   await mkdir(root, { recursive: true, mode: REPO_DIR_MODE })
   await chmod(root, REPO_DIR_MODE)
   const key = await createKey(paths.key)
-  // a private mesh: only daemons holding this file can connect to this one
-  if (options.private === true) await createSwarmKey(paths.swarmKey)
+  // a private mesh: only daemons holding this file can connect to this one (a new key, or the one of the mesh joined)
+  if (options.swarmKey != null) await writeSwarmKey(paths.swarmKey, options.swarmKey)
+  else if (options.private === true) await createSwarmKey(paths.swarmKey)
   // write the config last: its presence is what marks the repo initialised
   const fh = await open(paths.config, 'wx', 0o644)
   try {
@@ -47,5 +49,5 @@ export async function initRepo (root: string, input: ConfigInput = {}, options: 
   } finally {
     await fh.close()
   }
-  return { peerId: peerIdFromPrivateKey(key).toString(), config, ...(options.private === true ? { swarmKey: paths.swarmKey } : {}) }
+  return { peerId: peerIdFromPrivateKey(key).toString(), config, ...(options.private === true || options.swarmKey != null ? { swarmKey: paths.swarmKey } : {}) }
 }

@@ -47,7 +47,8 @@ export async function loadSwarmKey (file: string): Promise<Uint8Array | undefine
   return key
 }
 
-function checkSwarmKey (key: Uint8Array, what: string): void {
+/** Throw a KeyFileError unless `key` is a swarm key. */
+export function checkSwarmKey (key: Uint8Array, what: string): void {
   try {
     // the protector decodes (and so checks) the key when it is made
     preSharedKey({ psk: key })()

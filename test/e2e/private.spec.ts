@@ -15,7 +15,7 @@ describe('a private mesh across real daemon processes', function () {
     await dir?.cleanup()
   })
 
-  it('noodled init --private: a daemon given the swarm key joins; one without it is refused and keeps retrying', async () => {
+  it('noodled init --private: a daemon given the swarm key joins; one without it is refused and keeps retrying; invite create / init --join carry the key and addresses; damaged and expired invites are refused', async () => {
     dir = await tmpDir()
     const repo = (name: string): string => join(dir.path, name)
     const init = await runCli(['--repo', repo('a'), 'init', '--private', '--json'])
@@ -40,5 +40,27 @@ describe('a private mesh across real daemon processes', function () {
     expect((await members(a)).sort()).to.deep.equal([ida, idb].sort())
     expect(await members(c)).to.deep.equal([idc])
     expect(c.running).to.equal(true)
+
+    // an invite carries the addresses and the key: d joins with nothing but it
+    const created = await a.cli('invite', 'create', '--ttl', '1h')
+    expect(created.code, created.stderr).to.equal(0)
+    const invite = created.stdout.trim()
+    expect(invite).to.match(/^noodle-invite-v1:[A-Za-z0-9_-]+$/)
+    const joined = await runCli(['--repo', repo('d'), 'init', '--join', invite, '--json'])
+    expect(joined.code, joined.stderr).to.equal(0)
+    expect((await stat(join(repo('d'), 'swarm.key'))).mode & 0o777).to.equal(0o600)
+    const d = await DaemonProcess.start(repo('d'), ['--log-level', 'warn'])
+    daemons.push(d)
+    const idd = (await d.id()).peerId
+    await waitFor(async () => (await members(a)).includes(idd) && (await members(d)).includes(ida!), { timeoutMs: 60_000, what: 'd to join through the invite' })
+    // damaged and expired invites are refused by name, and leave no repo behind
+    const damaged = await runCli(['--repo', repo('e'), 'init', '--join', invite.slice(0, -10)])
+    expect(damaged.code).to.equal(1)
+    expect(damaged.stderr).to.include('the invite is damaged')
+    const expired = await a.cli('invite', 'create', '--ttl', '1ms')
+    const late = await runCli(['--repo', repo('e'), 'init', '--join', expired.stdout.trim()])
+    expect(late.code).to.equal(1)
+    expect(late.stderr).to.match(/the invite expired at .*; ask for a new one/)
+    expect(await stat(repo('e')).then(() => true, () => false)).to.equal(false)
   })
 })
