@@ -209,6 +209,21 @@ export class CapabilityDeniedError extends Error {
   override name = 'CapabilityDeniedError'
 }
 
+/** A capability token that cannot be read: not base64url, not a UCAN archive, too large, or of an unknown key type. */
+export class InvalidTokenError extends Error {
+  override name = 'InvalidTokenError'
+}
+
+/** A mesh operation without a capability that covers it: no token, or one that is forged, expired, revoked or too narrow. */
+export class UnauthorizedError extends Error {
+  override name = 'UnauthorizedError'
+}
+
+/** A control API request over TCP without the repo's bearer token. */
+export class UnauthenticatedError extends Error {
+  override name = 'UnauthenticatedError'
+}
+
 /** Errors whose constructor takes just a message; keyed by their `name`. */
 const KNOWN: Record<string, new (message: string) => Error> = {
   RepoInUseError,
@@ -241,7 +256,10 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   ModuleLimitError,
   ModuleTimeoutError,
   ModuleTrapError,
-  CapabilityDeniedError
+  CapabilityDeniedError,
+  InvalidTokenError,
+  UnauthorizedError,
+  UnauthenticatedError
 }
 
 /** Rebuild a named error from the wire form `{ name, message }`. */
