@@ -5,7 +5,10 @@ import { DialFailedError, InvalidMultiaddrError, ListenError, TimeoutError } fro
 import { createNode, type NoodleNode } from '../lib/node/index.js'
 import { loadConfig, type Config } from '../lib/repo/config.js'
 import { initRepo, isInitialized } from '../lib/repo/init.js'
-import { loadKey } from '../lib/repo/keys.js'
+import { createHash } from 'node:crypto'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { loadKey, loadOptionalKey } from '../lib/repo/keys.js'
+import { redeemPendingTokens } from './pending-tokens.js'
 import { loadSwarmKey } from '../lib/repo/swarm-key.js'
 import { lockRepo, type RepoLock } from '../lib/repo/lock.js'
 import { LevelBlockstore } from 'blockstore-level'
@@ -20,6 +23,7 @@ import { registryRoutes } from './api/registry-routes.js'
 import { rpcRoutes } from './api/rpc-routes.js'
 import { moduleRoutes } from './api/module-routes.js'
 import { DEFAULT_POLICY } from '../lib/runtime/grants.js'
+import { authRoutes } from './api/auth-routes.js'
 import { runtimeRoutes } from './api/runtime-routes.js'
 import { Gateway } from './gateway.js'
 import { createLogger, type Logger } from './logger.js'
@@ -72,7 +76,7 @@ export class Daemon implements ControlTarget {
     this.blocks = parts.blocks
     this.cleaned = parts.lock.cleaned
     this.metricsState = parts.metrics
-    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry), ...rpcRoutes(parts.node.services.rpc), ...moduleRoutes(parts.node.services.modules), ...runtimeRoutes(parts.node.services.runtime) }, parts.log)
+    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry), ...rpcRoutes(parts.node.services.rpc), ...moduleRoutes(parts.node.services.modules), ...runtimeRoutes(parts.node.services.runtime), ...authRoutes(parts.node.services.auth) }, parts.log)
     this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
   }
 
@@ -93,6 +97,8 @@ export class Daemon implements ControlTarget {
     const privateKey = await loadKey(paths.key)
     // a private mesh (noodled init --private): present means required
     const swarmKey = await loadSwarmKey(paths.swarmKey)
+    // the machine that made a secure mesh holds its operator key (noodled init --operator / --private)
+    const operatorKey = await loadOptionalKey(paths.operatorKey)
 
     const lock = await lockRepo(paths)
     for (const file of lock.cleaned) {
@@ -120,6 +126,12 @@ export class Daemon implements ControlTarget {
         protocolPrefix: config.protocolPrefix,
         metrics: metrics.libp2p,
         rpc: config.rpc,
+        auth: {
+          operators: config.auth.operators,
+          ...(operatorKey != null ? { operatorKey } : {}),
+          policy: config.runtime.policy,
+          keys: { identity: peerIdFromPrivateKey(privateKey).toString(), ...(swarmKey != null ? { swarmKey: createHash('sha256').update(swarmKey).digest('hex').slice(0, 16) } : {}), ...(operatorKey != null ? { operator: peerIdFromPrivateKey(operatorKey).toString() } : {}) }
+        },
         runtime: {
           policy: { ...DEFAULT_POLICY, ...config.runtime.policy },
           ...(config.runtime.instancesPerService != null ? { instancesPerService: config.runtime.instancesPerService } : {}),
@@ -133,6 +145,7 @@ export class Daemon implements ControlTarget {
           repoPath: paths.root
         }
       })
+      await redeemPendingTokens(paths.pendingTokens, node.services.auth, log)
       daemon = new Daemon({ paths, config, node, log, lock, metrics, datastore, blocks })
       daemon.watchNode()
       await daemon.api.listen(paths.apiSocket)

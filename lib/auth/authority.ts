@@ -1,3 +1,4 @@
+import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { delegate } from '@ucanto/core'
 import { ed25519 } from '@ucanto/principal'
@@ -148,14 +149,15 @@ export class Authority {
       throw new UnauthorizedError(`${what}: ${err.message}`)
     }
     const id = invocation.cid.toString()
-    const cached = this.verified.get(id)
-    if (cached != null && this.stillValid(invocation)) return cached
     if (invocation.issuer.did() !== didFromPeerId(expect.author)) throw new UnauthorizedError(`${what}: the token is signed by ${invocation.issuer.did()}, not by the author`)
     if (!this.operators.has(invocation.audience.did())) throw new UnauthorizedError(`${what}: the token is addressed to ${invocation.audience.did()}, not to this mesh's operators`)
     const [cap, ...more] = invocation.capabilities
     if (cap == null || more.length > 0 || cap.can !== expect.can || cap.with !== expect.resource || (cap.nb as { digest?: unknown } | undefined)?.digest !== expect.digest) {
       throw new UnauthorizedError(`${what}: the token invokes ${invocation.capabilities.map(c => `${c.can} on ${c.with}`).join(', ')} for another write`)
     }
+    // only now: the cache answers for the chain, not for which write the invocation binds
+    const cached = this.verified.get(id)
+    if (cached != null && this.stillValid(invocation)) return cached
     const result = await this.access(invocation, expect.can).catch((err: Error) => ({ error: err, ok: undefined }))
     if (result.error != null) throw new UnauthorizedError(`${what}: ${result.error.message}`)
     const links = [...authorizationChain(result.ok)].map(d => d.cid.toString())
@@ -233,6 +235,24 @@ export class Authority {
     if (problem != null) throw new UnauthorizedError(problem)
     await this.store(HELD, token, options)
     return summarize(token)
+  }
+
+  /**
+   * An invite's capability: a token delegated to a one-off key the invite
+   * carries. The key hands it on to this node, and this node holds the result.
+   */
+  async redeem (grant: { key: string, token: string }, options: { signal?: AbortSignal } = {}): Promise<TokenSummary> {
+    let key: PrivateKey
+    try {
+      key = privateKeyFromProtobuf(Buffer.from(grant.key, 'base64'))
+    } catch (err: any) {
+      throw new InvalidTokenError(`the invite's key is not a private key: ${err.message}`)
+    }
+    const proof = await decodeToken(grant.token)
+    const signer = await signerFromKey(key)
+    if (proof.audience.did() !== signer.did()) throw new InvalidTokenError('the invite\'s token is not for the invite\'s key')
+    const token = await delegate({ issuer: signer, audience: this.requireSigner(), capabilities: proof.capabilities as any, proofs: [proof], expiration: proof.expiration })
+    return this.add(await encodeToken(token), options)
   }
 
   /** Why a token's chain cannot be used, if it cannot (signatures are checked when it is invoked). */

@@ -1,4 +1,18 @@
 import { request } from 'node:http'
+import type { AuditEntry, AuditVerification } from '../audit/log.js'
+import type { Revocation, TokenSummary } from '../auth/index.js'
+
+export interface AuthView {
+  did: string
+  operators: string[]
+  /** this repo holds an operator key */
+  operator: boolean
+  enforcing: boolean
+  held: Array<TokenSummary & { revoked: boolean }>
+  issued: Array<TokenSummary & { revoked: boolean }>
+  revoked: Revocation[]
+  counters: { denied: number, accepted: number, revocationsRejected: number }
+}
 import { API_PREFIX, type CallRequest, type CallResponse, type RpcStatsView, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse, type ModuleListView, type ModuleResolutionView, type ModuleGcView, type ModuleInfoView, type PublishedModuleView, type ModuleFetchEvent, type ModuleFetchProgressView, type ModuleFetchView, type RuntimeOwnerView, type RuntimeServiceView } from '../interface/api.js'
 import { DaemonNotRunningError, InvalidRequestError, TimeoutError, errorFromWire } from '../interface/errors.js'
 
@@ -254,6 +268,31 @@ export class ApiClient {
   /** Every owner's view of a module service: what it runs, and its history of versions. */
   async runtimeHistory (service: string, options: RequestOptions = {}): Promise<RuntimeOwnerView[]> {
     return await this.json('GET', `/runtime/${encodeURIComponent(service)}`, undefined, options)
+  }
+
+  /** This node's capability tokens: held, issued, revoked, and the operators it trusts. */
+  async auth (options: RequestOptions = {}): Promise<AuthView> {
+    return await this.json('GET', '/auth', undefined, options)
+  }
+
+  async delegate (input: { to: string, can: string, with: string, ttlMs?: number }, options: RequestOptions = {}): Promise<{ token: string, summary: TokenSummary }> {
+    return await this.json('POST', '/auth/delegate', input, options)
+  }
+
+  async addToken (token: string, options: RequestOptions = {}): Promise<TokenSummary> {
+    return await this.json('POST', '/auth/tokens', { token }, options)
+  }
+
+  async revoke (id: string, options: RequestOptions = {}): Promise<Revocation> {
+    return await this.json('POST', '/auth/revoke', { id }, options)
+  }
+
+  async audit (limit?: number, options: RequestOptions = {}): Promise<AuditEntry[]> {
+    return await this.json('GET', `/audit${limit != null ? `?limit=${limit}` : ''}`, undefined, options)
+  }
+
+  async auditVerify (options: RequestOptions = {}): Promise<AuditVerification> {
+    return await this.json('GET', '/audit/verify', undefined, options)
   }
 
   async moduleGc (options: RequestOptions = {}): Promise<ModuleGcView> {

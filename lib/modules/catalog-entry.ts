@@ -22,9 +22,11 @@ export interface ModuleCatalogEntry {
   publishedAt: number
   /** base64 signature by the publisher's key over `signedBytes(entry)` */
   signature: string
+  /** in a mesh with operators: the publisher's `module/publish` invocation, bound to the signed fields */
+  auth?: string
 }
 
-export const MAX_CATALOG_ENTRY_BYTES = 8 * 1024
+export const MAX_CATALOG_ENTRY_BYTES = 48 * 1024
 
 export const catalogEntrySchema = z.strictObject({
   name: z.string().regex(MODULE_NAME),
@@ -33,7 +35,8 @@ export const catalogEntrySchema = z.strictObject({
   dependencies: z.record(z.string().regex(MODULE_NAME), z.string().max(128).refine(r => semver.validRange(r) != null)).refine(d => Object.keys(d).length <= 64),
   publisher: z.string().max(128),
   publishedAt: z.number().int().min(0),
-  signature: z.string().max(512)
+  signature: z.string().max(512),
+  auth: z.string().max(32 * 1024).optional()
 })
 
 /** The bytes a publisher signs: every field but the signature, in dag-cbor's canonical order. */
@@ -42,7 +45,13 @@ export function signedBytes (entry: Omit<ModuleCatalogEntry, 'signature'>): Uint
   return dagCbor.encode({ name, version, cid, dependencies, publisher, publishedAt })
 }
 
-export async function signEntry (fields: Omit<ModuleCatalogEntry, 'signature'>, key: PrivateKey): Promise<ModuleCatalogEntry> {
+/** What a `module/publish` invocation binds: the signed fields. */
+export function publishedFields (entry: Omit<ModuleCatalogEntry, 'signature' | 'auth'>): Record<string, unknown> {
+  const { name, version, cid, dependencies, publisher, publishedAt } = entry
+  return { name, version, cid, dependencies, publisher, publishedAt }
+}
+
+export async function signEntry (fields: Omit<ModuleCatalogEntry, 'signature' | 'auth'>, key: PrivateKey): Promise<ModuleCatalogEntry> {
   const signature = Buffer.from(await key.sign(signedBytes(fields))).toString('base64')
   return { ...fields, signature }
 }

@@ -1,7 +1,7 @@
 import { TypedEventEmitter, type AbortOptions } from '@libp2p/interface'
 import { Key, type Datastore } from 'interface-datastore'
 import { ConflictError } from '../interface/errors.js'
-import { preferred, verifyEntry, type ModuleCatalogEntry } from './catalog-entry.js'
+import { preferred, publishedFields, verifyEntry, type ModuleCatalogEntry } from './catalog-entry.js'
 import type { ModuleVersion, VersionSource } from './resolver.js'
 
 const PREFIX = '/noodle/modules/catalog'
@@ -18,6 +18,12 @@ export interface CatalogMergeResult {
   conflicts: number
 }
 
+/** What the catalog needs of lib/auth's Auth service: a peer's publish is verified against its invocation. */
+export interface ModuleCatalogGuard {
+  check: (auth: string | undefined, expect: { can: 'module/publish', resource: string, value: unknown, author: string }) => Promise<unknown>
+  recordAccepted: (detail: Record<string, unknown>) => Promise<void>
+}
+
 /**
  * The replicated module catalog: name@version -> signed entry, grow-only
  * (a published version is never withdrawn; its blocks may be collected).
@@ -31,9 +37,15 @@ export class ModuleCatalog extends TypedEventEmitter<ModuleCatalogEvents> implem
   rejected = 0
   conflicts = 0
 
-  constructor (init: { datastore: Datastore }) {
+  private readonly guard?: ModuleCatalogGuard
+  private readonly self?: string
+  unauthorized = 0
+
+  constructor (init: { datastore: Datastore, guard?: ModuleCatalogGuard, self?: string }) {
     super()
     this.datastore = init.datastore
+    if (init.guard != null) this.guard = init.guard
+    if (init.self != null) this.self = init.self
   }
 
   async load (options: AbortOptions = {}): Promise<void> {
@@ -96,6 +108,17 @@ export class ModuleCatalog extends TypedEventEmitter<ModuleCatalogEvents> implem
         if (held.cid === entry.cid) continue
         result.conflicts++
         if (preferred(held, entry) === held) continue
+      }
+      // this node's own publishes were authorised when made (Modules.publish)
+      if (this.guard != null && entry.publisher !== this.self) {
+        try {
+          await this.guard.check(entry.auth, { can: 'module/publish', resource: `mod:${entry.name}`, value: publishedFields(entry), author: entry.publisher })
+        } catch {
+          result.rejected++
+          this.unauthorized++
+          continue
+        }
+        await this.guard.recordAccepted({ op: 'publish', module: `${entry.name}@${entry.version}`, cid: entry.cid, author: entry.publisher })
       }
       this.entries.set(key, entry)
       await this.datastore.put(new Key(`${PREFIX}/${key}`), new TextEncoder().encode(JSON.stringify(entry)), options)

@@ -12,8 +12,8 @@ import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
 import { BLOCK_PROTOCOL_SUFFIX } from './block-protocol.js'
 import { BlockServer } from './block-server.js'
 import { BlockStreams } from './block-streams.js'
-import { ModuleCatalog } from './catalog.js'
-import { signEntry } from './catalog-entry.js'
+import { ModuleCatalog, type ModuleCatalogGuard } from './catalog.js'
+import { publishedFields, signEntry } from './catalog-entry.js'
 import { CatalogReplication } from './replication.js'
 import { resolveModules } from './resolver.js'
 import { decodeRoot, packModule } from './content.js'
@@ -46,6 +46,8 @@ export interface ModulesComponents {
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
   dht?: KadDHT
+  /** capability tokens and the audit trail (lib/auth) */
+  auth?: ModuleCatalogGuard & { authorize: (can: 'module/publish', resource: string, value: unknown, type: 'publish') => Promise<string | undefined> }
 }
 
 /** A provider walk on the DHT gives up after this long (it runs in the background). */
@@ -86,7 +88,7 @@ export class Modules implements Startable {
   constructor (components: ModulesComponents, init: ModulesInit = {}) {
     this.components = components
     this.store = new ModuleStore(init.blockstore ?? new MemoryBlockstore(), components.datastore)
-    this.catalog = new ModuleCatalog({ datastore: components.datastore })
+    this.catalog = new ModuleCatalog({ datastore: components.datastore, self: components.peerId.toString(), ...(components.auth != null ? { guard: components.auth } : {}) })
     this.log = components.logger.forComponent('noodled:modules')
     const prefix = init.protocolPrefix ?? DEFAULT_PROTOCOL_PREFIX
     this.replication = new CatalogReplication(components, {
@@ -250,10 +252,13 @@ export class Modules implements Startable {
     if (held != null && held.cid !== cid) {
       throw new ConflictError(`${manifest.name}@${manifest.version} is already published as ${held.cid} (by ${held.publisher}); publish a new version for new content`)
     }
+    const fields = { name: manifest.name, version: manifest.version, cid, dependencies: manifest.dependencies, publisher: this.components.peerId.toString(), publishedAt: Date.now() }
+    // refused before anything is stored when this node holds no token for it
+    const auth = held == null ? await this.components.auth?.authorize('module/publish', `mod:${manifest.name}`, publishedFields(fields), 'publish') : undefined
     await this.store.add(packed, options)
     this.announce(packed.root)
     if (held == null) {
-      const entry = await signEntry({ name: manifest.name, version: manifest.version, cid, dependencies: manifest.dependencies, publisher: this.components.peerId.toString(), publishedAt: Date.now() }, this.components.privateKey)
+      const entry = { ...await signEntry(fields, this.components.privateKey), ...(auth != null ? { auth } : {}) }
       await this.catalog.add(entry, options)
       await this.replication.announce(entry)
     }

@@ -18,6 +18,7 @@ import { registry, type Registry, type RegistryInit } from '../registry/index.js
 import { rpc, type Rpc, type RpcInit } from '../rpc/index.js'
 import { modules, type Modules } from '../modules/index.js'
 import { runtime, type Runtime, type RuntimeInit } from '../runtime/index.js'
+import { auth, type Auth, type AuthInit } from '../auth/index.js'
 import { SERVICE_RECORD_NAMESPACE, selectServiceRecord, validateServiceRecord } from '../registry/dht-record.js'
 import { bootstrapper, type Bootstrapper, type BootstrapperInit } from './bootstrapper.js'
 import { KAD_PROTOCOL_SUFFIX } from './constants.js'
@@ -32,6 +33,7 @@ export type NoodleServices = {
   bootstrapper: Bootstrapper
   membership: Membership
   registry: Registry
+  auth: Auth
   rpc: Rpc
   modules: Modules
   runtime: Runtime
@@ -48,6 +50,8 @@ export interface NodeInit {
   blockstore?: Blockstore
   /** the module runtime: node policy, instances per service */
   runtime?: RuntimeInit
+  /** capability tokens, operators and the audit trail */
+  auth?: Omit<AuthInit, 'protocolPrefix'>
   /** @default ['/ip4/0.0.0.0/tcp/4010'] */
   listen?: string[]
   /** addresses to announce instead of the listen addresses (NAT, containers) */
@@ -161,6 +165,8 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
         ...init.membership,
         protocolPrefix: prefix
       }),
+      // before the catalogs that use it: its tokens and audit trail are loaded by the time they merge
+      auth: auth({ ...init.auth, protocolPrefix: prefix }),
       registry: registry({ ...init.registry, protocolPrefix: prefix }),
       rpc: rpc({ ...init.rpc, protocolPrefix: prefix }),
       modules: modules({ ...(init.blockstore != null ? { blockstore: init.blockstore } : {}), protocolPrefix: prefix }),

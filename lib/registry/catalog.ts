@@ -2,7 +2,7 @@ import { TypedEventEmitter } from '@libp2p/interface'
 import { Key, type Datastore } from 'interface-datastore'
 import type { ServiceSpec } from '../placement/spec.js'
 import { CATALOG_PREFIX, TOMBSTONE_TTL_MS } from './constants.js'
-import { decodeEntry, encodeEntry, newer, parseEntry, type CatalogEntry } from './entry.js'
+import { authorizedPart, decodeEntry, encodeEntry, newer, parseEntry, type CatalogEntry } from './entry.js'
 import { ServiceNotFoundError } from './errors.js'
 
 export interface ServiceCatalogInit {
@@ -11,6 +11,15 @@ export interface ServiceCatalogInit {
   self: string
   /** @default TOMBSTONE_TTL_MS */
   tombstoneTtlMs?: number
+  /** capability checks (lib/auth): a local write carries an invocation, a peer's is verified */
+  guard?: CatalogGuard
+}
+
+/** What the catalog needs of lib/auth's Auth service. */
+export interface CatalogGuard {
+  authorize: (can: 'service/deploy' | 'service/remove', resource: string, value: unknown, type: 'deploy' | 'remove') => Promise<string | undefined>
+  check: (auth: string | undefined, expect: { can: 'service/deploy' | 'service/remove', resource: string, value: unknown, author: string }) => Promise<unknown>
+  recordAccepted: (detail: Record<string, unknown>) => Promise<void>
 }
 
 export interface ServiceCatalogEvents {
@@ -23,6 +32,8 @@ export interface MergeResult {
   applied: CatalogEntry[]
   /** entries refused as malformed (counted, never applied) */
   rejected: number
+  /** entries refused for want of a valid capability token (counted in rejected too) */
+  unauthorized: number
 }
 
 /**
@@ -37,6 +48,7 @@ export class ServiceCatalog extends TypedEventEmitter<ServiceCatalogEvents> {
   private readonly entries = new Map<string, CatalogEntry>()
   private clock = 0
   rejected = 0
+  unauthorized = 0
 
   constructor (init: ServiceCatalogInit) {
     super()
@@ -77,19 +89,29 @@ export class ServiceCatalog extends TypedEventEmitter<ServiceCatalogEvents> {
 
   /** Declare or replace a service (a local write). */
   async put (spec: ServiceSpec, options: { signal?: AbortSignal } = {}): Promise<CatalogEntry> {
-    return this.write({ name: spec.name, version: ++this.clock, author: this.init.self, updatedAt: Date.now(), deleted: false, spec }, options)
+    return this.write(await this.signed({ name: spec.name, version: ++this.clock, author: this.init.self, updatedAt: Date.now(), deleted: false, spec }), options)
+  }
+
+  /** A local write carries its author's invocation; refused (UnauthorizedError) when this node holds no token for it. */
+  private async signed (entry: CatalogEntry): Promise<CatalogEntry> {
+    const guard = this.init.guard
+    if (guard == null) return entry
+    const can = entry.deleted ? 'service/remove' : 'service/deploy'
+    const auth = await guard.authorize(can, `svc:${entry.name}`, authorizedPart(entry), entry.deleted ? 'remove' : 'deploy')
+    return auth == null ? entry : { ...entry, auth }
   }
 
   /** Delete a service, leaving a tombstone that outranks every older copy. */
   async remove (name: string, options: { signal?: AbortSignal } = {}): Promise<CatalogEntry> {
     if (!this.has(name)) throw new ServiceNotFoundError(`no service "${name}" in the catalog`)
-    return this.write({ name, version: ++this.clock, author: this.init.self, updatedAt: Date.now(), deleted: true }, options)
+    return this.write(await this.signed({ name, version: ++this.clock, author: this.init.self, updatedAt: Date.now(), deleted: true }), options)
   }
 
   /** Take entries from a peer; the newer of each pair wins. */
   async merge (incoming: unknown[], options: { signal?: AbortSignal } = {}): Promise<MergeResult> {
     const applied: CatalogEntry[] = []
     let rejected = 0
+    let unauthorized = 0
     for (const raw of incoming) {
       let entry: CatalogEntry
       try {
@@ -98,12 +120,27 @@ export class ServiceCatalog extends TypedEventEmitter<ServiceCatalogEvents> {
         rejected++
         continue
       }
-      this.clock = Math.max(this.clock, entry.version)
       if (!newer(entry, this.entries.get(entry.name))) continue
-      applied.push(await this.write(entry, options))
+      const guard = this.init.guard
+      if (guard != null) {
+        const can = entry.deleted ? 'service/remove' : 'service/deploy'
+        try {
+          await guard.check(entry.auth, { can, resource: `svc:${entry.name}`, value: authorizedPart(entry), author: entry.author })
+        } catch {
+          // an unauthorised write neither applies nor moves the clock
+          rejected++
+          unauthorized++
+          continue
+        }
+      }
+      this.clock = Math.max(this.clock, entry.version)
+      const written = await this.write(entry, options)
+      applied.push(written)
+      if (guard != null && entry.author !== this.init.self) await guard.recordAccepted({ op: entry.deleted ? 'remove' : 'deploy', service: entry.name, version: entry.version, author: entry.author })
     }
     this.rejected += rejected
-    return { applied, rejected }
+    this.unauthorized += unauthorized
+    return { applied, rejected, unauthorized }
   }
 
   /** Forget tombstones older than the TTL. */

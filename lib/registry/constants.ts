@@ -6,11 +6,11 @@ export const CATALOG_PREFIX = '/noodle/catalog/services'
  */
 export const TOMBSTONE_TTL_MS = 7 * 24 * 3600_000
 /** A catalog entry on the wire or on disk is refused above this size. */
-export const MAX_ENTRY_BYTES = 16 * 1024
+export const MAX_ENTRY_BYTES = 48 * 1024
 export const CATALOG_TOPIC_SUFFIX = '/services/1'
 export const CATALOG_SYNC_PROTOCOL_SUFFIX = '/catalog/sync/1.0.0'
 /** A gossiped catalog message or a sync answer is refused above these sizes. */
-export const MAX_CATALOG_MESSAGE_BYTES = 64 * 1024
+export const MAX_CATALOG_MESSAGE_BYTES = 128 * 1024
 export const MAX_CATALOG_SYNC_BYTES = 16 * 1024 * 1024
 /** Anti-entropy: a random neighbour's newer entries are pulled this often (and once at start). */
 export const CATALOG_SYNC_INTERVAL_MS = 30_000

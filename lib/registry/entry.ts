@@ -18,7 +18,9 @@ export const catalogEntrySchema = z.strictObject({
   /** wall-clock time of the write (informational; never used to order writes) */
   updatedAt: z.number().int().min(0),
   deleted: z.boolean(),
-  spec: serviceSpecSchema.optional()
+  spec: serviceSpecSchema.optional(),
+  /** in a mesh with operators: the author's capability invocation for this write (see lib/auth) */
+  auth: z.string().max(32 * 1024).optional()
 }).refine(e => e.deleted ? e.spec == null : e.spec != null && e.spec.name === e.name, {
   error: 'a live entry carries the spec of the same name; a tombstone carries none'
 })
@@ -30,6 +32,12 @@ export function newer (a: CatalogEntry, b: CatalogEntry | undefined): boolean {
   if (b == null) return true
   if (a.version !== b.version) return a.version > b.version
   return a.author > b.author
+}
+
+/** What an entry's invocation binds: everything but the invocation itself. */
+export function authorizedPart (entry: CatalogEntry): Omit<CatalogEntry, 'auth'> {
+  const { auth: _auth, ...rest } = entry
+  return rest
 }
 
 export function encodeEntry (entry: CatalogEntry): Uint8Array {

@@ -14,7 +14,7 @@ import { explain, moves, place, type PlacementExplanation, type PlacementMember,
 import { DEFAULT_SETTLE_MS, SERVICE_NAME } from '../placement/constants.js'
 import { parseServiceSpec, type ServiceSpec } from '../placement/spec.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
-import { ServiceCatalog } from './catalog.js'
+import { ServiceCatalog, type CatalogGuard } from './catalog.js'
 import { CATALOG_SYNC_INTERVAL_MS, CATALOG_SYNC_PROTOCOL_SUFFIX, CATALOG_TOPIC_SUFFIX, MAX_CATALOG_MESSAGE_BYTES, MAX_CATALOG_SYNC_BYTES, RECONCILE_DEBOUNCE_MS, RECONCILE_INTERVAL_MS } from './constants.js'
 import { localInstances, type DiscoveryMember } from './discovery.js'
 import type { LocalEndpoint } from '../rpc/handlers.js'
@@ -53,6 +53,8 @@ export interface RegistryComponents {
   logger: ComponentLogger
   /** the module runtime, which refuses a deploy asking for more than this node's policy allows */
   runtime?: { admit: (spec: ServiceSpec) => void }
+  /** capability tokens and the audit trail (lib/auth) */
+  auth?: CatalogGuard
 }
 
 export interface ServiceStatus {
@@ -121,7 +123,7 @@ export class Registry implements Startable {
     const prefix = init.protocolPrefix ?? DEFAULT_PROTOCOL_PREFIX
     this.topic = `${prefix}${CATALOG_TOPIC_SUFFIX}`.replace(/^\//, '')
     this.protocol = `${prefix}${CATALOG_SYNC_PROTOCOL_SUFFIX}`
-    this.catalog = new ServiceCatalog({ datastore: components.datastore, self: components.peerId.toString() })
+    this.catalog = new ServiceCatalog({ datastore: components.datastore, self: components.peerId.toString(), ...(components.auth != null ? { guard: components.auth } : {}) })
     this.reconciler = new Reconciler(components.peerId.toString())
     this.externals = new ExternalServices({ datastore: components.datastore, log: components.logger.forComponent('noodled:registry:external') })
   }

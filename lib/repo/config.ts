@@ -1,3 +1,4 @@
+import { parsePrincipal } from '../auth/did.js'
 import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
@@ -86,7 +87,14 @@ export const configSchema = z.strictObject({
     probationMs: z.number().int().min(0).max(3_600_000).optional(),
     /** Extism workers kept started for new module instances (default 1; 0 for none) */
     spareWorkers: z.number().int().min(0).max(16).optional()
-  }).default({ policy: {} })
+  }).default({ policy: {} }),
+  /**
+   * capability tokens: the operators' did:keys (or Ed25519 peer ids) are the
+   * roots of trust; with none, this node checks no mesh operation (an open mesh)
+   */
+  auth: z.strictObject({
+    operators: z.array(z.string().max(128).refine(v => { try { parsePrincipal(v); return true } catch { return false } }, { error: 'an operator is an Ed25519 did:key or peer id' })).max(16).default([])
+  }).default({ operators: [] })
 })
 
 export type Config = z.output<typeof configSchema>

@@ -9,6 +9,10 @@ export const CONFIG_FILE = 'config.json'
 export const KEY_FILE = 'identity.key'
 /** a private mesh's pre-shared key (absent: a public mesh) */
 export const SWARM_KEY_FILE = 'swarm.key'
+/** an operator's key (a root of trust for capability tokens), on the machine that made the mesh */
+export const OPERATOR_KEY_FILE = 'operator.key'
+/** tokens from an invite, taken into the datastore at the next start */
+export const PENDING_TOKENS_FILE = 'pending-tokens'
 export const DATASTORE_DIR = 'datastore'
 /** module blocks, a LevelDB of their own */
 export const BLOCKS_DIR = 'blocks'

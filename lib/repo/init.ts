@@ -1,4 +1,5 @@
-import { access, chmod, mkdir, open } from 'node:fs/promises'
+import { access, chmod, mkdir, open, writeFile } from 'node:fs/promises'
+import { didFromPublicKey } from '../auth/did.js'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { RepoExistsError } from '../interface/errors.js'
 import { parseConfig, type Config, type ConfigInput } from './config.js'
@@ -12,6 +13,8 @@ export interface InitResult {
   config: Config
   /** the swarm key's path, for a private mesh */
   swarmKey?: string
+  /** the operator's did:key, when this repo made one */
+  operator?: string
 }
 
 export async function isInitialized (root: string): Promise<boolean> {
@@ -28,10 +31,10 @@ export async function isInitialized (root: string): Promise<boolean> {
  * (0600). Refuses a directory that already holds a config, so an identity is
  * never replaced by accident.
  */
-export async function initRepo (root: string, input: ConfigInput = {}, options: { private?: boolean, swarmKey?: Uint8Array } = {}): Promise<InitResult> {
+export async function initRepo (root: string, input: ConfigInput = {}, options: { private?: boolean, swarmKey?: Uint8Array, operator?: boolean, tokens?: string[] } = {}): Promise<InitResult> {
   const paths = repoPaths(root)
   // validate before creating anything
-  const config = parseConfig(input, 'command line')
+  let config = parseConfig(input, 'command line')
   if (options.swarmKey != null) checkSwarmKey(options.swarmKey, 'the invite\'s swarm key')
   if (await isInitialized(root)) {
     throw new RepoExistsError(`repo ${root} is already initialised (${paths.config} exists)`)
@@ -42,6 +45,14 @@ export async function initRepo (root: string, input: ConfigInput = {}, options: 
   // a private mesh: only daemons holding this file can connect to this one (a new key, or the one of the mesh joined)
   if (options.swarmKey != null) await writeSwarmKey(paths.swarmKey, options.swarmKey)
   else if (options.private === true) await createSwarmKey(paths.swarmKey)
+  // a new secure mesh: this machine holds its operator key, the root of every capability token
+  let operator: string | undefined
+  if (options.operator === true) {
+    const operatorKey = await createKey(paths.operatorKey)
+    operator = didFromPublicKey(operatorKey.publicKey.raw)
+    config = { ...config, auth: { operators: [...new Set([operator, ...config.auth.operators])] } }
+  }
+  if (options.tokens != null && options.tokens.length > 0) await writeFile(paths.pendingTokens, options.tokens.join('\n') + '\n', { mode: 0o600 })
   // write the config last: its presence is what marks the repo initialised
   const fh = await open(paths.config, 'wx', 0o644)
   try {
@@ -49,5 +60,5 @@ export async function initRepo (root: string, input: ConfigInput = {}, options: 
   } finally {
     await fh.close()
   }
-  return { peerId: peerIdFromPrivateKey(key).toString(), config, ...(options.private === true || options.swarmKey != null ? { swarmKey: paths.swarmKey } : {}) }
+  return { peerId: peerIdFromPrivateKey(key).toString(), config, ...(options.private === true || options.swarmKey != null ? { swarmKey: paths.swarmKey } : {}), ...(operator != null ? { operator } : {}) }
 }

@@ -11,6 +11,15 @@ const inviteSchema = z.strictObject({
   bootstrap: z.array(z.string().min(1).max(512)).min(1).max(16),
   /** the swarm key file's bytes, base64 (private meshes only) */
   swarmKey: z.string().max(256).optional(),
+  /** the mesh's operators: the new node's roots of trust for capability tokens */
+  operators: z.array(z.string().max(128)).max(16).optional(),
+  /**
+   * a capability for the new node: a one-off key (protobuf, base64) and a
+   * token delegated to it; at its first start the new node delegates it on
+   * to its own identity with that key (so the token names a key the inviter
+   * knew, and the chain still ends at the node)
+   */
+  grant: z.strictObject({ key: z.string().max(256), token: z.string().max(32 * 1024) }).optional(),
   /** epoch ms after which `init --join` refuses it */
   expires: z.number().int().positive()
 })

@@ -35,3 +35,13 @@ export async function loadKey (file: string): Promise<PrivateKey> {
     throw new KeyFileError(`key file ${file} is not a valid libp2p private key: ${err.message}`)
   }
 }
+
+/** As loadKey, but a missing file is no key rather than an error (the operator key is optional). */
+export async function loadOptionalKey (file: string): Promise<PrivateKey | undefined> {
+  try {
+    await stat(file)
+  } catch (err: any) {
+    if (err.code === 'ENOENT') return undefined
+  }
+  return loadKey(file)
+}

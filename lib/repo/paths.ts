@@ -1,5 +1,5 @@
 import { resolve, join } from 'node:path'
-import { API_SOCKET, BLOCKS_DIR, CONFIG_FILE, DATASTORE_DIR, DEFAULT_REPO_PATH, KEY_FILE, PID_FILE, REPO_ENV, SWARM_KEY_FILE } from './constants.js'
+import { API_SOCKET, BLOCKS_DIR, CONFIG_FILE, DATASTORE_DIR, DEFAULT_REPO_PATH, KEY_FILE, OPERATOR_KEY_FILE, PENDING_TOKENS_FILE, PID_FILE, REPO_ENV, SWARM_KEY_FILE } from './constants.js'
 
 export interface RepoPaths {
   root: string
@@ -7,6 +7,9 @@ export interface RepoPaths {
   key: string
   /** a private mesh's swarm key (absent: public) */
   swarmKey: string
+  /** an operator key (capability tokens' root of trust), if this machine holds one */
+  operatorKey: string
+  pendingTokens: string
   datastore: string
   /** module blocks (blockstore-level) */
   blocks: string
@@ -26,6 +29,8 @@ export function repoPaths (root: string): RepoPaths {
     config: join(root, CONFIG_FILE),
     key: join(root, KEY_FILE),
     swarmKey: join(root, SWARM_KEY_FILE),
+    operatorKey: join(root, OPERATOR_KEY_FILE),
+    pendingTokens: join(root, PENDING_TOKENS_FILE),
     datastore: join(root, DATASTORE_DIR),
     blocks: join(root, BLOCKS_DIR),
     apiSocket: join(root, API_SOCKET),

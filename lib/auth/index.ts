@@ -1,0 +1,7 @@
+export { auth, Auth, type AuthInit, type AuthComponents } from './service.js'
+export { Authority, type Authorized, type DelegateInput } from './authority.js'
+export { ABILITIES, ALL, type Ability } from './abilities.js'
+export { didFromPeerId, didFromPublicKey, parsePrincipal, peerIdFromDid } from './did.js'
+export { digestOf } from './canonical.js'
+export type { TokenSummary } from './token.js'
+export type { Revocation } from './revocation.js'
