@@ -145,9 +145,10 @@ export class Daemon implements ControlTarget {
           repoPath: paths.root
         }
       })
-      await redeemPendingTokens(paths.pendingTokens, node.services.auth, log)
       daemon = new Daemon({ paths, config, node, log, lock, metrics, datastore, blocks })
+      // watch first: the bootstrapper's first retry warning comes within milliseconds of the start
       daemon.watchNode()
+      await redeemPendingTokens(paths.pendingTokens, node.services.auth, log)
       await daemon.api.listen(paths.apiSocket)
       if (config.gateway != null) {
         daemon.gateway = new Gateway(node.services.rpc, log)

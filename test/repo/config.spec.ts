@@ -23,6 +23,7 @@ describe('config validation', () => {
       profile: 'lan',
       listen: ['/ip4/0.0.0.0/tcp/4010'],
       announce: [],
+      auth: { operators: [] },
       bootstrap: [],
       protocolPrefix: '/noodle',
       logLevel: 'info',
