@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs'
 import { ApiClient } from '../lib/client/index.js'
 import { repoPaths, resolveRepoPath } from '../lib/repo/paths.js'
 import { table } from './printer.js'
 
 export interface GlobalOptions {
   repo?: string
+  /** the daemon's TCP control API instead of the socket */
+  apiUrl?: string
   json?: boolean
 }
 
@@ -35,13 +38,24 @@ export interface Streams {
   progress?: NodeJS.WritableStream
 }
 
+/** The TCP API's bearer token: `$NOODLE_API_TOKEN`, else the repo's api.token (on the daemon's machine). */
+function tokenFor (repo: string, env: NodeJS.ProcessEnv): { token?: string } {
+  const fromEnv = env.NOODLE_API_TOKEN
+  if (fromEnv != null && fromEnv !== '') return { token: fromEnv }
+  try {
+    return { token: readFileSync(repoPaths(repo).apiToken, 'utf8').trim() }
+  } catch {
+    return {}
+  }
+}
+
 export function createContext (opts: GlobalOptions, streams: Streams): CommandContext {
   const repo = resolveRepoPath(opts.repo, streams.env)
   const json = opts.json === true
   return {
     repo,
     json,
-    client: new ApiClient({ socketPath: repoPaths(repo).apiSocket, repo }),
+    client: new ApiClient({ socketPath: repoPaths(repo).apiSocket, repo, ...(opts.apiUrl != null ? { url: opts.apiUrl, ...tokenFor(repo, streams.env) } : {}) }),
     out: streams.out,
     err: streams.err,
     stdin: streams.stdin ?? (async () => Buffer.alloc(0)),

@@ -30,6 +30,7 @@ export function buildProgram (streams: Streams): Command {
     .description('peer-to-peer mesh daemon')
     .version(VERSION, '-V, --version')
     .option('--repo <dir>', 'repo directory (default $NOODLE_PATH or ~/.noodle)')
+    .option('--api-url <url>', 'talk to a daemon\'s TCP control API (http://HOST:PORT) instead of the repo\'s socket; token from $NOODLE_API_TOKEN, else the repo\'s api.token')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { loadKey, loadOptionalKey } from '../lib/repo/keys.js'
 import { redeemPendingTokens } from './pending-tokens.js'
+import { loadOrCreateApiToken } from '../lib/repo/api-token.js'
 import { loadSwarmKey } from '../lib/repo/swarm-key.js'
 import { lockRepo, type RepoLock } from '../lib/repo/lock.js'
 import { LevelBlockstore } from 'blockstore-level'
@@ -150,6 +151,11 @@ export class Daemon implements ControlTarget {
       daemon.watchNode()
       await redeemPendingTokens(paths.pendingTokens, node.services.auth, log)
       await daemon.api.listen(paths.apiSocket)
+      if (config.api != null) {
+        await daemon.api.listenTcp(config.api, await loadOrCreateApiToken(paths.apiToken))
+        const auth = node.services.auth
+        daemon.api.onUnauthenticated = (detail) => { void auth.audit.append('api-unauthenticated', detail).catch(() => {}) }
+      }
       if (config.gateway != null) {
         daemon.gateway = new Gateway(node.services.rpc, log)
         await daemon.gateway.listen(config.gateway)
@@ -166,7 +172,7 @@ export class Daemon implements ControlTarget {
       }
       throw err?.name === 'UnsupportedListenAddressesError' ? listenError(err) : err
     }
-    log.info({ peerId: daemon.peerId.toString(), addrs: daemon.id().addrs, profile: config.profile, repo: paths.root, gateway: daemon.gatewayUrl, private: swarmKey != null }, 'daemon started')
+    log.info({ peerId: daemon.peerId.toString(), addrs: daemon.id().addrs, profile: config.profile, repo: paths.root, gateway: daemon.gatewayUrl, api: daemon.api.tcpUrl, private: swarmKey != null }, 'daemon started')
     return daemon
   }
 
@@ -273,6 +279,11 @@ export class Daemon implements ControlTarget {
 
   async metrics (): Promise<string> {
     return this.metricsState.registry.metrics()
+  }
+
+  /** `http://HOST:PORT` of the TCP control API, when it serves one. */
+  get apiUrl (): string | undefined {
+    return this.api.tcpUrl
   }
 
   /** `http://HOST:PORT` of the gateway, when it serves one. */

@@ -1,6 +1,8 @@
 import { chmod, rm } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { ApiSocketPathTooLongError, MethodNotAllowedError, NotFoundError } from '../../lib/interface/errors.js'
+import { timingSafeEqual } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import { ApiSocketPathTooLongError, MethodNotAllowedError, NotFoundError, UnauthenticatedError } from '../../lib/interface/errors.js'
 import { MAX_SOCKET_PATH } from '../../lib/repo/constants.js'
 import type { Logger } from '../logger.js'
 import { sendError, sendJson, sendText } from './http.js'
@@ -38,6 +40,14 @@ export class ApiServer {
   private readonly routes: Routes
   private readonly log: Logger
   private socketPath?: string
+  private tcp?: Server
+  /** `http://HOST:PORT` of the TCP listener, when there is one */
+  tcpUrl?: string
+  /** requests refused for want of the bearer token; `onUnauthenticated` hears of them (at most one call per 10 s, with the count) */
+  unauthenticated = 0
+  onUnauthenticated?: (detail: { count: number, remote: string | undefined, path: string }) => void
+  private lastUnauthenticatedReport = 0
+  private unreported = 0
 
   constructor (routes: Routes, log: Logger) {
     this.routes = routes
@@ -60,7 +70,61 @@ export class ApiServer {
     await chmod(socketPath, 0o600)
   }
 
+  /**
+   * Also serve the API over TCP, for tools that cannot reach the socket.
+   * Every request must carry `Authorization: Bearer <token>` (the repo's
+   * `api.token`); without it: 401 `UnauthenticatedError`, and nothing runs.
+   */
+  async listenTcp (hostPort: string, token: string): Promise<void> {
+    const expected = Buffer.from(`Bearer ${token}`)
+    const server = createServer((req, res) => {
+      const given = Buffer.from(req.headers.authorization ?? '')
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        this.refuse(req, res)
+        return
+      }
+      void this.handle(req, res)
+    })
+    server.keepAliveTimeout = 1_000
+    const colon = hostPort.lastIndexOf(':')
+    const host = hostPort.slice(0, colon).replace(/^\[|\]$/g, '')
+    const port = Number(hostPort.slice(colon + 1))
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    this.tcp = server
+    const address = server.address() as AddressInfo
+    this.tcpUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+  }
+
+  private refuse (req: IncomingMessage, res: ServerResponse): void {
+    this.unauthenticated++
+    this.unreported++
+    res.setHeader('www-authenticate', 'Bearer realm="noodled"')
+    sendError(res, new UnauthenticatedError('this endpoint needs Authorization: Bearer <token> (the token is in the repo\'s api.token)'))
+    // drain what was sent, so the connection can be reused
+    req.resume()
+    const now = Date.now()
+    if (now - this.lastUnauthenticatedReport >= 10_000) {
+      this.lastUnauthenticatedReport = now
+      this.onUnauthenticated?.({ count: this.unreported, remote: req.socket.remoteAddress, path: (req.url ?? '/').split('?')[0]! })
+      this.unreported = 0
+    }
+  }
+
   async close (): Promise<void> {
+    if (this.tcp != null) {
+      const tcp = this.tcp
+      this.tcp = undefined
+      await new Promise<void>(resolve => {
+        tcp.close(() => { resolve() })
+        tcp.closeAllConnections()
+      })
+    }
     if (this.socketPath == null) return
     const path = this.socketPath
     this.socketPath = undefined

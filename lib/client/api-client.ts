@@ -1,4 +1,4 @@
-import { request } from 'node:http'
+import { request, type RequestOptions as RequestOptionsHttp } from 'node:http'
 import type { AuditEntry, AuditVerification } from '../audit/log.js'
 import type { Revocation, TokenSummary } from '../auth/index.js'
 
@@ -19,6 +19,9 @@ import { DaemonNotRunningError, InvalidRequestError, TimeoutError, errorFromWire
 export interface ApiClientInit {
   /** path of the daemon's `api.sock` */
   socketPath: string
+  /** instead of the socket: the daemon's TCP control API (`http://HOST:PORT`), with its bearer token */
+  url?: string
+  token?: string
   /** named in "daemon not running" errors */
   repo: string
   /** @default 30_000 */
@@ -38,10 +41,24 @@ const MAX_RESPONSE_BYTES = 32 * 1024 * 1024
  * back into the named errors the daemon threw.
  */
 export class ApiClient {
-  private readonly init: Required<ApiClientInit>
+  private readonly init: ApiClientInit & { timeoutMs: number }
 
   constructor (init: ApiClientInit) {
     this.init = { timeoutMs: 30_000, ...init }
+  }
+
+  /** Where requests go: the Unix socket, or the TCP listener with the bearer token. */
+  private target (): { socketPath: string } | { host: string, port: number, headers: Record<string, string> } {
+    if (this.init.url == null) return { socketPath: this.init.socketPath }
+    const url = new URL(this.init.url)
+    return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port === '' ? 80 : url.port), headers: this.init.token != null ? { authorization: `Bearer ${this.init.token}` } : {} }
+  }
+
+  private options (method: string, path: string, signal: AbortSignal | undefined, payload: Buffer | undefined): RequestOptionsHttp {
+    const target = this.target()
+    const headers = { ...('headers' in target ? target.headers : {}), ...(payload != null ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}) }
+    const { headers: _h, ...where } = target as { headers?: unknown }
+    return { ...where, method, path, ...(signal != null ? { signal } : {}), headers }
   }
 
   async id (options: RequestOptions = {}): Promise<IdResponse> {
@@ -187,13 +204,7 @@ export class ApiClient {
   private async ndjson (method: string, path: string, body: unknown, onLine: (value: unknown) => void, options: RequestOptions): Promise<void> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
     await new Promise<void>((resolve, reject) => {
-      const req = request({
-        socketPath: this.init.socketPath,
-        method,
-        path: API_PREFIX + path,
-        signal: options.signal,
-        headers: payload != null ? { 'content-type': 'application/json', 'content-length': payload.length } : {}
-      }, (res) => {
+      const req = request(this.options(method, API_PREFIX + path, options.signal, payload), (res) => {
         if (res.statusCode !== 200) {
           // an error before the stream began: a JSON error body
           let text = ''
@@ -313,13 +324,7 @@ export class ApiClient {
     const signal = options.signal ?? AbortSignal.timeout(this.init.timeoutMs)
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
     return new Promise((resolve, reject) => {
-      const req = request({
-        socketPath: this.init.socketPath,
-        method,
-        path,
-        signal,
-        headers: payload != null ? { 'content-type': 'application/json', 'content-length': payload.length } : {}
-      }, (res) => {
+      const req = request(this.options(method, path, signal, payload), (res) => {
         const chunks: Buffer[] = []
         let size = 0
         res.on('data', (chunk: Buffer) => {

@@ -36,6 +36,8 @@ export const configSchema = z.strictObject({
   logLevel: z.enum(LOG_LEVELS).default('info'),
   /** advertised in membership; `noodled label set/rm` layers runtime changes over these */
   labels: z.record(z.string().regex(LABEL_KEY, { error: 'label keys are letters, digits and . _ / - (max 63)' }), z.string().max(MAX_LABEL_VALUE)).default({}),
+  /** `HOST:PORT` of the TCP control API (bearer token in the repo's api.token); none when absent */
+  api: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'must be HOST:PORT, e.g. 127.0.0.1:5001' }).optional(),
   /** `HOST:PORT` of the HTTP gateway (`POST /svc/<service>/<fn>`); none when absent; port 0 picks a free one */
   gateway: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'must be HOST:PORT, e.g. 127.0.0.1:8080' })
     .refine(v => { const port = Number(v.slice(v.lastIndexOf(':') + 1)); return port >= 0 && port <= 65535 }, { error: 'the port must be 0-65535' })

@@ -17,6 +17,8 @@ export const DATASTORE_DIR = 'datastore'
 /** module blocks, a LevelDB of their own */
 export const BLOCKS_DIR = 'blocks'
 export const API_SOCKET = 'api.sock'
+/** the TCP control API's bearer token (made at the first start with --api), mode 0600 */
+export const API_TOKEN_FILE = 'api.token'
 export const PID_FILE = 'noodled.pid'
 
 /** Key files are refused when group or others can read them (like ssh). */
