@@ -26,6 +26,7 @@ const STATUS_BY_NAME: Record<string, number> = {
   ModuleTrapError: 502,
   CapabilityDeniedError: 403,
   UnauthorizedError: 403,
+  UntrustedModuleError: 403,
   UnauthenticatedError: 401,
   InvalidTokenError: 400,
   MethodNotAllowedError: 405,

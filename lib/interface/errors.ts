@@ -209,6 +209,11 @@ export class CapabilityDeniedError extends Error {
   override name = 'CapabilityDeniedError'
 }
 
+/** A module from a publisher this node's policy does not trust. */
+export class UntrustedModuleError extends Error {
+  override name = 'UntrustedModuleError'
+}
+
 /** A capability token that cannot be read: not base64url, not a UCAN archive, too large, or of an unknown key type. */
 export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError'
@@ -258,6 +263,7 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   ModuleTrapError,
   CapabilityDeniedError,
   InvalidTokenError,
+  UntrustedModuleError,
   UnauthorizedError,
   UnauthenticatedError
 }

@@ -82,7 +82,9 @@ export const configSchema = z.strictObject({
       /** directories modules may read under */
       paths: z.array(z.string().regex(/^\/[^\0]*$/, { error: 'an absolute path' }).max(1024)).max(64).optional(),
       maxMemoryPages: z.number().int().min(1).max(65_536).optional(),
-      maxTimeoutMs: z.number().int().min(1).max(10 * 60_000).optional()
+      maxTimeoutMs: z.number().int().min(1).max(10 * 60_000).optional(),
+      /** publishers whose modules this node runs (peer ids or did:keys, or *); absent: any */
+      trustedPublishers: z.array(z.string().max(128).refine(v => { if (v === '*') return true; try { parsePrincipal(v); return true } catch { return false } }, { error: 'a trusted publisher is a peer id, a did:key or *' })).max(256).optional()
     }).default({}),
     instancesPerService: z.number().int().min(1).max(64).optional(),
     /** how long a new version is watched for an error-rate spike after an update (ms, default 10 s); the next owner's swap waits for it */

@@ -23,6 +23,12 @@ export interface Capabilities {
 export interface NodePolicy extends Capabilities {
   maxMemoryPages: number
   maxTimeoutMs: number
+  /**
+   * publishers (peer ids or did:keys) whose modules this node runs; absent:
+   * any (in a mesh with operators, a publish already needs a module/publish
+   * token); `*` also means any
+   */
+  trustedPublishers?: string[]
 }
 
 /** What one service's module gets: requested ∩ policy ∩ deploy, and its bounds. */

@@ -10,6 +10,7 @@ import type { ServiceSpec } from '../placement/spec.js'
 import type { Registry } from '../registry/registry.js'
 import type { Instance } from '../registry/reconciler.js'
 import { DEFAULT_POLICY, grantFor, type Grant, type NodePolicy } from './grants.js'
+import { checkTrusted } from './trust.js'
 import type { MeshCall } from './host.js'
 import { KvNamespace } from './kv.js'
 import { RuntimeMetrics } from './metrics.js'
@@ -186,10 +187,20 @@ export class Runtime implements Startable {
   /**
    * Refuse (CapabilityDeniedError, naming each excess) a deploy whose
    * capabilities ask for more than this node's policy allows; owners with a
-   * narrower policy refuse it when they load it.
+   * narrower policy refuse it when they load it. Likewise a module (or a
+   * dependency) from a publisher this node does not trust
+   * (UntrustedModuleError), when the catalog here already knows it.
    */
   admit (spec: ServiceSpec): void {
     if (spec.capabilities != null) grantFor(NOTHING_ASKED, this.policy, spec.capabilities)
+    if (spec.module != null && this.policy.trustedPublishers != null) {
+      let lock: string[] | undefined
+      try {
+        const r = this.components.modules.resolve(spec.module)
+        lock = r.order.map(id => r.lock[id]!)
+      } catch {}
+      if (lock != null) checkTrusted(lock, this.components.modules.catalog, this.policy.trustedPublishers)
+    }
   }
 
   /** The module services on this node. */
@@ -308,6 +319,8 @@ export class Runtime implements Startable {
   private async prepare (instance: Instance, signal: AbortSignal): Promise<PoolSource> {
     const { modules } = this.components
     const fetched = await modules.fetch(instance.spec.module!, { signal })
+    // fetched and verified, but nothing of it runs unless its publishers are trusted here
+    checkTrusted(fetched.modules.map(m => m.cid), modules.catalog, this.policy.trustedPublishers)
     const root = fetched.modules[fetched.modules.length - 1]!
     const { manifest, wasm } = await modules.store.read(CID.parse(root.cid), { signal })
     // the rest of the lockfile, dependencies first, linked into the same sandbox by name
