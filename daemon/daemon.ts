@@ -30,6 +30,7 @@ import { Gateway } from './gateway.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type DaemonMetrics } from './metrics.js'
 import { applyFlags, checkFlags, type DaemonFlags } from './options.js'
+import { timeoutSignal } from '../lib/signals.js'
 
 export interface DaemonInit extends DaemonFlags {
   /** absolute repo path */
@@ -247,7 +248,7 @@ export class Daemon implements ControlTarget {
     }
     await Promise.all([...byPeer.values()].filter(e => e.latencyMs == null).map(async e => {
       try {
-        const signal = AbortSignal.any([options.signal, AbortSignal.timeout(PEER_PING_TIMEOUT_MS)])
+        const signal = AbortSignal.any([options.signal, timeoutSignal(PEER_PING_TIMEOUT_MS)])
         e.latencyMs = await this.node.services.ping.ping(e.id, { signal })
       } catch (err) {
         // unknown latency is shown as such; the peer is still listed

@@ -6,6 +6,7 @@ import { DEFAULT_TIMEOUT_MS } from '../../lib/rpc/constants.js'
 import { parseDurationMs } from '../duration.js'
 import type { CommandContext } from '../context.js'
 import type { CommandRunner } from './types.js'
+import { timeoutSignal } from '../../lib/signals.js'
 
 interface CallOptions {
   timeout?: string
@@ -51,7 +52,7 @@ export function callCommand (program: Command, run: CommandRunner): void {
         inputBase64: input.toString('base64'),
         timeoutMs,
         idempotent: opts.idempotent === true
-      }, { signal: AbortSignal.timeout(timeoutMs + API_MARGIN_MS) })
+      }, { signal: timeoutSignal(timeoutMs + API_MARGIN_MS) })
       ctx.print(res, callText)
     }))
 }

@@ -4,6 +4,7 @@ import type { ModuleFetchProgressView, ModuleFetchView, ModuleInfoView, ModuleLi
 import { readModuleDir } from '../../lib/modules/module-dir.js'
 import { table } from '../printer.js'
 import type { CommandRunner } from './types.js'
+import { timeoutSignal } from '../../lib/signals.js'
 
 /** Publishing a large module through the control API takes longer than a query. */
 const PUBLISH_TIMEOUT_MS = 120_000
@@ -112,7 +113,7 @@ export function moduleCommand (program: Command, run: CommandRunner): void {
     .option('--json', 'print JSON: { name, version, cid }')
     .action(run(async (ctx, dir: string) => {
       const { manifest, wasm } = await readModuleDir(dir)
-      const res = await ctx.client.publishModule(manifest, wasm, { signal: AbortSignal.timeout(PUBLISH_TIMEOUT_MS) })
+      const res = await ctx.client.publishModule(manifest, wasm, { signal: timeoutSignal(PUBLISH_TIMEOUT_MS) })
       ctx.print(res, r => `published ${r.name}@${r.version}\n${r.cid}`)
     }))
 
@@ -140,7 +141,7 @@ export function moduleCommand (program: Command, run: CommandRunner): void {
     .action(run(async (ctx, ref: string, opts: { prerelease?: boolean }) => {
       const progress = fetchProgress(ctx.progress, ctx.json ? () => {} : ctx.err)
       try {
-        const result = await ctx.client.fetchModule(ref, { prerelease: opts.prerelease === true, onProgress: progress.update }, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) })
+        const result = await ctx.client.fetchModule(ref, { prerelease: opts.prerelease === true, onProgress: progress.update }, { signal: timeoutSignal(FETCH_TIMEOUT_MS) })
         progress.stop()
         ctx.print(result, fetchText)
       } finally {

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Command } from 'commander'
 import { DaemonNotRunningError, TimeoutError } from '../../lib/interface/errors.js'
 import type { CommandRunner } from './types.js'
+import { timeoutSignal } from '../../lib/signals.js'
 
 /** How long `noodled stop` waits for the daemon to be gone before giving up. */
 const STOP_WAIT_MS = 10_000
@@ -18,7 +19,7 @@ export function stopCommand (program: Command, run: CommandRunner): void {
       // the daemon answers before stopping; it is gone once its socket no longer answers
       while (true) {
         try {
-          await ctx.client.health({ signal: AbortSignal.timeout(1_000) })
+          await ctx.client.health({ signal: timeoutSignal(1_000) })
         } catch (err) {
           if (err instanceof DaemonNotRunningError) break
         }

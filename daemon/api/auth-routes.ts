@@ -5,6 +5,7 @@ import { InvalidRequestError } from '../../lib/interface/errors.js'
 import { firstIssue } from '../../lib/validation.js'
 import { readJson } from './http.js'
 import type { Routes } from './server.js'
+import { timeoutSignal } from '../../lib/signals.js'
 
 const delegateSchema = z.strictObject({
   to: z.string().min(1).max(128),
@@ -36,8 +37,8 @@ export function authRoutes (target: Pick<Auth, 'authority' | 'audit' | 'delegate
       const limit = url.searchParams.get('limit')
       const n = limit == null ? undefined : Number(limit)
       if (n != null && (!Number.isInteger(n) || n < 1)) throw new InvalidRequestError('limit must be a positive integer')
-      return { body: await target.audit.list({ ...(n != null ? { limit: n } : {}), signal: AbortSignal.timeout(30_000) }) }
+      return { body: await target.audit.list({ ...(n != null ? { limit: n } : {}), signal: timeoutSignal(30_000) }) }
     },
-    [`GET ${p}/audit/verify`]: async () => ({ body: await target.audit.verify({ signal: AbortSignal.timeout(60_000) }) })
+    [`GET ${p}/audit/verify`]: async () => ({ body: await target.audit.verify({ signal: timeoutSignal(60_000) }) })
   }
 }

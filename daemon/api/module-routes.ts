@@ -5,6 +5,7 @@ import { InvalidRequestError, NotFoundError } from '../../lib/interface/errors.j
 import { MAX_MANIFEST_BYTES, MAX_WASM_BYTES } from '../../lib/modules/constants.js'
 import { readJson } from './http.js'
 import type { Routes } from './server.js'
+import { timeoutSignal } from '../../lib/signals.js'
 
 /** What the module endpoints need (the Modules service provides it). */
 export interface ModulesTarget {
@@ -37,7 +38,7 @@ async function streamFetch (target: ModulesTarget, ref: string, includePrereleas
   const send = (event: ModuleFetchEvent): void => { if (!res.writableEnded) res.write(JSON.stringify(event) + '\n') }
   try {
     const result = await target.fetch(ref, {
-      signal: AbortSignal.any([controller.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]),
+      signal: AbortSignal.any([controller.signal, timeoutSignal(FETCH_TIMEOUT_MS)]),
       includePrerelease,
       onProgress: (progress) => { send({ type: 'progress', progress }) }
     })
@@ -50,7 +51,7 @@ async function streamFetch (target: ModulesTarget, ref: string, includePrereleas
 
 export function moduleRoutes (target: ModulesTarget): Routes {
   const p = API_PREFIX
-  const signal = (): AbortSignal => AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+  const signal = (): AbortSignal => timeoutSignal(REQUEST_TIMEOUT_MS)
   return {
     [`POST ${p}/modules`]: async (req) => {
       const { manifest, wasm } = await readJson(req, MAX_PUBLISH_BODY)

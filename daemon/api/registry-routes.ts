@@ -3,6 +3,7 @@ import { API_PREFIX } from '../../lib/interface/api.js'
 import { InvalidRequestError, NotFoundError } from '../../lib/interface/errors.js'
 import { readJson } from './http.js'
 import type { Routes } from './server.js'
+import { timeoutSignal } from '../../lib/signals.js'
 
 /** What the service endpoints need (the Registry service provides it). */
 export interface RegistryTarget {
@@ -35,12 +36,12 @@ export function registryRoutes (target: RegistryTarget): Routes {
   const p = API_PREFIX
   return {
     [`GET ${p}/services`]: async () => ({ body: target.list() }),
-    [`GET ${p}/services/*`]: async (_req, _url, _res, name) => ({ body: await target.lookup(name, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }) }),
-    [`GET ${p}/resolve/*`]: async (_req, _url, _res, name) => ({ body: await target.resolve(name, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }) }),
+    [`GET ${p}/services/*`]: async (_req, _url, _res, name) => ({ body: await target.lookup(name, { signal: timeoutSignal(REQUEST_TIMEOUT_MS) }) }),
+    [`GET ${p}/resolve/*`]: async (_req, _url, _res, name) => ({ body: await target.resolve(name, { signal: timeoutSignal(REQUEST_TIMEOUT_MS) }) }),
     [`GET ${p}/external`]: async () => ({ body: target.externals.list().map(externalView) }),
-    [`POST ${p}/external`]: async (req) => ({ status: 201, body: externalView(await target.register(await readJson(req), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })) }),
+    [`POST ${p}/external`]: async (req) => ({ status: 201, body: externalView(await target.register(await readJson(req), { signal: timeoutSignal(REQUEST_TIMEOUT_MS) })) }),
     [`DELETE ${p}/external/*`]: async (_req, _url, _res, name) => {
-      await target.deregister(name, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      await target.deregister(name, { signal: timeoutSignal(REQUEST_TIMEOUT_MS) })
       return { body: { name, deregistered: true } }
     },
     // POST /external/NAME/pass: a ttl check's heartbeat
@@ -53,7 +54,7 @@ export function registryRoutes (target: RegistryTarget): Routes {
     },
     [`POST ${p}/services`]: async (req, url) => {
       const dryRun = ['1', 'true'].includes(url.searchParams.get('dryRun') ?? '')
-      const body = await target.deploy(await readJson(req), { dryRun, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      const body = await target.deploy(await readJson(req), { dryRun, signal: timeoutSignal(REQUEST_TIMEOUT_MS) })
       return { status: dryRun ? 200 : 201, body }
     },
     // POST /services/NAME/scale (the router matches a trailing wildcard only)
@@ -62,10 +63,10 @@ export function registryRoutes (target: RegistryTarget): Routes {
       if (name == null || action !== 'scale') throw new NotFoundError(`no such endpoint: POST ${p}/services/${rest}`)
       const { replicas } = await readJson(req)
       if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) throw new InvalidRequestError('body must be { "replicas": <integer >= 0> }')
-      return { body: await target.scale(name, replicas, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }) }
+      return { body: await target.scale(name, replicas, { signal: timeoutSignal(REQUEST_TIMEOUT_MS) }) }
     },
     [`DELETE ${p}/services/*`]: async (_req, _url, _res, name) => {
-      await target.remove(name, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      await target.remove(name, { signal: timeoutSignal(REQUEST_TIMEOUT_MS) })
       return { body: { name, deleted: true } }
     },
     [`GET ${p}/placement/*`]: async (_req, _url, _res, name) => ({ body: target.explain(name) })

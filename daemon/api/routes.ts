@@ -3,6 +3,7 @@ import { API_PREFIX } from '../../lib/interface/api.js'
 import { InvalidRequestError } from '../../lib/interface/errors.js'
 import { readJson } from './http.js'
 import type { Routes } from './server.js'
+import { timeoutSignal } from '../../lib/signals.js'
 
 /** What the control API needs from the daemon. */
 export interface ControlTarget {
@@ -24,14 +25,14 @@ export function controlRoutes (target: ControlTarget): Routes {
     [`GET ${p}/id`]: async () => ({ body: target.id() }),
     [`GET ${p}/status`]: async () => ({ body: target.status() }),
     [`GET ${p}/health`]: async () => ({ body: target.health() }),
-    [`GET ${p}/peers`]: async () => ({ body: await target.peers({ signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }) }),
+    [`GET ${p}/peers`]: async () => ({ body: await target.peers({ signal: timeoutSignal(REQUEST_TIMEOUT_MS) }) }),
     [`POST ${p}/connect`]: async (req) => {
       const body = await readJson(req)
       if (typeof body.addr !== 'string' || body.addr === '') {
         throw new InvalidRequestError('body must be { "addr": "<multiaddr>" }')
       }
       const timeoutMs = typeof body.timeoutMs === 'number' && body.timeoutMs > 0 ? Math.min(body.timeoutMs, REQUEST_TIMEOUT_MS) : REQUEST_TIMEOUT_MS
-      return { body: await target.connect(body.addr, { signal: AbortSignal.timeout(timeoutMs) }) }
+      return { body: await target.connect(body.addr, { signal: timeoutSignal(timeoutMs) }) }
     },
     [`POST ${p}/shutdown`]: async () => {
       // answer first, then stop: the caller learns the request was taken

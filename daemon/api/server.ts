@@ -2,7 +2,7 @@ import { chmod, rm } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
-import { ApiSocketPathTooLongError, MethodNotAllowedError, NotFoundError, UnauthenticatedError } from '../../lib/interface/errors.js'
+import { ApiSocketPathTooLongError, InvalidRequestError, MethodNotAllowedError, NotFoundError, UnauthenticatedError } from '../../lib/interface/errors.js'
 import { MAX_SOCKET_PATH } from '../../lib/repo/constants.js'
 import type { Logger } from '../logger.js'
 import { sendError, sendJson, sendText } from './http.js'
@@ -164,7 +164,14 @@ export class ApiServer {
     for (const [key, h] of Object.entries(this.routes)) {
       const [m, pattern = ''] = key.split(' ')
       if (m === method && pattern.endsWith('/*') && path.startsWith(pattern.slice(0, -1)) && path.length > pattern.length - 1) {
-        return [h, decodeURIComponent(path.slice(pattern.length - 1))]
+        let rest: string
+        try {
+          rest = decodeURIComponent(path.slice(pattern.length - 1))
+        } catch {
+          // `%ff` and friends: a URIError would have been a 500 (found by fuzzing)
+          throw new InvalidRequestError(`the path ${path} is not valid percent-encoding`)
+        }
+        return [h, rest]
       }
     }
     const allowed = Object.keys(this.routes).filter(k => {

@@ -1,4 +1,5 @@
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { signatureValid } from '../signature.js'
 import type { PrivateKey } from '@libp2p/interface'
 import { base58btc } from 'multiformats/bases/base58'
 import { z } from 'zod'
@@ -40,7 +41,7 @@ export async function verifyRevocation (value: unknown): Promise<Revocation> {
   const r = parsed.data
   // isDid checked the multicodec prefix: the rest is the raw Ed25519 public key
   const key = publicKeyFromRaw(base58btc.decode(r.by.slice('did:key:'.length)).subarray(2))
-  const ok = await key.verify(signedText(r.id, r.at), Buffer.from(r.sig, 'base64url'))
+  const ok = await signatureValid(key, signedText(r.id, r.at), Buffer.from(r.sig, 'base64url'))
   if (!ok) throw new InvalidTokenError(`revocation of ${r.id} is not signed by ${r.by}`)
   return r
 }

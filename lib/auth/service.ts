@@ -14,6 +14,7 @@ import { Authority, MAX_REVOCATIONS, type Authorized, type DelegateInput } from 
 import { canonicalJson, digestOf } from './canonical.js'
 import type { Revocation } from './revocation.js'
 import type { TokenSummary } from './token.js'
+import { timeoutSignal } from '../signals.js'
 
 export interface AuthInit {
   /** did:keys (or Ed25519 peer ids) of the operators; none: nothing is enforced */
@@ -248,7 +249,7 @@ export class Auth implements Startable {
 
   /** Ask a peer for the revocations this node lacks. */
   async pull (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
-    const signal = AbortSignal.any([this.controller?.signal ?? new AbortController().signal, options.signal ?? AbortSignal.timeout(10_000)])
+    const signal = AbortSignal.any([this.controller?.signal ?? new AbortController().signal, options.signal ?? timeoutSignal(10_000)])
     let stream: Stream | undefined
     try {
       stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
@@ -266,7 +267,7 @@ export class Auth implements Startable {
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(10_000)
+    const signal = timeoutSignal(10_000)
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
       const { have } = decodeJson(syncRequestSchema, (await lp.read({ signal })).subarray())

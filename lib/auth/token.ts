@@ -26,6 +26,19 @@ export async function decodeToken (text: string): Promise<Token> {
     throw new InvalidTokenError(`not a UCAN archive: ${err.message}`)
   }
   if (extracted.error != null) throw new InvalidTokenError(`not a UCAN archive: ${extracted.error.message}`)
+  // ucanto parses fields lazily: read every one now, so a malformed token is refused here by name
+  // and not later, deep in a check, with a ParseError (found by fuzzing)
+  try {
+    for (const t of chain(extracted.ok)) {
+      void t.issuer.did()
+      void t.audience.did()
+      void t.expiration
+      void t.notBefore
+      for (const c of t.capabilities) void [c.can, c.with, c.nb]
+    }
+  } catch (err: any) {
+    throw new InvalidTokenError(`malformed UCAN: ${err.message}`)
+  }
   return extracted.ok
 }
 

@@ -1,6 +1,7 @@
 import { request, type RequestOptions as RequestOptionsHttp } from 'node:http'
 import type { AuditEntry, AuditVerification } from '../audit/log.js'
 import type { Revocation, TokenSummary } from '../auth/index.js'
+import { timeoutSignal } from '../signals.js'
 
 export interface AuthView {
   did: string
@@ -321,7 +322,7 @@ export class ApiClient {
 
   /** Raw request; non-2xx answers are thrown as named errors. */
   async request (method: string, path: string, body: unknown, options: RequestOptions = {}): Promise<{ status: number, body: string }> {
-    const signal = options.signal ?? AbortSignal.timeout(this.init.timeoutMs)
+    const signal = options.signal ?? timeoutSignal(this.init.timeoutMs)
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
     return new Promise((resolve, reject) => {
       const req = request(this.options(method, path, signal, payload), (res) => {

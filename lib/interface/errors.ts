@@ -209,6 +209,11 @@ export class CapabilityDeniedError extends Error {
   override name = 'CapabilityDeniedError'
 }
 
+/** A peer's message that is not UTF-8 JSON of the expected shape. */
+export class MalformedMessageError extends Error {
+  override name = 'MalformedMessageError'
+}
+
 /** A module from a publisher this node's policy does not trust. */
 export class UntrustedModuleError extends Error {
   override name = 'UntrustedModuleError'
@@ -263,6 +268,7 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   ModuleTrapError,
   CapabilityDeniedError,
   InvalidTokenError,
+  MalformedMessageError,
   UntrustedModuleError,
   UnauthorizedError,
   UnauthenticatedError

@@ -21,6 +21,7 @@ import { MemberSync } from './sync.js'
 import { ResourceSampler } from './resources.js'
 import { suspicionTimeout } from './suspicion.js'
 import { decodeMessage, encodeMessage, type Advert, type FailedClaim, type Resources, type SuspectClaim, type TopicMessage } from './wire.js'
+import { timeoutSignal } from '../signals.js'
 
 export interface MembershipInit extends Partial<TimingPreset> {
   /** @default 'lan' */
@@ -254,7 +255,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.leaving = true
     // the seq the `left` advert will carry, so adverts sent before it are stale wherever the direct word lands first
     const seq = this.seq + 1
-    const signal = AbortSignal.timeout(LEAVE_WAIT_MS)
+    const signal = timeoutSignal(LEAVE_WAIT_MS)
     const direct = this.components.connectionManager.getConnections()
       .map(c => c.remotePeer)
       .filter((p, i, all) => all.findIndex(q => q.equals(p)) === i && this.table.get(p.toString()) != null)
@@ -619,7 +620,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     if (signal == null || signal.aborted || (!again && this.synced >= 2)) return
     if (!again) this.synced++
     try {
-      const { members, down } = await this.sync.pull(peer, { signal: AbortSignal.any([signal, AbortSignal.timeout(SYNC_TIMEOUT_MS)]) })
+      const { members, down } = await this.sync.pull(peer, { signal: AbortSignal.any([signal, timeoutSignal(SYNC_TIMEOUT_MS)]) })
       this.syncedOk = true
       const now = Date.now()
       for (const e of members) {
@@ -715,7 +716,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         const m = this.health.multiplier
         try {
           const target = peerIdFromString(member.peerId)
-          const budget = AbortSignal.any([signal, AbortSignal.timeout(this.timing.probeTimeoutMs * 2 * m)])
+          const budget = AbortSignal.any([signal, timeoutSignal(this.timing.probeTimeoutMs * 2 * m)])
           await this.prober.prepare(target, { signal: budget })
           const { rttMs } = await this.prober.ping(target, { signal: budget })
           this.table.markHeard(member.peerId, Date.now(), rttMs)
@@ -797,8 +798,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       try {
         // connecting is bounded separately: a refused dial (a dead process) fails at once,
         // a slow handshake on a busy host is not a missed ack
-        await this.prober.prepare(target, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.timing.probeTimeoutMs * CONNECT_BUDGET_FACTOR * m)]) })
-        const { rttMs } = await this.prober.ping(target, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.timing.probeTimeoutMs * m)]) })
+        await this.prober.prepare(target, { signal: AbortSignal.any([signal, timeoutSignal(this.timing.probeTimeoutMs * CONNECT_BUDGET_FACTOR * m)]) })
+        const { rttMs } = await this.prober.ping(target, { signal: AbortSignal.any([signal, timeoutSignal(this.timing.probeTimeoutMs * m)]) })
         this.health.probeSucceeded()
         this.table.markHeard(member.peerId, Date.now(), rttMs)
         return
@@ -861,7 +862,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const timeoutMs = Math.round(this.timing.indirectTimeoutMs * multiplier)
     // the helper gets most of the window to probe; we wait for the whole window
     const inner = Math.max(50, Math.round(timeoutMs * 0.8))
-    const wait = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
+    const wait = AbortSignal.any([signal, timeoutSignal(timeoutMs)])
     this.counters.indirectProbes += helpers.length
     let silent = 0
     let refusals = 0

@@ -6,6 +6,7 @@ import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { MAX_PROBE_MESSAGE_BYTES } from './constants.js'
 import { ProbeError } from './errors.js'
 import { decodeJson, encodeJson, probeRequestSchema, probeResponseSchema, type ProbeRequest, type ProbeResponse } from './wire.js'
+import { timeoutSignal } from '../signals.js'
 
 export interface ProberComponents {
   connectionManager: ConnectionManager
@@ -203,7 +204,7 @@ export class Prober {
       this.init.onLeave(from, req.incarnation, req.seq)
       return { type: 'ack', nonce: req.nonce }
     }
-    return this.relay(req, AbortSignal.timeout(this.init.handlerTimeoutMs))
+    return this.relay(req, timeoutSignal(this.init.handlerTimeoutMs))
   }
 
   /** Probe a target on a requester's behalf (the indirect half of SWIM). */
@@ -213,7 +214,7 @@ export class Prober {
       if (req.addrs.length > 0 && this.components.connectionManager.getConnections(target).length === 0) {
         await this.components.peerStore.merge(target, { multiaddrs: req.addrs.map(a => multiaddr(a)) }, { signal })
       }
-      const inner = AbortSignal.any([signal, AbortSignal.timeout(req.timeoutMs)])
+      const inner = AbortSignal.any([signal, timeoutSignal(req.timeoutMs)])
       await this.ping(target, { signal: inner })
       return { type: 'ack', nonce: req.nonce }
     } catch (err) {

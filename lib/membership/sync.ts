@@ -5,6 +5,7 @@ import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { MAX_ADVERT_ADDRS } from './constants.js'
 import type { SyncEntry } from './member-table.js'
 import { decodeJson, encodeJson, labelsSchema, resourcesSchema } from './wire.js'
+import { timeoutSignal } from '../signals.js'
 
 /** A member list of a few hundred entries fits easily. */
 export const MAX_SYNC_BYTES = 1024 * 1024
@@ -89,7 +90,7 @@ export class MemberSync {
   }
 
   private async handle (stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(this.init.timeoutMs)
+    const signal = timeoutSignal(this.init.timeoutMs)
     try {
       const lp = lpStream(stream, { maxDataLength: 64 })
       try {

@@ -4,6 +4,7 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 import { TRIM_IDLE_AFTER_MS } from './constants.js'
 import { ringNeighbours, type RingNeighbours } from './ring.js'
 import type { Member } from './member-table.js'
+import { timeoutSignal } from '../signals.js'
 
 export interface TopologyInit {
   self: string
@@ -103,7 +104,7 @@ export class Topology {
     const failed = members.filter(m => m.status === 'failed' && !connected.has(m.peerId)).map(m => m.peerId)
     await this.trim(connections, new Set(members.map(m => m.peerId)), signal)
     await Promise.allSettled([...dial, ...failed].map(async p => {
-      await cm.openConnection(peerIdFromString(p), { signal: AbortSignal.any([signal, AbortSignal.timeout(this.init.dialTimeoutMs)]) })
+      await cm.openConnection(peerIdFromString(p), { signal: AbortSignal.any([signal, timeoutSignal(this.init.dialTimeoutMs)]) })
     }))
   }
 

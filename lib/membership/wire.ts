@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { MalformedMessageError } from '../interface/errors.js'
+import { firstIssue } from '../validation.js'
 import { LABEL_KEY, MAX_ADVERT_ADDRS, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES } from './constants.js'
 
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
@@ -78,7 +80,7 @@ export function encodeMessage (msg: TopicMessage): Uint8Array {
 
 /** Parse and validate; throws on anything malformed. */
 export function decodeMessage (data: Uint8Array): TopicMessage {
-  return topicMessageSchema.parse(JSON.parse(decoder.decode(data)))
+  return decodeJson(topicMessageSchema, data)
 }
 
 /** Probe protocol messages (one request, one response per stream). */
@@ -109,6 +111,18 @@ export function encodeJson (value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value))
 }
 
+/**
+ * Parse and validate a JSON message from a peer. Whatever is wrong with it
+ * (not UTF-8, not JSON, not the shape) is a MalformedMessageError.
+ */
 export function decodeJson<T> (schema: z.ZodType<T>, data: Uint8Array): T {
-  return schema.parse(JSON.parse(decoder.decode(data)))
+  let value: unknown
+  try {
+    value = JSON.parse(decoder.decode(data))
+  } catch (err: any) {
+    throw new MalformedMessageError(`not a JSON message: ${err.message}`)
+  }
+  const result = schema.safeParse(value)
+  if (!result.success) throw new MalformedMessageError(`malformed message: ${firstIssue(result.error).message}`)
+  return result.data
 }

@@ -3,6 +3,7 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 import { pushable, type Pushable } from 'it-pushable'
 import { onFrames } from '../frames.js'
 import { MAX_RESPONSE_BYTES } from './block-protocol.js'
+import { timeoutSignal } from '../signals.js'
 
 /** An idle block stream is closed after this long (the server closes its side after 60 s). */
 export const IDLE_STREAM_MS = 30_000
@@ -44,7 +45,7 @@ export class BlockStreams {
       held.bs.stream.abort(new Error('stale block stream'))
     }
     const stream = await this.connectionManager.openStream(peer, this.protocol, {
-      signal: AbortSignal.any([signal, AbortSignal.timeout(OPEN_TIMEOUT_MS)]),
+      signal: AbortSignal.any([signal, timeoutSignal(OPEN_TIMEOUT_MS)]),
       // the protocol id goes out with the first request: one round trip fewer
       negotiateFully: false
     })

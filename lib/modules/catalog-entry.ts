@@ -1,4 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
+import { signatureValid } from '../signature.js'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
@@ -67,7 +68,7 @@ export async function verifyEntry (value: unknown): Promise<ModuleCatalogEntry> 
     publicKey = peerIdFromString(entry.publisher).publicKey
   } catch {}
   if (publicKey == null) throw new BlockVerificationError(`module catalog entry ${entry.name}@${entry.version}: publisher ${entry.publisher} has no inline public key`)
-  const ok = await publicKey.verify(signedBytes(entry), Buffer.from(entry.signature, 'base64'))
+  const ok = await signatureValid(publicKey, signedBytes(entry), Buffer.from(entry.signature, 'base64'))
   if (!ok) throw new BlockVerificationError(`module catalog entry ${entry.name}@${entry.version} is not signed by its publisher`)
   return entry
 }

@@ -96,7 +96,13 @@ export function decodeRoot (bytes: Uint8Array): ModuleRoot {
   const { wasm } = parsed.data
   if (wasm.chunks.length !== Math.ceil(wasm.size / CHUNK_BYTES)) throw new BlockVerificationError(`a module root lists ${wasm.chunks.length} chunks for ${wasm.size} bytes`)
   if (wasm.chunks.some(c => c.code !== raw.code) || wasm.cid.code !== raw.code) throw new BlockVerificationError('a module\'s wasm must be raw blocks')
-  return { v: 1, manifest: parseManifest(parsed.data.manifest), wasm }
+  let manifest
+  try {
+    manifest = parseManifest(parsed.data.manifest)
+  } catch (err: any) {
+    throw new BlockVerificationError(`not a module root block: ${err.message}`)
+  }
+  return { v: 1, manifest, wasm }
 }
 
 /**

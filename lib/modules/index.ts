@@ -22,6 +22,7 @@ import { parseManifest } from './manifest.js'
 import { ModuleFetcher } from './fetch.js'
 import { ProviderPenalties } from './penalties.js'
 import { ModuleStore } from './store.js'
+import { timeoutSignal } from '../signals.js'
 
 export { parseManifest, type Manifest } from './manifest.js'
 export { readModuleDir } from './module-dir.js'
@@ -147,7 +148,7 @@ export class Modules implements Startable {
     this.provideChain = this.provideChain.then(async () => {
       if (this.controller.signal.aborted) return
       try {
-        for await (const _ of dht.provide(root, { signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(PROVIDE_TIMEOUT_MS)]) })) {}
+        for await (const _ of dht.provide(root, { signal: AbortSignal.any([this.controller.signal, timeoutSignal(PROVIDE_TIMEOUT_MS)]) })) {}
         this.log('providing %s', root)
       } catch (err) {
         this.log.trace('could not announce %s on the DHT: %e', root, err)
@@ -164,7 +165,7 @@ export class Modules implements Startable {
   async providers (ref: string, options: AbortOptions = {}): Promise<string[]> {
     const root = await this.rootOf(ref, options)
     const found = new Set<string>()
-    const signal = AbortSignal.any([this.controller.signal, options.signal ?? AbortSignal.timeout(FIND_PROVIDERS_TIMEOUT_MS)])
+    const signal = AbortSignal.any([this.controller.signal, options.signal ?? timeoutSignal(FIND_PROVIDERS_TIMEOUT_MS)])
     for await (const p of this.dhtProviders(root, signal)) if (!p.equals(this.components.peerId)) found.add(p.toString())
     return [...found].sort()
   }
@@ -193,7 +194,7 @@ export class Modules implements Startable {
     const publisher = this.catalog.all().find(e => e.cid === root.toString())?.publisher
     const connected = this.components.connectionManager.getConnections().find(c => c.remotePeer.toString() === publisher)
     if (connected != null) yield connected.remotePeer
-    yield * this.dhtProviders(root, AbortSignal.any([signal, AbortSignal.timeout(FIND_PROVIDERS_TIMEOUT_MS)]))
+    yield * this.dhtProviders(root, AbortSignal.any([signal, timeoutSignal(FIND_PROVIDERS_TIMEOUT_MS)]))
     if (signal.aborted) return
     const neighbours = [...new Map(this.components.connectionManager.getConnections().map(c => [c.remotePeer.toString(), c.remotePeer])).values()]
     for (let i = neighbours.length - 1; i > 0; i--) {

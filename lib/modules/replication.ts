@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { decodeJson, encodeJson } from '../membership/wire.js'
 import { MAX_CATALOG_ENTRY_BYTES, verifyEntry, type ModuleCatalogEntry } from './catalog-entry.js'
 import type { ModuleCatalog } from './catalog.js'
+import { timeoutSignal } from '../signals.js'
 
 /** Anti-entropy: pull a random neighbour's catalog this often (as the service catalog does). */
 export const MODULE_SYNC_INTERVAL_MS = 30_000
@@ -142,7 +143,7 @@ export class CatalogReplication {
 
   /** Send what this node holds; merge what the neighbour has and this node lacks (or holds differently). */
   async pull (peer: PeerId): Promise<number> {
-    const signal = AbortSignal.any([this.controller?.signal ?? new AbortController().signal, AbortSignal.timeout(SYNC_TIMEOUT_MS)])
+    const signal = AbortSignal.any([this.controller?.signal ?? new AbortController().signal, timeoutSignal(SYNC_TIMEOUT_MS)])
     let stream: Stream | undefined
     try {
       stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
@@ -162,7 +163,7 @@ export class CatalogReplication {
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(SYNC_TIMEOUT_MS)
+    const signal = timeoutSignal(SYNC_TIMEOUT_MS)
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_SYNC_BYTES })
       let have: Record<string, string>

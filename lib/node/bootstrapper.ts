@@ -5,6 +5,7 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { backoffDelay, type BackoffInit } from './backoff.js'
 import { DIAL_TIMEOUT_MS, MIN_CONNECTIONS, REMEMBERED_PEERS_TO_DIAL } from './constants.js'
+import { timeoutSignal } from '../signals.js'
 
 export interface BootstrapperInit {
   /** multiaddrs to join through; `/p2p/<id>` is optional */
@@ -206,7 +207,7 @@ export class Bootstrapper extends TypedEventEmitter<BootstrapperEvents> implemen
 
   private async dial (target: PeerId | Multiaddr, signal: AbortSignal): Promise<import('@libp2p/interface').Connection> {
     return this.components.connectionManager.openConnection(target, {
-      signal: AbortSignal.any([signal, AbortSignal.timeout(this.dialTimeoutMs)])
+      signal: AbortSignal.any([signal, timeoutSignal(this.dialTimeoutMs)])
     })
   }
 }

@@ -1,5 +1,6 @@
 import { connect } from 'node:net'
 import { z } from 'zod'
+import { timeoutSignal } from '../signals.js'
 
 /**
  * Health checks for external services, after Consul's: `http` (GET, 2xx
@@ -40,7 +41,7 @@ export interface CheckResult {
 
 /** Run one http or tcp check against `endpoint`. Never throws. */
 export async function runCheck (check: Exclude<Check, { type: 'ttl' }>, endpoint: string, options: { signal?: AbortSignal } = {}): Promise<CheckResult> {
-  const signal = AbortSignal.any([AbortSignal.timeout(check.timeoutMs), ...(options.signal != null ? [options.signal] : [])])
+  const signal = AbortSignal.any([timeoutSignal(check.timeoutMs), ...(options.signal != null ? [options.signal] : [])])
   const url = new URL(endpoint)
   if (check.type === 'http') {
     const target = new URL(check.path, url.href.endsWith('/') ? url.href : `${url.href}/`)

@@ -1,4 +1,5 @@
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
+import { signatureValid } from '../signature.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
@@ -57,7 +58,7 @@ export async function decodeServiceRecord (key: Uint8Array, value: Uint8Array): 
     publicKey = peerIdFromString(entry.author).publicKey
   } catch {}
   if (publicKey == null) throw new InvalidCatalogEntryError('service record author has no inline public key')
-  const ok = await publicKey.verify(new TextEncoder().encode(record.entry), Buffer.from(record.sig, 'base64'))
+  const ok = await signatureValid(publicKey, new TextEncoder().encode(record.entry), Buffer.from(record.sig, 'base64'))
   if (!ok) throw new InvalidCatalogEntryError(`service record for "${entry.name}" is not signed by its author`)
   return entry
 }

@@ -23,6 +23,7 @@ import { Reconciler } from './reconciler.js'
 import { ServiceDht } from './service-dht.js'
 import { newer, parseEntry, type CatalogEntry } from './entry.js'
 import { ServiceNotFoundError } from './errors.js'
+import { timeoutSignal } from '../signals.js'
 
 export interface RegistryInit {
   /** @default '/noodle' */
@@ -465,7 +466,7 @@ export class Registry implements Startable {
 
   /** Ask a neighbour for every entry newer than ours (by digest), and merge them. */
   async pull (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
-    const signal = AbortSignal.any([this.controller?.signal ?? new AbortController().signal, options.signal ?? AbortSignal.timeout(10_000)])
+    const signal = AbortSignal.any([this.controller?.signal ?? new AbortController().signal, options.signal ?? timeoutSignal(10_000)])
     let stream: Stream | undefined
     try {
       stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
@@ -486,7 +487,7 @@ export class Registry implements Startable {
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(10_000)
+    const signal = timeoutSignal(10_000)
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_CATALOG_MESSAGE_BYTES })
       let digest: Record<string, string>

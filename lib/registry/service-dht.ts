@@ -1,9 +1,11 @@
 import type { Logger, PeerId, PrivateKey } from '@libp2p/interface'
+import { raceSignal } from 'race-signal'
 import type { KadDHT } from '@libp2p/kad-dht'
 import { serviceKey } from '../placement/keys.js'
 import { DHT_LOOKUP_TIMEOUT_MS, DHT_WRITE_TIMEOUT_MS } from './constants.js'
 import { decodeServiceRecord, encodeServiceRecord, serviceCid } from './dht-record.js'
 import type { CatalogEntry } from './entry.js'
+import { timeoutSignal } from '../signals.js'
 
 /**
  * What the registry keeps on the DHT: each catalog write as a signed record
@@ -36,7 +38,7 @@ export class ServiceDht {
     this.provideChain = this.provideChain.then(async () => {
       if (this.signal.aborted) return
       try {
-        for await (const _ of this.dht.provide(await serviceCid(name), { signal: AbortSignal.any([this.signal, AbortSignal.timeout(DHT_WRITE_TIMEOUT_MS)]) })) {}
+        for await (const _ of this.dht.provide(await serviceCid(name), { signal: AbortSignal.any([this.signal, timeoutSignal(DHT_WRITE_TIMEOUT_MS)]) })) {}
       } catch (err) {
         this.log.trace('could not announce %s on the DHT: %e', name, err)
       }
@@ -46,11 +48,14 @@ export class ServiceDht {
   /** Peers with a provider record for the service (this node left out). */
   async providers (name: string, options: { signal?: AbortSignal } = {}): Promise<string[]> {
     const found = new Set<string>()
+    const signal = this.lookupSignal(options)
     try {
-      for await (const event of this.dht.findProviders(await serviceCid(name), { signal: this.lookupSignal(options) })) {
-        if (event.name !== 'PROVIDER') continue
-        for (const p of event.providers) if (!p.id.equals(this.self)) found.add(p.id.toString())
-      }
+      await raceSignal((async () => {
+        for await (const event of this.dht.findProviders(await serviceCid(name), { signal })) {
+          if (event.name !== 'PROVIDER') continue
+          for (const p of event.providers) if (!p.id.equals(this.self)) found.add(p.id.toString())
+        }
+      })(), signal)
     } catch (err) {
       this.log.trace('provider lookup for %s ended: %e', name, err)
     }
@@ -61,15 +66,20 @@ export class ServiceDht {
   async entries (name: string, options: { signal?: AbortSignal } = {}): Promise<CatalogEntry[]> {
     const key = serviceKey(name)
     const entries: CatalogEntry[] = []
+    const signal = this.lookupSignal(options)
     try {
-      for await (const event of this.dht.get(key, { signal: this.lookupSignal(options) })) {
-        if (event.name !== 'VALUE') continue
-        try {
-          entries.push(await decodeServiceRecord(key, event.value))
-        } catch {
-          this.rejected++
+      // raced as well as passed: a get queued behind the DHT's own writes did not see
+      // the signal and held a control API request for 30 s (found by fuzzing the API)
+      await raceSignal((async () => {
+        for await (const event of this.dht.get(key, { signal })) {
+          if (event.name !== 'VALUE') continue
+          try {
+            entries.push(await decodeServiceRecord(key, event.value))
+          } catch {
+            this.rejected++
+          }
         }
-      }
+      })(), signal)
     } catch (err) {
       this.log.trace('DHT lookup of %s ended: %e', name, err)
     }
@@ -80,13 +90,13 @@ export class ServiceDht {
   async store (entry: CatalogEntry): Promise<void> {
     try {
       const value = await encodeServiceRecord(entry, this.privateKey)
-      for await (const _ of this.dht.put(serviceKey(entry.name), value, { signal: AbortSignal.any([this.signal, AbortSignal.timeout(DHT_WRITE_TIMEOUT_MS)]) })) {}
+      for await (const _ of this.dht.put(serviceKey(entry.name), value, { signal: AbortSignal.any([this.signal, timeoutSignal(DHT_WRITE_TIMEOUT_MS)]) })) {}
     } catch (err) {
       this.log.trace('could not store %s on the DHT: %e', entry.name, err)
     }
   }
 
   private lookupSignal (options: { signal?: AbortSignal }): AbortSignal {
-    return AbortSignal.any([this.signal, AbortSignal.timeout(DHT_LOOKUP_TIMEOUT_MS), ...(options.signal != null ? [options.signal] : [])])
+    return AbortSignal.any([this.signal, timeoutSignal(DHT_LOOKUP_TIMEOUT_MS), ...(options.signal != null ? [options.signal] : [])])
   }
 }

@@ -8,6 +8,7 @@ import { Balancer } from './balancer.js'
 import { RpcChannel } from './channel.js'
 import { CallDeadline } from './deadline.js'
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, OPEN_TIMEOUT_MS } from './constants.js'
+import { timeoutSignal } from '../signals.js'
 
 export interface CallOptions {
   signal?: AbortSignal
@@ -216,7 +217,7 @@ export class RpcClient {
   }
 
   private async open (peer: string): Promise<RpcChannel> {
-    const signal = AbortSignal.timeout(OPEN_TIMEOUT_MS)
+    const signal = timeoutSignal(OPEN_TIMEOUT_MS)
     try {
       const connection = await this.init.connectionManager.openConnection(peerIdFromString(peer), { signal })
       const stream = await connection.newStream(this.init.protocol, { signal })

@@ -6,6 +6,7 @@ import { wasmApi, type WasmModule } from '../wasm-api.js'
 import type { Grant } from './grants.js'
 import { readGrantedFile } from './files.js'
 import type { KvNamespace } from './kv.js'
+import { timeoutSignal } from '../signals.js'
 
 /** Extism's namespace for host functions a module declares itself (`@external('extism:host/user', ...)`). */
 export const HOST_NAMESPACE = 'extism:host/user'
@@ -63,7 +64,7 @@ export function hostFunctions (grant: Grant, ctx: HostContext, current: () => Cu
       if (!serviceAllowed(target, grant.call) || ctx.call == null) throw new CapabilityDeniedError(`service "${ctx.service}" has no capability to call "${target}" (granted: ${grant.call.join(', ') || 'none'})`)
       const now = current()
       const timeoutMs = Math.max(1, (now?.deadline ?? Date.now() + grant.timeoutMs) - Date.now())
-      const output = await ctx.call(target, text(cc, fn), bytesAt(cc, input), { timeoutMs, signal: now?.signal ?? AbortSignal.timeout(timeoutMs) })
+      const output = await ctx.call(target, text(cc, fn), bytesAt(cc, input), { timeoutMs, signal: now?.signal ?? timeoutSignal(timeoutMs) })
       return cc.store(output)
     },
     kv_get: async (cc: CallContext, key: bigint) => {

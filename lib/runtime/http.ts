@@ -1,5 +1,6 @@
 import { CapabilityDeniedError, ModuleLimitError } from '../interface/errors.js'
 import type { CurrentCall } from './host.js'
+import { timeoutSignal } from '../signals.js'
 
 /** The largest HTTP response body a module gets; more fails its request. */
 export const MAX_HTTP_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -17,7 +18,7 @@ export function guardedFetch (hosts: string[], current: () => CurrentCall | unde
     const url = new URL(String(input))
     if (!hostAllowed(url, hosts)) throw new CapabilityDeniedError(`HTTP request to "${url.origin}" is not allowed (no allowedHosts match "${url.host}")`)
     const call = current()
-    const signal = call?.signal ?? AbortSignal.timeout(30_000)
+    const signal = call?.signal ?? timeoutSignal(30_000)
     const response = await fetch(input, { ...init, redirect: 'manual', signal })
     const length = Number(response.headers.get('content-length') ?? NaN)
     if (length > maxBytes) {

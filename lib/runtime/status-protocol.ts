@@ -6,6 +6,7 @@ import { z } from 'zod'
 import type { RuntimeServiceView } from '../interface/api.js'
 import { decodeJson, encodeJson } from '../membership/wire.js'
 import { SERVICE_NAME } from '../placement/constants.js'
+import { timeoutSignal } from '../signals.js'
 
 export const RUNTIME_STATUS_SUFFIX = '/runtime-status/1.0.0'
 /** A status is a few KiB (20 history entries); more is a misbehaving peer. */
@@ -76,7 +77,7 @@ export class RuntimeStatusProtocol {
 
   /** What `peer` runs for `service` (null: nothing); throws when it cannot be asked or answers nonsense. */
   async query (peer: string, service: string, options: { signal?: AbortSignal } = {}): Promise<RuntimeServiceView | null> {
-    const signal = AbortSignal.any([AbortSignal.timeout(STATUS_TIMEOUT_MS), ...(options.signal != null ? [options.signal] : [])])
+    const signal = AbortSignal.any([timeoutSignal(STATUS_TIMEOUT_MS), ...(options.signal != null ? [options.signal] : [])])
     const stream = await this.components.connectionManager.openStream(peerIdFromString(peer), this.protocol, { signal })
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_STATUS_BYTES })
@@ -92,7 +93,7 @@ export class RuntimeStatusProtocol {
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(STATUS_TIMEOUT_MS)
+    const signal = timeoutSignal(STATUS_TIMEOUT_MS)
     try {
       const lp = lpStream(stream, { maxDataLength: 1024 })
       const { service } = decodeJson(requestSchema, (await lp.read({ signal })).subarray())
