@@ -57,7 +57,7 @@ describe('fuzz: control API bodies', function () {
       expect(status, `${method} ${path} with ${Buffer.from(body).toString('utf8').slice(0, 200)}`).to.not.equal(500)
     }
     // and paths: random bytes where names go
-    for (const name of fc.sample(fc.string({ maxLength: 64 }), runs(150) / 5)) {
+    for (const name of fc.sample(fc.string({ maxLength: 64 }), Math.ceil(runs(150) / 15))) {
       // a name the catalog lacks is looked up on the DHT, for 3 s at most (see lib/signals.ts)
       const status = await raw(sock, 'GET', `/api/v1/services/${encodeURIComponent(name)}`)
       expect(status).to.be.oneOf([200, 400, 404])
