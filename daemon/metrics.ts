@@ -1,5 +1,6 @@
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
-import { Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client'
+import { limited } from '../lib/inbound-limits.js'
 import type { Metrics } from '@libp2p/interface'
 import { LAG_RESOLUTION_MS } from '../lib/membership/constants.js'
 
@@ -20,6 +21,17 @@ export function createMetrics (): DaemonMetrics {
   // the event-loop lag metric samples with a timer on the loop (10 ms by
   // default: 100 wakeups a second in an idle daemon); see LAG_RESOLUTION_MS
   collectDefaultMetrics({ register: registry, prefix: 'noodled_', eventLoopMonitoringPrecision: LAG_RESOLUTION_MS })
+  // per-peer inbound stream limits (lib/inbound-limits.ts), read when scraped
+  const _limited = new Counter({
+    name: 'noodled_inbound_streams_limited_total',
+    help: 'inbound streams reset because their peer opened too many on the protocol',
+    labelNames: ['protocol'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const [protocol, n] of limited) this.inc({ protocol }, n)
+    }
+  })
   return {
     registry,
     // @libp2p/prometheus-metrics caches metric objects in a module-level map;

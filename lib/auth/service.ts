@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events'
+import { INBOUND_LIMITS, limitInbound } from '../inbound-limits.js'
 import { lpStream, repeatingTask, type RepeatingTask } from '@libp2p/utils'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
@@ -92,7 +93,7 @@ export class Auth implements Startable {
     await this.audit.start({ signal })
     await this.authority.start({ signal })
     await this.auditStart(signal)
-    await this.components.registrar.handle(this.protocol, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 2 })
+    await this.components.registrar.handle(this.protocol, limitInbound(this.protocol, INBOUND_LIMITS.sync, (stream, connection) => { void this.serve(stream, connection) }), { maxInboundStreams: 4, maxOutboundStreams: 2 })
   }
 
   /** Key and policy changes since the last start are audited as such. */

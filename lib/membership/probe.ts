@@ -1,4 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
+import { INBOUND_LIMITS, limitInbound } from '../inbound-limits.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Logger, PeerId, PeerStore, Stream } from '@libp2p/interface'
 import { frame, onFrames } from '../frames.js'
@@ -105,9 +106,9 @@ export class Prober {
   }
 
   async start (): Promise<void> {
-    await this.components.registrar.handle(this.init.protocol, (stream, connection) => {
+    await this.components.registrar.handle(this.init.protocol, limitInbound(this.init.protocol, INBOUND_LIMITS.probe, (stream, connection) => {
       this.serve(stream, connection)
-    }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
+    }), { maxInboundStreams: 8, maxOutboundStreams: 8 })
   }
 
   async stop (): Promise<void> {

@@ -1,4 +1,5 @@
 import { lpStream } from '@libp2p/utils'
+import { INBOUND_LIMITS, limitInbound } from '../inbound-limits.js'
 import { z } from 'zod'
 import type { Connection, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -66,9 +67,9 @@ export class MemberSync {
   }
 
   async start (): Promise<void> {
-    await this.components.registrar.handle(this.init.protocol, (stream, connection) => {
+    await this.components.registrar.handle(this.init.protocol, limitInbound(this.init.protocol, INBOUND_LIMITS.sync, (stream, connection) => {
       void this.handle(stream, connection)
-    }, { maxInboundStreams: 8, maxOutboundStreams: 4 })
+    }), { maxInboundStreams: 8, maxOutboundStreams: 4 })
   }
 
   async stop (): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Connection, Logger, Stream } from '@libp2p/interface'
+import { INBOUND_LIMITS, limitInbound } from '../inbound-limits.js'
 import type { Registrar } from '@libp2p/interface-internal'
 import type { CID } from 'multiformats/cid'
 import { FrameSender, onFrames } from '../frames.js'
@@ -47,7 +48,7 @@ export class BlockServer {
 
   async start (): Promise<void> {
     this.controller = new AbortController()
-    await this.registrar.handle(this.init.protocol, (stream, connection) => { this.serve(stream, connection) }, {
+    await this.registrar.handle(this.init.protocol, limitInbound(this.init.protocol, INBOUND_LIMITS.blocks, (stream, connection) => { this.serve(stream, connection) }), {
       maxInboundStreams: MAX_INBOUND_STREAMS,
       maxOutboundStreams: MAX_INBOUND_STREAMS
     })

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events'
+import { INBOUND_LIMITS, limitInbound } from '../inbound-limits.js'
 import { TopicValidatorResult, type GossipSub, type Message, type SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { Connection, Libp2pEvents, Logger, PeerId, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -75,7 +76,7 @@ export class CatalogReplication {
   async start (): Promise<void> {
     this.controller = new AbortController()
     setMaxListeners(Infinity, this.controller.signal)
-    await this.components.registrar.handle(this.protocol, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 2 })
+    await this.components.registrar.handle(this.protocol, limitInbound(this.protocol, INBOUND_LIMITS.sync, (stream, connection) => { void this.serve(stream, connection) }), { maxInboundStreams: 4, maxOutboundStreams: 2 })
   }
 
   afterStart (): void {

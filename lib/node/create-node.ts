@@ -19,6 +19,7 @@ import { rpc, type Rpc, type RpcInit } from '../rpc/index.js'
 import { modules, type Modules } from '../modules/index.js'
 import { runtime, type Runtime, type RuntimeInit } from '../runtime/index.js'
 import { auth, type Auth, type AuthInit } from '../auth/index.js'
+import { meshScoring } from './scoring.js'
 import { SERVICE_RECORD_NAMESPACE, selectServiceRecord, validateServiceRecord } from '../registry/dht-record.js'
 import { bootstrapper, type Bootstrapper, type BootstrapperInit } from './bootstrapper.js'
 import { KAD_PROTOCOL_SUFFIX } from './constants.js'
@@ -126,6 +127,8 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
       ping: ping({ protocolPrefix: bare, maxOutboundStreams: 4, maxInboundStreams: 8 }),
       pubsub: gossipsub({
         ...profile.gossipsub,
+        // peer scoring on our topics where peers are on their own hosts (see scoring.ts)
+        ...(profile.scoring ? meshScoring(prefix) : {}),
         // every noodled speaks gossipsub; floodsub would only widen the attack surface
         fallbackToFloodsub: false,
         // a lone node still publishes its adverts; nobody hearing them is not an error

@@ -6,6 +6,8 @@ export interface Profile {
   name: ProfileName
   connectionManager: ConnectionManagerInit
   gossipsub: Partial<GossipsubOpts>
+  /** gossipsub peer scoring on our topics (scoring.ts) */
+  scoring: boolean
 }
 
 /**
@@ -18,7 +20,21 @@ const lan: Profile = {
   connectionManager: {
     maxConnections: 300
   },
-  gossipsub: {}
+  gossipsub: {},
+  scoring: true
+}
+
+/**
+ * `wan`: members across the internet. As `lan`, with membership's `wan`
+ * timing (longer probe and suspicion timeouts) by default.
+ */
+const wan: Profile = {
+  name: 'wan',
+  connectionManager: {
+    maxConnections: 300
+  },
+  gossipsub: {},
+  scoring: true
 }
 
 /**
@@ -41,7 +57,8 @@ const local: Profile = {
     scoreParams: {
       IPColocationFactorWeight: 0
     }
-  }
+  },
+  scoring: false
 }
 
-export const PROFILES: Record<ProfileName, Profile> = { lan, local }
+export const PROFILES: Record<ProfileName, Profile> = { lan, wan, local }

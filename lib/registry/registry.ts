@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events'
+import { INBOUND_LIMITS, limitInbound } from '../inbound-limits.js'
 import { repeatingTask, lpStream, type RepeatingTask } from '@libp2p/utils'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
@@ -141,7 +142,7 @@ export class Registry implements Startable {
     if (this.components.dht != null && this.init.useDht !== false) {
       this.dht = new ServiceDht({ dht: this.components.dht, self: this.components.peerId, privateKey: this.components.privateKey, log: this.log, signal: this.controller.signal })
     }
-    await this.components.registrar.handle(this.protocol, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 2 })
+    await this.components.registrar.handle(this.protocol, limitInbound(this.protocol, INBOUND_LIMITS.sync, (stream, connection) => { void this.serve(stream, connection) }), { maxInboundStreams: 4, maxOutboundStreams: 2 })
     this.started = true
   }
 

@@ -32,7 +32,7 @@ export const DEFAULT_PROTOCOL_PREFIX = '/noodle'
 /** sun_path is 108 bytes on Linux including the NUL terminator. */
 export const MAX_SOCKET_PATH = 107
 
-export const PROFILES = ['lan', 'local'] as const
+export const PROFILES = ['lan', 'wan', 'local'] as const
 export type ProfileName = typeof PROFILES[number]
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const

@@ -1,4 +1,5 @@
 import type { Connection, Logger, Stream } from '@libp2p/interface'
+import { INBOUND_LIMITS, limitInbound } from '../inbound-limits.js'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
@@ -68,7 +69,7 @@ export class RuntimeStatusProtocol {
   }
 
   async start (): Promise<void> {
-    await this.components.registrar.handle(this.protocol, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 16, maxOutboundStreams: 16 })
+    await this.components.registrar.handle(this.protocol, limitInbound(this.protocol, INBOUND_LIMITS.status, (stream, connection) => { void this.serve(stream, connection) }), { maxInboundStreams: 16, maxOutboundStreams: 16 })
   }
 
   async stop (): Promise<void> {
