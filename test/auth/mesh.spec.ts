@@ -95,4 +95,20 @@ describe('capability tokens on mesh operations (in-process mesh)', function () {
     await a!.services.modules.publish(manifest, wasm)
     await waitFor(() => op!.services.modules.catalog.get(manifest.name, manifest.version) != null, { what: 'the publish on the operator node' })
   })
+
+  it('audits a change of operators or policy between two starts on the same datastore', async () => {
+    const { MemoryDatastore } = await import('datastore-core')
+    const datastore = new MemoryDatastore()
+    const privateKey = await generateKeyPair('Ed25519')
+    const first = await localNode({ datastore, privateKey, auth: { operators: [], policy: { http: [] } } })
+    await first.stop()
+    operatorKey = await generateKeyPair('Ed25519')
+    const second = await localNode({ datastore, privateKey, auth: { operators: [didFromPublicKey(operatorKey.publicKey.raw)], policy: { http: ['*'] } } })
+    nodes = [second]
+    const entries = await second.services.auth.audit.list()
+    expect(entries.map(e => e.type)).to.deep.equal(['start', 'start', 'key', 'policy'])
+    expect(entries[2]!.detail).to.deep.include({ before: { did: second.services.auth.authority.did, operators: [], keys: {} } })
+    expect(entries[3]!.detail).to.deep.equal({ policy: { http: ['*'] } })
+    expect((await second.services.auth.audit.verify()).ok).to.equal(true)
+  })
 })
