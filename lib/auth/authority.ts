@@ -120,6 +120,11 @@ export class Authority {
     return encodeToken(invocation)
   }
 
+  /** The id of the held token an invocation of `can` on `resource` would rest on (for the audit trail). */
+  proofId (can: string, resource: string): string | undefined {
+    return this.proofFor(can, resource)?.cid.toString()
+  }
+
   private proofFor (can: string, resource: string): Token | undefined {
     const now = Date.now() / 1000
     const usable = [...this.held.values()].filter(t =>

@@ -138,7 +138,7 @@ export class Auth implements Startable {
     const digest = digestOf(value)
     try {
       const auth = await this.authority.invoke(can, resource, digest)
-      if (this.enabled) await this.audit.append(type, { can, with: resource, digest, by: this.authority.did, local: true })
+      if (this.enabled) await this.audit.append(type, { can, with: resource, digest, by: this.authority.did, token: this.authority.proofId(can, resource), local: true })
       return auth
     } catch (err: any) {
       if (err instanceof UnauthorizedError) await this.deny({ can, resource, author: this.components.peerId.toString(), reason: err.message, local: true })

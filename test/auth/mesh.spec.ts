@@ -59,6 +59,9 @@ describe('capability tokens on mesh operations (in-process mesh)', function () {
     const lifted = { ...honest, name: 'web-3', spec: { ...honest.spec!, name: 'web-3' } }
     expect((await op!.services.registry.catalog.merge([lifted])).unauthorized).to.equal(1)
 
+    // the token each local write used is on record
+    const used = (await a!.services.auth.audit.list()).find(e => e.type === 'deploy' && e.detail.with === 'svc:web-2')
+    expect(used?.detail.token).to.equal(a!.services.auth.authority.list().held[0]!.id)
     const audit = await op!.services.auth.audit.list()
     const denied = audit.filter(e => e.type === 'denied')
     expect(denied.map(e => e.detail.resource)).to.include.members(['svc:evil', 'svc:web-3'])
