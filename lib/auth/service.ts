@@ -10,6 +10,7 @@ import { AuditLog, type AuditType } from '../audit/log.js'
 import { UnauthorizedError } from '../interface/errors.js'
 import { decodeJson, encodeJson } from '../membership/wire.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
+import { randomConnectedPeer, requestJson } from '../json-exchange.js'
 import type { Ability } from './abilities.js'
 import { Authority, MAX_REVOCATIONS, type Authorized, type DelegateInput } from './authority.js'
 import { canonicalJson, digestOf } from './canonical.js'
@@ -243,25 +244,18 @@ export class Auth implements Startable {
   }
 
   private async antiEntropy (): Promise<void> {
-    const peers = this.components.connectionManager.getConnections().map(c => c.remotePeer)
-    const peer = peers[Math.floor(Math.random() * peers.length)]
+    const peer = randomConnectedPeer(this.components.connectionManager)
     if (peer != null) await this.pull(peer)
   }
 
   /** Ask a peer for the revocations this node lacks. */
   async pull (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
     const signal = AbortSignal.any([this.controller?.signal ?? new AbortController().signal, options.signal ?? timeoutSignal(10_000)])
-    let stream: Stream | undefined
     try {
-      stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
-      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
-      await lp.write(encodeJson({ have: this.authority.revocations().map(r => r.id) }), { signal })
-      const { revocations } = decodeJson(syncResponseSchema, (await lp.read({ signal })).subarray())
-      await stream.close({ signal })
+      const { revocations } = await requestJson(this.components.connectionManager, peer, this.protocol, { have: this.authority.revocations().map(r => r.id) }, syncResponseSchema, { maxBytes: MAX_MESSAGE_BYTES, signal })
       this.caughtUp = true
       return await this.take(revocations)
     } catch (err: any) {
-      stream?.abort(err)
       this.log.trace('revocation pull from %p failed: %e', peer, err)
       return 0
     }

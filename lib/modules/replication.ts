@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events'
+import { randomConnectedPeer, requestJson } from '../json-exchange.js'
 import { INBOUND_LIMITS, limitInbound } from '../inbound-limits.js'
 import { TopicValidatorResult, type GossipSub, type Message, type SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { Connection, Libp2pEvents, Logger, PeerId, Stream, TypedEventTarget } from '@libp2p/interface'
@@ -137,27 +138,21 @@ export class CatalogReplication {
   }
 
   private async antiEntropy (): Promise<void> {
-    const peers = this.components.connectionManager.getConnections().map(c => c.remotePeer)
-    const peer = peers[Math.floor(Math.random() * peers.length)]
+    const peer = randomConnectedPeer(this.components.connectionManager)
     if (peer != null) await this.pull(peer)
   }
 
   /** Send what this node holds; merge what the neighbour has and this node lacks (or holds differently). */
   async pull (peer: PeerId): Promise<number> {
     const signal = AbortSignal.any([this.controller?.signal ?? new AbortController().signal, timeoutSignal(SYNC_TIMEOUT_MS)])
-    let stream: Stream | undefined
     try {
-      stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
-      const lp = lpStream(stream, { maxDataLength: MAX_SYNC_BYTES })
-      await lp.write(encodeJson({ have: Object.fromEntries(this.catalog.all().map(e => [`${e.name}@${e.version}`, e.cid])) }), { signal })
-      const { entries } = decodeJson(syncResponseSchema, (await lp.read({ signal })).subarray())
-      await stream.close({ signal })
+      const have = Object.fromEntries(this.catalog.all().map(e => [`${e.name}@${e.version}`, e.cid]))
+      const { entries } = await requestJson(this.components.connectionManager, peer, this.protocol, { have }, syncResponseSchema, { maxBytes: MAX_SYNC_BYTES, signal })
       const { applied, rejected } = await this.catalog.merge(entries, { signal })
       this.counters.pulls++
       this.counters.syncRejected += rejected
       return applied.length
     } catch (err: any) {
-      stream?.abort(err)
       this.log.trace('module catalog pull from %p failed: %e', peer, err)
       return 0
     }

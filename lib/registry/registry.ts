@@ -16,6 +16,7 @@ import { DEFAULT_SETTLE_MS, SERVICE_NAME } from '../placement/constants.js'
 import { parseServiceSpec, type ServiceSpec } from '../placement/spec.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
 import { ServiceCatalog, type CatalogGuard } from './catalog.js'
+import { randomConnectedPeer, requestJson } from '../json-exchange.js'
 import { CATALOG_SYNC_INTERVAL_MS, CATALOG_SYNC_PROTOCOL_SUFFIX, CATALOG_TOPIC_SUFFIX, MAX_CATALOG_MESSAGE_BYTES, MAX_CATALOG_SYNC_BYTES, RECONCILE_DEBOUNCE_MS, RECONCILE_INTERVAL_MS } from './constants.js'
 import { localInstances, type DiscoveryMember } from './discovery.js'
 import type { LocalEndpoint } from '../rpc/handlers.js'
@@ -460,28 +461,22 @@ export class Registry implements Startable {
   }
 
   private async antiEntropy (): Promise<void> {
-    const peers = this.components.connectionManager.getConnections().map(c => c.remotePeer)
-    const peer = peers[Math.floor(Math.random() * peers.length)]
+    const peer = randomConnectedPeer(this.components.connectionManager)
     if (peer != null) await this.pull(peer)
   }
 
   /** Ask a neighbour for every entry newer than ours (by digest), and merge them. */
   async pull (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
     const signal = AbortSignal.any([this.controller?.signal ?? new AbortController().signal, options.signal ?? timeoutSignal(10_000)])
-    let stream: Stream | undefined
     try {
-      stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
-      const lp = lpStream(stream, { maxDataLength: MAX_CATALOG_SYNC_BYTES })
-      await lp.write(encodeJson({ digest: Object.fromEntries(this.catalog.all().map(e => [e.name, `${e.version}/${e.author}`])) }), { signal })
-      const { entries } = decodeJson(syncResponseSchema, (await lp.read({ signal })).subarray())
-      await stream.close({ signal })
+      const digest = Object.fromEntries(this.catalog.all().map(e => [e.name, `${e.version}/${e.author}`]))
+      const { entries } = await requestJson(this.components.connectionManager, peer, this.protocol, { digest }, syncResponseSchema, { maxBytes: MAX_CATALOG_SYNC_BYTES, signal })
       const { applied, rejected } = await this.catalog.merge(entries, { signal })
       this.counters.pulls++
       this.counters.syncRejected += rejected
       this.caughtUp = true
       return applied.length
     } catch (err: any) {
-      stream?.abort(err)
       this.log.trace('catalog pull from %p failed: %e', peer, err)
       return 0
     }
