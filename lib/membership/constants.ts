@@ -76,3 +76,9 @@ export const CONNECT_BUDGET_FACTOR = 4
 
 /** The longest a graceful stop waits for its `left` to be gossiped and said to connected members. */
 export const LEAVE_WAIT_MS = 500
+/**
+ * A newcomer's first graft into the membership topic's mesh re-sends its
+ * advert unless one reached a topic peer this recently (the subscription's
+ * announcement usually has, moments before).
+ */
+export const ANNOUNCE_REACHED_MS = 500

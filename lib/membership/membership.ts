@@ -9,7 +9,7 @@ import { Key, type Datastore } from 'interface-datastore'
 import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
 import { InvalidLabelError, MemberNotFoundError } from './errors.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
-import { ADDRS_REFRESH_MS, LEAVE_WAIT_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { ADDRS_REFRESH_MS, ANNOUNCE_REACHED_MS, LEAVE_WAIT_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import type { SyncSnapshot } from './sync.js'
@@ -128,24 +128,30 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private readonly onSubscriptionChange = (): void => {
     if (this.announced || this.components.pubsub.getSubscribers(this.topic).length === 0) return
     this.announced = true
-    this.requestAdvert()
+    // at once, not through the advert timer: in a 50-daemon start on 2 cores a
+    // 50 ms timer fired 0.4-1.1 s late on a newcomer busy with its member pull,
+    // and every other member learns of the newcomer only from this advert
+    void this.advertNow()
   }
 
   /**
    * That advert can still be lost: the subscriber is known before gossipsub
    * has a stream to it. The first graft into the topic's mesh is the moment
-   * a publish surely reaches the mesh, so advertise again then; otherwise the
-   * others would learn of a newcomer only at its next periodic advert, which
-   * in a large mesh is N / maxAdvertRate seconds away.
+   * a publish surely reaches the mesh, so advertise again then (unless the
+   * advert just sent reached someone); otherwise the others would learn of a
+   * newcomer only at its next periodic advert, which in a large mesh is
+   * N / maxAdvertRate seconds away.
    */
   private readonly onGraft = (evt: CustomEvent<{ topic: string }>): void => {
     if (this.grafted || evt.detail.topic !== this.topic) return
     this.grafted = true
-    this.requestAdvert(100)
+    if (Date.now() - this.lastAdvertReachedAt > ANNOUNCE_REACHED_MS) void this.advertNow()
     // members that started alongside this one advertised before it could hear them
     this.antiEntropy()
   }
 
+  /** when the last advert left for at least one topic peer */
+  private lastAdvertReachedAt = 0
   private announced = false
   private grafted = false
 
@@ -462,17 +468,19 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       services: this.services,
       version: this.init.version ?? '0.0.0'
     }
-    await this.publish(advert)
+    if (await this.publish(advert) > 0) this.lastAdvertReachedAt = Date.now()
     this.counters.advertsSent++
   }
 
-  private async publish (msg: TopicMessage): Promise<void> {
+  /** Publish on the membership topic; resolves with the number of topic peers it was sent to. */
+  private async publish (msg: TopicMessage): Promise<number> {
     const data = encodeMessage(msg)
     this.counters.bytesSent += data.length
     try {
-      await this.components.pubsub.publish(this.topic, data)
+      return (await this.components.pubsub.publish(this.topic, data)).recipients.length
     } catch (err: any) {
       this.log.trace('publish failed: %e', err)
+      return 0
     }
   }
 
