@@ -129,6 +129,8 @@ export interface MembershipStats {
   missedNacks: number
   /** suspicions that ran out but whose member answered this node's last direct probe (kept alive) */
   lastChanceAlive: number
+  /** newcomers' (and recovered members') adverts this node passed on to the mesh after they pushed them with a pull */
+  advertsRelayed: number
   rejected: Record<string, number>
   /** this node's partial view: members it probes, members that probe it, random members kept */
   view: { successors: string[], predecessors: string[], random: string[], connections: number }

@@ -281,3 +281,8 @@ export function errorFromWire (body: { name?: unknown, message?: unknown }, stat
   const Known = Object.hasOwn(KNOWN, name) ? KNOWN[name] : undefined
   return Known != null ? new Known(message) : new RemoteError(name, message, status)
 }
+
+/** A relayed advert whose signature is not its member's. */
+export class ForgedAdvertError extends Error {
+  override name = 'ForgedAdvertError'
+}

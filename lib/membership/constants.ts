@@ -7,6 +7,8 @@ export const SYNC_PROTOCOL_SUFFIX = '/members/sync/1.0.0'
 
 /** Adverts larger than this are rejected by the topic validator (issue 3). */
 export const MAX_ADVERT_BYTES = 4 * 1024
+/** Any message on the membership topic: an advert relayed for its member is base64url in a small wrapper. */
+export const MAX_TOPIC_MESSAGE_BYTES = 6 * 1024
 /** Probe messages are tiny; anything larger is a protocol error. */
 export const MAX_PROBE_MESSAGE_BYTES = 1024
 

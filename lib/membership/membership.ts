@@ -2,14 +2,14 @@ import { setMaxListeners } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { repeatingTask, type RepeatingTask } from '@libp2p/utils'
-import { TypedEventEmitter, type ComponentLogger, type CounterGroup, type Libp2pEvents, type Logger, type Metrics, type PeerId, type PeerStore, type Startable, type TypedEventTarget } from '@libp2p/interface'
+import { TypedEventEmitter, type ComponentLogger, type CounterGroup, type Libp2pEvents, type Logger, type Metrics, type PeerId, type PeerStore, type PrivateKey, type Startable, type TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import { Key, type Datastore } from 'interface-datastore'
 import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
 import { InvalidLabelError, MemberNotFoundError } from './errors.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
-import { ADDRS_REFRESH_MS, ANNOUNCE_REACHED_MS, LEAVE_WAIT_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { ADDRS_REFRESH_MS, ANNOUNCE_REACHED_MS, MAX_TOPIC_MESSAGE_BYTES, LEAVE_WAIT_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import type { SyncSnapshot } from './sync.js'
@@ -19,8 +19,10 @@ import { Topology } from './topology.js'
 import { ringNeighbours } from './ring.js'
 import { MemberSync } from './sync.js'
 import { ResourceSampler } from './resources.js'
+import { openSignedAdvert, OversizedAdvertError, signAdvert, type SignedAdvert } from './relay.js'
+import { ForgedAdvertError } from '../interface/errors.js'
 import { suspicionTimeout } from './suspicion.js'
-import { decodeMessage, encodeMessage, type Advert, type FailedClaim, type Resources, type SuspectClaim, type TopicMessage } from './wire.js'
+import { decodeMessage, encodeMessage, type Advert, type Relay, type FailedClaim, type Resources, type SuspectClaim, type TopicMessage } from './wire.js'
 import { timeoutSignal } from '../signals.js'
 
 export interface MembershipInit extends Partial<TimingPreset> {
@@ -55,6 +57,7 @@ export interface MembershipComponents {
   datastore: Datastore
   metrics?: Metrics
   pubsub: GossipSub
+  privateKey: PrivateKey
 }
 
 export interface MembershipEvents {
@@ -105,7 +108,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private readonly history: MemberEventView[] = []
   private readonly rejectedCounts: Record<RejectReason, number> = { oversized: 0, malformed: 0, unsigned: 0, impersonation: 0, replay: 0 }
   private rejectedMetric?: CounterGroup<RejectReason>
-  private readonly counters = { advertsSent: 0, advertsReceived: 0, claimsSent: 0, claimsReceived: 0, bytesSent: 0, bytesReceived: 0, probes: 0, probesFailed: 0, indirectProbes: 0, claimsIgnored: 0, missedNacks: 0, lastChanceAlive: 0 }
+  private readonly counters = { advertsSent: 0, advertsReceived: 0, claimsSent: 0, claimsReceived: 0, bytesSent: 0, bytesReceived: 0, probes: 0, probesFailed: 0, indirectProbes: 0, claimsIgnored: 0, missedNacks: 0, lastChanceAlive: 0, advertsRelayed: 0 }
   private incarnation = 0
   private seq = 0
   private overlay: LabelOverlay = { set: {}, removed: [] }
@@ -198,6 +201,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       protocol: `${prefix}${SYNC_PROTOCOL_SUFFIX}`,
       log: this.log,
       snapshot: () => this.snapshot(),
+      onPush: (from, signed) => { void this.pushReceived(from, signed) },
       timeoutMs: this.timing.probeTimeoutMs * 4,
       onMalformed: () => { this.reject('malformed') }
     })
@@ -225,6 +229,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.sampler.start()
     await this.prober.start()
     await this.sync.start()
+    this.advertReady = new Promise(resolve => { this.advertReadyResolve = resolve })
     this.started = true
   }
 
@@ -279,6 +284,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
+    this.advertReadyResolve?.()
     this.controller?.abort()
     clearTimeout(this.advertTimer)
     this.tasks.forEach(task => { task.stop() })
@@ -468,13 +474,19 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       services: this.services,
       version: this.init.version ?? '0.0.0'
     }
-    if (await this.publish(advert) > 0) this.lastAdvertReachedAt = Date.now()
+    const data = encodeMessage(advert)
+    this.lastAdvert = { bytes: data }
+    this.advertReadyResolve?.()
+    if (await this.publishBytes(data) > 0) this.lastAdvertReachedAt = Date.now()
     this.counters.advertsSent++
   }
 
   /** Publish on the membership topic; resolves with the number of topic peers it was sent to. */
   private async publish (msg: TopicMessage): Promise<number> {
-    const data = encodeMessage(msg)
+    return this.publishBytes(encodeMessage(msg))
+  }
+
+  private async publishBytes (data: Uint8Array): Promise<number> {
     this.counters.bytesSent += data.length
     try {
       return (await this.components.pubsub.publish(this.topic, data)).recipients.length
@@ -498,8 +510,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
    * Gossipsub topic validator: runs before a message is delivered or
    * forwarded. Rejected messages also cost the forwarding peer score.
    */
-  private validate (msg: Message): TopicValidatorResult {
-    if (msg.data.length > MAX_ADVERT_BYTES) return this.reject('oversized')
+  private validate (msg: Message): TopicValidatorResult | Promise<TopicValidatorResult> {
+    if (msg.data.length > MAX_TOPIC_MESSAGE_BYTES) return this.reject('oversized')
     if (msg.type !== 'signed') return this.reject('unsigned')
     let decoded: TopicMessage
     try {
@@ -509,11 +521,73 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
     this.decoded.set(msg.data, decoded)
     if (decoded.type === 'advert') {
+      if (msg.data.length > MAX_ADVERT_BYTES) return this.reject('oversized')
       if (decoded.peerId !== msg.from.toString()) return this.reject('impersonation')
       if (this.table.isStale(decoded)) return this.reject('replay')
     }
+    if (decoded.type === 'relay') return this.validateRelay(msg.data, decoded)
     return TopicValidatorResult.Accept
   }
+
+  /** A relayed advert must be signed by its member, and newer than what this node holds. */
+  private async validateRelay (data: Uint8Array, relay: Relay): Promise<TopicValidatorResult> {
+    let advert: Advert
+    try {
+      advert = await openSignedAdvert(relay)
+    } catch (err) {
+      return this.reject(err instanceof OversizedAdvertError ? 'oversized' : err instanceof ForgedAdvertError ? 'impersonation' : 'malformed')
+    }
+    if (advert.peerId === this.self || this.table.isStale(advert)) return this.reject('replay')
+    this.relayed.set(data, advert)
+    return TopicValidatorResult.Accept
+  }
+
+  /** relay messages this node's validator opened, by message bytes */
+  private readonly relayed = new WeakMap<Uint8Array, Advert>()
+
+  /**
+   * A neighbour pushed its own advert with a member-list pull: taken like
+   * one gossiped, and passed on to the mesh when it tells this node of a
+   * member it did not know (a newcomer) or held suspect or failed, because
+   * the member's own gossip may not reach anyone for a while (gossipsub
+   * needs identify, a stream and a graft first: 1-3 s per newcomer in a
+   * 50-daemon start on 2 cores).
+   */
+  private async pushReceived (from: PeerId, signed: SignedAdvert): Promise<void> {
+    let advert: Advert
+    try {
+      advert = await openSignedAdvert(signed)
+    } catch (err) {
+      this.reject(err instanceof OversizedAdvertError ? 'oversized' : err instanceof ForgedAdvertError ? 'impersonation' : 'malformed')
+      this.log.trace('bad advert pushed by %p: %e', from, err)
+      return
+    }
+    // a member pushes only itself
+    if (advert.peerId !== from.toString()) {
+      this.reject('impersonation')
+      return
+    }
+    const event = this.applyAdvert(advert)
+    if (event?.type === 'join' || event?.type === 'recovered') {
+      this.counters.advertsRelayed++
+      await this.publish({ v: 1, type: 'relay', ...signed })
+    }
+  }
+
+  /** This node's latest advert, signed for a push (signed once per advert). */
+  private async signedSelf (): Promise<SignedAdvert | undefined> {
+    // a pull on the first connection may start before the first advert is built
+    if (this.lastAdvert == null) await this.advertReady
+    const last = this.lastAdvert
+    if (last == null) return undefined
+    last.signed ??= signAdvert(this.components.privateKey, last.bytes)
+    return last.signed.catch(() => undefined)
+  }
+
+  private lastAdvert?: { bytes: Uint8Array, signed?: Promise<SignedAdvert> }
+  /** resolves once the first advert of this run is built (or the node stops) */
+  private advertReady: Promise<void> = Promise.resolve()
+  private advertReadyResolve?: () => void
 
   private receive (msg: Message): void {
     if (msg.topic !== this.topic || msg.type !== 'signed') return
@@ -530,16 +604,29 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     if (decoded.type === 'advert') {
       this.counters.advertsReceived++
       if (decoded.peerId !== from) return
-      const event = this.table.applyAdvert(decoded, Date.now())
-      if (event != null) {
-        if (event.type === 'join' || event.type === 'update') void this.rememberAddrs(decoded)
-        this.emitMember(event)
-      }
+      this.applyAdvert(decoded)
+    } else if (decoded.type === 'relay') {
+      // only what this node's validator opened and checked
+      const advert = this.relayed.get(msg.data)
+      if (advert == null) return
+      this.counters.advertsReceived++
+      this.applyAdvert(advert)
     } else {
       this.counters.claimsReceived++
       this.claimReceived(from, decoded)
     }
   }
+
+  /** A member's own advert (gossiped, relayed or pushed), checked by the caller. */
+  private applyAdvert (advert: Advert): MemberEvent | undefined {
+    const event = this.table.applyAdvert(advert, Date.now())
+    if (event != null) {
+      if (event.type === 'join' || event.type === 'update') void this.rememberAddrs(advert)
+      this.emitMember(event)
+    }
+    return event
+  }
+
 
   private claimReceived (from: string, claim: SuspectClaim | FailedClaim): void {
     if (claim.target === this.self) {
@@ -628,7 +715,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     if (signal == null || signal.aborted || (!again && this.synced >= 2)) return
     if (!again) this.synced++
     try {
-      const { members, down } = await this.sync.pull(peer, { signal: AbortSignal.any([signal, timeoutSignal(SYNC_TIMEOUT_MS)]) })
+      const push = await this.signedSelf()
+      const { members, down } = await this.sync.pull(peer, { signal: AbortSignal.any([signal, timeoutSignal(SYNC_TIMEOUT_MS)]), ...(push != null ? { push } : {}) })
       this.syncedOk = true
       const now = Date.now()
       for (const e of members) {

@@ -5,6 +5,7 @@ import type { Connection, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { MAX_ADVERT_ADDRS } from './constants.js'
 import type { SyncEntry } from './member-table.js'
+import type { SignedAdvert } from './relay.js'
 import { decodeJson, encodeJson, labelsSchema, resourcesSchema } from './wire.js'
 import { timeoutSignal } from '../signals.js'
 
@@ -25,6 +26,17 @@ const downSchema = z.strictObject({
   incarnation: z.number().int().nonnegative(),
   status: z.enum(['suspect', 'failed'])
 })
+/**
+ * The request: the asking member's own latest advert, signed by it (relay.ts),
+ * or nothing. Not strict: a newer member may send more, which this version ignores.
+ */
+const requestSchema = z.object({
+  advert: z.string().min(1).max(8 * 1024),
+  sig: z.string().min(1).max(256)
+}).or(z.object({}))
+/** Enough for a pushed advert (4 KiB, in base64url) and its signature. */
+const MAX_REQUEST_BYTES = 8 * 1024
+
 // not strict: a newer neighbour may send more, which this version ignores
 const responseSchema = z.object({
   members: z.array(entrySchema).max(10_000),
@@ -47,6 +59,8 @@ export interface MemberSyncInit {
   snapshot: () => SyncSnapshot
   timeoutMs: number
   onMalformed: () => void
+  /** a neighbour pushed its own signed advert with its pull (not checked yet) */
+  onPush: (from: PeerId, signed: SignedAdvert) => void
 }
 
 /**
@@ -55,7 +69,10 @@ export interface MemberSyncInit {
  * instead of waiting for each member's next advert, which in a large mesh is
  * several seconds away. The list also names the members the neighbour
  * suspects or has failed, so a node that missed those claims (it was
- * joining, or gossip skipped it) hears of them at the next pull.
+ * joining, or gossip skipped it) hears of them at the next pull. The asking
+ * node pushes its own signed advert with the request, so the neighbour
+ * learns of a newcomer, and can pass it on to the mesh, before gossipsub has
+ * a stream between them.
  */
 export class MemberSync {
   private readonly components: { registrar: Registrar, connectionManager: ConnectionManager }
@@ -76,11 +93,11 @@ export class MemberSync {
     await this.components.registrar.unhandle(this.init.protocol)
   }
 
-  async pull (peer: PeerId, options: { signal: AbortSignal }): Promise<SyncSnapshot> {
+  async pull (peer: PeerId, options: { signal: AbortSignal, push?: SignedAdvert }): Promise<SyncSnapshot> {
     const stream = await this.components.connectionManager.openStream(peer, this.init.protocol, options)
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_SYNC_BYTES })
-      await lp.write(encodeJson({}), options)
+      await lp.write(encodeJson(options.push ?? {}), options)
       const res = decodeJson(responseSchema, (await lp.read(options)).subarray())
       await stream.close(options)
       return { members: res.members, down: res.down ?? [] }
@@ -93,13 +110,15 @@ export class MemberSync {
   private async handle (stream: Stream, connection: Connection): Promise<void> {
     const signal = timeoutSignal(this.init.timeoutMs)
     try {
-      const lp = lpStream(stream, { maxDataLength: 64 })
+      const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_BYTES })
+      let req: z.output<typeof requestSchema>
       try {
-        decodeJson(z.strictObject({}), (await lp.read({ signal })).subarray())
+        req = decodeJson(requestSchema, (await lp.read({ signal })).subarray())
       } catch (err) {
         this.init.onMalformed()
         throw err
       }
+      if ('advert' in req) this.init.onPush(connection.remotePeer, { advert: req.advert, sig: req.sig })
       await lp.write(encodeJson(this.init.snapshot()), { signal })
       await stream.close({ signal })
     } catch (err: any) {

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { MalformedMessageError } from '../interface/errors.js'
 import { firstIssue } from '../validation.js'
-import { LABEL_KEY, MAX_ADVERT_ADDRS, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES } from './constants.js'
+import { LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES } from './constants.js'
 
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const finite = z.number().finite().nonnegative()
@@ -63,12 +63,29 @@ export const failedSchema = z.strictObject({
   incarnation: count
 })
 
-export const topicMessageSchema = z.discriminatedUnion('type', [advertSchema, suspectSchema, failedSchema])
+/**
+ * A member's advert passed on by another member, with the member's own
+ * signature over the advert's exact bytes (relay.ts): how a newcomer's first
+ * advert reaches the mesh through the neighbour it pushed it to, before
+ * gossipsub has a stream to that neighbour (memberlist's push-pull does the
+ * same for its alive messages).
+ */
+export const relaySchema = z.strictObject({
+  v: z.literal(1),
+  type: z.literal('relay'),
+  /** base64url of the advert's bytes as its member encoded them */
+  advert: z.string().min(1).max(Math.ceil(MAX_ADVERT_BYTES * 4 / 3) + 4),
+  /** base64url Ed25519 signature by the advert's member over ADVERT_SIGNATURE_PREFIX + those bytes */
+  sig: z.string().min(1).max(256)
+})
+
+export const topicMessageSchema = z.discriminatedUnion('type', [advertSchema, suspectSchema, failedSchema, relaySchema])
 
 export type Resources = z.infer<typeof resourcesSchema>
 export type Advert = z.infer<typeof advertSchema>
 export type SuspectClaim = z.infer<typeof suspectSchema>
 export type FailedClaim = z.infer<typeof failedSchema>
+export type Relay = z.infer<typeof relaySchema>
 export type TopicMessage = z.infer<typeof topicMessageSchema>
 
 const encoder = new TextEncoder()

@@ -225,7 +225,7 @@ describe('gossip membership (in-process meshes)', function () {
     })
     const publish = async (data: Uint8Array): Promise<void> => { await liar.services.pubsub.publish(topic, data) }
 
-    await publish(new Uint8Array(5 * 1024).fill(0x20))
+    await publish(new Uint8Array(7 * 1024).fill(0x20))
     await publish(new TextEncoder().encode('{"v":1,"type":"advert",'))
     await publish(encodeMessage(advert({ peerId: victim.peerId.toString(), seq: 10 ** 9, labels: { owned: 'yes' } })))
 
