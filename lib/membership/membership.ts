@@ -690,14 +690,21 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
   }
 
-  /** Alive members (self included) as sent to a newcomer, and the members this node holds suspect or failed. */
+  /**
+   * Alive and suspect members (self included) as sent to a newcomer, and the
+   * members this node holds suspect or failed. A suspect member is still a
+   * member: a newcomer that was not told of it waited for its next advert
+   * (in a 50-daemon start, busy members are often suspected for a moment),
+   * and now holds it suspect itself, so its own timer and last direct probe
+   * decide.
+   */
   private snapshot (): SyncSnapshot {
     const self = this.selfView()
     const entry = (m: { peerId: string, incarnation: number, addrs: string[], resources: Resources, labels: Record<string, string>, services: string[], version: string }): SyncEntry =>
       ({ peerId: m.peerId, incarnation: m.incarnation, addrs: m.addrs, resources: m.resources, labels: m.labels, services: m.services, version: m.version })
     const all = this.table.all()
     return {
-      members: [entry(self), ...all.filter(m => m.status === 'alive').map(entry)],
+      members: [entry(self), ...all.filter(m => m.status === 'alive' || m.status === 'suspect').map(entry)],
       down: all.filter((m): m is Member & { status: 'suspect' | 'failed' } => m.status === 'suspect' || m.status === 'failed')
         .map(m => ({ peerId: m.peerId, incarnation: m.incarnation, status: m.status }))
     }

@@ -47,7 +47,7 @@ const responseSchema = z.object({
 export type DownEntry = z.output<typeof downSchema>
 
 export interface SyncSnapshot {
-  /** alive members, the answering node included */
+  /** alive and suspect members, the answering node included */
   members: SyncEntry[]
   down: DownEntry[]
 }
@@ -55,7 +55,7 @@ export interface SyncSnapshot {
 export interface MemberSyncInit {
   protocol: string
   log: Logger
-  /** alive members this node knows (itself included), and those it suspects or has failed */
+  /** alive and suspect members this node knows (itself included), and those it suspects or has failed */
   snapshot: () => SyncSnapshot
   timeoutMs: number
   onMalformed: () => void

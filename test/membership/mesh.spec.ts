@@ -134,6 +134,23 @@ describe('gossip membership (in-process meshes)', function () {
     expect(events.filter(e => e.peerId === leaver.peerId.toString()).map(e => e.type)).to.deep.equal(['left'])
   })
 
+  it('a newcomer is told of a member its neighbour suspects, and holds it suspect too', async () => {
+    // adverts are rare here, so the newcomer can learn of the target only from a member list
+    nodes = await mesh(3, { membership: { advertIntervalMs: 60_000, suspicionMinMs: 10_000 } })
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const [bootstrap, accuser, target] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    deafToClaimsAboutItself(target)
+    await claim(accuser, 'suspect', target, target.services.membership.currentIncarnation)
+    await waitFor(() => statusOf(bootstrap, target) === 'suspect', { what: 'the bootstrap to suspect the target' })
+    // the newcomer's only member list is the bootstrap's (the others' lists would name the target alive)
+    for (const n of [accuser, target]) await n.unhandle('/noodle/members/sync/1.0.0')
+    const newcomer = await localNode({ bootstrap: [bootstrap.getMultiaddrs()[0]!.toString()], membership: { advertIntervalMs: 60_000, suspicionMinMs: 10_000 } })
+    nodes.push(newcomer)
+    await waitFor(() => statusOf(newcomer, target) != null, { what: 'the newcomer to learn of the target' })
+    const view = newcomer.services.membership.member(target.peerId.toString())
+    expect(view.status).to.equal('suspect')
+  })
+
   it('a suspected member refutes by raising its incarnation', async () => {
     nodes = await mesh(3)
     await waitFor(() => converged(nodes), { what: 'convergence' })
