@@ -694,9 +694,9 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
    * Alive and suspect members (self included) as sent to a newcomer, and the
    * members this node holds suspect or failed. A suspect member is still a
    * member: a newcomer that was not told of it waited for its next advert
-   * (in a 50-daemon start, busy members are often suspected for a moment),
-   * and now holds it suspect itself, so its own timer and last direct probe
-   * decide.
+   * (in a 50-daemon start, busy members are often suspected for a moment).
+   * The newcomer takes it as alive and leaves the suspicion to the member's
+   * monitors (see pullMembers).
    */
   private snapshot (): SyncSnapshot {
     const self = this.selfView()
@@ -726,9 +726,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       const { members, down } = await this.sync.pull(peer, { signal: AbortSignal.any([signal, timeoutSignal(SYNC_TIMEOUT_MS)]), ...(push != null ? { push } : {}) })
       this.syncedOk = true
       const now = Date.now()
+      const learnt = new Set<string>()
       for (const e of members) {
         const event = this.table.applySync(e, now)
         if (event != null) {
+          learnt.add(e.peerId)
           void this.rememberAddrs({ peerId: e.peerId, addrs: e.addrs })
           this.emitMember(event)
         }
@@ -736,9 +738,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       // memberlist's mergeState: a member the neighbour holds suspect or failed is
       // suspected here (never failed outright), so this node's own suspicion timer,
       // probes and the member's refutation decide; a node that missed the claims
-      // of a failure learns of it at its next pull instead of never
+      // of a failure learns of it at its next pull instead of never. Not a member
+      // this very list first told it of: a newcomer would judge a member it never
+      // heard from, on a neighbour's word, while it is busiest (its own start), and
+      // a verdict of it would fail a live member everywhere; the member's monitors judge it
       const from = peer.toString()
       for (const d of down) {
+        if (learnt.has(d.peerId)) continue
         if (d.peerId === this.self) {
           // refuted like a claim: a higher incarnation outranks it everywhere
           this.claimReceived(from, { v: 1, type: d.status, target: d.peerId, incarnation: d.incarnation })

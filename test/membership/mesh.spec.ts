@@ -134,7 +134,7 @@ describe('gossip membership (in-process meshes)', function () {
     expect(events.filter(e => e.peerId === leaver.peerId.toString()).map(e => e.type)).to.deep.equal(['left'])
   })
 
-  it('a newcomer is told of a member its neighbour suspects, and holds it suspect too', async () => {
+  it('a newcomer is told of a member its neighbour suspects, and leaves the suspicion to its monitors', async () => {
     // adverts are rare here, so the newcomer can learn of the target only from a member list
     nodes = await mesh(3, { membership: { advertIntervalMs: 60_000, suspicionMinMs: 10_000 } })
     await waitFor(() => converged(nodes), { what: 'convergence' })
@@ -147,8 +147,9 @@ describe('gossip membership (in-process meshes)', function () {
     const newcomer = await localNode({ bootstrap: [bootstrap.getMultiaddrs()[0]!.toString()], membership: { advertIntervalMs: 60_000, suspicionMinMs: 10_000 } })
     nodes.push(newcomer)
     await waitFor(() => statusOf(newcomer, target) != null, { what: 'the newcomer to learn of the target' })
-    const view = newcomer.services.membership.member(target.peerId.toString())
-    expect(view.status).to.equal('suspect')
+    // not suspected on the neighbour's word: a newcomer that judged members it never heard from
+    // failed live ones everywhere in a 50-daemon start
+    expect(statusOf(newcomer, target)).to.equal('alive')
   })
 
   it('a suspected member refutes by raising its incarnation', async () => {
