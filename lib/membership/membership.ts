@@ -73,6 +73,11 @@ interface LabelOverlay { set: Record<string, string>, removed: string[] }
 const REJECT_REASONS = ['oversized', 'malformed', 'unsigned', 'impersonation', 'replay'] as const
 type RejectReason = typeof REJECT_REASONS[number]
 
+/** Why a relayed or pushed advert failed openSignedAdvert, as counted. */
+function signedAdvertRejection (err: unknown): RejectReason {
+  return err instanceof OversizedAdvertError ? 'oversized' : err instanceof ForgedAdvertError ? 'impersonation' : 'malformed'
+}
+
 /**
  * Gossip membership with SWIM-style failure detection and Lifeguard's
  * refinements. Every member publishes a signed advert each interval; silence
@@ -535,7 +540,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     try {
       advert = await openSignedAdvert(relay)
     } catch (err) {
-      return this.reject(err instanceof OversizedAdvertError ? 'oversized' : err instanceof ForgedAdvertError ? 'impersonation' : 'malformed')
+      return this.reject(signedAdvertRejection(err))
     }
     if (advert.peerId === this.self || this.table.isStale(advert)) return this.reject('replay')
     this.relayed.set(data, advert)
@@ -558,7 +563,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     try {
       advert = await openSignedAdvert(signed)
     } catch (err) {
-      this.reject(err instanceof OversizedAdvertError ? 'oversized' : err instanceof ForgedAdvertError ? 'impersonation' : 'malformed')
+      this.reject(signedAdvertRejection(err))
       this.log.trace('bad advert pushed by %p: %e', from, err)
       return
     }
