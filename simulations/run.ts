@@ -7,18 +7,42 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
 import { VERSION } from '../lib/version.js'
+import { fileBase, runMarkdown, type RunReport } from './harness/markdown.js'
 import { Network } from './harness/network.js'
+import { NetnsLab, netnsUnavailable } from './harness/netns.js'
+import { ResourceSampler } from './harness/resources.js'
 import { seededRandom } from './harness/rng.js'
-import { cdfSvg } from './harness/svg.js'
+import { aliveSvg, cdfSvg, lineSvg } from './harness/svg.js'
+import { aliveTimeline } from './harness/timeline.js'
 import { bootstrapLoss } from './scenarios/bootstrap-loss.js'
+import { churn } from './scenarios/churn.js'
 import { crash } from './scenarios/crash.js'
+import { distributionScenario } from './scenarios/distribution.js'
+import { failover } from './scenarios/failover.js'
 import { join as joinScenario } from './scenarios/join.js'
+import { partition } from './scenarios/partition.js'
 import { pause } from './scenarios/pause.js'
+import { rpcLoad } from './scenarios/rpc-load.js'
 import type { Scenario } from './scenarios/types.js'
 import { parseConfig, type ConfigInput } from '../lib/repo/config.js'
 
-const SCENARIOS: Record<string, Scenario> = { join: joinScenario, crash, pause, 'bootstrap-loss': bootstrapLoss }
-const USAGE = `usage: npm run sim -- --scenario ${Object.keys(SCENARIOS).join('|')} --nodes N [--seed S] [--repeats R] [--concurrency C] [--out DIR] [--config JSON] [--events FILE]`
+const SCENARIOS: Record<string, Scenario> = {
+  join: joinScenario,
+  crash,
+  pause,
+  churn,
+  'rpc-load': rpcLoad,
+  failover,
+  distribution: distributionScenario,
+  partition,
+  'bootstrap-loss': bootstrapLoss
+}
+/** `all`: every scenario on one network, join first (it measures the start), bootstrap-loss last */
+const ALL = ['join', 'crash', 'pause', 'churn', 'rpc-load', 'failover', 'distribution', 'partition', 'bootstrap-loss']
+/** scenarios that need each daemon in its own network namespace */
+const NEEDS_NETNS = new Set(['partition'])
+const USAGE = `usage: npm run sim -- --scenario NAME[,NAME...]|all --nodes N [--netns] [--seed S] [--repeats R] [--concurrency C] [--out DIR] [--config JSON] [--events FILE]
+scenarios: ${Object.keys(SCENARIOS).join(', ')}`
 
 async function main (): Promise<number> {
   let args
@@ -30,6 +54,7 @@ async function main (): Promise<number> {
         seed: { type: 'string', default: '1' },
         repeats: { type: 'string', default: '5' },
         concurrency: { type: 'string', default: '4' },
+        netns: { type: 'boolean', default: false },
         out: { type: 'string' },
         config: { type: 'string' },
         events: { type: 'string' },
@@ -44,13 +69,18 @@ async function main (): Promise<number> {
     process.stdout.write(USAGE + '\n')
     return 0
   }
-  const scenario = SCENARIOS[args.scenario ?? '']
+  const names = args.scenario === 'all' ? ALL : (args.scenario ?? '').split(',').filter(s => s !== '')
+  const unknown = names.filter(n => SCENARIOS[n] == null)
   const nodes = Number(args.nodes)
   const seed = Number(args.seed)
   const repeats = Number(args.repeats)
   const concurrency = Number(args.concurrency)
-  if (scenario == null || !Number.isInteger(nodes) || nodes < 3 || nodes > 200 || !Number.isInteger(seed) || !Number.isInteger(repeats) || repeats < 1 || !Number.isInteger(concurrency) || concurrency < 1) {
-    process.stderr.write(`${scenario == null ? `unknown scenario ${JSON.stringify(args.scenario)}` : 'bad --nodes (3..200), --seed, --repeats or --concurrency'}\n${USAGE}\n`)
+  if (names.length === 0 || unknown.length > 0 || !Number.isInteger(nodes) || nodes < 3 || nodes > 200 || !Number.isInteger(seed) || !Number.isInteger(repeats) || repeats < 1 || !Number.isInteger(concurrency) || concurrency < 1) {
+    process.stderr.write(`${names.length === 0 || unknown.length > 0 ? `unknown scenario ${JSON.stringify(unknown[0] ?? args.scenario ?? '')}` : 'bad --nodes (3..200), --seed, --repeats or --concurrency'}\n${USAGE}\n`)
+    return 2
+  }
+  if (names.includes('join') && names[0] !== 'join') {
+    process.stderr.write(`join measures the network's start: list it first\n${USAGE}\n`)
     return 2
   }
   let config: ConfigInput | undefined
@@ -62,57 +92,108 @@ async function main (): Promise<number> {
       return 2
     }
   }
-  const outDir = resolve(args.out ?? fileURLToPath(new URL('../../simulations/results/', import.meta.url)))
-  const dir = await mkdtemp(join(tmpdir(), 'nsim-'))
 
+  // namespaces: asked for, or needed by a scenario; without them those scenarios are skipped
+  const wantNetns = args.netns === true || names.some(n => NEEDS_NETNS.has(n))
+  const netnsWhyNot = wantNetns ? await netnsUnavailable() : undefined
+  if (args.netns === true && netnsWhyNot != null) {
+    process.stderr.write(`--netns: ${netnsWhyNot}\n`)
+    return 2
+  }
+  const lab = wantNetns && netnsWhyNot == null ? new NetnsLab() : undefined
+
+  const outDir = resolve(args.out ?? fileURLToPath(new URL('../../simulations/results/', import.meta.url)))
+  await mkdir(outDir, { recursive: true })
+  const dir = await mkdtemp(join(tmpdir(), 'nsim-'))
   const bar = new cliProgress.SingleBar({
-    format: `${args.scenario} n=${nodes} [{bar}] {value}/{total} {phase}`,
+    format: `{scenario} n=${nodes} [{bar}] {value}/{total} {phase}`,
     stream: process.stderr,
     noTTYOutput: true,
     notTTYSchedule: 2000,
     hideCursor: true
   }, cliProgress.Presets.shades_classic)
-  bar.start(nodes, 0, { phase: 'starting daemons' })
-  const net = new Network({ dir, config, concurrency, onProgress: (started) => { bar.update(started, { phase: 'starting daemons' }) } })
-  const onSignal = (): void => { void net.stop().finally(() => { void rm(dir, { recursive: true, force: true }) }) }
-  process.once('SIGINT', onSignal)
+  bar.start(nodes, 0, { phase: 'starting daemons', scenario: names[0] })
+  const net = new Network({ dir, config, concurrency, netns: lab, onProgress: (started, total) => { bar.setTotal(total); bar.update(started, { phase: 'starting daemons' }) } })
+  const cleanup = async (): Promise<void> => {
+    await net.stop()
+    await lab?.teardown()
+    await rm(dir, { recursive: true, force: true })
+  }
+  process.once('SIGINT', () => { void cleanup().finally(() => { process.exitCode = 130 }) })
 
-  const started = new Date()
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, noodled: VERSION }
+  const command = `npm run sim -- --scenario ${names.join(',')} --nodes ${nodes}${lab != null ? ' --netns' : ''} --seed ${seed} --repeats ${repeats}${config != null ? ` --config '${args.config ?? ''}'` : ''}`
+  const mode = lab != null ? 'netns' : 'loopback'
+  let failures = 0
   try {
-    const result = await scenario({
-      net,
-      nodes,
-      seed,
-      repeats,
-      random: seededRandom(seed),
-      progress: (phase, value, total) => {
-        if (total != null) bar.setTotal(total)
-        bar.update(value ?? bar.getProgress() * bar.getTotal(), { phase })
+    if (lab != null) await lab.setup()
+    const random = seededRandom(seed)
+    for (const name of names) {
+      const started = new Date()
+      const report: RunReport = { scenario: name, nodes, mode, seed, repeats, ...(config != null ? { config } : {}), command, startedAt: started.toISOString(), durationSec: 0, machine }
+      const base = join(outDir, fileBase(report))
+      if (NEEDS_NETNS.has(name) && lab == null) {
+        report.skipped = `needs network namespaces: ${netnsWhyNot ?? 'unavailable'}`
+        process.stderr.write(`${name}: skipped, ${report.skipped}\n`)
+        await writeRun(base, report, {})
+        continue
       }
-    })
-    bar.stop()
-    const report = {
-      scenario: args.scenario,
-      nodes,
-      seed,
-      repeats,
-      ...(config != null ? { config } : {}),
-      startedAt: started.toISOString(),
-      durationSec: Math.round((Date.now() - started.getTime()) / 1000),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, noodled: VERSION },
-      goals: result.goals,
-      summary: result.summary,
-      // the plotted samples, so the SVG can be redrawn from the JSON alone
-      plot: result.plot
+      bar.update({ scenario: name })
+      const marks: Array<[number, string]> = []
+      const sampler = new ResourceSampler(net)
+      sampler.start()
+      let result
+      try {
+        result = await SCENARIOS[name]!({
+          net,
+          nodes,
+          seed,
+          repeats,
+          random,
+          netns: lab,
+          mark: (label, at = Date.now()) => { marks.push([at, label]) },
+          progress: (phase, value, total) => {
+            if (total != null) bar.setTotal(total)
+            bar.update(value ?? bar.getProgress() * bar.getTotal(), { phase })
+          }
+        })
+      } catch (err: any) {
+        failures++
+        report.error = String(err.stack ?? err.message)
+        process.stderr.write(`\n${name} failed: ${report.error}\n`)
+      }
+      const resources = await sampler.stop()
+      const ended = Date.now()
+      report.durationSec = Math.round((ended - started.getTime()) / 1000)
+      const { series, ...resourceFigures } = resources
+      report.resources = resourceFigures
+      const timeline = aliveTimeline(net, started.getTime(), ended)
+      const relMarks = marks.map(([at, label]) => [Math.round((at - started.getTime()) / 100) / 10, label] as [number, string])
+      const svgs: Record<string, string> = {
+        [`${fileBase(report)}-alive.svg`]: aliveSvg(`${name}: members each daemon held alive, ${nodes} daemons`, timeline, relMarks.length <= 40 ? relMarks : []),
+        [`${fileBase(report)}-cpu.svg`]: lineSvg({
+          title: `${name}: CPU per daemon, ${nodes} daemons`,
+          xLabel: 's since the scenario started',
+          yLabel: '% of a core',
+          marks: relMarks.length <= 40 ? relMarks : [],
+          lines: [
+            { name: 'mean over daemons', points: series.map(p => [p.t / 1000, p.cpuPercentMean]), color: '#1f77b4', width: 2 },
+            { name: 'busiest daemon', points: series.map(p => [p.t / 1000, p.cpuPercentMax]), color: '#d62728', width: 1 }
+          ]
+        })
+      }
+      if (result != null) {
+        report.goals = result.goals
+        report.headline = result.headline
+        report.summary = result.summary
+        const notes = result.goals.map(g => `${g.met ? 'met' : 'MISSED'}: ${g.name} = ${g.value} (goal ${g.target})`)
+        svgs[`${fileBase(report)}.svg`] = cdfSvg({ ...result.plot, notes })
+      }
+      await writeRun(base, { ...report, files: Object.keys(svgs).sort() }, svgs, { resourceSeries: series, timeline, marks: relMarks, plot: result?.plot })
+      process.stdout.write(JSON.stringify({ scenario: name, nodes, mode, goals: report.goals, headline: report.headline, error: report.error?.split('\n')[0] }) + '\n')
     }
-    await mkdir(outDir, { recursive: true })
-    const base = join(outDir, `${args.scenario}-n${nodes}${config != null ? '-custom' : ''}`)
-    await writeFile(`${base}.json`, JSON.stringify(report, null, 2) + '\n')
-    const notes = result.goals.map(g => `${g.met ? 'met' : 'MISSED'}: ${g.name} = ${g.value} (goal ${g.target})`)
-    await writeFile(`${base}.svg`, cdfSvg({ ...result.plot, notes }))
-    process.stdout.write(JSON.stringify(report, null, 2) + '\n')
-    process.stderr.write(`wrote ${base}.json and ${base}.svg\n`)
-    return 0
+    bar.stop()
+    return failures > 0 ? 1 : 0
   } catch (err: any) {
     bar.stop()
     process.stderr.write(`simulation failed: ${err.stack ?? err.message}\n`)
@@ -121,13 +202,21 @@ async function main (): Promise<number> {
     if (args.events != null) {
       // every member event every daemon reported, for tracing verdicts (large: not kept with the
       // results); written for a failed run too, which is when it is needed most
-      const lines = net.nodes.flatMap(n => n.events.map(e => JSON.stringify({ observer: n.peerId, ...e })))
+      const lines = net.nodes.flatMap(n => n.events.map(e => JSON.stringify({ observer: n.peerId, index: n.index, ...e })))
       await writeFile(resolve(args.events), lines.join('\n') + '\n')
       process.stderr.write(`wrote ${lines.length} events to ${resolve(args.events)}\n`)
     }
-    await net.stop()
-    await rm(dir, { recursive: true, force: true })
+    await cleanup()
   }
+}
+
+/** NAME.json (the report and, apart, the data behind the plots), NAME.md and the SVGs. */
+async function writeRun (base: string, report: RunReport, svgs: Record<string, string>, data: Record<string, unknown> = {}): Promise<void> {
+  const dir = resolve(base, '..')
+  await writeFile(`${base}.json`, JSON.stringify({ ...report, data }, null, 1) + '\n')
+  await writeFile(`${base}.md`, runMarkdown(report))
+  for (const [file, svg] of Object.entries(svgs)) await writeFile(join(dir, file), svg)
+  process.stderr.write(`wrote ${base}.{json,md}${Object.keys(svgs).length > 0 ? ` and ${Object.keys(svgs).length} SVG` : ''}\n`)
 }
 
 process.exitCode = await main()

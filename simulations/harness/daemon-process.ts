@@ -39,9 +39,12 @@ export class DaemonProcess {
   /** epoch ms at which the daemon printed that it was ready */
   readyAt?: number
 
-  private constructor (repo: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
+  private constructor (repo: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = [], wrapper: string[] = []) {
     this.repo = repo
-    this.proc = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--repo', repo, ...args], {
+    // a wrapper that execs its command (`ip netns exec NS`) keeps the daemon's pid, so signals and /proc work on it
+    const argv = [process.execPath, ...nodeArgs, CLI, 'start', '--repo', repo, ...args]
+    const [cmd, ...rest] = [...wrapper, ...argv] as [string, ...string[]]
+    this.proc = spawn(cmd, rest, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe']
     })
@@ -56,9 +59,9 @@ export class DaemonProcess {
    * Spawn `noodled start` on loopback with the `local` profile and an
    * ephemeral port, and wait until it prints that it is ready.
    */
-  static async start (repo: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number, defaults?: boolean, nodeArgs?: string[] } = {}): Promise<DaemonProcess> {
+  static async start (repo: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number, defaults?: boolean, nodeArgs?: string[], wrapper?: string[] } = {}): Promise<DaemonProcess> {
     const defaults = opts.defaults === false ? [] : ['--profile', 'local', '--listen', '/ip4/127.0.0.1/tcp/0']
-    const d = new DaemonProcess(repo, [...defaults, ...args], opts.env ?? {}, opts.nodeArgs)
+    const d = new DaemonProcess(repo, [...defaults, ...args], opts.env ?? {}, opts.nodeArgs, opts.wrapper)
     await d.ready(opts.timeoutMs ?? 30_000)
     return d
   }

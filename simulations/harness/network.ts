@@ -5,6 +5,7 @@ import { repoPaths } from '../../lib/repo/paths.js'
 import { initRepo } from '../../lib/repo/init.js'
 import type { ConfigInput } from '../../lib/repo/config.js'
 import { DaemonProcess, killAll } from './daemon-process.js'
+import { hostAddress, type NetnsLab } from './netns.js'
 
 export interface SimNode {
   index: number
@@ -14,6 +15,8 @@ export interface SimNode {
   /** member events as this node reported them, with the time parsed (epoch ms) */
   events: Array<MemberEventView & { at: number }>
   killed: boolean
+  /** when each run of this node's daemon was spawned, and when it was killed (epoch ms) */
+  lives: Array<{ from: number, to?: number }>
   stream: AbortController
 }
 
@@ -32,11 +35,17 @@ export interface NetworkInit {
   nodeArgs?: (index: number) => string[]
   /** config.json settings for every daemon (the repo is initialised with them) */
   config?: ConfigInput
+  /**
+   * Run each daemon in its own network namespace with its own address
+   * (`--profile lan`, real partitions); set up by the caller.
+   */
+  netns?: NetnsLab
 }
 
 /**
  * N real `noodled start` processes on 127.0.0.1 (profile `local`, own repos,
- * ephemeral ports), all bootstrapped from the first. Each node's member
+ * ephemeral ports) or each in its own network namespace (`netns`, profile
+ * `lan`, 198.18.x.y:4001), bootstrapped from the first live one. Each node's member
  * event stream is followed from the moment it is ready, so scenario timings
  * come from the daemons' own event times, not from polling.
  */
@@ -50,37 +59,88 @@ export class Network {
     this.init = init
   }
 
-  async start (n: number): Promise<void> {
-    const first = await this.addNode()
-    this.bootstrapAddr = (await first.client.id()).addrs[0]
-    this.init.onProgress?.(1, n)
+  /**
+   * Start daemons until `n` are live: the first on its own, the rest
+   * bootstrapped from it, at most `concurrency` starting at once. On a
+   * network that already runs (a scenario after another), it tops the live
+   * count back up to `n`; returns how many it started.
+   */
+  async start (n: number): Promise<number> {
+    const wanted = n - this.live().length
+    if (wanted <= 0) return 0
+    let started = 0
+    if (this.live().length === 0) {
+      await this.addNode()
+      started++
+      this.init.onProgress?.(1, n)
+    }
     const concurrency = this.init.concurrency ?? 4
-    let next = 1
     const worker = async (): Promise<void> => {
-      while (next < n) {
-        next++
+      while (started < wanted) {
+        started++
         await this.addNode()
-        this.init.onProgress?.(this.nodes.length, n)
+        this.init.onProgress?.(this.live().length, n)
       }
     }
-    await Promise.all(Array.from({ length: Math.min(concurrency, n - 1) }, worker))
+    await Promise.all(Array.from({ length: Math.min(concurrency, wanted - started) }, worker))
+    return wanted
+  }
+
+  private async bootstrap (): Promise<string | undefined> {
+    const first = this.live()[0]
+    if (first == null) return undefined
+    if (this.bootstrapAddr == null || this.bootstrapOf !== first) {
+      this.bootstrapAddr = (await first.client.id()).addrs[0]
+      this.bootstrapOf = first
+    }
+    return this.bootstrapAddr
+  }
+
+  private bootstrapOf?: SimNode
+
+  private async spawn (index: number): Promise<DaemonProcess> {
+    const repo = join(this.init.dir, `n${index}`)
+    const boot = await this.bootstrap()
+    const where = this.init.netns != null
+      ? { defaults: false, wrapper: await this.init.netns.addHost(index), args: ['--profile', 'lan', '--listen', `/ip4/${hostAddress(index)}/tcp/4001`] }
+      : { defaults: true, wrapper: undefined, args: [] }
+    const args = [...where.args, '--log-level', 'warn', ...(this.init.args ?? []), ...(boot != null ? ['--bootstrap', boot] : [])]
+    return DaemonProcess.start(repo, args, { timeoutMs: 120_000, nodeArgs: this.init.nodeArgs?.(index), defaults: where.defaults, wrapper: where.wrapper })
+  }
+
+  private follow (node: SimNode): void {
+    node.stream = new AbortController()
+    node.client.followEvents(e => { node.events.push({ ...e, at: Date.parse(e.time) }) }, { signal: node.stream.signal })
+      .catch(() => { /* the stream ends when the node dies */ })
   }
 
   async addNode (): Promise<SimNode> {
     // reserved before any await: several nodes start concurrently
     const index = this.nextIndex++
     const repo = join(this.init.dir, `n${index}`)
-    const args = ['--log-level', 'warn', ...(this.init.args ?? []), ...(this.bootstrapAddr != null ? ['--bootstrap', this.bootstrapAddr] : [])]
     if (this.init.config != null) await initRepo(repo, this.init.config)
-    const daemon = await DaemonProcess.start(repo, args, { timeoutMs: 120_000, nodeArgs: this.init.nodeArgs?.(index) })
+    const spawnedAt = Date.now()
+    const daemon = await this.spawn(index)
     const client = new ApiClient({ socketPath: repoPaths(repo).apiSocket, repo, timeoutMs: 60_000 })
     const peerId = (await client.id()).peerId
-    const node: SimNode = { index, daemon, client, peerId, events: [], killed: false, stream: new AbortController() }
-    client.followEvents(e => { node.events.push({ ...e, at: Date.parse(e.time) }) }, { signal: node.stream.signal })
-      .catch(() => { /* the stream ends when the node dies */ })
+    const node: SimNode = { index, daemon, client, peerId, events: [], killed: false, lives: [{ from: spawnedAt }], stream: new AbortController() }
+    this.follow(node)
     this.nodes.push(node)
     this.nodes.sort((a, b) => a.index - b.index)
     return node
+  }
+
+  /**
+   * Start a killed node again on its repo (same peer id, same address in a
+   * namespace); its events keep accumulating in the same list.
+   */
+  async restart (node: SimNode): Promise<void> {
+    if (!node.killed) throw new Error(`node ${node.index} is running`)
+    const spawnedAt = Date.now()
+    node.daemon = await this.spawn(node.index)
+    node.killed = false
+    node.lives.push({ from: spawnedAt })
+    this.follow(node)
   }
 
   /**
@@ -89,7 +149,7 @@ export class Network {
    * with the network.
    */
   async addLoneDaemon (): Promise<DaemonProcess> {
-    const repo = join(this.init.dir, 'lone')
+    const repo = join(this.init.dir, `lone${this.extra.length}`)
     if (this.init.config != null) await initRepo(repo, this.init.config)
     const daemon = await DaemonProcess.start(repo, ['--log-level', 'warn', ...(this.init.args ?? [])], { timeoutMs: 120_000 })
     this.extra.push(daemon)
@@ -116,6 +176,8 @@ export class Network {
   async kill (node: SimNode): Promise<number> {
     const at = Date.now()
     node.killed = true
+    const life = node.lives[node.lives.length - 1]
+    if (life != null) life.to = at
     node.stream.abort()
     await node.daemon.kill('SIGKILL')
     return at

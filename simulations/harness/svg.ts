@@ -81,3 +81,98 @@ export function cdfSvg (init: PlotInit): string {
   out.push('</svg>')
   return out.join('\n') + '\n'
 }
+
+export interface Line {
+  name?: string
+  /** [x, y] in the chart's units */
+  points: Array<[number, number]>
+  color?: string
+  width?: number
+  opacity?: number
+}
+
+export interface LineChartInit {
+  title: string
+  xLabel: string
+  yLabel: string
+  lines: Line[]
+  notes?: string[]
+  /** vertical markers (a crash, a partition, a heal): [x, label] */
+  marks?: Array<[number, string]>
+}
+
+/**
+ * A time series chart as a standalone SVG (members alive per node, CPU per
+ * node): many thin translucent lines read as a band, named lines are drawn
+ * on top and listed in the legend.
+ */
+export function lineSvg (init: LineChartInit): string {
+  const W = 760
+  const H = 460
+  const notes = init.notes ?? []
+  const top = 50 + notes.length * 16
+  const left = 70
+  const right = 40
+  const bottom = 50
+  const plotW = W - left - right
+  const plotH = H - top - bottom
+  const xs = init.lines.flatMap(l => l.points.map(p => p[0])).filter(Number.isFinite)
+  const ys = init.lines.flatMap(l => l.points.map(p => p[1])).filter(Number.isFinite)
+  const maxX = niceCeil(Math.max(1, ...xs))
+  const maxY = niceCeil(Math.max(1, ...ys) * 1.05)
+  const x = (v: number): number => left + (v / maxX) * plotW
+  const y = (v: number): number => top + plotH - (v / maxY) * plotH
+  const out: string[] = []
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`)
+  out.push(`<rect width="${W}" height="${H}" fill="white"/>`)
+  out.push(`<text x="${left}" y="24" font-size="16" font-weight="bold">${esc(init.title)}</text>`)
+  notes.forEach((n, i) => out.push(`<text x="${left}" y="${44 + i * 16}" fill="#444">${esc(n)}</text>`))
+  for (let i = 0; i <= 5; i++) {
+    const vx = (maxX / 5) * i
+    const vy = (maxY / 5) * i
+    out.push(`<line x1="${x(vx)}" y1="${top}" x2="${x(vx)}" y2="${top + plotH}" stroke="#eee"/>`)
+    out.push(`<text x="${x(vx)}" y="${top + plotH + 16}" text-anchor="middle">${Math.round(vx)}</text>`)
+    out.push(`<line x1="${left}" y1="${y(vy)}" x2="${left + plotW}" y2="${y(vy)}" stroke="#f2f2f2"/>`)
+    out.push(`<text x="${left - 6}" y="${y(vy) + 4}" text-anchor="end">${Math.round(vy)}</text>`)
+  }
+  // labels on three rows, so marks close together stay readable
+  ;(init.marks ?? []).forEach(([mx, label], i) => {
+    out.push(`<line x1="${x(mx)}" y1="${top}" x2="${x(mx)}" y2="${top + plotH}" stroke="#999" stroke-dasharray="3 3"/>`)
+    out.push(`<text x="${x(mx) + 3}" y="${top + 12 + (i % 3) * 11}" fill="#666" font-size="10">${esc(label)}</text>`)
+  })
+  out.push(`<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="black"/>`)
+  out.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="black"/>`)
+  out.push(`<text x="${left + plotW / 2}" y="${H - 12}" text-anchor="middle">${esc(init.xLabel)}</text>`)
+  out.push(`<text x="16" y="${top + plotH / 2}" text-anchor="middle" transform="rotate(-90 16 ${top + plotH / 2})">${esc(init.yLabel)}</text>`)
+  const named = init.lines.filter(l => l.name != null)
+  // unnamed lines first, so the named ones are drawn over the band
+  for (const l of [...init.lines.filter(l => l.name == null), ...named]) {
+    const pts = l.points.filter(p => Number.isFinite(p[0]) && Number.isFinite(p[1]))
+    if (pts.length === 0) continue
+    const d = pts.map((p, k) => `${k === 0 ? 'M' : 'L'} ${x(p[0]).toFixed(1)} ${y(p[1]).toFixed(1)}`).join(' ')
+    out.push(`<path d="${d}" fill="none" stroke="${l.color ?? COLORS[0]!}" stroke-width="${l.width ?? 1}" stroke-opacity="${l.opacity ?? 1}"/>`)
+  }
+  named.forEach((l, i) => {
+    const ly = top + plotH - 16 - (named.length - 1 - i) * 18
+    out.push(`<rect x="${left + plotW - 330}" y="${ly - 10}" width="12" height="12" fill="${l.color ?? COLORS[0]!}"/>`)
+    out.push(`<text x="${left + plotW - 312}" y="${ly}">${esc(l.name!)}</text>`)
+  })
+  out.push('</svg>')
+  return out.join('\n') + '\n'
+}
+
+/** Members alive per node over time (one translucent line per node) and the number of daemons running. */
+export function aliveSvg (title: string, timeline: { nodes: Array<{ points: Array<[number, number]> }>, running: Array<[number, number]> }, marks: Array<[number, string]> = [], notes: string[] = []): string {
+  return lineSvg({
+    title,
+    xLabel: 's since the scenario started',
+    yLabel: 'other members held alive',
+    notes,
+    marks,
+    lines: [
+      ...timeline.nodes.map(n => ({ points: n.points, color: COLORS[0]!, opacity: 0.25 })),
+      // drawn last: a band of node lines under it shows where views lag
+      { name: 'daemons running, less one (the most possible)', points: timeline.running.map(([t, n]) => [t, n - 1] as [number, number]), color: COLORS[1]!, width: 2 }
+    ]
+  })
+}

@@ -30,6 +30,20 @@ export interface JoinFigures {
   startAllMs: number
 }
 
+/**
+ * Start the network (or top it back up to `nodes` after an earlier scenario
+ * killed some) and wait until every live node lists every other. `join` is
+ * the start's convergence when this call started the whole network.
+ */
+export async function ensureNetwork (net: Network, nodes: number, progress: (phase: string) => void): Promise<JoinFigures | undefined> {
+  const startedAt = Date.now()
+  const started = await net.start(nodes)
+  progress('converging')
+  const join = await measureJoin(net, startedAt)
+  if (!join.converged) throw new Error(`the network did not converge: members listed per node ${JSON.stringify(join.knownPerNode)}`)
+  return started === nodes ? join : undefined
+}
+
 export async function measureJoin (net: Network, startedAt: number, deadlineMs = 120_000): Promise<JoinFigures> {
   const nodes = net.live()
   const lastReady = Math.max(...nodes.map(n => n.daemon.readyAt ?? 0))
@@ -111,4 +125,22 @@ export function verdictOrigins (net: Network, since = 0): VerdictOrigins {
     suspectByRefused: count('suspect', 'refused'),
     suspectByClaim: count('suspect', 'claim')
   }
+}
+
+/** The status `observer` holds for `peerId` now: its last event about it since its daemon last started. */
+export function statusOf (observer: SimNode, peerId: string): string | undefined {
+  const since = observer.lives[observer.lives.length - 1]!.from
+  for (let i = observer.events.length - 1; i >= 0; i--) {
+    const e = observer.events[i]!
+    if (e.at < since) return undefined
+    if (e.peerId === peerId) return e.status
+  }
+  return undefined
+}
+
+/** Every live node holds every other live node alive, and no killed node alive. */
+export function allAlive (net: Network): boolean {
+  const live = net.live()
+  const dead = net.nodes.filter(n => n.killed)
+  return live.every(o => live.every(n => n === o || statusOf(o, n.peerId) === 'alive') && dead.every(d => statusOf(o, d.peerId) !== 'alive'))
 }

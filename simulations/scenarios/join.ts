@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { distribution } from '../harness/stats.js'
 import { measureIdle, measureJoin, until } from './common.js'
-import type { Scenario } from './types.js'
+import type { Scenario, ScenarioResult } from './types.js'
 
 /**
  * Idle is measured this long after the late joiner is seen by all: a
@@ -12,7 +12,8 @@ import type { Scenario } from './types.js'
 const SETTLE_MS = 30_000
 
 /** join: convergence of N nodes, one late joiner, and idle cost per node. */
-export const join: Scenario = async ({ net, nodes, progress }) => {
+export const join: Scenario = async ({ net, nodes, progress }): Promise<ScenarioResult> => {
+  if (net.nodes.length > 0) throw new Error('join measures a network start: run it first')
   const startedAt = Date.now()
   await net.start(nodes)
   progress('converging')
@@ -21,6 +22,7 @@ export const join: Scenario = async ({ net, nodes, progress }) => {
     progress('idle window (not converged)')
     const idle = await measureIdle(net, 10_000)
     return {
+      headline: { 'join convergence (ms)': 'not converged', 'idle CPU per node (%)': idle.cpuPercentOfCore.mean },
       summary: { ...figures, idle },
       goals: [
         { name: 'join convergence', target: '<= 2000 ms', value: `not converged after ${figures.convergenceMs} ms`, met: false },
@@ -46,6 +48,7 @@ export const join: Scenario = async ({ net, nodes, progress }) => {
   progress('idle window')
   const idle = await measureIdle(net, 10_000, lone)
   return {
+    headline: { 'join convergence (ms)': figures.convergenceMs, 'late joiner seen by all (ms)': lateFromReady, 'idle CPU above a lone daemon (% of a core)': idle.meshCostPercentOfCore!, 'start of all daemons (s)': Math.round(figures.startAllMs / 1000) },
     summary: { ...figures, perNode: distribution(figures.perNodeMs), lateJoinerMs: { fromReady: lateFromReady, fromSpawn: lateFromSpawn }, idleSettleMs: SETTLE_MS, idle },
     goals: [
       { name: 'join convergence', target: '<= 2000 ms', value: figures.convergenceMs, met: figures.convergenceMs <= 2000 },

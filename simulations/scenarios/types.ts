@@ -1,4 +1,5 @@
 import type { Network } from '../harness/network.js'
+import type { NetnsLab } from '../harness/netns.js'
 import type { Series } from '../harness/svg.js'
 
 export interface ScenarioContext {
@@ -9,6 +10,10 @@ export interface ScenarioContext {
   random: () => number
   /** one-line progress: phase name and, when known, how far along */
   progress: (phase: string, value?: number, total?: number) => void
+  /** set when the daemons run in network namespaces (`--netns`); partitions need it */
+  netns?: NetnsLab
+  /** mark a moment on the run's time series plot (a crash, a partition, a heal) */
+  mark: (label: string, at?: number) => void
 }
 
 export interface Goal {
@@ -21,6 +26,8 @@ export interface Goal {
 export interface ScenarioResult {
   summary: Record<string, unknown>
   goals: Goal[]
+  /** the few figures the summary table across runs shows (`npm run sim:report`) */
+  headline: Record<string, number | string>
   plot: { title: string, xLabel: string, series: Series[] }
 }
 

@@ -1,0 +1,86 @@
+import { runLoad, topErrors } from '../harness/load.js'
+import { runners } from '../harness/modules.js'
+import { pick } from '../harness/rng.js'
+import { distribution } from '../harness/stats.js'
+import { ensureNetwork, until } from './common.js'
+import { deployEcho } from './services.js'
+import type { Scenario } from './types.js'
+
+const SERVICE = 'failover'
+const REPLICAS = 2
+/** calls each node keeps in flight during the kills */
+const CONCURRENCY = 1
+
+/**
+ * failover: a 2-replica module service under load from every node
+ * (idempotent calls, so the mesh may retry on the other instance); an owner
+ * is SIGKILLed, and we count calls that failed and time until a new owner
+ * runs the service. Repeated on the new owners (`--repeats`, at most N - 3).
+ */
+export const failover: Scenario = async ({ net, nodes, repeats, random, progress, mark }) => {
+  const join = await ensureNetwork(net, nodes, progress)
+  progress('deploying')
+  const first = net.live()[0]!
+  let owners = (await deployEcho(net, first, 'sim-echo', [SERVICE], REPLICAS)).get(SERVICE)!
+
+  const stop = new AbortController()
+  // every node calls; a caller that is killed stops, and its unfinished call is not counted
+  const loading = runLoad({ callers: net.live(), concurrency: CONCURRENCY, service: () => SERVICE, input: 'f', signal: stop.signal, idempotent: true, timeoutMs: 15_000 })
+  const rows: Array<{ victim: number, newOwnerMs: number, window: [number, number] }> = []
+  const kills = Math.max(1, Math.min(repeats, nodes - 3))
+  try {
+    for (let r = 0; r < kills; r++) {
+      progress('kill an owner', r, kills)
+      // not the first node: the network's bootstrap and the deployer
+      const victim = pick(owners.filter(o => o !== first), random)
+      const killedAt = await net.kill(victim)
+      mark(`kill owner ${victim.index}`, killedAt)
+      const before = new Set(owners)
+      let now: typeof owners = []
+      await until(async () => {
+        now = await runners(net, SERVICE)
+        return now.length >= REPLICAS && now.some(n => !before.has(n))
+      }, 120_000, `a new owner of ${SERVICE} after killing node ${victim.index}`)
+      const newOwnerMs = Date.now() - killedAt
+      owners = now
+      // let calls sent during the switch finish or fail before counting
+      await new Promise(resolve => setTimeout(resolve, 3_000))
+      rows.push({ victim: victim.index, newOwnerMs, window: [killedAt, Date.now()] })
+    }
+  } finally {
+    stop.abort()
+  }
+  const records = await loading
+  const perKill = rows.map(({ victim, newOwnerMs, window }) => {
+    const inWindow = records.filter(c => c.at >= window[0] && c.at < window[1])
+    return { victim, newOwnerMs, callsInWindow: inWindow.length, failedCalls: inWindow.filter(c => !c.ok).length }
+  })
+  const failed = records.filter(c => !c.ok).length
+  const newOwner = distribution(rows.map(r => r.newOwnerMs))
+  const ok = records.filter(c => c.ok)
+  return {
+    headline: { 'time to new owner p50 (ms)': newOwner.p50, 'time to new owner max (ms)': newOwner.max, 'failed calls': failed, calls: records.length },
+    summary: {
+      convergenceMs: join?.convergenceMs,
+      replicas: REPLICAS,
+      kills: perKill,
+      newOwnerMs: newOwner,
+      calls: records.length,
+      failedCalls: failed,
+      callLatencyMs: distribution(ok.map(c => Math.round(c.ms))),
+      errors: topErrors(records)
+    },
+    goals: [
+      { name: 'calls failed while owners were killed (idempotent calls)', target: '0', value: failed, met: failed === 0 },
+      { name: 'a new owner runs the service, worst case', target: '<= 30000 ms', value: newOwner.max, met: newOwner.max <= 30_000 }
+    ],
+    plot: {
+      title: `failover: ${REPLICAS}-replica service under load, ${kills} owner kills, ${nodes} daemons`,
+      xLabel: 'ms',
+      series: [
+        { name: 'SIGKILL to a new owner running', values: rows.map(r => r.newOwnerMs) },
+        { name: 'call latency (all calls)', values: ok.map(c => c.ms) }
+      ]
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import { echoModule, runners } from '../harness/modules.js'
+import type { Network, SimNode } from '../harness/network.js'
+import { until } from './common.js'
+
+/**
+ * Publish the echo module as `module` on `on`, deploy `names` (each with
+ * `replicas`) from another node once its catalog holds the module, and wait
+ * until every service runs on `replicas` owners. Returns each service's
+ * running owners.
+ */
+export async function deployEcho (net: Network, on: SimNode, module: string, names: string[], replicas: number, timeoutMs = 180_000): Promise<Map<string, SimNode[]>> {
+  const { manifest, wasm } = await echoModule(module)
+  await on.client.publishModule(manifest, wasm)
+  const deployer = net.live().find(n => n !== on) ?? on
+  await until(async () => (await deployer.client.resolveModule(`${module}@^1`).then(() => true, () => false)), 60_000, `the catalog entry of ${module} to reach node ${deployer.index}`)
+  for (const name of names) await deployer.client.deploy({ name, replicas, module: `${module}@^1` })
+  const owners = new Map<string, SimNode[]>()
+  await until(async () => {
+    for (const name of names) {
+      if ((owners.get(name)?.length ?? 0) >= replicas) continue
+      owners.set(name, await runners(net, name))
+    }
+    return names.every(n => (owners.get(n)?.length ?? 0) >= replicas)
+  }, timeoutMs, `${names.length} service(s) to run on ${replicas} owners each`)
+  return owners
+}

@@ -1,0 +1,96 @@
+import { execFile } from 'node:child_process'
+import { expect } from 'chai'
+import { echoModule } from '../../simulations/harness/modules.js'
+import { hostAddress, NetnsLab, netnsUnavailable } from '../../simulations/harness/netns.js'
+import type { Network, SimNode } from '../../simulations/harness/network.js'
+import { aliveTimeline } from '../../simulations/harness/timeline.js'
+import { figuresOf } from '../bench/figures.js'
+
+/** the engine's own check (tsconfig has no DOM lib, which is where TypeScript declares WebAssembly) */
+const { WebAssembly: engine } = globalThis as unknown as { WebAssembly: { validate: (bytes: Uint8Array) => boolean } }
+
+/** `node -e` inside a namespace: connect to host:port, print ok or the error code (bounded). */
+async function reach (lab: NetnsLab, from: number, to: number): Promise<string> {
+  const script = `const s=require('net').connect(7000,'${hostAddress(to)}');s.setTimeout(700,()=>{console.log('timeout');process.exit(0)});s.on('connect',()=>{console.log('ok');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(0)})`
+  return new Promise((resolve, reject) => {
+    execFile('ip', ['netns', 'exec', lab.ns(from), process.execPath, '-e', script], { timeout: 10_000 }, (err, stdout) => {
+      if (err != null) reject(err)
+      else resolve(stdout.trim())
+    })
+  })
+}
+
+describe('simulation harness', function () {
+  it('the padded echo module is valid wasm of the size asked for', async () => {
+    const small = await echoModule('x')
+    const big = await echoModule('big', '1.0.0', 1024 * 1024)
+    expect(engine.validate(big.wasm)).to.equal(true)
+    expect(big.wasm.byteLength).to.be.within(1024 * 1024 - 8, 1024 * 1024)
+    expect(big.wasm.subarray(0, small.wasm.byteLength)).to.deep.equal(small.wasm)
+    expect(big.manifest.name).to.equal('big')
+  })
+
+  it('members alive per node are rebuilt from the events, and a restarted daemon starts from an empty table', () => {
+    const ev = (at: number, peerId: string, status: string): any => ({ at, peerId, status, type: status === 'alive' ? 'join' : 'failed', incarnation: 0, time: new Date(at).toISOString() })
+    const a = { index: 0, peerId: 'A', lives: [{ from: 0 }], events: [ev(500, 'B', 'alive'), ev(600, 'C', 'alive'), ev(4500, 'C', 'failed')] } as unknown as SimNode
+    const b = { index: 1, peerId: 'B', lives: [{ from: 0, to: 2500 }, { from: 6000 }], events: [ev(100, 'A', 'alive'), ev(6200, 'A', 'alive')] } as unknown as SimNode
+    const t = aliveTimeline({ nodes: [a, b] } as unknown as Network, 0, 8000, 8)
+    expect(t.stepMs).to.equal(1000)
+    expect(t.nodes[0]!.points).to.deep.equal([[0, 0], [1, 2], [2, 2], [3, 2], [4, 2], [5, 1], [6, 1], [7, 1], [8, 1]])
+    // B ran 0-2.5 s, then from 6 s: an empty table until its first event of the new run
+    expect(t.nodes[1]!.points).to.deep.equal([[0, 0], [1, 1], [2, 1], [6, 0], [7, 1], [8, 1]])
+    expect(t.running).to.deep.equal([[0, 2], [1, 2], [2, 2], [3, 1], [4, 1], [5, 1], [6, 2], [7, 2], [8, 2]])
+  })
+
+  it('benchmark figures are read beside their same-run baselines, and missing numbers are left out', () => {
+    const figures = figuresOf({ name: 'rpc', meshRpc: { perSec: 12000 }, baselineRawHttp: { perSec: 20000 }, gateway: { perSec: 'n/a' } })
+    expect(figures).to.have.length(1)
+    expect(figures[0]).to.include({ figure: 'mesh RPC throughput', value: 12000, baselineValue: 20000, ratio: 0.6, better: 'higher' })
+    expect(figuresOf({ name: 'unknown' })).to.deep.equal([])
+  })
+
+  describe('network namespaces', function () {
+    this.timeout(60_000)
+    let lab: NetnsLab | undefined
+    let server: ReturnType<typeof execFile> | undefined
+    before(async function () {
+      const why = await netnsUnavailable()
+      if (why != null) { this.skip() }
+      lab = new NetnsLab()
+      await lab.setup()
+      for (const i of [0, 1, 2]) await lab.addHost(i)
+      server = execFile('ip', ['netns', 'exec', lab.ns(0), process.execPath, '-e', `require('net').createServer(s=>s.end()).listen(7000,'${hostAddress(0)}')`])
+    })
+    after(async () => {
+      server?.kill('SIGKILL')
+      await lab?.teardown()
+    })
+
+    it('cuts are real: an isolated host, islands and a cut pair, each healed', async () => {
+      const l = lab!
+      const until = async (from: number, want: string): Promise<void> => {
+        const deadline = Date.now() + 10_000
+        let got = ''
+        while ((got = await reach(l, from, 0)) !== want) {
+          if (Date.now() > deadline) throw new Error(`host ${from} -> 0: ${got}, want ${want}`)
+        }
+      }
+      await until(1, 'ok')
+      await until(2, 'ok')
+      await l.isolate(0)
+      expect(await reach(l, 1, 0)).to.equal('timeout')
+      await l.reconnect(0)
+      await until(1, 'ok')
+      await l.islands([2])
+      expect(await reach(l, 2, 0)).to.equal('timeout')
+      await until(1, 'ok')
+      await l.mergeIslands([2])
+      await until(2, 'ok')
+      await l.cutPair(0, 1)
+      expect(await reach(l, 1, 0)).to.not.equal('ok')
+      await until(2, 'ok')
+      await l.healPair(0, 1)
+      await until(1, 'ok')
+    })
+  })
+})
