@@ -1,6 +1,10 @@
 import '../../lib/polyfill.js'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { controlApiBench } from './control-api.bench.js'
+import { figuresOf } from './figures.js'
 import { modulesBench } from './modules.bench.js'
 import { placementBench } from './placement.bench.js'
 import { registryBench } from './registry.bench.js'
@@ -9,7 +13,10 @@ import { runtimeBench } from './runtime.bench.js'
 
 /**
  * `npm run bench`: every benchmark against a baseline measured in the same
- * run; one JSON document on stdout. `npm run bench -- NAME` runs one.
+ * run; one JSON document, on stdout and in simulations/results/bench.json
+ * (`--out FILE` elsewhere), with `figures`: each figure beside its baseline
+ * and their ratio. `npm run bench -- NAME...` runs some (stdout only,
+ * unless `--out`).
  */
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   'control-api': controlApiBench,
@@ -20,17 +27,38 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   runtime: runtimeBench
 }
 
-const only = process.argv.slice(2)
-const results: Array<Record<string, unknown>> = []
-for (const [name, bench] of Object.entries(BENCHES)) {
-  if (only.length > 0 && !only.includes(name)) continue
-  process.stderr.write(`running ${name}...\n`)
-  results.push(await bench())
+async function main (): Promise<number> {
+  const argv = process.argv.slice(2)
+  const outAt = argv.indexOf('--out')
+  const only = argv.filter((_, i) => outAt < 0 || (i !== outAt && i !== outAt + 1))
+  const unknown = only.filter(n => BENCHES[n] == null)
+  if (unknown.length > 0 || (outAt >= 0 && argv[outAt + 1] == null)) {
+    process.stderr.write(`usage: npm run bench [-- NAME... [--out FILE]]; known: ${Object.keys(BENCHES).join(', ')}\n`)
+    return 2
+  }
+  // the whole suite replaces the committed file; a partial run writes one only when asked
+  const out = outAt >= 0 ? resolve(argv[outAt + 1]!) : only.length === 0 ? fileURLToPath(new URL('../../../simulations/results/bench.json', import.meta.url)) : undefined
+  const results: Array<Record<string, unknown>> = []
+  for (const [name, bench] of Object.entries(BENCHES)) {
+    if (only.length > 0 && !only.includes(name)) continue
+    process.stderr.write(`running ${name}...\n`)
+    results.push(await bench())
+  }
+  const doc = JSON.stringify({
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    figures: results.flatMap(figuresOf),
+    results
+  }, null, 2) + '\n'
+  process.stdout.write(doc)
+  if (out != null) {
+    await mkdir(dirname(out), { recursive: true })
+    await writeFile(out, doc)
+    process.stderr.write(`wrote ${out}\n`)
+  }
+  return 0
 }
-process.stdout.write(JSON.stringify({
-  date: new Date().toISOString(),
-  node: process.version,
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model,
-  results
-}, null, 2) + '\n')
+
+process.exitCode = await main()

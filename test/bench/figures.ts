@@ -1,0 +1,73 @@
+/** One benchmark figure beside the baseline measured in the same run. */
+export interface Figure {
+  bench: string
+  figure: string
+  unit: string
+  value: number
+  baseline: string
+  baselineValue: number
+  /** value / baselineValue */
+  ratio: number
+  /** whether a larger value is better (throughput) or a smaller one (latency) */
+  better: 'higher' | 'lower'
+}
+
+function num (obj: unknown, path: string): number | undefined {
+  let cur: any = obj
+  for (const key of path.split('.')) {
+    if (cur == null || typeof cur !== 'object') return undefined
+    cur = cur[key]
+  }
+  return typeof cur === 'number' && Number.isFinite(cur) ? cur : undefined
+}
+
+type Pair = [figure: string, unit: string, valuePath: string, baseline: string, baselinePath: string, better: 'higher' | 'lower']
+
+/**
+ * Where each benchmark keeps its figures and their same-run baselines (the
+ * benchmarks' own result shapes stay as they were; this reads them).
+ */
+const PAIRS: Record<string, (r: Record<string, unknown>) => Pair[]> = {
+  rpc: () => [
+    ['mesh RPC throughput', 'calls/s', 'meshRpc.perSec', 'raw Node HTTP on loopback', 'baselineRawHttp.perSec', 'higher'],
+    ['mesh RPC throughput', 'calls/s', 'meshRpc.perSec', 'vanilla libp2p, a stream per request', 'baselineLibp2pStreamPerRequest.perSec', 'higher'],
+    ['HTTP gateway throughput', 'calls/s', 'gateway.perSec', 'raw Node HTTP on loopback', 'baselineRawHttp.perSec', 'higher'],
+    ['mesh RPC p99 at half its peak rate', 'us', 'meshRpcAtHalfPeak.p99Us', 'raw Node HTTP p99 at the same rate', 'baselineRawHttpAtSameRate.p99Us', 'lower']
+  ],
+  modules: (r) => ((r.results as unknown[] | undefined) ?? []).map((_, i) => {
+    const size = num(r, `results.${i}.sizeBytes`) ?? 0
+    const label = size >= 1024 * 1024 ? `${size / 1024 / 1024} MiB` : `${size / 1024} KiB`
+    return [`cold module fetch, ${label}`, 'MB/s', `results.${i}.coldFetch.mbPerSec`, 'the same bytes over one raw Noise libp2p stream', `results.${i}.baselineRawNoiseStream.mbPerSec`, 'higher'] as Pair
+  }),
+  runtime: () => [
+    ['compute call in the worker sandbox, p50', 'us', 'perCallUs.wasmInWorkerSandbox.p50Us', 'the same wasm in this thread (Extism)', 'perCallUs.wasmInThread.p50Us', 'lower'],
+    ['the same loop as wasm in this thread, p50', 'us', 'perCallUs.wasmInThread.p50Us', 'plain JS in the main thread', 'perCallUs.plainJsMainThread.p50Us', 'lower']
+  ],
+  placement: (r) => [
+    ...((r.efficiency as unknown[] | undefined) ?? []).map((_, i) => [`CPU demand placed at load ${num(r, `efficiency.${i}.cpuDemandOverCapacity`) ?? '?'}`, 'cores', `efficiency.${i}.placement.cpu`, 'first-fit decreasing', `efficiency.${i}.baselineFirstFitDecreasing.cpu`, 'higher'] as Pair),
+    ['placement of 1,000 services on 100 members', 'ms', 'fullPlacement.placementMs.median', 'first-fit decreasing', 'fullPlacement.baselineFirstFitDecreasingMs', 'lower']
+  ],
+  registry: () => [
+    ['service lookup from the placement cache, p99', 'us', 'lookupP99Us.fromPlacementCache', 'a Map lookup', 'lookupP99Us.baselineMapLookup', 'lower'],
+    ['service lookup from the resolve cache, p99', 'us', 'lookupP99Us.fromResolveCache', 'a Map lookup', 'lookupP99Us.baselineMapLookup', 'lower']
+  ],
+  'control-api': () => [
+    ['GET /health p50', 'us', 'health.noodled.p50Us', 'raw Node HTTP server', 'health.baselineRawNodeHttp.p50Us', 'lower'],
+    ['GET /health p99', 'us', 'health.noodled.p99Us', 'raw Node HTTP server', 'health.baselineRawNodeHttp.p99Us', 'lower'],
+    ['GET /status p50', 'us', 'status.noodled.p50Us', 'raw Node HTTP server', 'health.baselineRawNodeHttp.p50Us', 'lower'],
+    ['noodled status (CLI) p50', 'us', 'cliStatus.noodled.p50Us', 'node -e "" (Node startup)', 'cliStatus.baselineNodeStartup.p50Us', 'lower']
+  ]
+}
+
+/** The figure/baseline pairs of one benchmark's result; pairs whose numbers are missing are left out. */
+export function figuresOf (result: Record<string, unknown>): Figure[] {
+  const bench = String(result.name)
+  const out: Figure[] = []
+  for (const [figure, unit, vp, baseline, bp, better] of PAIRS[bench]?.(result) ?? []) {
+    const value = num(result, vp)
+    const baselineValue = num(result, bp)
+    if (value == null || baselineValue == null) continue
+    out.push({ bench, figure, unit, value, baseline, baselineValue, ratio: baselineValue === 0 ? NaN : Math.round((value / baselineValue) * 1000) / 1000, better })
+  }
+  return out
+}
