@@ -174,12 +174,12 @@ async function main (): Promise<number> {
       const timeline = aliveTimeline(net, started.getTime(), ended)
       const relMarks = marks.map(([at, label]) => [Math.round((at - started.getTime()) / 100) / 10, label] as [number, string])
       const svgs: Record<string, string> = {
-        [`${fileBase(report)}-alive.svg`]: aliveSvg(`${name}: members each daemon held alive, ${nodes} daemons`, timeline, relMarks.length <= 40 ? relMarks : []),
+        [`${fileBase(report)}-alive.svg`]: aliveSvg(`${name}: members each daemon held alive, ${nodes} daemons`, timeline, relMarks),
         [`${fileBase(report)}-cpu.svg`]: lineSvg({
           title: `${name}: CPU per daemon, ${nodes} daemons`,
           xLabel: 's since the scenario started',
           yLabel: '% of a core',
-          marks: relMarks.length <= 40 ? relMarks : [],
+          marks: relMarks,
           lines: [
             { name: 'mean over daemons', points: series.map(p => [p.t / 1000, p.cpuPercentMean]), color: '#1f77b4', width: 2 },
             { name: 'busiest daemon', points: series.map(p => [p.t / 1000, p.cpuPercentMax]), color: '#d62728', width: 1 }

@@ -135,10 +135,11 @@ export function lineSvg (init: LineChartInit): string {
     out.push(`<line x1="${left}" y1="${y(vy)}" x2="${left + plotW}" y2="${y(vy)}" stroke="#f2f2f2"/>`)
     out.push(`<text x="${left - 6}" y="${y(vy) + 4}" text-anchor="end">${Math.round(vy)}</text>`)
   }
-  // labels on three rows, so marks close together stay readable
-  ;(init.marks ?? []).forEach(([mx, label], i) => {
-    out.push(`<line x1="${x(mx)}" y1="${top}" x2="${x(mx)}" y2="${top + plotH}" stroke="#999" stroke-dasharray="3 3"/>`)
-    out.push(`<text x="${x(mx) + 3}" y="${top + 12 + (i % 3) * 11}" fill="#666" font-size="10">${esc(label)}</text>`)
+  // labels on three rows, so marks close together stay readable; past 12 marks only the lines
+  const marks = init.marks ?? []
+  marks.forEach(([mx, label], i) => {
+    out.push(`<line x1="${x(mx)}" y1="${top}" x2="${x(mx)}" y2="${top + plotH}" stroke="#999" stroke-dasharray="3 3" stroke-opacity="${marks.length > 12 ? 0.4 : 1}"/>`)
+    if (marks.length <= 12) out.push(`<text x="${x(mx) + 3}" y="${top + 12 + (i % 3) * 11}" fill="#666" font-size="10">${esc(label)}</text>`)
   })
   out.push(`<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="black"/>`)
   out.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="black"/>`)
@@ -162,7 +163,7 @@ export function lineSvg (init: LineChartInit): string {
 }
 
 /** Members alive per node over time (one translucent line per node) and the number of daemons running. */
-export function aliveSvg (title: string, timeline: { nodes: Array<{ points: Array<[number, number]> }>, running: Array<[number, number]> }, marks: Array<[number, string]> = [], notes: string[] = []): string {
+export function aliveSvg (title: string, timeline: { nodes: Array<{ lives: Array<Array<[number, number]>> }>, running: Array<[number, number]> }, marks: Array<[number, string]> = [], notes: string[] = []): string {
   return lineSvg({
     title,
     xLabel: 's since the scenario started',
@@ -170,7 +171,8 @@ export function aliveSvg (title: string, timeline: { nodes: Array<{ points: Arra
     notes,
     marks,
     lines: [
-      ...timeline.nodes.map(n => ({ points: n.points, color: COLORS[0]!, opacity: 0.25 })),
+      // one line per run of a daemon: a restart starts a new line (from an empty table)
+      ...timeline.nodes.flatMap(n => n.lives.map(points => ({ points, color: COLORS[0]!, opacity: 0.25 }))),
       // drawn last: a band of node lines under it shows where views lag
       { name: 'daemons running, less one (the most possible)', points: timeline.running.map(([t, n]) => [t, n - 1] as [number, number]), color: COLORS[1]!, width: 2 }
     ]

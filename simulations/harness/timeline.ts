@@ -4,8 +4,8 @@ export interface AliveTimeline {
   /** epoch ms of t = 0 */
   t0: number
   stepMs: number
-  /** per node: [seconds since t0, members this node held alive (others only)] while its daemon ran */
-  nodes: Array<{ index: number, points: Array<[number, number]> }>
+  /** per node and run of its daemon: [seconds since t0, members it held alive (others only)] */
+  nodes: Array<{ index: number, lives: Array<Array<[number, number]>> }>
   /** [seconds since t0, daemons running] */
   running: Array<[number, number]>
 }
@@ -21,9 +21,10 @@ export function aliveTimeline (net: Network, from: number, to: number, maxPoints
   const nodes: AliveTimeline['nodes'] = []
   const running = new Map<number, number>()
   for (const node of net.nodes) {
-    const points: Array<[number, number]> = []
+    const lives: Array<Array<[number, number]>> = []
     const events = [...node.events].sort((a, b) => a.at - b.at)
     for (const life of node.lives) {
+      const points: Array<[number, number]> = []
       const end = Math.min(life.to ?? to, to)
       const state = new Map<string, boolean>()
       let k = 0
@@ -39,8 +40,9 @@ export function aliveTimeline (net: Network, from: number, to: number, maxPoints
         points.push([Math.round((t - from) / 100) / 10, alive])
         running.set(t, (running.get(t) ?? 0) + 1)
       }
+      if (points.length > 0) lives.push(points)
     }
-    nodes.push({ index: node.index, points })
+    nodes.push({ index: node.index, lives })
   }
   return {
     t0: from,

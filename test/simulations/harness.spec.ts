@@ -36,9 +36,9 @@ describe('simulation harness', function () {
     const b = { index: 1, peerId: 'B', lives: [{ from: 0, to: 2500 }, { from: 6000 }], events: [ev(100, 'A', 'alive'), ev(6200, 'A', 'alive')] } as unknown as SimNode
     const t = aliveTimeline({ nodes: [a, b] } as unknown as Network, 0, 8000, 8)
     expect(t.stepMs).to.equal(1000)
-    expect(t.nodes[0]!.points).to.deep.equal([[0, 0], [1, 2], [2, 2], [3, 2], [4, 2], [5, 1], [6, 1], [7, 1], [8, 1]])
+    expect(t.nodes[0]!.lives).to.deep.equal([[[0, 0], [1, 2], [2, 2], [3, 2], [4, 2], [5, 1], [6, 1], [7, 1], [8, 1]]])
     // B ran 0-2.5 s, then from 6 s: an empty table until its first event of the new run
-    expect(t.nodes[1]!.points).to.deep.equal([[0, 0], [1, 1], [2, 1], [6, 0], [7, 1], [8, 1]])
+    expect(t.nodes[1]!.lives).to.deep.equal([[[0, 0], [1, 1], [2, 1]], [[6, 0], [7, 1], [8, 1]]])
     expect(t.running).to.deep.equal([[0, 2], [1, 2], [2, 2], [3, 1], [4, 1], [5, 1], [6, 2], [7, 2], [8, 2]])
   })
 

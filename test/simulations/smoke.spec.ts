@@ -36,7 +36,7 @@ describe('simulations: 5-node smoke run', function () {
     const files = await readdir(out)
     for (const name of ['crash-n5', 'failover-n5', 'distribution-n5']) {
       for (const ext of ['.json', '.md', '.svg', '-alive.svg', '-cpu.svg']) expect(files, `${name}${ext}`).to.include(`${name}${ext}`)
-      const report = JSON.parse(await readFile(join(out, `${name}.json`), 'utf8')) as RunReport & { data: { timeline: { nodes: Array<{ points: unknown[] }> } } }
+      const report = JSON.parse(await readFile(join(out, `${name}.json`), 'utf8')) as RunReport & { data: { timeline: { nodes: Array<{ lives: unknown[] }> } } }
       expect(report.error, report.error).to.equal(undefined)
       expect(report.goals!.filter(g => !g.met), JSON.stringify(report.goals)).to.deep.equal([])
       expect(report.resources!.rssMB.n).to.be.at.least(4)
