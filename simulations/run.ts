@@ -123,7 +123,10 @@ async function main (): Promise<number> {
     await lab?.teardown()
     await rm(dir, { recursive: true, force: true })
   }
-  process.once('SIGINT', () => { void cleanup().finally(() => { process.exitCode = 130 }) })
+  // daemons and namespaces go with the run, also when it is interrupted or terminated
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => { void cleanup().finally(() => { process.exitCode = signal === 'SIGINT' ? 130 : 143 }) })
+  }
 
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, noodled: VERSION }
   const command = `npm run sim -- --scenario ${names.join(',')} --nodes ${nodes}${lab != null ? ' --netns' : ''} --seed ${seed} --repeats ${repeats}${config != null ? ` --config '${args.config ?? ''}'` : ''}`
