@@ -124,8 +124,12 @@ async function main (): Promise<number> {
     await rm(dir, { recursive: true, force: true })
   }
   // daemons and namespaces go with the run, also when it is interrupted or terminated
+  let interrupted = false
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => { void cleanup().finally(() => { process.exitCode = signal === 'SIGINT' ? 130 : 143 }) })
+    process.once(signal, () => {
+      interrupted = true
+      void cleanup().finally(() => { process.exitCode = signal === 'SIGINT' ? 130 : 143 })
+    })
   }
 
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, noodled: VERSION }
@@ -136,6 +140,7 @@ async function main (): Promise<number> {
     if (lab != null) await lab.setup()
     const random = seededRandom(seed)
     for (const name of names) {
+      if (interrupted) break
       const started = new Date()
       const report: RunReport = { scenario: name, nodes, mode, seed, repeats, ...(config != null ? { config } : {}), command, startedAt: started.toISOString(), durationSec: 0, machine }
       const base = join(outDir, fileBase(report))
@@ -200,7 +205,7 @@ async function main (): Promise<number> {
       process.stdout.write(JSON.stringify({ scenario: name, nodes, mode, goals: report.goals, headline: report.headline, error: report.error?.split('\n')[0] }) + '\n')
     }
     bar.stop()
-    return failures > 0 ? 1 : 0
+    return interrupted ? 130 : failures > 0 ? 1 : 0
   } catch (err: any) {
     bar.stop()
     process.stderr.write(`simulation failed: ${err.stack ?? err.message}\n`)

@@ -115,6 +115,7 @@ export class Network {
   }
 
   async addNode (): Promise<SimNode> {
+    if (this.stopped) throw new Error('the network was stopped')
     // reserved before any await: several nodes start concurrently
     const index = this.nextIndex++
     const repo = join(this.init.dir, `n${index}`)
@@ -136,6 +137,7 @@ export class Network {
    */
   async restart (node: SimNode): Promise<void> {
     if (!node.killed) throw new Error(`node ${node.index} is running`)
+    if (this.stopped) throw new Error('the network was stopped')
     const spawnedAt = Date.now()
     node.daemon = await this.spawn(node.index)
     node.killed = false
@@ -183,7 +185,10 @@ export class Network {
     return at
   }
 
+  private stopped = false
+
   async stop (): Promise<void> {
+    this.stopped = true
     for (const n of this.nodes) n.stream.abort()
     await Promise.all(this.live().map(async n => {
       try {
