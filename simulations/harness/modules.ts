@@ -36,12 +36,20 @@ export async function echoModule (name: string, version = '1.0.0', sizeBytes = 0
   return { manifest: { ...manifest, name, version, description: `${String(manifest.description)} (simulation copy)` }, wasm }
 }
 
-/** Live nodes whose runtime runs `service` (state running, at least one instance). */
-export async function runners (net: Network, service: string, among: SimNode[] = net.live()): Promise<SimNode[]> {
-  const out: SimNode[] = []
+/** Per service, the live nodes whose runtime runs it (state running, at least one instance): one request per node. */
+export async function runningServices (net: Network, among: SimNode[] = net.live()): Promise<Map<string, SimNode[]>> {
+  const out = new Map<string, SimNode[]>()
   await Promise.all(among.map(async n => {
     const list = await n.client.runtime().catch(() => [])
-    if (list.some(s => s.service === service && s.state === 'running' && s.instances > 0)) out.push(n)
+    for (const s of list) {
+      if (s.state === 'running' && s.instances > 0) out.set(s.service, [...(out.get(s.service) ?? []), n])
+    }
   }))
-  return out.sort((a, b) => a.index - b.index)
+  for (const nodes of out.values()) nodes.sort((a, b) => a.index - b.index)
+  return out
+}
+
+/** Live nodes whose runtime runs `service`. */
+export async function runners (net: Network, service: string, among: SimNode[] = net.live()): Promise<SimNode[]> {
+  return (await runningServices(net, among)).get(service) ?? []
 }

@@ -4,14 +4,22 @@ import type { DaemonProcess } from '../harness/daemon-process.js'
 import type { Network, SimNode } from '../harness/network.js'
 import { distribution, type Distribution } from '../harness/stats.js'
 
-/** Poll a condition with a deadline; harness-side, cheap conditions over recorded events. */
-export async function until (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+/**
+ * Poll a condition with a deadline. Conditions over recorded events are
+ * cheap and polled every 50 ms; a condition that asks every daemon
+ * something (N requests) takes a longer `intervalMs`, or the polling itself
+ * loads the machine being measured.
+ */
+export async function until (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(50)
+    await sleep(intervalMs)
   }
 }
+
+/** How often a condition that asks every daemon is polled (see `until`). */
+export const POLL_DAEMONS_MS = 500
 
 /** True when `observer` has reported a join for every other node in `nodes`. */
 export function knowsAll (net: Network, observer: SimNode, nodes: SimNode[]): boolean {

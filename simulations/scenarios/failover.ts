@@ -3,6 +3,9 @@ import { runners } from '../harness/modules.js'
 import { pick } from '../harness/rng.js'
 import { distribution } from '../harness/stats.js'
 import { ensureNetwork, until } from './common.js'
+
+/** new-owner polling: N requests a round, so not every 50 ms; the figure's resolution */
+const POLL_MS = 250
 import { deployEcho } from './services.js'
 import type { Scenario } from './types.js'
 
@@ -40,7 +43,7 @@ export const failover: Scenario = async ({ net, nodes, repeats, random, progress
       await until(async () => {
         now = await runners(net, SERVICE)
         return now.length >= REPLICAS && now.some(n => !before.has(n))
-      }, 120_000, `a new owner of ${SERVICE} after killing node ${victim.index}`)
+      }, 120_000, `a new owner of ${SERVICE} after killing node ${victim.index}`, POLL_MS)
       const newOwnerMs = Date.now() - killedAt
       owners = now
       // let calls sent during the switch finish or fail before counting

@@ -3,7 +3,7 @@ import { runners } from '../harness/modules.js'
 import type { Network, SimNode } from '../harness/network.js'
 import type { NetnsLab } from '../harness/netns.js'
 import { pick } from '../harness/rng.js'
-import { allAlive, ensureNetwork, statusOf, until } from './common.js'
+import { allAlive, ensureNetwork, POLL_DAEMONS_MS, statusOf, until } from './common.js'
 import { deployEcho } from './services.js'
 import type { Scenario } from './types.js'
 
@@ -19,23 +19,27 @@ interface Reconcile {
   mostRunning: number
   /** the fewest, after the heal (fewer: an owner lost, for a while) */
   fewestRunning: number
+  /** [ms since the heal, nodes running it] at each poll */
+  running: Array<[number, number]>
 }
 
 /** Until the running owners of SERVICE are exactly the owners placement names (asked of `judge`), REPLICAS of them. */
 async function reconcile (net: Network, judge: SimNode, healedAt: number): Promise<Reconcile> {
   let most = 0
   let fewest = Infinity
+  const series: Array<[number, number]> = []
   try {
     await until(async () => {
       const [running, status] = await Promise.all([runners(net, SERVICE), judge.client.service(SERVICE)])
+      series.push([Date.now() - healedAt, running.length])
       most = Math.max(most, running.length)
       fewest = Math.min(fewest, running.length)
       const owners = new Set(status.owners)
       return running.length === REPLICAS && owners.size === REPLICAS && running.every(n => owners.has(n.peerId))
-    }, 180_000, `${SERVICE} to run on exactly its ${REPLICAS} owners`)
-    return { reconciledMs: Date.now() - healedAt, mostRunning: most, fewestRunning: fewest }
+    }, 180_000, `${SERVICE} to run on exactly its ${REPLICAS} owners`, POLL_DAEMONS_MS)
+    return { reconciledMs: Date.now() - healedAt, mostRunning: most, fewestRunning: fewest, running: series }
   } catch {
-    return { reconciledMs: 'not within 180 s', mostRunning: most, fewestRunning: fewest }
+    return { reconciledMs: 'not within 180 s', mostRunning: most, fewestRunning: fewest, running: series }
   }
 }
 

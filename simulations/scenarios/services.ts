@@ -1,6 +1,6 @@
-import { echoModule, runners } from '../harness/modules.js'
+import { echoModule, runningServices } from '../harness/modules.js'
 import type { Network, SimNode } from '../harness/network.js'
-import { until } from './common.js'
+import { POLL_DAEMONS_MS, until } from './common.js'
 
 /**
  * Publish the echo module as `module` on `on`, deploy `names` (each with
@@ -14,13 +14,10 @@ export async function deployEcho (net: Network, on: SimNode, module: string, nam
   const deployer = net.live().find(n => n !== on) ?? on
   await until(async () => (await deployer.client.resolveModule(`${module}@^1`).then(() => true, () => false)), 60_000, `the catalog entry of ${module} to reach node ${deployer.index}`)
   for (const name of names) await deployer.client.deploy({ name, replicas, module: `${module}@^1` })
-  const owners = new Map<string, SimNode[]>()
+  let owners = new Map<string, SimNode[]>()
   await until(async () => {
-    for (const name of names) {
-      if ((owners.get(name)?.length ?? 0) >= replicas) continue
-      owners.set(name, await runners(net, name))
-    }
+    owners = await runningServices(net)
     return names.every(n => (owners.get(n)?.length ?? 0) >= replicas)
-  }, timeoutMs, `${names.length} service(s) to run on ${replicas} owners each`)
-  return owners
+  }, timeoutMs, `${names.length} service(s) to run on ${replicas} owners each`, POLL_DAEMONS_MS)
+  return new Map(names.map(n => [n, owners.get(n)!]))
 }
