@@ -5,6 +5,8 @@ export interface CallRecord {
   at: number
   /** round trip seen by the harness (control API + mesh RPC + module), ms */
   ms: number
+  /** the calling daemon's own time for the call (mesh RPC, retries, the module), ms */
+  meshMs?: number
   ok: boolean
   caller: number
   service: string
@@ -41,7 +43,7 @@ export async function runLoad (init: LoadInit): Promise<CallRecord[]> {
       try {
         const res = await caller.client.call({ service, fn: 'echo', input, timeoutMs: init.timeoutMs ?? 10_000, idempotent: init.idempotent ?? false })
         const ok = res.output === input
-        records.push({ at, ms: performance.now() - t0, ok, caller: caller.index, service, ...(ok ? {} : { error: 'wrong output' }) })
+        records.push({ at, ms: performance.now() - t0, meshMs: res.elapsedMs, ok, caller: caller.index, service, ...(ok ? {} : { error: 'wrong output' }) })
       } catch (err: any) {
         // a caller killed mid-call is not a failed call of the mesh
         if (caller.killed) return
