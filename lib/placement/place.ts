@@ -92,7 +92,7 @@ export function explain (name: string, specs: ServiceSpec[], members: PlacementM
 
 function run (specs: ServiceSpec[], members: PlacementMember[], options: PlacementOptions, explainName?: string): { result: PlacementResult, explanation?: Omit<PlacementExplanation, 'cap'> } {
   const epsilon = options.epsilon ?? DEFAULT_LOAD_EPSILON
-  const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS
+  const settleMs = heldBack(members, options.settleMs ?? DEFAULT_SETTLE_MS)
   const unfit = new Map<string, string>()
   for (const m of members) {
     const why = ineligible(m, settleMs)
@@ -196,6 +196,27 @@ function rank (key: Uint8Array, members: PlacementMember[], ids: Uint8Array[]): 
     ((((id[3]! ^ key[3]!) << 16) | ((id[4]! ^ key[4]!) << 8) | (id[5]! ^ key[5]!))))
   return members.map((m, i) => ({ m, i }))
     .sort((a, b) => (prefix[a.i]! - prefix[b.i]!) || compareDistance(xor(key, ids[a.i]!), xor(key, ids[b.i]!)))
+}
+
+/**
+ * The settle time to apply this round: hysteresis is for a flapping few.
+ * When more than half of the members that could hold replicas are settling
+ * at once, it is a healed partition (each side had failed the other, and
+ * the verdicts crossed with the heal, so nearly every member recovered in
+ * every view): holding them all back left each node itself as the only
+ * eligible member, and every node ran every service for the settle time
+ * (partition scenario, two islands of 5: all 10 ran a 3-replica service for
+ * 10 s). Then nobody is held back and the ring decides at once.
+ */
+function heldBack (members: PlacementMember[], settleMs: number): number {
+  let candidates = 0
+  let settling = 0
+  for (const m of members) {
+    if (ineligible(m, 0) != null) continue
+    candidates++
+    if (ineligible(m, settleMs) != null) settling++
+  }
+  return settling * 2 > candidates ? 0 : settleMs
 }
 
 /** Why a member cannot hold any replica now, or undefined. */

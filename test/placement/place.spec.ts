@@ -96,6 +96,21 @@ describe('placement', function () {
     expect(reason(ids[3]!)).to.match(/^settling/)
   })
 
+  it('holds back a recovered few, but not a recovered majority (a healed partition): the ring decides at once', () => {
+    const few = ids.slice(0, 6).map((id, i) => member(id, i < 2 ? { statusForMs: 1_000 } : {}))
+    const heldFew = place([spec({ name: 'db', replicas: 6 })], few)
+    expect(heldFew.eligible).to.equal(4)
+    expect(heldFew.services.get('db')!.owners).to.not.include.members(ids.slice(0, 2))
+    // as every node saw it after two islands merged: all others recovered a moment ago
+    const healed = ids.slice(0, 6).map((id, i) => member(id, i > 0 ? { statusForMs: 1_000 } : {}))
+    const afterHeal = place([spec({ name: 'db', replicas: 3 })], healed)
+    expect(afterHeal.eligible).to.equal(6)
+    expect(afterHeal.services.get('db')!.owners).to.deep.equal(place([spec({ name: 'db', replicas: 3 })], ids.slice(0, 6).map(id => member(id))).services.get('db')!.owners)
+    // exactly half settling is still a few
+    const half = ids.slice(0, 6).map((id, i) => member(id, i < 3 ? { statusForMs: 1_000 } : {}))
+    expect(place([spec({ name: 'db', replicas: 3 })], half).eligible).to.equal(3)
+  })
+
   it('matches label selectors and counts resources per member across services', () => {
     const members = [
       member(ids[0]!, { labels: { zone: 'a' }, resources: { cpus: 4, memTotal: 4 * 1024 ** 3, slotsTotal: 2 } }),
