@@ -2,6 +2,7 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import { serviceCapabilities, type AbortOptions, type ComponentLogger, type Libp2pEvents, type Logger, type PeerId, type PrivateKey, type Startable, type TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { KadDHT } from '@libp2p/kad-dht'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
@@ -185,15 +186,18 @@ export class Modules implements Startable {
   }
 
   /**
-   * Peers that may hold a module, for a fetch: its publisher if connected,
-   * those with a provider record on the DHT as the walk finds them, then a
-   * few neighbours (a session skips a peer it has already asked).
+   * Peers that may hold a module, for a fetch: its publisher, those with a
+   * provider record on the DHT as the walk finds them, then a few neighbours
+   * (a session skips a peer it has already asked).
    */
   private async * candidates (root: CID, signal: AbortSignal): AsyncGenerator<PeerId> {
-    // the publisher, when connected, holds it (unless it unpinned it since): ask before the DHT walk's round trips
+    // the publisher holds it (unless it unpinned it since): ask before the DHT walk's round trips,
+    // and dial it when not connected: in a 50-daemon mesh a fetch right after a publish found
+    // no provider record yet (the publisher's DHT walk was still queued) and no neighbour
+    // with the blocks, and failed, although the publisher was a member one dial away
     const publisher = this.catalog.all().find(e => e.cid === root.toString())?.publisher
-    const connected = this.components.connectionManager.getConnections().find(c => c.remotePeer.toString() === publisher)
-    if (connected != null) yield connected.remotePeer
+    // (a catalog entry's publisher is the peer id its signature was checked against)
+    if (publisher != null && publisher !== this.components.peerId.toString()) yield peerIdFromString(publisher)
     yield * this.dhtProviders(root, AbortSignal.any([signal, timeoutSignal(FIND_PROVIDERS_TIMEOUT_MS)]))
     if (signal.aborted) return
     const neighbours = [...new Map(this.components.connectionManager.getConnections().map(c => [c.remotePeer.toString(), c.remotePeer])).values()]

@@ -1,7 +1,7 @@
 import { echoModule } from '../harness/modules.js'
 import { pick } from '../harness/rng.js'
 import { distribution } from '../harness/stats.js'
-import { ensureNetwork } from './common.js'
+import { ensureNetwork, POLL_DAEMONS_MS, until } from './common.js'
 import type { Scenario } from './types.js'
 
 const MODULE_BYTES = 10 * 1024 * 1024
@@ -19,6 +19,16 @@ export const distributionScenario: Scenario = async ({ net, nodes, random, progr
   progress('publishing 10 MB')
   const { cid } = await publisher.client.publishModule(manifest, wasm)
   const others = net.live().filter(n => n !== publisher)
+  // as before a deploy: the catalog entry has reached every member (so each knows the publisher)
+  progress('catalog entry to reach all')
+  const publishedAt = Date.now()
+  const ref = `${String(manifest.name)}@1.0.0`
+  const pending = new Set(others)
+  await until(async () => {
+    await Promise.all([...pending].map(async n => { if (await n.client.resolveModule(ref).then(() => true, () => false)) pending.delete(n) }))
+    return pending.size === 0
+  }, 120_000, `the catalog entry of ${ref} to reach every member`, POLL_DAEMONS_MS)
+  const catalogReachedAllMs = Date.now() - publishedAt
 
   progress('baseline: one fetcher alone')
   const alone = others[0]!
@@ -48,6 +58,7 @@ export const distributionScenario: Scenario = async ({ net, nodes, random, progr
     summary: {
       convergenceMs: join?.convergenceMs,
       moduleBytes: wasm.byteLength,
+      catalogReachedAllMs,
       cid,
       publisher: publisher.index,
       baselineSingleFetch: { ms: singleMs, fetchedBytes: single.fetchedBytes, MBps: mbps(single.fetchedBytes, singleMs) },

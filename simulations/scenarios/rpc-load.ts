@@ -65,7 +65,7 @@ export const rpcLoad: Scenario = async ({ net, nodes, random, progress }) => {
       payloadBytes: PAYLOAD.length,
       loadMs: LOAD_MS,
       mesh,
-      baselineControlApi: baseline,
+      baselineControlApi: { perSec: baseline.perSec, latencyMs: baseline.latencyMs },
       ratios: { meshOverApiCallsPerSec: round(mesh.perSec / baseline.perSec), meshOverApiP50: round(mesh.latencyMs.p50 / baseline.latencyMs.p50) },
       errors: topErrors(records)
     },
