@@ -46,12 +46,15 @@ export const rpcLoad: Scenario = async ({ net, nodes, random, progress }) => {
   const baseline = await apiBaseline(callers)
 
   progress('load')
+  const statsBefore = await rpcTotals(callers)
   const stop = new AbortController()
   const startedAt = Date.now()
   const loading = runLoad({ callers, concurrency: CONCURRENCY, service: () => services[Math.floor(random() * services.length)]!, input: PAYLOAD, signal: stop.signal })
   await sleep(WARMUP_MS + LOAD_MS)
   stop.abort()
   const records = await loading
+  const statsAfter = await rpcTotals(callers)
+  const rpcStats = Object.fromEntries(Object.entries(statsAfter).map(([k, v]) => [k, v - (statsBefore[k] ?? 0)]))
   const mesh = figures(records, startedAt + WARMUP_MS, startedAt + WARMUP_MS + LOAD_MS)
   return {
     headline: { 'RPC calls/s (whole mesh)': mesh.perSec, 'RPC p50 (ms)': mesh.latencyMs.p50, 'RPC p99 (ms)': mesh.latencyMs.p99, 'in the calling daemon p50 / p99 (ms)': `${mesh.inDaemonMs.p50} / ${mesh.inDaemonMs.p99}`, 'failed calls': mesh.failed, 'baseline API calls/s': baseline.perSec, 'baseline p99 (ms)': baseline.latencyMs.p99 },
@@ -67,7 +70,9 @@ export const rpcLoad: Scenario = async ({ net, nodes, random, progress }) => {
       mesh,
       baselineControlApi: { perSec: baseline.perSec, latencyMs: baseline.latencyMs },
       ratios: { meshOverApiCallsPerSec: round(mesh.perSec / baseline.perSec), meshOverApiP50: round(mesh.latencyMs.p50 / baseline.latencyMs.p50) },
-      errors: topErrors(records)
+      errors: topErrors(records),
+      // every daemon's own RPC counters over the load (client side of the callers, server side of the owners)
+      rpcStats
     },
     goals: [
       { name: 'calls failed under load', target: '0', value: mesh.failed, met: mesh.failed === 0 }
@@ -82,6 +87,19 @@ export const rpcLoad: Scenario = async ({ net, nodes, random, progress }) => {
       ]
     }
   }
+}
+
+/** The daemons' RPC counters, summed. */
+async function rpcTotals (nodes: SimNode[]): Promise<Record<string, number>> {
+  const sum: Record<string, number> = {}
+  await Promise.all(nodes.map(async n => {
+    const s = await n.client.rpcStats().catch(() => undefined)
+    if (s == null) return
+    for (const [side, counters] of Object.entries(s)) {
+      for (const [k, v] of Object.entries(counters as Record<string, number>)) sum[`${side}.${k}`] = (sum[`${side}.${k}`] ?? 0) + v
+    }
+  }))
+  return sum
 }
 
 /** Same callers and concurrency, `GET /id` instead of a mesh call, 5 s. */
