@@ -173,6 +173,10 @@ async function main (): Promise<number> {
         failures++
         report.error = String(err.stack ?? err.message)
         process.stderr.write(`\n${name} failed: ${report.error}\n`)
+        // what each daemon said (warnings and errors): the first place to look
+        const logs = net.nodes.map(n => `== node ${n.index} ${n.peerId}${n.killed ? ' (killed)' : ''}\n${n.daemon.stderr.slice(-4000)}`)
+        await writeFile(`${base}-daemons.log`, logs.join('\n'))
+        process.stderr.write(`wrote the daemons' stderr to ${base}-daemons.log\n`)
       }
       const resources = await sampler.stop()
       const ended = Date.now()
