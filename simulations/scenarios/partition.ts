@@ -23,24 +23,37 @@ interface Reconcile {
   running: Array<[number, number]>
 }
 
-/** Until the running owners of SERVICE are exactly the owners placement names (asked of `judge`), REPLICAS of them. */
-async function reconcile (net: Network, judge: SimNode, healedAt: number): Promise<Reconcile> {
+/**
+ * From the heal: how long until every member holds every other alive
+ * (`healMs`, from events), and until, with membership merged, the service
+ * runs on exactly the owners placement names (asked of `judge`), REPLICAS
+ * of them. Which daemons run it is polled from the heal on, so owners
+ * duplicated or lost while the views merge show in `mostRunning` and
+ * `fewestRunning`.
+ */
+async function afterHeal (net: Network, judge: SimNode, healedAt: number): Promise<Reconcile & { healMs: number | string }> {
   let most = 0
   let fewest = Infinity
   const series: Array<[number, number]> = []
+  let merged = false
+  const healing = healed(net).then(ms => { merged = true; return ms })
+  let reconciledMs: number | string
   try {
     await until(async () => {
+      // read before asking: the placement below must have been computed over merged views
+      const mergedBefore = merged
       const [running, status] = await Promise.all([runners(net, SERVICE), judge.client.service(SERVICE)])
       series.push([Date.now() - healedAt, running.length])
       most = Math.max(most, running.length)
       fewest = Math.min(fewest, running.length)
       const owners = new Set(status.owners)
-      return running.length === REPLICAS && owners.size === REPLICAS && running.every(n => owners.has(n.peerId))
+      return mergedBefore && running.length === REPLICAS && owners.size === REPLICAS && running.every(n => owners.has(n.peerId))
     }, 180_000, `${SERVICE} to run on exactly its ${REPLICAS} owners`, POLL_DAEMONS_MS)
-    return { reconciledMs: Date.now() - healedAt, mostRunning: most, fewestRunning: fewest, running: series }
+    reconciledMs = Date.now() - healedAt
   } catch {
-    return { reconciledMs: 'not within 180 s', mostRunning: most, fewestRunning: fewest, running: series }
+    reconciledMs = 'not within 180 s'
   }
+  return { healMs: await healing, reconciledMs, mostRunning: most, fewestRunning: fewest, running: series }
 }
 
 /** Until every node in `a` holds every node in `b` not alive (failed or gone). */
@@ -97,8 +110,7 @@ export const partition: Scenario = async ({ net, nodes, random, progress, mark, 
     const healAt = Date.now()
     mark('heal', healAt)
     await lab.reconnect(victim.index)
-    const healMs = await healed(net)
-    cases.push({ case: 'one isolated node', node: victim.index, detectedByOthersMs: detectedMs, isolatedSawOthersGoneMs: victimSawMs, healMs, ...(await reconcile(net, first, healAt)) })
+    cases.push({ case: 'one isolated node', node: victim.index, detectedByOthersMs: detectedMs, isolatedSawOthersGoneMs: victimSawMs, ...(await afterHeal(net, first, healAt)) })
   }
 
   // 2. two islands, half and half
@@ -121,15 +133,13 @@ export const partition: Scenario = async ({ net, nodes, random, progress, mark, 
     const healAt = Date.now()
     mark('heal', healAt)
     await lab.mergeIslands(island.map(n => n.index))
-    const healMs = await healed(net)
     cases.push({
       case: `two islands (${mainland.length} / ${island.length})`,
       island: island.map(n => n.index),
       mainlandSawIslandGoneMs: aMs,
       islandSawMainlandGoneMs: bMs,
       runningDuringSplit: { mainland: during.filter(n => mainland.includes(n)).length, island: during.filter(n => island.includes(n)).length },
-      healMs,
-      ...(await reconcile(net, first, healAt))
+      ...(await afterHeal(net, first, healAt))
     })
   }
 
@@ -148,8 +158,7 @@ export const partition: Scenario = async ({ net, nodes, random, progress, mark, 
     const about = (n: SimNode, type: string): number => net.nodes.reduce((s, o) => s + o.events.filter(e => e.peerId === n.peerId && e.type === type && e.at >= cutAt).length, 0)
     const falseFailures = about(pair[0], 'failed') + about(pair[1], 'failed')
     const suspicions = about(pair[0], 'suspect') + about(pair[1], 'suspect')
-    const healMs = await healed(net)
-    cases.push({ case: 'a pair cut from each other', pair: pair.map(n => n.index), cutMs: PAIR_CUT_MS, falseFailures, suspicions, healMs, ...(await reconcile(net, first, healAt)) })
+    cases.push({ case: 'a pair cut from each other', pair: pair.map(n => n.index), cutMs: PAIR_CUT_MS, falseFailures, suspicions, ...(await afterHeal(net, first, healAt)) })
   }
 
   const healTimes = cases.map(c => c.healMs).filter((v): v is number => typeof v === 'number')
@@ -160,12 +169,19 @@ export const partition: Scenario = async ({ net, nodes, random, progress, mark, 
       'heal, isolated node (ms)': cases[0]!.healMs as number | string,
       'heal, islands (ms)': cases[1]!.healMs as number | string,
       'placement reconciled, islands (ms)': cases[1]!.reconciledMs as number | string,
+      'most running after the islands healed': cases[1]!.mostRunning as number,
       'cut pair false failures': pairCase.falseFailures as number
     },
     summary: { convergenceMs: join?.convergenceMs, replicas: REPLICAS, cases },
     goals: [
       { name: 'every heal merged membership', target: '3 of 3', value: healTimes.length, met: healTimes.length === 3 },
       { name: 'placement reconciled after every heal (exactly the owners, none lost, none duplicated)', target: '3 of 3', value: reconcileTimes.length, met: reconcileTimes.length === 3 },
+      {
+        name: `from each heal until reconciled, never more nor fewer than ${REPLICAS} daemons ran it`,
+        target: `${REPLICAS}..${REPLICAS}`,
+        value: `${Math.min(...cases.map(c => c.fewestRunning as number))}..${Math.max(...cases.map(c => c.mostRunning as number))}`,
+        met: cases.every(c => c.mostRunning === REPLICAS && c.fewestRunning === REPLICAS)
+      },
       { name: 'a cut pair reachable through others is not failed', target: '0', value: pairCase.falseFailures as number, met: pairCase.falseFailures === 0 }
     ],
     plot: {
