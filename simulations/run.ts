@@ -12,7 +12,7 @@ import { Network } from './harness/network.js'
 import { NetnsLab, netnsUnavailable } from './harness/netns.js'
 import { ResourceSampler } from './harness/resources.js'
 import { seededRandom } from './harness/rng.js'
-import { aliveSvg, cdfSvg, lineSvg } from './harness/svg.js'
+import { aliveSvg, cdfSvg, lineSvg, quantiles } from './harness/svg.js'
 import { aliveTimeline } from './harness/timeline.js'
 import { bootstrapLoss } from './scenarios/bootstrap-loss.js'
 import { churn } from './scenarios/churn.js'
@@ -205,7 +205,9 @@ async function main (): Promise<number> {
         const notes = result.goals.map(g => `${g.met ? 'met' : 'MISSED'}: ${g.name} = ${g.value} (goal ${g.target})`)
         svgs[`${fileBase(report)}.svg`] = cdfSvg({ ...result.plot, notes })
       }
-      await writeRun(base, { ...report, files: Object.keys(svgs).sort() }, svgs, { resourceSeries: series, timeline, marks: relMarks, plot: result?.plot })
+      // the plot's samples as at most 500 quantiles each: enough to redraw it, small enough to commit
+      const plot = result == null ? undefined : { ...result.plot, series: result.plot.series.map(s => ({ name: s.name, n: s.values.length, values: quantiles(s.values).map(v => Math.round(v * 100) / 100) })) }
+      await writeRun(base, { ...report, files: Object.keys(svgs).sort() }, svgs, { resourceSeries: series, timeline, marks: relMarks, plot })
       process.stdout.write(JSON.stringify({ scenario: name, nodes, mode, goals: report.goals, headline: report.headline, error: report.error?.split('\n')[0] }) + '\n')
     }
     bar.stop()
@@ -229,7 +231,9 @@ async function main (): Promise<number> {
 /** NAME.json (the report and, apart, the data behind the plots), NAME.md and the SVGs. */
 async function writeRun (base: string, report: RunReport, svgs: Record<string, string>, data: Record<string, unknown> = {}): Promise<void> {
   const dir = resolve(base, '..')
-  await writeFile(`${base}.json`, JSON.stringify({ ...report, data }, null, 1) + '\n')
+  // the report readable, the plot data (time series of every daemon) on one line
+  const head = JSON.stringify(report, null, 1)
+  await writeFile(`${base}.json`, `${head.slice(0, -2)},\n "data": ${JSON.stringify(data)}\n}\n`)
   await writeFile(`${base}.md`, runMarkdown(report))
   for (const [file, svg] of Object.entries(svgs)) await writeFile(join(dir, file), svg)
   process.stderr.write(`wrote ${base}.{json,md}${Object.keys(svgs).length > 0 ? ` and ${Object.keys(svgs).length} SVG` : ''}\n`)

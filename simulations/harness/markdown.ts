@@ -76,7 +76,8 @@ export interface BenchFile {
   cpus: number
   cpuModel?: string
   node: string
-  results: Array<Record<string, unknown> & { name?: string }>
+  /** each figure beside its same-run baseline (test/bench/figures.ts) */
+  figures?: Array<{ bench: string, figure: string, unit: string, value: number, baseline: string, baselineValue: number, ratio: number, better: string }>
 }
 
 /**
@@ -94,7 +95,8 @@ export function summaryMarkdown (reports: RunReport[], bench?: BenchFile): strin
     out.push(`| N | mode | ${keys.join(' | ')} | CPU/daemon % (mean) | RSS/daemon MB (p50) | goals | run |`)
     out.push(`|---|---|${keys.map(() => '---').join('|')}|---|---|---|---|`)
     for (const r of runs) {
-      const name = `${fileBase(r)}.md`
+      // runs written before the markdown pages existed link to their JSON
+      const name = `${fileBase(r)}.${r.files != null ? 'md' : 'json'}`
       const goals = r.skipped != null ? `skipped: ${r.skipped}` : r.error != null ? `failed: ${r.error.split('\n')[0]}` : `${r.goals?.filter(g => g.met).length ?? 0} of ${r.goals?.length ?? 0} met`
       out.push(`| ${r.nodes} | ${r.mode} | ${keys.map(k => cell(r.headline?.[k])).join(' | ')} | ${cell(r.resources?.cpuPercentOfCore.mean)} | ${cell(r.resources?.rssMB.p50)} | ${cell(goals)} | [${r.startedAt.slice(0, 16)}](${name}) |`)
     }
@@ -102,11 +104,8 @@ export function summaryMarkdown (reports: RunReport[], bench?: BenchFile): strin
   }
   if (bench != null) {
     out.push('## benchmarks (`npm run bench`)', '', `${bench.date}, ${bench.cpus} x ${bench.cpuModel ?? '?'}, Node ${bench.node}; every figure is beside a baseline measured in the same run ([bench.json](bench.json)).`, '')
-    out.push('| benchmark | ratio | value |', '|---|---|---|')
-    for (const b of bench.results) {
-      const ratios = (b.ratios ?? {}) as Record<string, unknown>
-      for (const [k, v] of Object.entries(ratios)) out.push(`| ${cell(b.name)} | ${cell(k)} | ${cell(v)} |`)
-    }
+    out.push('| benchmark | figure | value | baseline (same run) | baseline value | ratio | better |', '|---|---|---|---|---|---|---|')
+    for (const f of bench.figures ?? []) out.push(`| ${cell(f.bench)} | ${cell(f.figure)} | ${cell(f.value)} ${f.unit} | ${cell(f.baseline)} | ${cell(f.baselineValue)} ${f.unit} | ${f.ratio} | ${f.better} |`)
     out.push('')
   }
   return out.join('\n')

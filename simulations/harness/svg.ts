@@ -2,6 +2,8 @@ export interface Series {
   name: string
   /** values in ms */
   values: number[]
+  /** how many samples `values` stands for, when it holds their quantiles */
+  n?: number
 }
 
 export interface PlotInit {
@@ -17,6 +19,17 @@ function niceCeil (v: number): number {
   const p = 10 ** Math.floor(Math.log10(v))
   for (const m of [1, 2, 5, 10]) if (v <= m * p) return m * p
   return 10 * p
+}
+
+/**
+ * At most `max` values standing for the sorted samples: evenly spaced
+ * quantiles, the minimum and maximum kept. A CDF drawn from them looks the
+ * same and an rpc-load run's 20,000 calls no longer make a 2 MB SVG.
+ */
+export function quantiles (values: number[], max = 500): number[] {
+  const s = values.filter(Number.isFinite).sort((a, b) => a - b)
+  if (s.length <= max) return s
+  return Array.from({ length: max }, (_, i) => s[Math.round((i / (max - 1)) * (s.length - 1))]!)
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b']
@@ -67,7 +80,8 @@ export function cdfSvg (init: PlotInit): string {
   out.push(`<text x="${left + plotW / 2}" y="${H - 12}" text-anchor="middle">${esc(init.xLabel)}</text>`)
   init.series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length]!
-    const vals = s.values.filter(Number.isFinite).sort((a, b) => a - b)
+    const n = s.values.filter(Number.isFinite).length
+    const vals = quantiles(s.values)
     if (vals.length > 0) {
       let d = `M ${x(0)} ${y(0)}`
       vals.forEach((v, k) => { d += ` L ${x(v)} ${y(k / vals.length)} L ${x(v)} ${y((k + 1) / vals.length)}` })
@@ -76,7 +90,7 @@ export function cdfSvg (init: PlotInit): string {
     // legend bottom right: a CDF rises from bottom left to top right, so that corner is empty
     const ly = top + plotH - 16 - (init.series.length - 1 - i) * 18
     out.push(`<rect x="${left + plotW - 250}" y="${ly - 10}" width="12" height="12" fill="${color}"/>`)
-    out.push(`<text x="${left + plotW - 232}" y="${ly}">${esc(s.name)} (n=${vals.length})</text>`)
+    out.push(`<text x="${left + plotW - 232}" y="${ly}">${esc(s.name)} (n=${s.n ?? n})</text>`)
   })
   out.push('</svg>')
   return out.join('\n') + '\n'

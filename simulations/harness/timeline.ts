@@ -16,7 +16,7 @@ export interface AliveTimeline {
  * event's status. A restarted daemon starts from an empty table, as the
  * daemon itself does.
  */
-export function aliveTimeline (net: Network, from: number, to: number, maxPoints = 300): AliveTimeline {
+export function aliveTimeline (net: Network, from: number, to: number, maxPoints = 150): AliveTimeline {
   const stepMs = Math.max(1000, Math.ceil((to - from) / maxPoints / 1000) * 1000)
   const nodes: AliveTimeline['nodes'] = []
   const running = new Map<number, number>()
