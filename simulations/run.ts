@@ -137,7 +137,7 @@ async function main (): Promise<number> {
   const mode = lab != null ? 'netns' : 'loopback'
   let failures = 0
   try {
-    if (lab != null) await lab.setup()
+    if (lab != null) await lab.setup(nodes + 1)
     const random = seededRandom(seed)
     for (const name of names) {
       if (interrupted) break

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { readdir } from 'node:fs/promises'
+import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
@@ -52,8 +52,36 @@ export class NetnsLab {
   ns (index: number): string { return `${this.tag}-${index}` }
   private port (index: number): string { return `h${index}` }
 
-  async setup (): Promise<void> {
+  /**
+   * The kernel's ARP table is one table for every namespace, and its hard
+   * limit (`gc_thresh3`, 1024 by default) counts entries across all of
+   * them: 50 daemons, each talking to ~35 others, overflowed it ("neighbour:
+   * arp_cache: neighbor table overflow!"), and from the 36th daemon on
+   * nobody answered their ARP requests, so they never reached the bootstrap
+   * daemon. The limits are raised for the run (to at least `hosts`^2) and
+   * put back by `teardown()`.
+   */
+  private readonly arpLimits = new Map<string, string>()
+
+  private async raiseArpLimits (hosts: number): Promise<void> {
+    const want = Math.max(4096, hosts * hosts)
+    const limits: Array<[string, number]> = [['gc_thresh1', want / 4], ['gc_thresh2', want / 2], ['gc_thresh3', want]]
+    for (const [name, value] of limits) {
+      const path = `/proc/sys/net/ipv4/neigh/default/${name}`
+      try {
+        const before = (await readFile(path, 'utf8')).trim()
+        if (Number(before) >= value) continue
+        if (!this.arpLimits.has(path)) this.arpLimits.set(path, before)
+        await writeFile(path, String(Math.round(value)))
+      } catch {
+        // not writable here (a container): large runs may then lose ARP entries, as above
+      }
+    }
+  }
+
+  async setup (hosts = 64): Promise<void> {
     await removeStale()
+    await this.raiseArpLimits(hosts)
     await run('ip', ['netns', 'add', this.bridgeNs])
     this.ready = true
     await this.batch(this.bridgeNs, [
@@ -119,6 +147,8 @@ export class NetnsLab {
     await Promise.all(all.map(async ns => run('ip', ['netns', 'del', ns]).catch(() => {})))
     this.hosts.clear()
     this.ready = false
+    for (const [path, value] of this.arpLimits) await writeFile(path, value).catch(() => {})
+    this.arpLimits.clear()
   }
 
   private async batch (ns: string, commands: string[]): Promise<void> {
