@@ -52,7 +52,8 @@ export interface NetworkInit {
 export class Network {
   readonly nodes: SimNode[] = []
   private readonly init: NetworkInit
-  private bootstrapAddr?: string
+  /** the node others bootstrap from (the first live one) and its address */
+  private boot?: { node: SimNode, addr?: string }
   private nextIndex = 0
 
   constructor (init: NetworkInit) {
@@ -89,14 +90,9 @@ export class Network {
   private async bootstrap (): Promise<string | undefined> {
     const first = this.live()[0]
     if (first == null) return undefined
-    if (this.bootstrapAddr == null || this.bootstrapOf !== first) {
-      this.bootstrapAddr = (await first.client.id()).addrs[0]
-      this.bootstrapOf = first
-    }
-    return this.bootstrapAddr
+    if (this.boot?.node !== first) this.boot = { node: first, addr: (await first.client.id()).addrs[0] }
+    return this.boot.addr
   }
-
-  private bootstrapOf?: SimNode
 
   private async spawn (index: number): Promise<DaemonProcess> {
     const repo = join(this.init.dir, `n${index}`)

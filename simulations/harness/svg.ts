@@ -38,36 +38,63 @@ function esc (s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
+interface Frame {
+  W: number
+  H: number
+  top: number
+  left: number
+  plotW: number
+  plotH: number
+  /** the SVG's lines so far */
+  out: string[]
+}
+
+/** A 760 x 460 chart: background, title and note lines; the plot area below them. */
+function frame (title: string, notes: string[]): Frame {
+  const W = 760
+  const H = 460
+  const top = 50 + notes.length * 16
+  const left = 70
+  const right = 40
+  const bottom = 50
+  const out: string[] = []
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`)
+  out.push(`<rect width="${W}" height="${H}" fill="white"/>`)
+  out.push(`<text x="${left}" y="24" font-size="16" font-weight="bold">${esc(title)}</text>`)
+  notes.forEach((n, i) => out.push(`<text x="${left}" y="${44 + i * 16}" fill="#444">${esc(n)}</text>`))
+  return { W, H, top, left, plotW: W - left - right, plotH: H - top - bottom, out }
+}
+
+/** Vertical grid lines and tick labels at fifths of `maxX`. */
+function xGrid (f: Frame, x: (v: number) => number, maxX: number): void {
+  for (let i = 0; i <= 5; i++) {
+    const v = (maxX / 5) * i
+    f.out.push(`<line x1="${x(v)}" y1="${f.top}" x2="${x(v)}" y2="${f.top + f.plotH}" stroke="#eee"/>`)
+    f.out.push(`<text x="${x(v)}" y="${f.top + f.plotH + 16}" text-anchor="middle">${Math.round(v)}</text>`)
+  }
+}
+
+/** The two axes and the x axis's label. */
+function axes (f: Frame, xLabel: string): void {
+  const { out, left, top, plotW, plotH, H } = f
+  out.push(`<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="black"/>`)
+  out.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="black"/>`)
+  out.push(`<text x="${left + plotW / 2}" y="${H - 12}" text-anchor="middle">${esc(xLabel)}</text>`)
+}
+
 /**
  * Empirical CDFs of one or more series as a standalone SVG: each step is one
  * sample, so p50/p99 can be read off the y axis. Hand-written (about 60 lines)
  * rather than pulling vega into the project for one chart type.
  */
 export function cdfSvg (init: PlotInit): string {
-  const W = 760
-  const H = 460
-  const notes = init.notes ?? []
-  const top = 50 + notes.length * 16
-  const left = 70
-  const right = 40
-  const bottom = 50
-  const plotW = W - left - right
-  const plotH = H - top - bottom
+  const f = frame(init.title, init.notes ?? [])
+  const { out, top, left, plotW, plotH } = f
   const all = init.series.flatMap(s => s.values).filter(Number.isFinite)
   const maxX = niceCeil(Math.max(1, ...all) * 1.02)
   const x = (v: number): number => left + (v / maxX) * plotW
   const y = (p: number): number => top + plotH - p * plotH
-  const out: string[] = []
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`)
-  out.push(`<rect width="${W}" height="${H}" fill="white"/>`)
-  out.push(`<text x="${left}" y="24" font-size="16" font-weight="bold">${esc(init.title)}</text>`)
-  notes.forEach((n, i) => out.push(`<text x="${left}" y="${44 + i * 16}" fill="#444">${esc(n)}</text>`))
-  // axes and grid
-  for (let i = 0; i <= 5; i++) {
-    const v = (maxX / 5) * i
-    out.push(`<line x1="${x(v)}" y1="${top}" x2="${x(v)}" y2="${top + plotH}" stroke="#eee"/>`)
-    out.push(`<text x="${x(v)}" y="${top + plotH + 16}" text-anchor="middle">${Math.round(v)}</text>`)
-  }
+  xGrid(f, x, maxX)
   for (const p of [0, 0.25, 0.5, 0.75, 0.9, 1]) {
     out.push(`<line x1="${left}" y1="${y(p)}" x2="${left + plotW}" y2="${y(p)}" stroke="${p === 0.5 ? '#ccc' : '#f2f2f2'}"/>`)
     out.push(`<text x="${left - 6}" y="${y(p) + 4}" text-anchor="end">${p === 0.5 ? 'p50' : p === 0.9 ? 'p90' : p.toFixed(2)}</text>`)
@@ -75,9 +102,7 @@ export function cdfSvg (init: PlotInit): string {
   // p99 is labelled on the right, where it does not collide with 1.00
   out.push(`<line x1="${left}" y1="${y(0.99)}" x2="${left + plotW}" y2="${y(0.99)}" stroke="#ccc" stroke-dasharray="4 3"/>`)
   out.push(`<text x="${left + plotW + 4}" y="${y(0.99) + 4}">p99</text>`)
-  out.push(`<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="black"/>`)
-  out.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="black"/>`)
-  out.push(`<text x="${left + plotW / 2}" y="${H - 12}" text-anchor="middle">${esc(init.xLabel)}</text>`)
+  axes(f, init.xLabel)
   init.series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length]!
     const n = s.values.filter(Number.isFinite).length
@@ -121,33 +146,19 @@ export interface LineChartInit {
  * on top and listed in the legend.
  */
 export function lineSvg (init: LineChartInit): string {
-  const W = 760
-  const H = 460
-  const notes = init.notes ?? []
-  const top = 50 + notes.length * 16
-  const left = 70
-  const right = 40
-  const bottom = 50
-  const plotW = W - left - right
-  const plotH = H - top - bottom
+  const f = frame(init.title, init.notes ?? [])
+  const { out, top, left, plotW, plotH } = f
   const xs = init.lines.flatMap(l => l.points.map(p => p[0])).filter(Number.isFinite)
   const ys = init.lines.flatMap(l => l.points.map(p => p[1])).filter(Number.isFinite)
   const maxX = niceCeil(Math.max(1, ...xs))
   const maxY = niceCeil(Math.max(1, ...ys) * 1.05)
   const x = (v: number): number => left + (v / maxX) * plotW
   const y = (v: number): number => top + plotH - (v / maxY) * plotH
-  const out: string[] = []
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`)
-  out.push(`<rect width="${W}" height="${H}" fill="white"/>`)
-  out.push(`<text x="${left}" y="24" font-size="16" font-weight="bold">${esc(init.title)}</text>`)
-  notes.forEach((n, i) => out.push(`<text x="${left}" y="${44 + i * 16}" fill="#444">${esc(n)}</text>`))
+  xGrid(f, x, maxX)
   for (let i = 0; i <= 5; i++) {
-    const vx = (maxX / 5) * i
-    const vy = (maxY / 5) * i
-    out.push(`<line x1="${x(vx)}" y1="${top}" x2="${x(vx)}" y2="${top + plotH}" stroke="#eee"/>`)
-    out.push(`<text x="${x(vx)}" y="${top + plotH + 16}" text-anchor="middle">${Math.round(vx)}</text>`)
-    out.push(`<line x1="${left}" y1="${y(vy)}" x2="${left + plotW}" y2="${y(vy)}" stroke="#f2f2f2"/>`)
-    out.push(`<text x="${left - 6}" y="${y(vy) + 4}" text-anchor="end">${Math.round(vy)}</text>`)
+    const v = (maxY / 5) * i
+    out.push(`<line x1="${left}" y1="${y(v)}" x2="${left + plotW}" y2="${y(v)}" stroke="#f2f2f2"/>`)
+    out.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${Math.round(v)}</text>`)
   }
   // labels on three rows, so marks close together stay readable; past 12 marks only the lines
   const marks = init.marks ?? []
@@ -155,9 +166,7 @@ export function lineSvg (init: LineChartInit): string {
     out.push(`<line x1="${x(mx)}" y1="${top}" x2="${x(mx)}" y2="${top + plotH}" stroke="#999" stroke-dasharray="3 3" stroke-opacity="${marks.length > 12 ? 0.4 : 1}"/>`)
     if (marks.length <= 12) out.push(`<text x="${x(mx) + 3}" y="${top + 12 + (i % 3) * 11}" fill="#666" font-size="10">${esc(label)}</text>`)
   })
-  out.push(`<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="black"/>`)
-  out.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="black"/>`)
-  out.push(`<text x="${left + plotW / 2}" y="${H - 12}" text-anchor="middle">${esc(init.xLabel)}</text>`)
+  axes(f, init.xLabel)
   out.push(`<text x="16" y="${top + plotH / 2}" text-anchor="middle" transform="rotate(-90 16 ${top + plotH / 2})">${esc(init.yLabel)}</text>`)
   const named = init.lines.filter(l => l.name != null)
   // unnamed lines first, so the named ones are drawn over the band
