@@ -368,7 +368,7 @@ export interface RuntimeServiceView {
   instances: number
   /** worker slots it holds here: the most instances it may run (the spec's `requirements.slots`, else the node's instancesPerService, within the slots left) */
   slots: number
-  counters?: { calls: number, errors: number, timeouts: number, traps: number, denied: number, restarts: number, totalMs: number }
+  counters?: { calls: number, errors: number, timeouts: number, traps: number, denied: number, restarts: number, overruns: number, recovered: number, totalMs: number }
   error?: string
   since: string
   /** set while a version that replaced another is watched for an error-rate spike (ISO time it ends); the next owner's swap waits for it */

@@ -27,6 +27,18 @@ export const RESET_EVERY = 256
 /** How long closing a pool waits for calls in flight. */
 export const DRAIN_MS = 5_000
 
+/**
+ * A call abandoned at its deadline (or by its caller) has its instance kept
+ * this much longer, at least OVERRUN_GRACE_MIN_MS: if the call finishes
+ * meanwhile, the worker was only slow (a host whose cores are shared, e.g.
+ * 50 daemons on 2), not stuck, and it goes back to the pool. Terminating it
+ * at once made every late call cost a new worker and a compile: in rpc-load
+ * at N = 50 calls that were late only because the host was busy made it
+ * busier still, and the mesh fell to 7 calls/s. A module that is really
+ * stuck holds its worker for its limit plus this grace, then loses it.
+ */
+export const OVERRUN_GRACE_MIN_MS = 1_000
+
 const TRAP = /unreachable|out of bounds|divide by zero|integer overflow|invalid conversion|indirect call|null function|call stack|out of memory|memory access/i
 
 export interface PoolCounters {
@@ -37,6 +49,10 @@ export interface PoolCounters {
   denied: number
   /** instances terminated and replaced (a timeout, a trap, a denial mid-call) */
   restarts: number
+  /** calls abandoned (their limit, their caller) while the module still ran */
+  overruns: number
+  /** of those, instances kept because the call finished within the grace */
+  recovered: number
   totalMs: number
 }
 
@@ -85,11 +101,16 @@ class CallScope implements CurrentCall {
   }
 
   get signal (): AbortSignal {
+    // asked for after the call ended (a module still running past it): already aborted
+    if (this.ended) return AbortSignal.abort()
     this.controller ??= new AbortController()
     return this.controller.signal
   }
 
+  private ended = false
+
   end (): void {
+    this.ended = true
     this.controller?.abort()
   }
 }
@@ -117,12 +138,14 @@ function hostCall<F extends (...args: any[]) => any> (f: F, onError: (err: Error
  * capability denial ends its instance too, and the next call gets a fresh one.
  */
 export class ModulePool {
-  readonly counters: PoolCounters = { calls: 0, errors: 0, timeouts: 0, traps: 0, denied: 0, restarts: 0, totalMs: 0 }
+  readonly counters: PoolCounters = { calls: 0, errors: 0, timeouts: 0, traps: 0, denied: 0, restarts: 0, overruns: 0, recovered: 0, totalMs: 0 }
   private readonly init: ModulePoolInit
   private readonly log: Logger
   private readonly instances = new Set<Instance>()
   private readonly waiting: Array<(i: Instance | Error) => void> = []
   private creating = 0
+  /** instances whose abandoned call still runs (the grace) */
+  private readonly overrunning = new Set<Instance>()
   /** wakes a draining close() when an instance comes back */
   private drained?: () => void
   /** the Extism manifest's modules: dependencies, then the root as "main" */
@@ -186,13 +209,15 @@ export class ModulePool {
     const scope = new CallScope(Date.now() + timeoutMs)
     instance.current = scope
     instance.hostError = undefined
+    let outcome: Promise<unknown> | undefined
     try {
       // the root's function, never a dependency's of the same name
-      const outcome = instance.plugin.call([MAIN, fn], input)
+      const running = instance.plugin.call([MAIN, fn], input)
+      outcome = running
       // a call abandoned at its deadline settles (or not) after its worker is gone
-      outcome.catch(() => {})
+      running.catch(() => {})
       const output = await Promise.race([
-        outcome,
+        running,
         new Promise<never>((_resolve, reject) => {
           timer = setTimeout(() => { reject(new ModuleTimeoutError(`"${this.init.service}/${fn}" ran past its ${timeoutMs} ms limit; its instance was terminated`)) }, timeoutMs)
           if (options.signal != null) {
@@ -209,11 +234,13 @@ export class ModulePool {
     } catch (err: any) {
       this.counters.errors++
       this.ended(started, true)
-      throw this.failed(instance, fn, err)
+      throw this.failed(instance, fn, err, outcome)
     } finally {
       clearTimeout(timer)
       if (onAbort != null) options.signal?.removeEventListener('abort', onAbort)
-      instance.current = undefined
+      // the ended scope stays on an instance whose module runs on past it (the
+      // grace): its host calls see the deadline passed and the signal aborted
+      if (!this.overrunning.has(instance)) instance.current = undefined
       scope.end()
     }
   }
@@ -241,11 +268,11 @@ export class ModulePool {
   }
 
   /** Sort out what a failed call means for its instance, and the error its caller gets. */
-  private failed (instance: Instance, fn: string, err: any): Error {
+  private failed (instance: Instance, fn: string, err: any, outcome?: Promise<unknown>): Error {
     const message = String(err?.message ?? err)
     if (err instanceof ModuleTimeoutError || err?.name === 'AbortError' || err?.name === 'TimeoutError') {
       if (err instanceof ModuleTimeoutError) this.counters.timeouts++
-      this.replace(instance)
+      this.overran(instance, outcome)
       return err instanceof Error ? err : new ModuleTimeoutError(message)
     }
     // a host function threw for this call: Extism's worker does not survive that (the
@@ -342,6 +369,36 @@ export class ModulePool {
       return
     }
     instance.busy = false
+  }
+
+  /**
+   * The call on `instance` was abandoned while the module still ran: keep
+   * the instance (busy) for the grace; back to the pool if the call then
+   * ends cleanly, replaced if it fails, touched a host function that threw,
+   * or is still running.
+   */
+  private overran (instance: Instance, outcome?: Promise<unknown>): void {
+    if (outcome == null || this.closed) {
+      this.replace(instance)
+      return
+    }
+    this.counters.overruns++
+    this.overrunning.add(instance)
+    const graceMs = Math.max(this.init.grant.timeoutMs, OVERRUN_GRACE_MIN_MS)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const stuck = new Promise<'stuck'>(resolve => { timer = setTimeout(() => { resolve('stuck') }, graceMs) })
+    Promise.race([outcome.then(() => 'finished' as const, () => 'failed' as const), stuck]).then(end => {
+      clearTimeout(timer)
+      this.overrunning.delete(instance)
+      instance.current = undefined
+      if (end === 'finished' && instance.hostError == null && !this.closed) {
+        this.counters.recovered++
+        this.log('instance of %s finished its abandoned call within %d ms; kept', this.init.service, graceMs)
+        this.done(instance)
+      } else {
+        this.replace(instance)
+      }
+    }, () => { this.overrunning.delete(instance); this.replace(instance) })
   }
 
   /** End an instance (its worker is terminated) and let a waiting caller have a fresh one. */

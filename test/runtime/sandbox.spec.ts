@@ -9,6 +9,7 @@ import { DEFAULT_POLICY, grantFor, type Grant } from '../../lib/runtime/grants.j
 import { KvNamespace } from '../../lib/runtime/kv.js'
 import { ModulePool } from '../../lib/runtime/pool.js'
 import { rejection } from '../utils/rejection.js'
+import { waitFor } from '../utils/wait-for.js'
 import { op, wasmModule } from './wasm.js'
 
 const log = defaultLogger().forComponent('test:sandbox')
@@ -69,13 +70,39 @@ describe('module sandbox (Extism in worker threads)', function () {
     expect(kv.name).to.equal('CapabilityDeniedError')
     expect(kv.message).to.include('no kv capability')
 
-    expect(hostile.counters).to.include({ timeouts: 1, traps: 2, denied: 1, restarts: 4 })
+    // the spinning instance is kept for its grace (it might only have been slow), then replaced
+    await waitFor(() => hostile.counters.restarts === 4, { timeoutMs: 10_000, what: 'the spinning instance replaced after its grace' })
+    expect(hostile.counters).to.include({ timeouts: 1, overruns: 1, recovered: 0, traps: 2, denied: 1, restarts: 4 })
     // each misbehaviour cost only its own instance
     expect((await hostile.call('ok', new Uint8Array(0))).byteLength).to.equal(0)
     stop = true
     await steady
     expect(answered).to.be.greaterThan(0)
     expect(echo.counters.errors).to.equal(0)
+  })
+
+  it('a call late only because the module was slow fails at its limit but keeps its instance (no new worker), which then answers the next call', async () => {
+    const compute = await example('compute')
+    const slow = await ModulePool.create({ service: 'slow', wasm: compute, grant: grant({ timeoutMs: 20 }), size: 1, host: { log } })
+    pools.push(slow)
+    // n rounds of xorshift: find an n that takes at least twice the 20 ms limit but well inside the grace (1 s)
+    const measure = await ModulePool.create({ service: 'measure', wasm: compute, grant: grant({ timeoutMs: 5_000 }), size: 1, host: { log } })
+    pools.push(measure)
+    let n = 1_000_000
+    for (let i = 0; i < 10; i++) {
+      const t0 = performance.now()
+      await measure.call('work', new TextEncoder().encode(String(n)))
+      const ms = performance.now() - t0
+      if (ms >= 40) break
+      n *= 2
+    }
+    const late = await rejection(slow.call('work', new TextEncoder().encode(String(n))))
+    expect(late.name).to.equal('ModuleTimeoutError')
+    await waitFor(() => slow.counters.recovered === 1, { timeoutMs: 10_000, what: 'the slow call to finish within its grace' })
+    expect(slow.counters).to.include({ timeouts: 1, overruns: 1, recovered: 1, restarts: 0 })
+    expect(slow.running).to.equal(1)
+    expect(new TextDecoder().decode(await slow.call('health', new Uint8Array(0)))).to.equal('ok')
+    expect(slow.counters.restarts).to.equal(0)
   })
 
   it('refuses, before anything runs, a module that imports WASI (files, sockets) or a host function that does not exist, or starts above its memory grant', async () => {
