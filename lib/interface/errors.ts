@@ -194,7 +194,7 @@ export class ModuleLimitError extends Error {
   override name = 'ModuleLimitError'
 }
 
-/** A call into a module ran past its time limit; the instance was terminated and is replaced. */
+/** A call into a module ran past its time limit; its instance is replaced unless the call finishes within a grace (pool.ts). */
 export class ModuleTimeoutError extends Error {
   override name = 'ModuleTimeoutError'
 }

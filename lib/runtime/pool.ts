@@ -85,6 +85,8 @@ interface Instance {
   hostError?: Error
   /** calls since its kernel memory was last reset */
   sinceReset: number
+  /** its abandoned call still runs (the grace after a timeout) */
+  overrunning?: boolean
 }
 
 /**
@@ -144,8 +146,6 @@ export class ModulePool {
   private readonly instances = new Set<Instance>()
   private readonly waiting: Array<(i: Instance | Error) => void> = []
   private creating = 0
-  /** instances whose abandoned call still runs (the grace) */
-  private readonly overrunning = new Set<Instance>()
   /** wakes a draining close() when an instance comes back */
   private drained?: () => void
   /** the Extism manifest's modules: dependencies, then the root as "main" */
@@ -212,14 +212,13 @@ export class ModulePool {
     let outcome: Promise<unknown> | undefined
     try {
       // the root's function, never a dependency's of the same name
-      const running = instance.plugin.call([MAIN, fn], input)
-      outcome = running
-      // a call abandoned at its deadline settles (or not) after its worker is gone
+      const running = outcome = instance.plugin.call([MAIN, fn], input)
+      // a call abandoned at its deadline settles (or not) in its grace, or after its worker is gone
       running.catch(() => {})
       const output = await Promise.race([
         running,
         new Promise<never>((_resolve, reject) => {
-          timer = setTimeout(() => { reject(new ModuleTimeoutError(`"${this.init.service}/${fn}" ran past its ${timeoutMs} ms limit; its instance was terminated`)) }, timeoutMs)
+          timer = setTimeout(() => { reject(new ModuleTimeoutError(`"${this.init.service}/${fn}" ran past its ${timeoutMs} ms limit`)) }, timeoutMs)
           if (options.signal != null) {
             onAbort = () => { reject(options.signal!.reason) }
             if (options.signal.aborted) onAbort()
@@ -240,7 +239,7 @@ export class ModulePool {
       if (onAbort != null) options.signal?.removeEventListener('abort', onAbort)
       // the ended scope stays on an instance whose module runs on past it (the
       // grace): its host calls see the deadline passed and the signal aborted
-      if (!this.overrunning.has(instance)) instance.current = undefined
+      if (instance.overrunning !== true) instance.current = undefined
       scope.end()
     }
   }
@@ -383,13 +382,13 @@ export class ModulePool {
       return
     }
     this.counters.overruns++
-    this.overrunning.add(instance)
+    instance.overrunning = true
     const graceMs = Math.max(this.init.grant.timeoutMs, OVERRUN_GRACE_MIN_MS)
     let timer: ReturnType<typeof setTimeout> | undefined
     const stuck = new Promise<'stuck'>(resolve => { timer = setTimeout(() => { resolve('stuck') }, graceMs) })
-    Promise.race([outcome.then(() => 'finished' as const, () => 'failed' as const), stuck]).then(end => {
+    void Promise.race([outcome.then(() => 'finished' as const, () => 'failed' as const), stuck]).then(end => {
       clearTimeout(timer)
-      this.overrunning.delete(instance)
+      instance.overrunning = false
       instance.current = undefined
       if (end === 'finished' && instance.hostError == null && !this.closed) {
         this.counters.recovered++
@@ -398,7 +397,7 @@ export class ModulePool {
       } else {
         this.replace(instance)
       }
-    }, () => { this.overrunning.delete(instance); this.replace(instance) })
+    })
   }
 
   /** End an instance (its worker is terminated) and let a waiting caller have a fresh one. */
