@@ -51,6 +51,21 @@ async function claim (accuser: NoodleNode, type: 'suspect' | 'failed', target: N
   }))
 }
 
+/**
+ * `claim`, sent again every half second until `landed` holds: published before
+ * the accuser's topic mesh has formed, a claim reaches nobody (CI timed out so
+ * on two different tests, once each). The claim is the same each time, so a
+ * repeat changes nothing that has already taken it.
+ */
+async function claimUntil (accuser: NoodleNode, type: 'suspect' | 'failed', target: NoodleNode, incarnation: number,
+  landed: () => boolean, what: string, timeoutMs?: number): Promise<void> {
+  await waitFor(async () => {
+    if (landed()) return true
+    await claim(accuser, type, target, incarnation)
+    return landed()
+  }, { what, intervalMs: 500, timeoutMs })
+}
+
 // N nodes bootstrapped from the first (options for all, then for the first only)
 const mesh = startMesh
 
@@ -140,13 +155,8 @@ describe('gossip membership (in-process meshes)', function () {
     await waitFor(() => converged(nodes), { what: 'convergence' })
     const [bootstrap, accuser, target] = nodes as [NoodleNode, NoodleNode, NoodleNode]
     deafToClaimsAboutItself(target)
-    // sent again until it lands: published before the accuser's topic mesh has formed, a claim reaches
-    // nobody (1 fresh-clone run in 4 timed out here); a repeated claim changes nothing
-    await waitFor(async () => {
-      if (statusOf(bootstrap, target) === 'suspect') return true
-      await claim(accuser, 'suspect', target, target.services.membership.currentIncarnation)
-      return false
-    }, { what: 'the bootstrap to suspect the target' })
+    await claimUntil(accuser, 'suspect', target, target.services.membership.currentIncarnation,
+      () => statusOf(bootstrap, target) === 'suspect', 'the bootstrap to suspect the target')
     // the newcomer's only member list is the bootstrap's (the others' lists would name the target alive)
     for (const n of [accuser, target]) await n.unhandle('/noodle/members/sync/1.0.0')
     const newcomer = await localNode({ bootstrap: [bootstrap.getMultiaddrs()[0]!.toString()], membership: { advertIntervalMs: 60_000, suspicionMinMs: 10_000 } })
@@ -163,20 +173,18 @@ describe('gossip membership (in-process meshes)', function () {
     const [accuser, watcher, target] = nodes as [NoodleNode, NoodleNode, NoodleNode]
     const events = record(watcher)
     const before = target.services.membership.currentIncarnation
-    await claim(accuser, 'suspect', target, before)
-    await waitFor(() => target.services.membership.currentIncarnation > before, { what: 'the target to raise its incarnation' })
+    await claimUntil(accuser, 'suspect', target, before,
+      () => target.services.membership.currentIncarnation > before, 'the target to raise its incarnation')
     await waitFor(() => watcher.services.membership.member(target.peerId.toString()).incarnation > before &&
       statusOf(watcher, target) === 'alive', { what: 'the watcher to accept the refutation' })
     const types = events.filter(e => e.peerId === target.peerId.toString()).map(e => e.type)
     expect(types).to.include('suspect')
     expect(types).to.not.include('failed')
     // an old claim about the refuted incarnation is ignored
-    await claim(accuser, 'suspect', target, before)
     const after = target.services.membership.currentIncarnation
-    await waitFor(async () => {
-      const s = watcher.services.membership.stats()
-      return s.claimsReceived >= 2
-    }, { what: 'the stale claim to arrive' })
+    const received = watcher.services.membership.stats().claimsReceived
+    await claimUntil(accuser, 'suspect', target, before,
+      () => watcher.services.membership.stats().claimsReceived > received, 'the stale claim to arrive')
     expect(statusOf(watcher, target)).to.equal('alive')
     expect(target.services.membership.currentIncarnation).to.equal(after)
   })
@@ -189,7 +197,8 @@ describe('gossip membership (in-process meshes)', function () {
     // (as when gossip starves on a busy host), but it still answers probes
     deafen(watcher, target)
     const events = record(watcher)
-    await claim(accuser, 'suspect', target, target.services.membership.currentIncarnation)
+    await claimUntil(accuser, 'suspect', target, target.services.membership.currentIncarnation,
+      () => events.some(e => e.peerId === target.peerId.toString()), 'the watcher to suspect the target')
     await waitFor(() => watcher.services.membership.stats().lastChanceAlive >= 1, { timeoutMs: 30_000, what: 'the watcher to reach the target itself' })
     const types = events.filter(e => e.peerId === target.peerId.toString()).map(e => e.type)
     expect(types).to.deep.equal(['suspect', 'recovered'])
@@ -207,11 +216,12 @@ describe('gossip membership (in-process meshes)', function () {
     const events = record(watcher)
     const id = target.peerId.toString()
     const incarnation = target.services.membership.currentIncarnation
-    await claim(accuser, 'suspect', target, incarnation)
+    await claimUntil(accuser, 'suspect', target, incarnation,
+      () => events.some(e => e.peerId === id && e.type === 'suspect'), 'the watcher to suspect the target')
     await waitFor(() => events.some(e => e.peerId === id && e.type === 'recovered'), { what: 'a newer advert to end the suspicion at the watcher' })
     // the accuser's verdict rests on the suspicion that advert answered
-    await claim(accuser, 'failed', target, incarnation)
-    await waitFor(() => watcher.services.membership.stats().claimsIgnored >= 1, { what: 'the stale verdict to be ignored' })
+    await claimUntil(accuser, 'failed', target, incarnation,
+      () => watcher.services.membership.stats().claimsIgnored >= 1, 'the stale verdict to be ignored')
     expect(statusOf(watcher, target)).to.equal('alive')
     // (an update, e.g. the target's addresses growing, may come in between; it is not a verdict)
     expect(events.filter(e => e.peerId === id && e.type !== 'update').map(e => e.type)).to.deep.equal(['suspect', 'recovered'])
@@ -225,8 +235,8 @@ describe('gossip membership (in-process meshes)', function () {
     const [accuser, watcher, target] = nodes as [NoodleNode, NoodleNode, NoodleNode]
     const events = record(watcher)
     const before = target.services.membership.currentIncarnation
-    await claim(accuser, 'failed', target, before)
-    await waitFor(() => target.services.membership.currentIncarnation > before, { what: 'the target to refute' })
+    await claimUntil(accuser, 'failed', target, before,
+      () => target.services.membership.currentIncarnation > before, 'the target to refute')
     await waitFor(() => statusOf(watcher, target) === 'alive' && watcher.services.membership.member(target.peerId.toString()).incarnation > before,
       { what: 'the watcher to see it alive again' })
     await waitFor(() => watcher.services.membership.stats().claimsReceived >= 1, { what: 'the claim to reach the watcher' })
@@ -395,8 +405,7 @@ describe('gossip membership (in-process meshes)', function () {
     }
     const seen = record(x)
     const incarnation = b.services.membership.members().find(m => m.peerId === t.peerId.toString())!.incarnation
-    await claim(a, 'failed', t, incarnation)
-    await waitFor(() => statusOf(b, t) === 'failed', { what: 'b to take the claim' })
+    await claimUntil(a, 'failed', t, incarnation, () => statusOf(b, t) === 'failed', 'b to take the claim')
     // x's own pulls go to a random connected member, and upkeep may close x's link to b again
     // (it keeps a partial view): pull b's list as x's next anti-entropy round would, each try
     const suspicion = await waitFor(async () => {
