@@ -22,7 +22,6 @@ function record (node: NoodleNode): MemberEventView[] {
   return events
 }
 
-/** `listener` drops every membership message `speaker` wrote, whoever forwards it. */
 /**
  * `target` acts on no claim about itself, however it arrives (gossip from
  * anyone, a member list's down entries): both reach it through the one
@@ -37,6 +36,7 @@ function deafToClaimsAboutItself (target: NoodleNode): void {
   membership.claimReceived = (from, claim) => { if (claim.target !== self) original(from, claim) }
 }
 
+/** `listener` drops every membership message `speaker` wrote, whoever forwards it. */
 function deafen (listener: NoodleNode, speaker: NoodleNode): void {
   const topic = listener.services.membership.topic
   const validate = listener.services.pubsub.topicValidators.get(topic)!
