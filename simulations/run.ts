@@ -19,6 +19,7 @@ import { churn } from './scenarios/churn.js'
 import { crash } from './scenarios/crash.js'
 import { distributionScenario } from './scenarios/distribution.js'
 import { failover } from './scenarios/failover.js'
+import { idle } from './scenarios/idle.js'
 import { join as joinScenario } from './scenarios/join.js'
 import { partition } from './scenarios/partition.js'
 import { pause } from './scenarios/pause.js'
@@ -30,6 +31,7 @@ const SCENARIOS: Record<string, Scenario> = {
   join: joinScenario,
   crash,
   pause,
+  idle,
   churn,
   'rpc-load': rpcLoad,
   failover,
@@ -42,7 +44,7 @@ const SCENARIOS: Record<string, Scenario> = {
  * bootstrap-loss last; partition only with `--netns` (on loopback `all`
  * stays on loopback rather than moving every scenario into namespaces).
  */
-const ALL = ['join', 'crash', 'pause', 'churn', 'rpc-load', 'failover', 'distribution', 'partition', 'bootstrap-loss']
+const ALL = ['join', 'idle', 'crash', 'pause', 'churn', 'rpc-load', 'failover', 'distribution', 'partition', 'bootstrap-loss']
 /** scenarios that need each daemon in its own network namespace */
 const NEEDS_NETNS = new Set(['partition'])
 const USAGE = `usage: npm run sim -- --scenario NAME[,NAME...]|all --nodes N [--netns] [--seed S] [--repeats R] [--concurrency C] [--out DIR] [--config JSON] [--events FILE]

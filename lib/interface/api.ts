@@ -113,7 +113,10 @@ export interface MembershipStats {
   members: number
   alive: number
   incarnation: number
+  /** Lifeguard's local health score (0-8): every failure-detector timeout here is multiplied by 1 + this */
   localHealth: number
+  /** what the score is made of: missed probes and refutations, event-loop lag, host load (their sum is capped at 8) */
+  localHealthParts: { probe: number, lag: number, load: number }
   advertsSent: number
   advertsReceived: number
   claimsSent: number

@@ -34,6 +34,8 @@ export const SUSPICION_CONFIRMATIONS = 2
 export const MAX_LOCAL_HEALTH = 8
 /** Default event-loop delay (p99 over an advert interval) that counts as one point of local stress (presets override). */
 export const LAG_PER_HEALTH_POINT_MS = 50
+/** Default host load average per CPU, beyond the first, that counts as one point of local stress (presets override). */
+export const LOAD_PER_HEALTH_POINT = 4
 
 /** Member events kept for `GET /events` without --follow. */
 export const EVENT_HISTORY = 1000

@@ -1,4 +1,11 @@
-import { LAG_PER_HEALTH_POINT_MS, MAX_LOCAL_HEALTH } from './constants.js'
+import { LAG_PER_HEALTH_POINT_MS, LOAD_PER_HEALTH_POINT, MAX_LOCAL_HEALTH } from './constants.js'
+
+export interface LocalHealthInit {
+  /** event-loop delay (p99) that adds one point */
+  lagPerPointMs?: number
+  /** host run queue per CPU, beyond the first, that adds one point; 0 turns the signal off */
+  loadPerPoint?: number
+}
 
 /**
  * Lifeguard's local health awareness (LHA): a node that is itself slow or
@@ -6,24 +13,35 @@ import { LAG_PER_HEALTH_POINT_MS, MAX_LOCAL_HEALTH } from './constants.js'
  * direct probe failed but another member reached the target (the fault was
  * probably ours), when helpers of an indirect probe did not even answer
  * with a nack, and when it had to refute a suspicion of itself; it falls
- * with each successful direct probe. Event-loop lag adds points of its own.
- * All timeouts are multiplied by (1 + score).
+ * with each successful direct probe. Event-loop lag adds points of its own,
+ * and so does the host's load average: on a host whose run queue is many
+ * times its CPUs every process waits its turn, so acks and refutations are
+ * late for everyone there, this node's siblings included, long before this
+ * node's own event loop shows it. All timeouts are multiplied by (1 + score).
  */
 export class LocalHealth {
   private probeScore = 0
   private lagScore = 0
+  private loadScore = 0
   private readonly lagPerPointMs: number
+  private readonly loadPerPoint: number
 
-  constructor (lagPerPointMs: number = LAG_PER_HEALTH_POINT_MS) {
-    this.lagPerPointMs = lagPerPointMs
+  constructor (init: LocalHealthInit = {}) {
+    this.lagPerPointMs = init.lagPerPointMs ?? LAG_PER_HEALTH_POINT_MS
+    this.loadPerPoint = init.loadPerPoint ?? LOAD_PER_HEALTH_POINT
   }
 
   get score (): number {
-    return Math.min(MAX_LOCAL_HEALTH, this.probeScore + this.lagScore)
+    return Math.min(MAX_LOCAL_HEALTH, this.probeScore + this.lagScore + this.loadScore)
   }
 
   get multiplier (): number {
     return 1 + this.score
+  }
+
+  /** the score's parts, for `noodled members --stats` */
+  get parts (): { probe: number, lag: number, load: number } {
+    return { probe: this.probeScore, lag: this.lagScore, load: this.loadScore }
   }
 
   probeSucceeded (): void {
@@ -47,5 +65,18 @@ export class LocalHealth {
   /** the p99 event-loop delay of the last interval */
   observeLag (lagMs: number): void {
     this.lagScore = Math.min(MAX_LOCAL_HEALTH, Math.floor(lagMs / this.lagPerPointMs))
+  }
+
+  /**
+   * The host's 1-minute load average divided by its CPUs. Up to one
+   * runnable process per CPU nobody waits; each `loadPerPoint` beyond that
+   * adds a point.
+   */
+  observeLoad (loadPerCpu: number): void {
+    if (this.loadPerPoint <= 0 || !Number.isFinite(loadPerCpu)) {
+      this.loadScore = 0
+      return
+    }
+    this.loadScore = Math.min(MAX_LOCAL_HEALTH, Math.floor(Math.max(0, loadPerCpu - 1) / this.loadPerPoint))
   }
 }

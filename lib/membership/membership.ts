@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events'
+import { availableParallelism, loadavg } from 'node:os'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { repeatingTask, type RepeatingTask } from '@libp2p/utils'
@@ -177,7 +178,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       if (value != null) timing[key] = value
     }
     this.timing = timing
-    this.health = new LocalHealth(this.timing.lagPerHealthPointMs)
+    this.health = new LocalHealth({ lagPerPointMs: this.timing.lagPerHealthPointMs, loadPerPoint: this.timing.loadPerHealthPoint })
     const prefix = init.protocolPrefix ?? DEFAULT_PROTOCOL_PREFIX
     this.topology = new Topology(components, {
       self: this.self,
@@ -341,6 +342,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       alive: this.table.all().filter(m => m.status === 'alive').length + 1,
       incarnation: this.incarnation,
       localHealth: this.health.score,
+      localHealthParts: this.health.parts,
       ...this.counters,
       rejected: { ...this.rejectedCounts },
       view: {
@@ -867,6 +869,9 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
    * few members over connections they keep, not by every member in turn.
    */
   private probeNext (): void {
+    // the host's run queue, once per period: cheap (one read of /proc/loadavg), and a
+    // 1-minute average moves slowly enough for that
+    this.health.observeLoad((loadavg()[0] ?? 0) / availableParallelism())
     while (true) {
       const next = this.probeOrder.pop()
       if (next == null) break

@@ -62,6 +62,15 @@ export interface TimingPreset {
    * where daemons share a host and lag mostly measures their siblings.
    */
   lagPerHealthPointMs: number
+  /**
+   * Host load average per CPU, beyond the first, that adds one point of
+   * local health (sampled every probe period); 0 turns it off. Lower for
+   * `local`, where daemons share a host: in an idle 100-daemon mesh on 2
+   * cores the load average was ~33 per CPU while each daemon's own lag,
+   * sampled once per advert interval (50 s there), said little, and the
+   * detector flapped (1,447 suspicions, 584 failed verdicts of live members).
+   */
+  loadPerHealthPoint: number
 }
 
 export const TIMING_PRESETS = {
@@ -79,7 +88,8 @@ export const TIMING_PRESETS = {
     upkeepIntervalMs: 2_000,
     syncIntervalMs: 30_000,
     reapAfterMs: 10 * 60_000,
-    lagPerHealthPointMs: 200
+    lagPerHealthPointMs: 200,
+    loadPerHealthPoint: 2
   },
   lan: {
     advertIntervalMs: 1_000,
@@ -95,7 +105,8 @@ export const TIMING_PRESETS = {
     upkeepIntervalMs: 5_000,
     syncIntervalMs: 30_000,
     reapAfterMs: 24 * 3600_000,
-    lagPerHealthPointMs: 50
+    lagPerHealthPointMs: 50,
+    loadPerHealthPoint: 4
   },
   wan: {
     advertIntervalMs: 2_000,
@@ -111,7 +122,8 @@ export const TIMING_PRESETS = {
     upkeepIntervalMs: 15_000,
     syncIntervalMs: 60_000,
     reapAfterMs: 72 * 3600_000,
-    lagPerHealthPointMs: 100
+    lagPerHealthPointMs: 100,
+    loadPerHealthPoint: 4
   }
 } as const satisfies Record<string, TimingPreset>
 

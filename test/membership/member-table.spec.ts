@@ -162,6 +162,32 @@ describe('Lifeguard suspicion timeout and local health', () => {
     for (let i = 0; i < 20; i++) h.missedAck()
     expect(h.score).to.equal(8)
   })
+
+  it('a host whose run queue is many times its CPUs slows every judgement made on it', () => {
+    const h = new LocalHealth({ loadPerPoint: 2 })
+    // up to one runnable process per CPU (CI's 1-1.5 included) costs nothing
+    h.observeLoad(1.5)
+    expect(h.multiplier).to.equal(1)
+    h.observeLoad(3)
+    expect(h.parts).to.deep.equal({ probe: 0, lag: 0, load: 1 })
+    h.observeLag(120)
+    h.refuted()
+    // load, lag and probe points add up, capped
+    expect(h.score).to.equal(1 + 2 + 1)
+    h.observeLoad(33)
+    expect(h.score).to.equal(8)
+    expect(h.parts.load).to.equal(8)
+    // the load falls and so does the score
+    h.observeLoad(0.2)
+    h.observeLag(0)
+    expect(h.score).to.equal(1)
+    // 0 turns the signal off; a nonsense reading adds nothing
+    const off = new LocalHealth({ loadPerPoint: 0 })
+    off.observeLoad(50)
+    expect(off.score).to.equal(0)
+    h.observeLoad(Number.NaN)
+    expect(h.parts.load).to.equal(0)
+  })
 })
 
 describe('membership wire format', () => {
