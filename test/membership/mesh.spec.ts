@@ -88,6 +88,11 @@ describe('gossip membership (in-process meshes)', function () {
     expect(t.probeTimeoutMs).to.equal(123)
     expect(t.indirectTimeoutMs).to.equal(TIMING_PRESETS.local.indirectTimeoutMs)
     expect(t.lagPerHealthPointMs).to.equal(TIMING_PRESETS.local.lagPerHealthPointMs)
+    expect(t.loadPerHealthPoint).to.equal(TIMING_PRESETS.local.loadPerHealthPoint)
+    // the local health score is shown with its parts
+    const stats = nodes[0]!.services.membership.stats()
+    expect(stats.localHealthParts).to.have.keys('probe', 'lag', 'load')
+    expect(stats.localHealth).to.equal(Math.min(8, stats.localHealthParts.probe + stats.localHealthParts.lag + stats.localHealthParts.load))
   })
 
   it('converges: every node lists every other as alive, with resources and itself marked', async () => {

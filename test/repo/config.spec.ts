@@ -86,6 +86,9 @@ describe('config validation', () => {
     expect(configError(() => parseConfig({ membership: { timing: 'moon' } }, 'c')).key).to.equal('membership.timing')
     expect(configError(() => parseConfig({ membership: { probeTimeoutMs: -5 } }, 'c')).key).to.equal('membership.probeTimeoutMs')
     expect(configError(() => parseConfig({ membership: { probeTimeout: 5 } }, 'c')).key).to.equal('membership.probeTimeout')
+    // host load per point of local health: 0 turns it off, a negative one is refused by name
+    expect(parseConfig({ membership: { loadPerHealthPoint: 0 } }, 'c').membership.loadPerHealthPoint).to.equal(0)
+    expect(configError(() => parseConfig({ membership: { loadPerHealthPoint: -1 } }, 'c')).key).to.equal('membership.loadPerHealthPoint')
   })
 
   it('rejects a config that is not an object', () => {
