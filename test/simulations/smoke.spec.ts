@@ -51,6 +51,7 @@ describe('simulations: 5-node smoke run', function () {
     const crash = JSON.parse(await readFile(join(out, 'crash-n5.json'), 'utf8')) as RunReport
     // one crash, seen failed by each of the 4 others
     expect((crash.summary!.detectionMs as { n: number }).n).to.equal(4)
+    expect(crash.summary!.missed).to.equal(0)
     const failover = JSON.parse(await readFile(join(out, 'failover-n5.json'), 'utf8')) as RunReport
     expect(failover.summary!.failedCalls).to.equal(0)
     expect(failover.summary!.calls as number).to.be.greaterThan(0)
