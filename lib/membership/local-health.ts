@@ -39,7 +39,7 @@ export class LocalHealth {
     return 1 + this.score
   }
 
-  /** the score's parts, for `noodled members --stats` */
+  /** the score's parts, for `GET /api/v1/membership/stats` */
   get parts (): { probe: number, lag: number, load: number } {
     return { probe: this.probeScore, lag: this.lagScore, load: this.loadScore }
   }

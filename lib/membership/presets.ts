@@ -66,9 +66,10 @@ export interface TimingPreset {
    * Host load average per CPU, beyond the first, that adds one point of
    * local health (sampled every probe period); 0 turns it off. Lower for
    * `local`, where daemons share a host: in an idle 100-daemon mesh on 2
-   * cores the load average was ~33 per CPU while each daemon's own lag,
+   * cores the load average was ~40 per CPU while each daemon's own lag,
    * sampled once per advert interval (50 s there), said little, and the
-   * detector flapped (1,447 suspicions, 584 failed verdicts of live members).
+   * detector flapped (11,485 suspicions and 2,187 failed verdicts of live
+   * members in 3 min; none with this signal, simulations/results/idle-n100).
    */
   loadPerHealthPoint: number
 }

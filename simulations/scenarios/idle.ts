@@ -43,7 +43,7 @@ export const idle: Scenario = async ({ net, nodes, repeats, progress }) => {
     const stats = (await Promise.all(live.map(async n => await n.client.membershipStats({ signal: AbortSignal.timeout(STATS_TIMEOUT_MS) }).catch(() => undefined))))
       .filter(s => s != null)
     const health = distribution(stats.map(s => s.localHealth))
-    const sum = (part: 'load' | 'lag' | 'probe'): number => stats.reduce((s, x) => s + (x.localHealthParts?.[part] ?? 0), 0)
+    const sum = (part: 'load' | 'lag' | 'probe'): number => stats.reduce((s, x) => s + (x.localHealthParts[part]), 0)
     const mean = (v: number): number => stats.length === 0 ? 0 : Math.round((v / stats.length) * 10) / 10
     windows.push({
       t: until - from,
