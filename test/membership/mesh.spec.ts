@@ -4,7 +4,7 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { MemberEventView, MemberStatus } from '../../lib/interface/api.js'
 import { encodeMessage, type Advert } from '../../lib/membership/wire.js'
 import { TIMING_PRESETS } from '../../lib/membership/presets.js'
-import type { NoodleNode } from '../../lib/node/index.js'
+import { createNode, type NoodleNode } from '../../lib/node/index.js'
 import { localNode, startMesh, stopAll, converged } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
 
@@ -83,7 +83,7 @@ describe('gossip membership (in-process meshes)', function () {
   })
 
   it('takes the timing preset from the profile and overrides single fields', async () => {
-    nodes = [await localNode({ membership: { probeTimeoutMs: 123 } })]
+    nodes = [await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], profile: 'local', membership: { probeTimeoutMs: 123 } })]
     const t = nodes[0]!.services.membership.timing
     expect(t.probeTimeoutMs).to.equal(123)
     expect(t.indirectTimeoutMs).to.equal(TIMING_PRESETS.local.indirectTimeoutMs)

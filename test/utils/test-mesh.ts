@@ -1,8 +1,15 @@
 import { createNode, type NodeInit, type NoodleNode } from '../../lib/node/index.js'
 
-/** Loopback, ephemeral port, `local` profile: the in-process test defaults. */
+/**
+ * Loopback, ephemeral port, `local` profile: the in-process test defaults.
+ * The host's load average does not count toward local health here unless a
+ * test asks for it: these nodes share the test runner's one process, whose
+ * event-loop lag they already see, and a busy CI host (load ~6 per CPU)
+ * otherwise stretched every detection timeout 3-4x past the tests'
+ * deadlines. Real daemon processes (test/e2e) keep the preset's value.
+ */
 export async function localNode (init: NodeInit = {}): Promise<NoodleNode> {
-  return createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], profile: 'local', ...init })
+  return createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], profile: 'local', ...init, membership: { loadPerHealthPoint: 0, ...init.membership } })
 }
 
 /**
