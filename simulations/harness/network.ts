@@ -7,6 +7,18 @@ import type { ConfigInput } from '../../lib/repo/config.js'
 import { DaemonProcess, killAll } from './daemon-process.js'
 import { hostAddress, type NetnsLab } from './netns.js'
 
+/** A control-API call's limit where the runner does not set one. */
+export const DEFAULT_API_TIMEOUT_MS = 60_000
+
+/**
+ * The control-API limit for a network of `nodes` daemons: 3 s per daemon,
+ * never under the default. Idle daemons share the host's CPUs, so the one
+ * asked to deploy gets a share that shrinks with N.
+ */
+export function apiTimeoutFor (nodes: number): number {
+  return Math.max(DEFAULT_API_TIMEOUT_MS, nodes * 3_000)
+}
+
 export interface SimNode {
   index: number
   daemon: DaemonProcess
@@ -35,6 +47,13 @@ export interface NetworkInit {
   nodeArgs?: (index: number) => string[]
   /** config.json settings for every daemon (the repo is initialised with them) */
   config?: ConfigInput
+  /**
+   * How long a control-API call to one daemon may take (default 60 s). The
+   * runner scales it with N: on a host whose CPUs are saturated by N idle
+   * daemons, a deploy or publish that needs a second of CPU gets ~2/N of it
+   * (measured at N = 100: `POST /api/v1/modules` took over 60 s).
+   */
+  apiTimeoutMs?: number
   /**
    * Run each daemon in its own network namespace with its own address
    * (`--profile lan`, real partitions); set up by the caller.
@@ -118,7 +137,7 @@ export class Network {
     if (this.init.config != null) await initRepo(repo, this.init.config)
     const spawnedAt = Date.now()
     const daemon = await this.spawn(index)
-    const client = new ApiClient({ socketPath: repoPaths(repo).apiSocket, repo, timeoutMs: 60_000 })
+    const client = new ApiClient({ socketPath: repoPaths(repo).apiSocket, repo, timeoutMs: this.init.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS })
     const peerId = (await client.id()).peerId
     const node: SimNode = { index, daemon, client, peerId, events: [], killed: false, lives: [{ from: spawnedAt }], stream: new AbortController() }
     this.follow(node)

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { expect } from 'chai'
 import { echoModule } from '../../simulations/harness/modules.js'
 import { hostAddress, NetnsLab, netnsUnavailable } from '../../simulations/harness/netns.js'
-import type { Network, SimNode } from '../../simulations/harness/network.js'
+import { apiTimeoutFor, DEFAULT_API_TIMEOUT_MS, type Network, type SimNode } from '../../simulations/harness/network.js'
 import { aliveTimeline } from '../../simulations/harness/timeline.js'
 import { figuresOf } from '../bench/figures.js'
 
@@ -28,6 +28,12 @@ describe('simulation harness', function () {
     expect(big.wasm.byteLength).to.be.within(1024 * 1024 - 8, 1024 * 1024)
     expect(big.wasm.subarray(0, small.wasm.byteLength)).to.deep.equal(small.wasm)
     expect(big.manifest.name).to.equal('big')
+  })
+
+  it('control-API calls get more time as the network grows, never less than the default', () => {
+    expect(apiTimeoutFor(5)).to.equal(DEFAULT_API_TIMEOUT_MS)
+    expect(apiTimeoutFor(20)).to.equal(DEFAULT_API_TIMEOUT_MS)
+    expect(apiTimeoutFor(100)).to.equal(300_000)
   })
 
   it('members alive per node are rebuilt from the events, and a restarted daemon starts from an empty table', () => {
