@@ -25,7 +25,7 @@ import { partition } from './scenarios/partition.js'
 import { pause } from './scenarios/pause.js'
 import { rpcLoad } from './scenarios/rpc-load.js'
 import type { Scenario } from './scenarios/types.js'
-import { parseConfig, type ConfigInput } from '../lib/repo/config.js'
+import { LOG_LEVELS, parseConfig, type ConfigInput, type LogLevel } from '../lib/repo/config.js'
 
 const SCENARIOS: Record<string, Scenario> = {
   join: joinScenario,
@@ -64,6 +64,9 @@ async function main (): Promise<number> {
         out: { type: 'string' },
         config: { type: 'string' },
         events: { type: 'string' },
+        'log-level': { type: 'string', default: 'warn' },
+        logs: { type: 'string' },
+        debug: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     }).values
@@ -89,6 +92,11 @@ async function main (): Promise<number> {
     process.stderr.write(`join measures the network's start: list it first\n${USAGE}\n`)
     return 2
   }
+  const logLevel = args['log-level'] as LogLevel
+  if (!LOG_LEVELS.includes(logLevel)) {
+    process.stderr.write(`bad --log-level ${JSON.stringify(logLevel)}: one of ${LOG_LEVELS.join(', ')}\n${USAGE}\n`)
+    return 2
+  }
   let config: ConfigInput | undefined
   if (args.config != null) {
     try {
@@ -111,6 +119,9 @@ async function main (): Promise<number> {
   const outDir = resolve(args.out ?? fileURLToPath(new URL('../../simulations/results/', import.meta.url)))
   await mkdir(outDir, { recursive: true })
   const dir = await mkdtemp(join(tmpdir(), 'nsim-'))
+  // the daemons' whole logs, kept after the run (the repos are not)
+  const logDir = args.logs != null ? resolve(args.logs) : undefined
+  if (logDir != null) await mkdir(logDir, { recursive: true })
   const bar = new cliProgress.SingleBar({
     format: `{scenario} n=${nodes} [{bar}] {value}/{total} {phase}`,
     stream: process.stderr,
@@ -119,7 +130,7 @@ async function main (): Promise<number> {
     hideCursor: true
   }, cliProgress.Presets.shades_classic)
   bar.start(nodes, 0, { phase: 'starting daemons', scenario: names[0] })
-  const net = new Network({ dir, config, concurrency, netns: lab, apiTimeoutMs: apiTimeoutFor(nodes), onProgress: (started, total) => { bar.setTotal(total); bar.update(started, { phase: 'starting daemons' }) } })
+  const net = new Network({ dir, config, concurrency, netns: lab, logLevel, logDir, debug: args.debug, apiTimeoutMs: apiTimeoutFor(nodes), onProgress: (started, total) => { bar.setTotal(total); bar.update(started, { phase: 'starting daemons' }) } })
   const cleanup = async (): Promise<void> => {
     await net.stop()
     await lab?.teardown()

@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { IdResponse } from '../../lib/interface/api.js'
 
@@ -39,7 +40,7 @@ export class DaemonProcess {
   /** epoch ms at which the daemon printed that it was ready */
   readyAt?: number
 
-  private constructor (repo: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = [], wrapper: string[] = []) {
+  private constructor (repo: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = [], wrapper: string[] = [], logFile?: string) {
     this.repo = repo
     // a wrapper that execs its command (`ip netns exec NS`) keeps the daemon's pid, so signals and /proc work on it
     const argv = [process.execPath, ...nodeArgs, CLI, 'start', '--repo', repo, ...args]
@@ -50,6 +51,12 @@ export class DaemonProcess {
     })
     this.proc.stdout?.setEncoding('utf8').on('data', (s: string) => { this.stdout += s })
     this.proc.stderr?.setEncoding('utf8').on('data', (s: string) => { this.stderr += s })
+    if (logFile != null) {
+      // the whole log, appended across restarts of the same node (the JSON lines carry their times)
+      const file = createWriteStream(logFile, { flags: 'a' })
+      file.on('error', () => { /* a log that cannot be written loses the log, not the run */ })
+      this.proc.stderr?.pipe(file)
+    }
     this.exited = new Promise(resolve => {
       this.proc.once('exit', (code, signal) => { resolve({ code, signal }) })
     })
@@ -59,9 +66,9 @@ export class DaemonProcess {
    * Spawn `noodled start` on loopback with the `local` profile and an
    * ephemeral port, and wait until it prints that it is ready.
    */
-  static async start (repo: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number, defaults?: boolean, nodeArgs?: string[], wrapper?: string[] } = {}): Promise<DaemonProcess> {
+  static async start (repo: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number, defaults?: boolean, nodeArgs?: string[], wrapper?: string[], logFile?: string } = {}): Promise<DaemonProcess> {
     const defaults = opts.defaults === false ? [] : ['--profile', 'local', '--listen', '/ip4/127.0.0.1/tcp/0']
-    const d = new DaemonProcess(repo, [...defaults, ...args], opts.env ?? {}, opts.nodeArgs, opts.wrapper)
+    const d = new DaemonProcess(repo, [...defaults, ...args], opts.env ?? {}, opts.nodeArgs, opts.wrapper, opts.logFile)
     await d.ready(opts.timeoutMs ?? 30_000)
     return d
   }

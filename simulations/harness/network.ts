@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { ApiClient } from '../../lib/client/index.js'
 import type { MemberEventType, MemberEventView } from '../../lib/interface/api.js'
 import { repoPaths } from '../../lib/repo/paths.js'
+import type { LogLevel } from '../../lib/repo/config.js'
 import { initRepo } from '../../lib/repo/init.js'
 import type { ConfigInput } from '../../lib/repo/config.js'
 import { DaemonProcess, killAll } from './daemon-process.js'
@@ -54,6 +55,15 @@ export interface NetworkInit {
    * (measured at N = 100: `POST /api/v1/modules` took over 60 s).
    */
   apiTimeoutMs?: number
+  /** the daemons' `--log-level` (default `warn`: at N = 100 anything more costs CPU the run is short of) */
+  logLevel?: LogLevel
+  /**
+   * `DEBUG` for the daemons: the components' own debug logs (libp2p's logger,
+   * e.g. `noodled:runtime*,noodled:registry*`), on stderr beside the JSON lines
+   */
+  debug?: string
+  /** a directory for each daemon's whole log (`n<index>.log`, stderr's JSON lines); none kept by default */
+  logDir?: string
   /**
    * Run each daemon in its own network namespace with its own address
    * (`--profile lan`, real partitions); set up by the caller.
@@ -119,8 +129,9 @@ export class Network {
     const where = this.init.netns != null
       ? { defaults: false, wrapper: await this.init.netns.addHost(index), args: ['--profile', 'lan', '--listen', `/ip4/${hostAddress(index)}/tcp/4001`] }
       : { defaults: true, wrapper: undefined, args: [] }
-    const args = [...where.args, '--log-level', 'warn', ...(this.init.args ?? []), ...(boot != null ? ['--bootstrap', boot] : [])]
-    return DaemonProcess.start(repo, args, { timeoutMs: 120_000, nodeArgs: this.init.nodeArgs?.(index), defaults: where.defaults, wrapper: where.wrapper })
+    const args = [...where.args, '--log-level', this.init.logLevel ?? 'warn', ...(this.init.args ?? []), ...(boot != null ? ['--bootstrap', boot] : [])]
+    const logFile = this.init.logDir != null ? join(this.init.logDir, `n${index}.log`) : undefined
+    return DaemonProcess.start(repo, args, { timeoutMs: 120_000, env: this.init.debug != null ? { DEBUG: this.init.debug } : {}, nodeArgs: this.init.nodeArgs?.(index), defaults: where.defaults, wrapper: where.wrapper, logFile })
   }
 
   private follow (node: SimNode): void {

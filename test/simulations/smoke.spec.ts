@@ -31,8 +31,14 @@ describe('simulations: 5-node smoke run', function () {
 
   it('crash, failover and distribution on 5 daemons write JSON, markdown and plots: the crash seen by all, no failed call, every fetch done; sim:report summarises them', async () => {
     const out = join(dir.path, 'results')
-    const res = await node(RUN, ['--scenario', 'crash,failover,distribution', '--nodes', '5', '--repeats', '1', '--out', out], 280_000)
+    const logs = join(dir.path, 'logs')
+    const res = await node(RUN, ['--scenario', 'crash,failover,distribution', '--nodes', '5', '--repeats', '1', '--out', out, '--log-level', 'info', '--logs', logs], 280_000)
     expect(res.code, res.stderr.slice(-3000)).to.equal(0)
+    // every daemon's whole log is kept, at the level asked for (pino: info is 30), a killed and restarted node's lives in one file
+    const logFiles = (await readdir(logs)).sort()
+    expect(logFiles).to.include.members(['n0.log', 'n1.log', 'n2.log', 'n3.log', 'n4.log'])
+    const lines = (await readFile(join(logs, 'n0.log'), 'utf8')).trim().split('\n').map(l => JSON.parse(l) as { level: number, msg?: string })
+    expect(lines.some(l => l.level === 30), 'an info line in n0.log').to.equal(true)
     const files = await readdir(out)
     for (const name of ['crash-n5', 'failover-n5', 'distribution-n5']) {
       for (const ext of ['.json', '.md', '.svg', '-alive.svg', '-cpu.svg']) expect(files, `${name}${ext}`).to.include(`${name}${ext}`)
@@ -70,7 +76,8 @@ describe('simulations: 5-node smoke run', function () {
       [['--scenario', 'nope', '--nodes', '5'], 'unknown scenario "nope"'],
       [['--scenario', 'crash,join', '--nodes', '5'], 'join measures the network\'s start: list it first'],
       [['--scenario', 'crash', '--nodes', '2'], 'bad --nodes'],
-      [['--scenario', 'crash', '--config', '{"profile":"moon"}'], 'bad --config']
+      [['--scenario', 'crash', '--config', '{"profile":"moon"}'], 'bad --config'],
+      [['--scenario', 'crash', '--log-level', 'loud'], 'bad --log-level "loud"']
     ] as const
     for (const [args, message] of bad) {
       const res = await node(RUN, [...args], 30_000)
