@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
 import { VERSION } from '../lib/version.js'
 import { fileBase, runMarkdown, type RunReport } from './harness/markdown.js'
-import { apiTimeoutFor, Network } from './harness/network.js'
+import { apiTimeoutFor, Network, readyTimeoutFor } from './harness/network.js'
 import { NetnsLab, netnsUnavailable } from './harness/netns.js'
 import { ResourceSampler } from './harness/resources.js'
 import { seededRandom } from './harness/rng.js'
@@ -130,7 +130,7 @@ async function main (): Promise<number> {
     hideCursor: true
   }, cliProgress.Presets.shades_classic)
   bar.start(nodes, 0, { phase: 'starting daemons', scenario: names[0] })
-  const net = new Network({ dir, config, concurrency, netns: lab, logLevel, logDir, debug: args.debug, apiTimeoutMs: apiTimeoutFor(nodes), onProgress: (started, total) => { bar.setTotal(total); bar.update(started, { phase: 'starting daemons' }) } })
+  const net = new Network({ dir, config, concurrency, netns: lab, logLevel, logDir, debug: args.debug, apiTimeoutMs: apiTimeoutFor(nodes), readyTimeoutMs: readyTimeoutFor(nodes), onProgress: (started, total) => { bar.setTotal(total); bar.update(started, { phase: 'starting daemons' }) } })
   const cleanup = async (): Promise<void> => {
     await net.stop()
     await lab?.teardown()

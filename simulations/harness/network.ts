@@ -20,6 +20,21 @@ export function apiTimeoutFor (nodes: number): number {
   return Math.max(DEFAULT_API_TIMEOUT_MS, nodes * 3_000)
 }
 
+/** How long a daemon may take to print that it is ready, where the runner does not set it. */
+export const DEFAULT_READY_TIMEOUT_MS = 120_000
+
+/**
+ * The readiness limit for a network of `nodes` daemons: 3 s per daemon,
+ * never under the default. A newcomer loads its code on a host whose CPUs
+ * the running daemons already share: at N = 100 (load average ~100 on 2
+ * cores) one logged its first line (a bootstrap dial that failed) 111 s
+ * after its spawn,
+ * and a 120 s limit failed the whole run at the 97th daemon.
+ */
+export function readyTimeoutFor (nodes: number): number {
+  return Math.max(DEFAULT_READY_TIMEOUT_MS, nodes * 3_000)
+}
+
 export interface SimNode {
   index: number
   daemon: DaemonProcess
@@ -55,6 +70,8 @@ export interface NetworkInit {
    * (measured at N = 100: `POST /api/v1/modules` took over 60 s).
    */
   apiTimeoutMs?: number
+  /** how long a starting daemon may take to be ready (default 120 s; the runner scales it with N, readyTimeoutFor) */
+  readyTimeoutMs?: number
   /** the daemons' `--log-level` (default `warn`: at N = 100 anything more costs CPU the run is short of) */
   logLevel?: LogLevel
   /**
@@ -131,7 +148,7 @@ export class Network {
       : { defaults: true, wrapper: undefined, args: [] }
     const args = [...where.args, '--log-level', this.init.logLevel ?? 'warn', ...(this.init.args ?? []), ...(boot != null ? ['--bootstrap', boot] : [])]
     const logFile = this.init.logDir != null ? join(this.init.logDir, `n${index}.log`) : undefined
-    return DaemonProcess.start(repo, args, { timeoutMs: 120_000, env: this.init.debug != null ? { DEBUG: this.init.debug } : {}, nodeArgs: this.init.nodeArgs?.(index), defaults: where.defaults, wrapper: where.wrapper, logFile })
+    return DaemonProcess.start(repo, args, { timeoutMs: this.init.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, env: this.init.debug != null ? { DEBUG: this.init.debug } : {}, nodeArgs: this.init.nodeArgs?.(index), defaults: where.defaults, wrapper: where.wrapper, logFile })
   }
 
   private follow (node: SimNode): void {
@@ -179,7 +196,7 @@ export class Network {
   async addLoneDaemon (): Promise<DaemonProcess> {
     const repo = join(this.init.dir, `lone${this.extra.length}`)
     if (this.init.config != null) await initRepo(repo, this.init.config)
-    const daemon = await DaemonProcess.start(repo, ['--log-level', 'warn', ...(this.init.args ?? [])], { timeoutMs: 120_000 })
+    const daemon = await DaemonProcess.start(repo, ['--log-level', 'warn', ...(this.init.args ?? [])], { timeoutMs: this.init.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS })
     this.extra.push(daemon)
     return daemon
   }

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { expect } from 'chai'
 import { echoModule } from '../../simulations/harness/modules.js'
 import { hostAddress, NetnsLab, netnsUnavailable } from '../../simulations/harness/netns.js'
-import { apiTimeoutFor, DEFAULT_API_TIMEOUT_MS, type Network, type SimNode } from '../../simulations/harness/network.js'
+import { apiTimeoutFor, DEFAULT_API_TIMEOUT_MS, DEFAULT_READY_TIMEOUT_MS, readyTimeoutFor, type Network, type SimNode } from '../../simulations/harness/network.js'
 import { aliveTimeline } from '../../simulations/harness/timeline.js'
 import { figuresOf } from '../bench/figures.js'
 
@@ -34,6 +34,10 @@ describe('simulation harness', function () {
     expect(apiTimeoutFor(5)).to.equal(DEFAULT_API_TIMEOUT_MS)
     expect(apiTimeoutFor(20)).to.equal(DEFAULT_API_TIMEOUT_MS)
     expect(apiTimeoutFor(100)).to.equal(300_000)
+    // and so does a starting daemon's wait to be ready
+    expect(readyTimeoutFor(5)).to.equal(DEFAULT_READY_TIMEOUT_MS)
+    expect(readyTimeoutFor(40)).to.equal(DEFAULT_READY_TIMEOUT_MS)
+    expect(readyTimeoutFor(100)).to.equal(300_000)
   })
 
   it('members alive per node are rebuilt from the events, and a restarted daemon starts from an empty table', () => {
