@@ -13,6 +13,15 @@ export const MAX_PROVIDERS = 4
 export const REQUEST_WINDOW = 4
 /** A provider that sends nothing for this long while asked for blocks is dropped (not penalised). */
 export const BLOCK_TIMEOUT_MS = 20_000
+/**
+ * A provider whose stream is not open, or that has answered nothing, this
+ * long after it was asked is slow: another provider is taken beside it and
+ * asked for the same blocks (a hedged request), and whichever answers first
+ * is kept. At N = 100 on 2 cores the publisher, asked first, sat on a 6 kB
+ * module's block for the whole BLOCK_TIMEOUT_MS, again and again: a new
+ * owner took 113 s to run a service that a dozen members held.
+ */
+export const HEDGE_MS = 2_000
 
 /**
  * What became of one provider in a session: `served` (it answered everything
@@ -44,6 +53,14 @@ export interface BlockFetchInit {
   maxProviders?: number
   window?: number
   blockTimeoutMs?: number
+  /** @default HEDGE_MS */
+  hedgeMs?: number
+}
+
+/** A provider at work: whether it is opening its stream or waiting for answers, and since when it has made progress. */
+interface Worker {
+  waiting: () => boolean
+  since: number
 }
 
 interface Want {
@@ -76,6 +93,10 @@ export class BlockFetchSession {
   /** chunks a provider is sending along with their root: not to be asked for again meanwhile */
   private readonly coming = new Set<string>()
   private active = 0
+  /** providers at work, by peer id */
+  private readonly workers = new Map<string, Worker>()
+  /** per CID asked for and not answered yet, the providers asked */
+  private readonly inFlight = new Map<string, Set<string>>()
   /** providers whose stream is not open yet */
   private opening = 0
   private sourceDone = false
@@ -141,7 +162,17 @@ export class BlockFetchSession {
     return [...this.reports.values()]
   }
 
-  private nextChange (): Promise<void> {
+  /** The next change, or hedgeMs from now, whichever comes first. */
+  private async changedOrHedge (): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      await Promise.race([this.changed, new Promise(resolve => { timer = setTimeout(resolve, this.init.hedgeMs ?? HEDGE_MS) })])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+    private nextChange (): Promise<void> {
     return new Promise<void>(resolve => { this.wake = resolve })
   }
 
@@ -163,7 +194,15 @@ export class BlockFetchSession {
    */
   private get needProvider (): boolean {
     if (this.active === 0) return true
-    return this.opening === 0 && this.pending.length > 0 && this.active < (this.init.maxProviders ?? MAX_PROVIDERS)
+    if (this.active >= (this.init.maxProviders ?? MAX_PROVIDERS)) return false
+    if (this.opening === 0 && this.pending.length > 0) return true
+    // every provider at work is slow (stream not open, or nothing answered within hedgeMs): one more beside them
+    const now = Date.now()
+    return [...this.workers.values()].every(w => this.slow(w, now))
+  }
+
+  private slow (w: Worker, now: number): boolean {
+    return w.waiting() && now - w.since >= (this.init.hedgeMs ?? HEDGE_MS)
   }
 
   /** Start a provider whenever one would help, taking the next candidate only then (the next may cost a DHT walk). */
@@ -172,7 +211,8 @@ export class BlockFetchSession {
     try {
       while (true) {
         while (!this.over && !this.needProvider) {
-          await this.changed
+          // woken by a change, or to look again whether the providers at work have become slow
+          await this.changedOrHedge()
           // let the providers at work take what just changed before judging whether they need help
           await new Promise(resolve => setImmediate(resolve))
         }
@@ -219,11 +259,35 @@ export class BlockFetchSession {
     this.fail(new BlockUnavailableError(`no peer served ${missing.length === 1 ? `block ${missing[0]}` : `${missing.length} blocks (${missing[0]}, ...)`}: ${what}`))
   }
 
-  /** The next pending block this peer is not known to lack. */
+  /**
+   * The next pending block this peer is not known to lack; else one asked of
+   * slow providers only (hedged: the first answer is kept, the other dropped).
+   */
   private take (peerId: string): CID | undefined {
+    // a block released by one provider while another delivered it is no longer wanted
+    this.pending = this.pending.filter(cid => this.wanted.has(cid.toString()))
     const i = this.pending.findIndex(cid => this.lacking.get(cid.toString())?.has(peerId) !== true)
-    if (i < 0) return undefined
-    return this.pending.splice(i, 1)[0]
+    if (i >= 0) return this.pending.splice(i, 1)[0]
+    const now = Date.now()
+    for (const [key, peers] of this.inFlight) {
+      if (peers.has(peerId) || this.lacking.get(key)?.has(peerId) === true) continue
+      const want = this.wanted.get(key)
+      if (want == null || this.coming.has(key)) continue
+      if ([...peers].every(p => { const w = this.workers.get(p); return w == null || this.slow(w, now) })) return want.cid
+    }
+    return undefined
+  }
+
+  private asking (cid: CID, peerId: string, asked: boolean): void {
+    const key = cid.toString()
+    let peers = this.inFlight.get(key)
+    if (asked) {
+      if (peers == null) this.inFlight.set(key, peers = new Set())
+      peers.add(peerId)
+    } else if (peers != null) {
+      peers.delete(peerId)
+      if (peers.size === 0) this.inFlight.delete(key)
+    }
   }
 
   /** A block a provider did not deliver goes back to the front of the queue. */
@@ -235,7 +299,8 @@ export class BlockFetchSession {
       if (peers == null) this.lacking.set(key, peers = new Set())
       peers.add(peerId)
     }
-    if (this.wanted.has(key) && !this.delivered.has(key)) this.pending.unshift(cid)
+    // unless another provider is still asked for it
+    if (this.wanted.has(key) && !this.delivered.has(key) && this.inFlight.get(key) == null && !this.pending.some(c => c.equals(cid))) this.pending.unshift(cid)
     this.notify()
   }
 
@@ -267,12 +332,17 @@ export class BlockFetchSession {
     /** requests sent and not yet answered, in order (with a root's chunk its provider sends along) */
     const asked: Array<{ cid: CID, withLink: boolean }> = []
     let bs: BlockStream | undefined
+    let opening = true
+    const worker: Worker = { waiting: () => opening || asked.length > 0, since: Date.now() }
+    this.workers.set(id, worker)
     this.opening++
     try {
       try {
         bs = await this.init.streams.take(peer, this.controller.signal)
       } finally {
         this.opening--
+        opening = false
+        worker.since = Date.now()
         this.notify()
       }
       const window = this.init.window ?? REQUEST_WINDOW
@@ -281,7 +351,9 @@ export class BlockFetchSession {
           const cid = this.take(id)
           if (cid == null) break
           const withLink = this.linkWanted.has(cid.toString())
+          if (asked.length === 0) worker.since = Date.now()
           asked.push({ cid, withLink })
+          this.asking(cid, id, true)
           bs.stream.send(encodeRequest(cid, withLink))
         }
         if (asked.length === 0) {
@@ -291,11 +363,14 @@ export class BlockFetchSession {
             report.outcome = 'lacks-blocks'
             break
           }
-          await this.changed
+          // woken by a change, or to look again for blocks a slow provider sits on
+          await this.changedOrHedge()
           continue
         }
         const response = decodeResponse(await this.next(bs))
         const { cid, withLink } = asked.shift()!
+        this.asking(cid, id, false)
+        worker.since = Date.now()
         if (response.status === BlockStatus.NOT_HERE) {
           this.release(cid, id, true)
           // a peer that has served nothing here is not a provider of this content
@@ -319,6 +394,7 @@ export class BlockFetchSession {
         const link = withLink ? linkedChunk(response.bytes) : undefined
         if (link != null) {
           asked.unshift({ cid: link, withLink: false })
+          this.asking(link, id, true)
           this.coming.add(link.toString())
         }
         await this.deliver(cid, response.bytes, peer)
@@ -337,7 +413,11 @@ export class BlockFetchSession {
       }
     } finally {
       report.outcome ??= report.blocks > 0 ? 'served' : 'unused'
-      for (const { cid } of asked) this.release(cid, id, false)
+      this.workers.delete(id)
+      for (const { cid } of asked) {
+        this.asking(cid, id, false)
+        this.release(cid, id, false)
+      }
       if (bs != null) {
         // a stream with answers still owed, or to a peer that lied, is not used again
         if (asked.length === 0 && report.outcome !== 'bad-block') this.init.streams.give(bs)

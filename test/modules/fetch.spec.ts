@@ -54,6 +54,17 @@ async function serveBadChunkAlong (node: NoodleNode): Promise<void> {
   })
 }
 
+/**
+ * Make `node` take block requests and never answer them: a provider on a
+ * starved host, as the asker sees it (its stream open, nothing coming back).
+ */
+async function serveNothing (node: NoodleNode): Promise<void> {
+  await node.unhandle(BLOCKS)
+  await node.handle(BLOCKS, (stream) => {
+    onFrames(stream, MAX_REQUEST_BYTES, (bytes) => { decodeRequest(bytes) }, () => {})
+  })
+}
+
 describe('module fetch from peers (in-process meshes)', function () {
   this.timeout(90_000)
   let nodes: NoodleNode[] = []
@@ -123,6 +134,29 @@ describe('module fetch from peers (in-process meshes)', function () {
     const err = await rejection(c.services.modules.fetch(published.cid))
     expect(err.name).to.equal('BlockUnavailableError')
     expect(err.message).to.include(`${x.peerId.toString()} penalised`)
+  })
+
+  it('a provider that sits on a block is hedged: another is asked beside it, without waiting out the block timeout', async () => {
+    nodes = await startMesh(3)
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const [c, x, b] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    const wasm = paddedWasm(600 * 1024, 7)
+    // x publishes (the catalog names it, so it is asked first) and then answers nothing
+    const published = await x.services.modules.publish(manifest('stuck', '1.0.0'), wasm)
+    await serveNothing(x)
+    await b.services.modules.store.add(await packModule(parseManifest(manifest('stuck', '1.0.0')), wasm))
+    await providedBy(c, published.cid, x)
+
+    const result = await c.services.modules.fetch(published.cid)
+    const byPeer = Object.fromEntries(result.modules[0]!.providers.map(p => [p.peerId, p]))
+    // without hedging x is dropped only after BLOCK_TIMEOUT_MS (20 s), as 'timeout'; here the fetch ends first, from b
+    expect(byPeer[x.peerId.toString()]).to.include({ blocks: 0 })
+    expect(byPeer[x.peerId.toString()]!.outcome).to.not.equal('timeout')
+    expect(byPeer[b.peerId.toString()]).to.include({ outcome: 'served' })
+    expect(result.modules[0]).to.include({ blocks: result.modules[0]!.fetchedBlocks })
+    expect((await c.services.modules.store.read(CID.parse(published.cid))).manifest.name).to.equal('stuck')
+    // and x, asked for blocks it never sent, is not penalised: slow is not dishonest
+    expect(c.services.modules.penalties.isPenalised(x.peerId.toString())).to.equal(false)
   })
 
   it('a provider whose root is good but whose chunk sent along with it is bad is dropped, and the chunk comes from another', async () => {
