@@ -210,11 +210,14 @@ export class ModulePool {
     instance.current = scope
     instance.hostError = undefined
     let outcome: Promise<unknown> | undefined
+    // whether the module's call has ended; until it has, its worker is not free for another call
+    let settled = false
     try {
       // the root's function, never a dependency's of the same name
       const running = outcome = instance.plugin.call([MAIN, fn], input)
+      // registered before the race below, so it has run by the time the race's outcome is seen;
       // a call abandoned at its deadline settles (or not) in its grace, or after its worker is gone
-      running.catch(() => {})
+      running.then(() => { settled = true }, () => { settled = true })
       const output = await Promise.race([
         running,
         new Promise<never>((_resolve, reject) => {
@@ -233,7 +236,7 @@ export class ModulePool {
     } catch (err: any) {
       this.counters.errors++
       this.ended(started, true)
-      throw this.failed(instance, fn, err, outcome)
+      throw this.failed(instance, fn, err, settled ? undefined : outcome)
     } finally {
       clearTimeout(timer)
       if (onAbort != null) options.signal?.removeEventListener('abort', onAbort)
@@ -266,12 +269,20 @@ export class ModulePool {
     this.init.observer?.call(ms, failed)
   }
 
-  /** Sort out what a failed call means for its instance, and the error its caller gets. */
-  private failed (instance: Instance, fn: string, err: any, outcome?: Promise<unknown>): Error {
+  /**
+   * Sort out what a failed call means for its instance, and the error its
+   * caller gets. `running` is the module's call if it has not ended: the
+   * call was abandoned (its limit, or its caller's signal with whatever
+   * reason, such as the RPC deadline's DeadlineExceededError) and the
+   * instance stays busy until the module ends. Handing it out before then
+   * made the next call fail with Extism's "plugin is not reentrant" (rpc-load
+   * at N = 50: 12 of 83 failed calls).
+   */
+  private failed (instance: Instance, fn: string, err: any, running?: Promise<unknown>): Error {
     const message = String(err?.message ?? err)
-    if (err instanceof ModuleTimeoutError || err?.name === 'AbortError' || err?.name === 'TimeoutError') {
+    if (running != null) {
       if (err instanceof ModuleTimeoutError) this.counters.timeouts++
-      this.overran(instance, outcome)
+      this.overran(instance, running)
       return err instanceof Error ? err : new ModuleTimeoutError(message)
     }
     // a host function threw for this call: Extism's worker does not survive that (the
@@ -376,8 +387,8 @@ export class ModulePool {
    * ends cleanly, replaced if it fails, touched a host function that threw,
    * or is still running.
    */
-  private overran (instance: Instance, outcome?: Promise<unknown>): void {
-    if (outcome == null || this.closed) {
+  private overran (instance: Instance, outcome: Promise<unknown>): void {
+    if (this.closed) {
       this.replace(instance)
       return
     }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { defaultLogger } from '@libp2p/logger'
 import { expect } from 'chai'
 import { MemoryDatastore } from 'datastore-core'
+import { DeadlineExceededError } from '../../lib/interface/errors.js'
 import { parseManifest } from '../../lib/modules/manifest.js'
 import { DEFAULT_POLICY, grantFor, type Grant } from '../../lib/runtime/grants.js'
 import { KvNamespace } from '../../lib/runtime/kv.js'
@@ -103,6 +104,28 @@ describe('module sandbox (Extism in worker threads)', function () {
     expect(slow.running).to.equal(1)
     expect(new TextDecoder().decode(await slow.call('health', new Uint8Array(0)))).to.equal('ok')
     expect(slow.counters.restarts).to.equal(0)
+  })
+
+  it('a call its caller abandons (the RPC deadline\'s own error) keeps its instance until the module ends: the next call waits for it instead of finding it mid-call', async () => {
+    const compute = await example('compute')
+    const one = await ModulePool.create({ service: 'abandoned', wasm: compute, grant: grant({ timeoutMs: 5_000 }), size: 1, host: { log } })
+    pools.push(one)
+    // n rounds of xorshift that take at least 200 ms, well inside the grace (5 s, the limit)
+    let n = 1_000_000
+    for (let i = 0; i < 12; i++) {
+      const t0 = performance.now()
+      await one.call('work', new TextEncoder().encode(String(n)))
+      if (performance.now() - t0 >= 200) break
+      n *= 2
+    }
+    const caller = new AbortController()
+    const abandoned = one.call('work', new TextEncoder().encode(String(n)), { signal: caller.signal })
+    caller.abort(new DeadlineExceededError('the caller\'s deadline passed'))
+    const err = await rejection(abandoned)
+    expect(err.name).to.equal('DeadlineExceededError')
+    // the only instance is still running the abandoned call; this one waits for it
+    expect(new TextDecoder().decode(await one.call('health', new Uint8Array(0)))).to.equal('ok')
+    expect(one.counters).to.include({ overruns: 1, recovered: 1, restarts: 0, timeouts: 0 })
   })
 
   it('refuses, before anything runs, a module that imports WASI (files, sockets) or a host function that does not exist, or starts above its memory grant', async () => {
