@@ -10,6 +10,7 @@ import { VERSION } from '../lib/version.js'
 import { fileBase, runMarkdown, type RunReport } from './harness/markdown.js'
 import { apiTimeoutFor, Network, readyTimeoutFor } from './harness/network.js'
 import { NetnsLab, netnsUnavailable } from './harness/netns.js'
+import { echoModule } from './harness/modules.js'
 import { ResourceSampler } from './harness/resources.js'
 import { seededRandom } from './harness/rng.js'
 import { aliveSvg, cdfSvg, lineSvg, quantiles } from './harness/svg.js'
@@ -47,7 +48,9 @@ const SCENARIOS: Record<string, Scenario> = {
 const ALL = ['join', 'idle', 'crash', 'pause', 'churn', 'rpc-load', 'failover', 'distribution', 'partition', 'bootstrap-loss']
 /** scenarios that need each daemon in its own network namespace */
 const NEEDS_NETNS = new Set(['partition'])
-const USAGE = `usage: npm run sim -- --scenario NAME[,NAME...]|all --nodes N [--netns] [--seed S] [--repeats R] [--concurrency C] [--out DIR] [--config JSON] [--events FILE]
+/** scenarios that deploy the example echo module (`npm run build:examples`) */
+const NEEDS_ECHO = new Set(['rpc-load', 'failover', 'distribution', 'partition'])
+const USAGE = `usage: npm run sim -- --scenario NAME[,NAME...]|all --nodes N [--netns] [--seed S] [--repeats R] [--concurrency C] [--out DIR] [--config JSON] [--events FILE] [--log-level LEVEL] [--debug NAMESPACES] [--logs DIR]
 scenarios: ${Object.keys(SCENARIOS).join(', ')}`
 
 async function main (): Promise<number> {
@@ -104,6 +107,16 @@ async function main (): Promise<number> {
     } catch (err: any) {
       process.stderr.write(`bad --config: ${err.message}\n${USAGE}\n`)
       return 2
+    }
+  }
+
+  // a missing example module is found now, not after minutes of starting daemons
+  if (names.some(n => NEEDS_ECHO.has(n))) {
+    try {
+      await echoModule('sim-check')
+    } catch (err: any) {
+      process.stderr.write(`${err.message as string}\n`)
+      return 1
     }
   }
 
