@@ -37,6 +37,12 @@ export const LAG_PER_HEALTH_POINT_MS = 50
 /** Default host load average per CPU, beyond the first, that counts as one point of local stress (presets override). */
 export const LOAD_PER_HEALTH_POINT = 4
 
+/**
+ * The membership tick's longest period while no suspicion is pending (it
+ * runs every tickMs while one is): silence is then checked at least every
+ * quarter of missAfterMs, and never less often than this.
+ */
+export const IDLE_TICK_MS = 1_000
 /** Member events kept for `GET /events` without --follow. */
 export const EVENT_HISTORY = 1000
 /** How often the repo's free disk is sampled for adverts. */

@@ -217,6 +217,12 @@ export class MemberTable {
     return markFailed(m, now, at)
   }
 
+  /** Whether any member is suspect (its suspicion's timeout is being watched). */
+  hasSuspects (): boolean {
+    for (const m of this.members.values()) if (m.status === 'suspect') return true
+    return false
+  }
+
   /** Suspects whose suspicion has outlived `timeoutFor(member)` (left suspect: the caller decides). */
   expiring (now: number, timeoutFor: (m: Member) => number): Member[] {
     return [...this.members.values()].filter(m => m.status === 'suspect' && m.suspicion != null && now - m.suspicion.startedAt >= timeoutFor(m))

@@ -10,7 +10,7 @@ import { Key, type Datastore } from 'interface-datastore'
 import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
 import { InvalidLabelError, MemberNotFoundError } from './errors.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
-import { ADDRS_REFRESH_MS, ANNOUNCE_REACHED_MS, MAX_TOPIC_MESSAGE_BYTES, LEAVE_WAIT_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { ADDRS_REFRESH_MS, ANNOUNCE_REACHED_MS, EVENT_HISTORY, IDLE_TICK_MS, MAX_TOPIC_MESSAGE_BYTES, LEAVE_WAIT_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import type { SyncSnapshot } from './sync.js'
@@ -23,6 +23,7 @@ import { ResourceSampler } from './resources.js'
 import { openSignedAdvert, OversizedAdvertError, signAdvert, type SignedAdvert } from './relay.js'
 import { ForgedAdvertError } from '../interface/errors.js'
 import { suspicionTimeout } from './suspicion.js'
+import { Ticker } from './ticker.js'
 import { decodeMessage, encodeMessage, type Advert, type Relay, type FailedClaim, type Resources, type SuspectClaim, type TopicMessage } from './wire.js'
 import { timeoutSignal } from '../signals.js'
 
@@ -120,6 +121,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private overlay: LabelOverlay = { set: {}, removed: [] }
   private resources?: Resources
   private tasks: RepeatingTask[] = []
+  /**
+   * Timers (silence, suspicions, reaping): every tickMs while a suspicion is
+   * pending, else as seldom as silence needs (a quarter of missAfterMs, at
+   * most IDLE_TICK_MS); a new suspicion hurries it (emitMember).
+   */
+  private readonly ticker: Ticker
   private advertTimer?: ReturnType<typeof setTimeout>
   private advertRunning = false
   private started = false
@@ -211,6 +218,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       timeoutMs: this.timing.probeTimeoutMs * 4,
       onMalformed: () => { this.reject('malformed') }
     })
+    this.ticker = new Ticker({
+      fn: () => { this.tick() },
+      fastMs: this.timing.tickMs,
+      idleMs: () => Math.min(IDLE_TICK_MS, Math.floor(this.missAfterMs() / 4)),
+      busy: () => this.table.hasSuspects(),
+      onError: (err) => { this.log.error('membership tick failed: %e', err) }
+    })
     this.rejectedMetric = components.metrics?.registerCounterGroup('noodled_membership_messages_rejected_total', {
       label: 'reason',
       help: 'Membership messages rejected by the topic validator or probe handler, by reason'
@@ -254,11 +268,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.requestAdvert()
     this.tasks = [
       repeatingTask(() => { this.probeNext() }, t.probeIntervalMs),
-      repeatingTask(() => { this.tick() }, t.tickMs),
       repeatingTask(async () => { await this.upkeep() }, t.upkeepIntervalMs, { runImmediately: true }),
       repeatingTask(() => { this.antiEntropy() }, t.syncIntervalMs)
     ]
     this.tasks.forEach(task => { task.start() })
+    this.ticker.start()
   }
 
   /**
@@ -295,6 +309,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     clearTimeout(this.advertTimer)
     this.tasks.forEach(task => { task.stop() })
     this.tasks = []
+    this.ticker.stop()
     const { pubsub, events } = this.components
     pubsub.removeEventListener('message', this.onMessage)
     pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
@@ -1041,8 +1056,10 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       ...(event.by != null ? { by: event.by } : {}),
       ...(event.reason != null ? { reason: event.reason } : {})
     }
+    // a suspicion's timeout is checked every tickMs, not at the idle pace
+    if (event.type === 'suspect') this.ticker.hurry()
     this.history.push(view)
-    if (this.history.length > 1000) this.history.shift()
+    if (this.history.length > EVENT_HISTORY) this.history.shift()
     if (event.reason != null) this.log('member %s %s (incarnation %d): %s by %s', event.peerId, event.type, event.incarnation, event.reason, event.by)
     else this.log('member %s %s (incarnation %d)', event.peerId, event.type, event.incarnation)
     this.safeDispatchEvent('member', { detail: view })

@@ -48,7 +48,7 @@ export interface TimingPreset {
   indirectTimeoutMs: number
   suspicionMinMs: number
   suspicionMaxFactor: number
-  /** how often timers (silence, suspicion) are checked */
+  /** how often suspicion timeouts are checked while one is pending (silence: see IDLE_TICK_MS) */
   tickMs: number
   /** topology upkeep and reconnection of failed members */
   upkeepIntervalMs: number
