@@ -3,11 +3,11 @@ import { runners } from '../harness/modules.js'
 import { pick } from '../harness/rng.js'
 import { distribution } from '../harness/stats.js'
 import { ensureNetwork, until } from './common.js'
+import { deployEcho } from './services.js'
+import type { Scenario } from './types.js'
 
 /** new-owner polling: N requests a round, so not every 50 ms; the figure's resolution */
 const POLL_MS = 250
-import { deployEcho } from './services.js'
-import type { Scenario } from './types.js'
 
 const SERVICE = 'failover'
 const REPLICAS = 2
@@ -29,7 +29,7 @@ export const failover: Scenario = async ({ net, nodes, repeats, random, progress
   const stop = new AbortController()
   // every node calls; a caller that is killed stops, and its unfinished call is not counted
   const loading = runLoad({ callers: net.live(), concurrency: CONCURRENCY, service: () => SERVICE, input: 'f', signal: stop.signal, idempotent: true, timeoutMs: 15_000 })
-  const rows: Array<{ victim: number, newOwnerMs: number, window: [number, number] }> = []
+  const rows: Array<{ victim: number, newOwner: number, newOwnerMs: number, detectedMs?: number, window: [number, number] }> = []
   const kills = Math.max(1, Math.min(repeats, nodes - 3))
   try {
     for (let r = 0; r < kills; r++) {
@@ -45,29 +45,35 @@ export const failover: Scenario = async ({ net, nodes, repeats, random, progress
         return now.length >= REPLICAS && now.some(n => !before.has(n))
       }, 120_000, `a new owner of ${SERVICE} after killing node ${victim.index}`, POLL_MS)
       const newOwnerMs = Date.now() - killedAt
+      // the time to a new owner is the new owner's failure verdict on the victim (detection), then its placement, fetch and start
+      const newOwner = now.find(n => !before.has(n))!
+      const failedAt = net.eventAt(newOwner, victim.peerId, 'failed', killedAt)
       owners = now
       // let calls sent during the switch finish or fail before counting
       await new Promise(resolve => setTimeout(resolve, 3_000))
-      rows.push({ victim: victim.index, newOwnerMs, window: [killedAt, Date.now()] })
+      rows.push({ victim: victim.index, newOwner: newOwner.index, newOwnerMs, ...(failedAt != null ? { detectedMs: failedAt - killedAt } : {}), window: [killedAt, Date.now()] })
     }
   } finally {
     stop.abort()
   }
   const records = await loading
-  const perKill = rows.map(({ victim, newOwnerMs, window }) => {
+  const perKill = rows.map(({ window, ...row }) => {
     const inWindow = records.filter(c => c.at >= window[0] && c.at < window[1])
-    return { victim, newOwnerMs, callsInWindow: inWindow.length, failedCalls: inWindow.filter(c => !c.ok).length }
+    return { ...row, callsInWindow: inWindow.length, failedCalls: inWindow.filter(c => !c.ok).length }
   })
+  const detected = distribution(rows.flatMap(r => r.detectedMs != null ? [r.detectedMs] : []))
   const failed = records.filter(c => !c.ok).length
   const newOwner = distribution(rows.map(r => r.newOwnerMs))
   const ok = records.filter(c => c.ok)
   return {
-    headline: { 'time to new owner p50 (ms)': newOwner.p50, 'time to new owner max (ms)': newOwner.max, 'failed calls': failed, calls: records.length },
+    headline: { 'time to new owner p50 (ms)': newOwner.p50, 'time to new owner max (ms)': newOwner.max, 'of which detection p50 (ms)': detected.p50, 'failed calls': failed, calls: records.length },
     summary: {
       convergenceMs: join?.convergenceMs,
       replicas: REPLICAS,
       kills: perKill,
       newOwnerMs: newOwner,
+      // the new owner's failed verdict on the victim; the rest of newOwnerMs is placement, module fetch and start
+      newOwnerDetectedMs: detected,
       calls: records.length,
       failedCalls: failed,
       callLatencyMs: distribution(ok.map(c => Math.round(c.ms))),
