@@ -172,7 +172,7 @@ export class BlockFetchSession {
     }
   }
 
-    private nextChange (): Promise<void> {
+  private nextChange (): Promise<void> {
     return new Promise<void>(resolve => { this.wake = resolve })
   }
 
