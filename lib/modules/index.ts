@@ -65,6 +65,8 @@ const NEIGHBOURS_ASKED = 16
 export interface FetchOptions extends AbortOptions {
   includePrerelease?: boolean
   onProgress?: (progress: ModuleFetchProgressView) => void
+  /** peers known to hold the modules (a service's running instances), asked first */
+  likelyHolders?: PeerId[]
 }
 
 /**
@@ -113,7 +115,7 @@ export class Modules implements Startable {
       self: components.peerId,
       penalties: this.penalties,
       log: this.log,
-      providers: (root, signal) => this.candidates(root, signal),
+      providers: (root, signal, likely) => this.candidates(root, signal, likely),
       announce: (root) => { this.announce(root) }
     })
   }
@@ -186,11 +188,13 @@ export class Modules implements Startable {
   }
 
   /**
-   * Peers that may hold a module, for a fetch: its publisher, those with a
-   * provider record on the DHT as the walk finds them, then a few neighbours
-   * (a session skips a peer it has already asked).
+   * Peers that may hold a module, for a fetch: those the caller knows hold
+   * it, its publisher, those with a provider record on the DHT as the walk
+   * finds them, then a few neighbours (a session skips a peer it has
+   * already asked).
    */
-  private async * candidates (root: CID, signal: AbortSignal): AsyncGenerator<PeerId> {
+  private async * candidates (root: CID, signal: AbortSignal, likely: PeerId[] = []): AsyncGenerator<PeerId> {
+    for (const p of likely) if (!p.equals(this.components.peerId)) yield p
     // the publisher holds it (unless it unpinned it since): ask before the DHT walk's round trips,
     // and dial it when not connected: in a 50-daemon mesh a fetch right after a publish found
     // no provider record yet (the publisher's DHT walk was still queued) and no neighbour

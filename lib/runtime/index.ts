@@ -1,5 +1,6 @@
 import { serviceCapabilities, type ComponentLogger, type Logger, type Metrics, type PeerId, type Startable } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { Datastore } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
 import type { RuntimeOwnerView, RuntimeServiceView } from '../interface/api.js'
@@ -315,10 +316,29 @@ export class Runtime implements Startable {
     }
   }
 
+  /**
+   * The other members running `service` (replicas this node sees as healthy,
+   * those whose adverts list it first): they hold its module, so a new owner
+   * asks them before the publisher and the DHT.
+   */
+  private otherReplicas (service: string): PeerId[] {
+    const self = this.components.peerId?.toString()
+    let instances
+    try {
+      instances = this.components.registry.status(service).instances
+    } catch {
+      return []
+    }
+    return instances
+      .filter(i => i.kind === 'replica' && i.healthy && i.peerId !== self)
+      .sort((a, b) => Number(b.announced) - Number(a.announced))
+      .map(i => peerIdFromString(i.peerId))
+  }
+
   /** Fetch the module and its dependencies (verified, pinned) and work out its grant and slots. */
   private async prepare (instance: Instance, signal: AbortSignal): Promise<PoolSource> {
     const { modules } = this.components
-    const fetched = await modules.fetch(instance.spec.module!, { signal })
+    const fetched = await modules.fetch(instance.spec.module!, { signal, likelyHolders: this.otherReplicas(instance.service) })
     // fetched and verified, but nothing of it runs unless its publishers are trusted here
     checkTrusted(fetched.modules.map(m => m.cid), modules.catalog, this.policy.trustedPublishers)
     const root = fetched.modules[fetched.modules.length - 1]!

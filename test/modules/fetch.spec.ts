@@ -159,6 +159,25 @@ describe('module fetch from peers (in-process meshes)', function () {
     expect(c.services.modules.penalties.isPenalised(x.peerId.toString())).to.equal(false)
   })
 
+  it('asks the peers it is told hold the module (a service\'s running replicas) before its publisher', async () => {
+    nodes = await startMesh(3)
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const [c, x, b] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    const wasm = paddedWasm(600 * 1024, 9)
+    // x publishes (so it would be asked first) and then answers nothing; b holds a copy
+    const published = await x.services.modules.publish(manifest('held', '1.0.0'), wasm)
+    await serveNothing(x)
+    await b.services.modules.store.add(await packModule(parseManifest(manifest('held', '1.0.0')), wasm))
+    await waitFor(() => c.services.modules.catalog.get('held', '1.0.0') != null, { what: 'c to hear of the version' })
+
+    const result = await c.services.modules.fetch('held@1.0.0', { likelyHolders: [c.peerId, b.peerId] })
+    const reports = result.modules[0]!.providers
+    // b served everything, alone: the publisher was never needed, so never asked (nor was c itself)
+    expect(reports.map(p => p.peerId)).to.deep.equal([b.peerId.toString()])
+    expect(reports[0]).to.include({ outcome: 'served', blocks: result.modules[0]!.fetchedBlocks })
+    expect((await c.services.modules.store.read(CID.parse(published.cid))).manifest.name).to.equal('held')
+  })
+
   it('a provider whose root is good but whose chunk sent along with it is bad is dropped, and the chunk comes from another', async () => {
     nodes = await startMesh(3)
     await waitFor(() => converged(nodes), { what: 'membership convergence' })
