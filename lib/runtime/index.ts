@@ -265,8 +265,11 @@ export class Runtime implements Startable {
     this.loaded.set(service, entry)
     let candidate: { module: string, cid: string } | undefined
     let pool: ModulePool | undefined
+    const began = performance.now()
+    let prepared = began
     try {
       const source = await this.prepare(instance, controller.signal)
+      prepared = performance.now()
       candidate = { module: source.module, cid: source.cid }
       // an update: owners take it one at a time (a first load, or a new owner, just starts)
       if (entry.pool != null) {
@@ -295,7 +298,8 @@ export class Runtime implements Startable {
         if (oldSource != null) this.probation(entry, pool, before, oldSource)
       }
       this.advertiseSlots()
-      this.log('service %s runs %s (%s)', service, candidate.module, candidate.cid)
+      // where a slow start went: getting the module (fetch, verify, trust) or starting it (an update's turn, compile, worker, health)
+      this.log('service %s runs %s (%s): module ready in %d ms, started in %d ms', service, candidate.module, candidate.cid, Math.round(prepared - began), Math.round(performance.now() - prepared))
     } catch (err: any) {
       await pool?.close({ drainMs: 0 })
       if (controller.signal.aborted) return
