@@ -24,7 +24,7 @@ export const failover: Scenario = async ({ net, nodes, repeats, random, progress
   const join = await ensureNetwork(net, nodes, progress)
   progress('deploying')
   const first = net.live()[0]!
-  let owners = (await deployEcho(net, first, 'sim-echo', [SERVICE], REPLICAS)).get(SERVICE)!
+  let owners = (await deployEcho(net, first, 'sim-echo', [SERVICE], REPLICAS)).owners.get(SERVICE)!
 
   const stop = new AbortController()
   // every node calls; a caller that is killed stops, and its unfinished call is not counted

@@ -39,7 +39,7 @@ export const rpcLoad: Scenario = async ({ net, nodes, random, progress }) => {
   const join = await ensureNetwork(net, nodes, progress)
   const services = Array.from({ length: Math.max(2, Math.round(nodes / 5)) }, (_, i) => `load-${i}`)
   progress('deploying services')
-  const owners = await deployEcho(net, net.live()[0]!, 'sim-echo', services, 2)
+  const { owners, runningAfterMs } = await deployEcho(net, net.live()[0]!, 'sim-echo', services, 2)
   const callers = net.live()
 
   progress('baseline: control API round trips')
@@ -62,6 +62,8 @@ export const rpcLoad: Scenario = async ({ net, nodes, random, progress }) => {
       convergenceMs: join?.convergenceMs,
       services: services.length,
       replicas: 2,
+      // from the first deploy request until every service ran on its 2 owners
+      deployedRunningAfterMs: runningAfterMs,
       owners: Object.fromEntries([...owners].map(([s, o]) => [s, o.map(n => n.index)])),
       callers: callers.length,
       concurrencyPerCaller: CONCURRENCY,
