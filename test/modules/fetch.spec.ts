@@ -65,6 +65,15 @@ async function serveNothing (node: NoodleNode): Promise<void> {
   })
 }
 
+/** `publisher` publishes a 600 kB module `name`@1.0.0 and then answers no block request; `holder` holds a copy. */
+async function publishThenStall (publisher: NoodleNode, holder: NoodleNode, name: string, seed: number): Promise<{ cid: string }> {
+  const wasm = paddedWasm(600 * 1024, seed)
+  const published = await publisher.services.modules.publish(manifest(name, '1.0.0'), wasm)
+  await serveNothing(publisher)
+  await holder.services.modules.store.add(await packModule(parseManifest(manifest(name, '1.0.0')), wasm))
+  return published
+}
+
 describe('module fetch from peers (in-process meshes)', function () {
   this.timeout(90_000)
   let nodes: NoodleNode[] = []
@@ -140,11 +149,8 @@ describe('module fetch from peers (in-process meshes)', function () {
     nodes = await startMesh(3)
     await waitFor(() => converged(nodes), { what: 'membership convergence' })
     const [c, x, b] = nodes as [NoodleNode, NoodleNode, NoodleNode]
-    const wasm = paddedWasm(600 * 1024, 7)
     // x publishes (the catalog names it, so it is asked first) and then answers nothing
-    const published = await x.services.modules.publish(manifest('stuck', '1.0.0'), wasm)
-    await serveNothing(x)
-    await b.services.modules.store.add(await packModule(parseManifest(manifest('stuck', '1.0.0')), wasm))
+    const published = await publishThenStall(x, b, 'stuck', 7)
     await providedBy(c, published.cid, x)
 
     const result = await c.services.modules.fetch(published.cid)
@@ -163,11 +169,8 @@ describe('module fetch from peers (in-process meshes)', function () {
     nodes = await startMesh(3)
     await waitFor(() => converged(nodes), { what: 'membership convergence' })
     const [c, x, b] = nodes as [NoodleNode, NoodleNode, NoodleNode]
-    const wasm = paddedWasm(600 * 1024, 9)
     // x publishes (so it would be asked first) and then answers nothing; b holds a copy
-    const published = await x.services.modules.publish(manifest('held', '1.0.0'), wasm)
-    await serveNothing(x)
-    await b.services.modules.store.add(await packModule(parseManifest(manifest('held', '1.0.0')), wasm))
+    const published = await publishThenStall(x, b, 'held', 9)
     await waitFor(() => c.services.modules.catalog.get('held', '1.0.0') != null, { what: 'c to hear of the version' })
 
     const result = await c.services.modules.fetch('held@1.0.0', { likelyHolders: [c.peerId, b.peerId] })

@@ -17,6 +17,18 @@ const log = defaultLogger().forComponent('test:sandbox')
 const grant = (over: Partial<Grant> = {}): Grant => ({ log: false, kv: false, call: [], http: [], paths: [], memoryPages: 16, timeoutMs: 300, withheld: [], ...over })
 const example = async (name: string): Promise<Uint8Array> => new Uint8Array(await readFile(fileURLToPath(new URL(`../../../examples/modules/${name}/build/${name}.wasm`, import.meta.url))))
 
+/** Rounds of the compute example's `work` (xorshift) that take `pool` at least `ms` on this machine, doubling from a million. */
+async function roundsTaking (pool: ModulePool, ms: number): Promise<number> {
+  let n = 1_000_000
+  for (let i = 0; i < 12; i++) {
+    const t0 = performance.now()
+    await pool.call('work', new TextEncoder().encode(String(n)))
+    if (performance.now() - t0 >= ms) break
+    n *= 2
+  }
+  return n
+}
+
 /** A module with the misbehaviours the sandbox must contain, and one function that behaves. */
 const HOSTILE = wasmModule({
   imports: [{ module: 'extism:host/user', name: 'kv_get', params: ['i64'], results: ['i64'] }],
@@ -89,14 +101,7 @@ describe('module sandbox (Extism in worker threads)', function () {
     // n rounds of xorshift: find an n that takes at least twice the 20 ms limit but well inside the grace (1 s)
     const measure = await ModulePool.create({ service: 'measure', wasm: compute, grant: grant({ timeoutMs: 5_000 }), size: 1, host: { log } })
     pools.push(measure)
-    let n = 1_000_000
-    for (let i = 0; i < 10; i++) {
-      const t0 = performance.now()
-      await measure.call('work', new TextEncoder().encode(String(n)))
-      const ms = performance.now() - t0
-      if (ms >= 40) break
-      n *= 2
-    }
+    const n = await roundsTaking(measure, 40)
     const late = await rejection(slow.call('work', new TextEncoder().encode(String(n))))
     expect(late.name).to.equal('ModuleTimeoutError')
     await waitFor(() => slow.counters.recovered === 1, { timeoutMs: 10_000, what: 'the slow call to finish within its grace' })
@@ -111,13 +116,7 @@ describe('module sandbox (Extism in worker threads)', function () {
     const one = await ModulePool.create({ service: 'abandoned', wasm: compute, grant: grant({ timeoutMs: 5_000 }), size: 1, host: { log } })
     pools.push(one)
     // n rounds of xorshift that take at least 200 ms, well inside the grace (5 s, the limit)
-    let n = 1_000_000
-    for (let i = 0; i < 12; i++) {
-      const t0 = performance.now()
-      await one.call('work', new TextEncoder().encode(String(n)))
-      if (performance.now() - t0 >= 200) break
-      n *= 2
-    }
+    const n = await roundsTaking(one, 200)
     const caller = new AbortController()
     const abandoned = one.call('work', new TextEncoder().encode(String(n)), { signal: caller.signal })
     caller.abort(new DeadlineExceededError('the caller\'s deadline passed'))
