@@ -32,9 +32,8 @@ export interface FetchOneOptions extends AbortOptions {
   onProgress?: (progress: ModuleFetchProgressView) => void
   /**
    * Peers the caller knows hold the module, asked before anyone else: for a
-   * service's new owner, the members already running it. At N = 50 a new
-   * owner spent 8-11 s fetching a 40 kB module from its publisher and the
-   * DHT's providers on a saturated host, while the surviving replica held it.
+   * service's new owner, the members already running it (the publisher, asked
+   * next, may be the busiest member or gone).
    */
   likelyHolders?: PeerId[]
 }

@@ -17,7 +17,16 @@ export const DEFAULT_API_TIMEOUT_MS = 60_000
  * asked to deploy gets a share that shrinks with N.
  */
 export function apiTimeoutFor (nodes: number): number {
-  return Math.max(DEFAULT_API_TIMEOUT_MS, nodes * 3_000)
+  return perDaemonLimit(nodes, DEFAULT_API_TIMEOUT_MS)
+}
+
+/**
+ * 3 s per daemon in the network, never under `floorMs`: the limits that
+ * wait on a daemon's share of a host all N daemons share (control API,
+ * readiness, a deploy running everywhere).
+ */
+export function perDaemonLimit (nodes: number, floorMs: number): number {
+  return Math.max(floorMs, nodes * 3_000)
 }
 
 /** How long a daemon may take to print that it is ready, where the runner does not set it. */
@@ -32,7 +41,7 @@ export const DEFAULT_READY_TIMEOUT_MS = 120_000
  * and a 120 s limit failed the whole run at the 97th daemon.
  */
 export function readyTimeoutFor (nodes: number): number {
-  return Math.max(DEFAULT_READY_TIMEOUT_MS, nodes * 3_000)
+  return perDaemonLimit(nodes, DEFAULT_READY_TIMEOUT_MS)
 }
 
 export interface SimNode {

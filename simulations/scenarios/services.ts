@@ -1,10 +1,10 @@
 import { echoModule, runningServices } from '../harness/modules.js'
-import type { Network, SimNode } from '../harness/network.js'
+import { perDaemonLimit, type Network, type SimNode } from '../harness/network.js'
 import { POLL_DAEMONS_MS, until } from './common.js'
 
-/** How long deployEcho waits for every service to run: 3 s per live daemon, at least 180 s (see apiTimeoutFor). */
+/** How long deployEcho waits for every service to run: 3 s per live daemon, at least 180 s. */
 export function deployTimeoutFor (nodes: number): number {
-  return Math.max(180_000, nodes * 3_000)
+  return perDaemonLimit(nodes, 180_000)
 }
 
 /**
