@@ -30,6 +30,9 @@ export function perDaemonLimit (nodes: number, floorMs: number): number {
 }
 
 /** How long a daemon may take to print that it is ready, where the runner does not set it. */
+/** bootstrap addresses each newcomer is given (see Network.bootstrap) */
+export const BOOTSTRAP_SEEDS = 3
+
 export const DEFAULT_READY_TIMEOUT_MS = 120_000
 
 /**
@@ -49,6 +52,8 @@ export interface SimNode {
   daemon: DaemonProcess
   client: ApiClient
   peerId: string
+  /** the address others bootstrap from (learnt once per run of the daemon) */
+  addr?: string
   /** member events as this node reported them, with the time parsed (epoch ms) */
   events: Array<MemberEventView & { at: number }>
   killed: boolean
@@ -107,8 +112,6 @@ export interface NetworkInit {
 export class Network {
   readonly nodes: SimNode[] = []
   private readonly init: NetworkInit
-  /** the node others bootstrap from (the first live one) and its address */
-  private boot?: { node: SimNode, addr?: string }
   private nextIndex = 0
 
   constructor (init: NetworkInit) {
@@ -142,11 +145,24 @@ export class Network {
     return wanted
   }
 
-  private async bootstrap (): Promise<string | undefined> {
-    const first = this.live()[0]
-    if (first == null) return undefined
-    if (this.boot?.node !== first) this.boot = { node: first, addr: (await first.client.id()).addrs[0] }
-    return this.boot.addr
+  /**
+   * Where a newcomer joins: the first live node and up to BOOTSTRAP_SEEDS - 1
+   * others spread over the live ones, as an operator lists several seeds. With
+   * the first node alone, at N = 100 on 2 cores the last 12 newcomers timed out
+   * dialling it for 20 minutes (it was as starved as every other daemon) and the
+   * mesh never converged; any one seed that answers is enough.
+   */
+  private async bootstrap (): Promise<string[]> {
+    const live = this.live()
+    const picks = [...new Set([0, ...Array.from({ length: BOOTSTRAP_SEEDS - 1 }, (_, i) => Math.floor(((i + 1) * live.length) / BOOTSTRAP_SEEDS))])]
+    const addrs = await Promise.all(picks.map(async i => await this.addrOf(live[i])))
+    return addrs.filter((a): a is string => a != null)
+  }
+
+  private async addrOf (node: SimNode | undefined): Promise<string | undefined> {
+    if (node == null) return undefined
+    node.addr ??= (await node.client.id()).addrs[0]
+    return node.addr
   }
 
   private async spawn (index: number): Promise<DaemonProcess> {
@@ -155,7 +171,7 @@ export class Network {
     const where = this.init.netns != null
       ? { defaults: false, wrapper: await this.init.netns.addHost(index), args: ['--profile', 'lan', '--listen', `/ip4/${hostAddress(index)}/tcp/4001`] }
       : { defaults: true, wrapper: undefined, args: [] }
-    const args = [...where.args, '--log-level', this.init.logLevel ?? 'warn', ...(this.init.args ?? []), ...(boot != null ? ['--bootstrap', boot] : [])]
+    const args = [...where.args, '--log-level', this.init.logLevel ?? 'warn', ...(this.init.args ?? []), ...boot.flatMap(addr => ['--bootstrap', addr])]
     const logFile = this.init.logDir != null ? join(this.init.logDir, `n${index}.log`) : undefined
     return DaemonProcess.start(repo, args, { timeoutMs: this.init.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, env: this.init.debug != null ? { DEBUG: this.init.debug } : {}, nodeArgs: this.init.nodeArgs?.(index), defaults: where.defaults, wrapper: where.wrapper, logFile })
   }
@@ -175,8 +191,8 @@ export class Network {
     const spawnedAt = Date.now()
     const daemon = await this.spawn(index)
     const client = new ApiClient({ socketPath: repoPaths(repo).apiSocket, repo, timeoutMs: this.init.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS })
-    const peerId = (await client.id()).peerId
-    const node: SimNode = { index, daemon, client, peerId, events: [], killed: false, lives: [{ from: spawnedAt }], stream: new AbortController() }
+    const { peerId, addrs } = await client.id()
+    const node: SimNode = { index, daemon, client, peerId, addr: addrs[0], events: [], killed: false, lives: [{ from: spawnedAt }], stream: new AbortController() }
     this.follow(node)
     this.nodes.push(node)
     this.nodes.sort((a, b) => a.index - b.index)
@@ -192,6 +208,8 @@ export class Network {
     if (this.stopped) throw new Error('the network was stopped')
     const spawnedAt = Date.now()
     node.daemon = await this.spawn(node.index)
+    // on loopback a restarted daemon listens on a new port
+    node.addr = undefined
     node.killed = false
     node.lives.push({ from: spawnedAt })
     this.follow(node)

@@ -35,7 +35,8 @@ export const bootstrapLoss: Scenario = async ({ net, nodes, progress, mark }) =>
   const startedAt = Date.now()
   const join = await ensureNetwork(net, nodes, progress)
   progress('killing the bootstrap node')
-  // the first live node: every node started after it bootstrapped from it
+  // the first live node: every node started after it was given it as a seed (beside up to
+  // two others, Network.bootstrap), the one seed they all share
   const boot = net.live()[0]!
   const killedAt = await net.kill(boot)
   mark('kill bootstrap', killedAt)
