@@ -30,9 +30,6 @@ export function perDaemonLimit (nodes: number, floorMs: number): number {
 }
 
 /** How long a daemon may take to print that it is ready, where the runner does not set it. */
-/** bootstrap addresses each newcomer is given (see Network.bootstrap) */
-export const BOOTSTRAP_SEEDS = 3
-
 export const DEFAULT_READY_TIMEOUT_MS = 120_000
 
 /**
@@ -45,6 +42,15 @@ export const DEFAULT_READY_TIMEOUT_MS = 120_000
  */
 export function readyTimeoutFor (nodes: number): number {
   return perDaemonLimit(nodes, DEFAULT_READY_TIMEOUT_MS)
+}
+
+/** bootstrap addresses each newcomer is given (see Network.bootstrap) */
+export const BOOTSTRAP_SEEDS = 3
+
+/** Which of `live` daemons (by position) a newcomer bootstraps from: the first, then others evenly spread. */
+export function seedPositions (live: number, seeds = BOOTSTRAP_SEEDS): number[] {
+  const spread = Array.from({ length: seeds }, (_, i) => Math.floor((i * live) / seeds))
+  return [...new Set(spread)].filter(i => i < live)
 }
 
 export interface SimNode {
@@ -154,8 +160,7 @@ export class Network {
    */
   private async bootstrap (): Promise<string[]> {
     const live = this.live()
-    const picks = [...new Set([0, ...Array.from({ length: BOOTSTRAP_SEEDS - 1 }, (_, i) => Math.floor(((i + 1) * live.length) / BOOTSTRAP_SEEDS))])]
-    const addrs = await Promise.all(picks.map(async i => await this.addrOf(live[i])))
+    const addrs = await Promise.all(seedPositions(live.length).map(async i => await this.addrOf(live[i])))
     return addrs.filter((a): a is string => a != null)
   }
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { expect } from 'chai'
 import { echoModule } from '../../simulations/harness/modules.js'
 import { hostAddress, NetnsLab, netnsUnavailable } from '../../simulations/harness/netns.js'
-import { apiTimeoutFor, DEFAULT_API_TIMEOUT_MS, DEFAULT_READY_TIMEOUT_MS, readyTimeoutFor, type Network, type SimNode } from '../../simulations/harness/network.js'
+import { apiTimeoutFor, DEFAULT_API_TIMEOUT_MS, DEFAULT_READY_TIMEOUT_MS, readyTimeoutFor, seedPositions, type Network, type SimNode } from '../../simulations/harness/network.js'
 import { aliveTimeline } from '../../simulations/harness/timeline.js'
 import { figuresOf } from '../bench/figures.js'
 
@@ -38,6 +38,13 @@ describe('simulation harness', function () {
     expect(readyTimeoutFor(5)).to.equal(DEFAULT_READY_TIMEOUT_MS)
     expect(readyTimeoutFor(40)).to.equal(DEFAULT_READY_TIMEOUT_MS)
     expect(readyTimeoutFor(100)).to.equal(300_000)
+  })
+
+  it('a newcomer bootstraps from the first live daemon and others spread over the rest, each once', () => {
+    expect(seedPositions(0)).to.deep.equal([])
+    expect(seedPositions(1)).to.deep.equal([0])
+    expect(seedPositions(2)).to.deep.equal([0, 1])
+    expect(seedPositions(99)).to.deep.equal([0, 33, 66])
   })
 
   it('members alive per node are rebuilt from the events, and a restarted daemon starts from an empty table', () => {
