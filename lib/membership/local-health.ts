@@ -5,6 +5,11 @@ export interface LocalHealthInit {
   lagPerPointMs?: number
   /** host run queue per CPU, beyond the first, that adds one point; 0 turns the signal off */
   loadPerPoint?: number
+  /**
+   * The highest score, from the lag and load signals; the probe signal stops
+   * at MAX_LOCAL_HEALTH (memberlist's 8) whatever this is. @default MAX_LOCAL_HEALTH
+   */
+  max?: number
 }
 
 /**
@@ -18,6 +23,8 @@ export interface LocalHealthInit {
  * times its CPUs every process waits its turn, so acks and refutations are
  * late for everyone there, this node's siblings included, long before this
  * node's own event loop shows it. All timeouts are multiplied by (1 + score).
+ * The score is capped (memberlist: 8); `local` lets lag and load take it
+ * further (presets.ts, maxLocalHealth).
  */
 export class LocalHealth {
   private probeScore = 0
@@ -25,14 +32,16 @@ export class LocalHealth {
   private loadScore = 0
   private readonly lagPerPointMs: number
   private readonly loadPerPoint: number
+  private readonly max: number
 
   constructor (init: LocalHealthInit = {}) {
     this.lagPerPointMs = init.lagPerPointMs ?? LAG_PER_HEALTH_POINT_MS
     this.loadPerPoint = init.loadPerPoint ?? LOAD_PER_HEALTH_POINT
+    this.max = init.max ?? MAX_LOCAL_HEALTH
   }
 
   get score (): number {
-    return Math.min(MAX_LOCAL_HEALTH, this.probeScore + this.lagScore + this.loadScore)
+    return Math.min(this.max, this.probeScore + this.lagScore + this.loadScore)
   }
 
   get multiplier (): number {
@@ -64,7 +73,7 @@ export class LocalHealth {
 
   /** the p99 event-loop delay of the last interval */
   observeLag (lagMs: number): void {
-    this.lagScore = Math.min(MAX_LOCAL_HEALTH, Math.floor(lagMs / this.lagPerPointMs))
+    this.lagScore = Math.min(this.max, Math.floor(lagMs / this.lagPerPointMs))
   }
 
   /**
@@ -77,6 +86,6 @@ export class LocalHealth {
       this.loadScore = 0
       return
     }
-    this.loadScore = Math.min(MAX_LOCAL_HEALTH, Math.floor(Math.max(0, loadPerCpu - 1) / this.loadPerPoint))
+    this.loadScore = Math.min(this.max, Math.floor(Math.max(0, loadPerCpu - 1) / this.loadPerPoint))
   }
 }

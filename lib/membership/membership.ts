@@ -185,7 +185,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       if (value != null) timing[key] = value
     }
     this.timing = timing
-    this.health = new LocalHealth({ lagPerPointMs: this.timing.lagPerHealthPointMs, loadPerPoint: this.timing.loadPerHealthPoint })
+    this.health = new LocalHealth({ lagPerPointMs: this.timing.lagPerHealthPointMs, loadPerPoint: this.timing.loadPerHealthPoint, max: this.timing.maxLocalHealth })
     const prefix = init.protocolPrefix ?? DEFAULT_PROTOCOL_PREFIX
     this.topology = new Topology(components, {
       self: this.self,

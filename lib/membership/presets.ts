@@ -77,6 +77,20 @@ export interface TimingPreset {
    * members in 3 min; none with this signal, simulations/results/idle-n100).
    */
   loadPerHealthPoint: number
+  /**
+   * The highest local health score, so timeouts stretch at most (1 + this)
+   * times. Memberlist's 8 for `lan` and `wan`. 32 for `local`: there the
+   * siblings that time out are on this host, and the only way one of them
+   * really fails is its process ending, which a refused dial shows at once
+   * whatever the score. At N = 100 on 2 cores the run queue reached 60 per
+   * CPU (30 points at 2 per point), the score sat at 8, probes and
+   * refutations were later than 9 x their timeouts, and every daemon was
+   * suspected over and over (33,000 suspect and 11,000 failed lines in the
+   * daemons' logs over the 9 minutes after the start, no daemon killed),
+   * which kept the host overloaded: each claim is gossiped, checked and
+   * answered.
+   */
+  maxLocalHealth: number
 }
 
 export const TIMING_PRESETS = {
@@ -95,7 +109,8 @@ export const TIMING_PRESETS = {
     syncIntervalMs: 30_000,
     reapAfterMs: 10 * 60_000,
     lagPerHealthPointMs: 200,
-    loadPerHealthPoint: 2
+    loadPerHealthPoint: 2,
+    maxLocalHealth: 32
   },
   lan: {
     advertIntervalMs: 1_000,
@@ -112,7 +127,8 @@ export const TIMING_PRESETS = {
     syncIntervalMs: 30_000,
     reapAfterMs: 24 * 3600_000,
     lagPerHealthPointMs: 50,
-    loadPerHealthPoint: 4
+    loadPerHealthPoint: 4,
+    maxLocalHealth: 8
   },
   wan: {
     advertIntervalMs: 2_000,
@@ -129,7 +145,8 @@ export const TIMING_PRESETS = {
     syncIntervalMs: 60_000,
     reapAfterMs: 72 * 3600_000,
     lagPerHealthPointMs: 100,
-    loadPerHealthPoint: 4
+    loadPerHealthPoint: 4,
+    maxLocalHealth: 8
   }
 } as const satisfies Record<string, TimingPreset>
 

@@ -65,6 +65,8 @@ export const configSchema = z.strictObject({
     lagPerHealthPointMs: ms.optional(),
     /** host load average per CPU, beyond the first, per point of local health; 0 = off */
     loadPerHealthPoint: z.number().min(0).max(1000).optional(),
+    /** the highest local health score (timeouts stretch at most 1 + this times) */
+    maxLocalHealth: z.number().int().min(0).max(1000).optional(),
     /** connections kept to random members besides the ring neighbours */
     targetPeers: z.number().int().min(0).max(1000).optional(),
     /** ring successors each member probes (its monitors' count) */

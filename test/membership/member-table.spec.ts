@@ -188,6 +188,22 @@ describe('Lifeguard suspicion timeout and local health', () => {
     h.observeLoad(Number.NaN)
     expect(h.parts.load).to.equal(0)
   })
+
+  it('a higher cap lets lag and load stretch timeouts further, but not missed probes', () => {
+    const h = new LocalHealth({ loadPerPoint: 2, max: 32 })
+    // a run queue of 61 per CPU: 30 points, where the default cap stops at 8
+    h.observeLoad(61)
+    expect(h.score).to.equal(30)
+    h.observeLoad(200)
+    expect(h.score).to.equal(32)
+    expect(h.multiplier).to.equal(33)
+    h.observeLoad(0)
+    // Lifeguard's own probe signal keeps memberlist's cap
+    for (let i = 0; i < 50; i++) h.missedAck()
+    expect(h.parts.probe).to.equal(8)
+    h.observeLag(10_000)
+    expect(h.score).to.equal(32)
+  })
 })
 
 describe('membership wire format', () => {

@@ -89,10 +89,11 @@ describe('gossip membership (in-process meshes)', function () {
     expect(t.indirectTimeoutMs).to.equal(TIMING_PRESETS.local.indirectTimeoutMs)
     expect(t.lagPerHealthPointMs).to.equal(TIMING_PRESETS.local.lagPerHealthPointMs)
     expect(t.loadPerHealthPoint).to.equal(TIMING_PRESETS.local.loadPerHealthPoint)
+    expect(t.maxLocalHealth).to.equal(32)
     // the local health score is shown with its parts
     const stats = nodes[0]!.services.membership.stats()
     expect(stats.localHealthParts).to.have.keys('probe', 'lag', 'load')
-    expect(stats.localHealth).to.equal(Math.min(8, stats.localHealthParts.probe + stats.localHealthParts.lag + stats.localHealthParts.load))
+    expect(stats.localHealth).to.equal(Math.min(t.maxLocalHealth, stats.localHealthParts.probe + stats.localHealthParts.lag + stats.localHealthParts.load))
   })
 
   it('converges: every node lists every other as alive, with resources and itself marked', async () => {

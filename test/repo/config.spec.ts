@@ -89,6 +89,8 @@ describe('config validation', () => {
     // host load per point of local health: 0 turns it off, a negative one is refused by name
     expect(parseConfig({ membership: { loadPerHealthPoint: 0 } }, 'c').membership.loadPerHealthPoint).to.equal(0)
     expect(configError(() => parseConfig({ membership: { loadPerHealthPoint: -1 } }, 'c')).key).to.equal('membership.loadPerHealthPoint')
+    expect(parseConfig({ membership: { maxLocalHealth: 8 } }, 'c').membership.maxLocalHealth).to.equal(8)
+    expect(configError(() => parseConfig({ membership: { maxLocalHealth: 2.5 } }, 'c')).key).to.equal('membership.maxLocalHealth')
   })
 
   it('rejects a config that is not an object', () => {
