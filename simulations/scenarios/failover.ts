@@ -1,6 +1,7 @@
 import { runLoad, topErrors } from '../harness/load.js'
 import { runners } from '../harness/modules.js'
 import { pick } from '../harness/rng.js'
+import { perDaemonLimit } from '../harness/network.js'
 import { distribution } from '../harness/stats.js'
 import { ensureNetwork, until } from './common.js'
 import { deployEcho } from './services.js'
@@ -13,6 +14,16 @@ const SERVICE = 'failover'
 const REPLICAS = 2
 /** calls each node keeps in flight during the kills */
 const CONCURRENCY = 1
+
+/**
+ * How long a kill may wait for a new owner: 3 s per daemon, at least 120 s.
+ * A new owner fetches the module and starts a worker on a host all N
+ * daemons share; at N = 100 on 2 cores the first deploy took 12 minutes to
+ * get 20 services onto 2 owners each, and 120 s was not enough.
+ */
+export function ownerWaitFor (nodes: number): number {
+  return perDaemonLimit(nodes, 120_000)
+}
 
 /**
  * failover: a 2-replica module service under load from every node
@@ -31,6 +42,10 @@ export const failover: Scenario = async ({ net, nodes, repeats, random, progress
   const loading = runLoad({ callers: net.live(), concurrency: CONCURRENCY, service: () => SERVICE, input: 'f', signal: stop.signal, idempotent: true, timeoutMs: 15_000 })
   const rows: Array<{ victim: number, newOwner: number, newOwnerMs: number, detectedMs?: number, window: [number, number] }> = []
   const kills = Math.max(1, Math.min(repeats, nodes - 3))
+  const waitMs = ownerWaitFor(nodes)
+  // a kill after which no new owner ran in time: reported as such, and the kills stop there
+  // (the figures of the kills before it, and the calls, are still worth having)
+  let missed: { victim: number, waitedMs: number, window: [number, number] } | undefined
   try {
     for (let r = 0; r < kills; r++) {
       progress('kill an owner', r, kills)
@@ -40,10 +55,15 @@ export const failover: Scenario = async ({ net, nodes, repeats, random, progress
       mark(`kill owner ${victim.index}`, killedAt)
       const before = new Set(owners)
       let now: typeof owners = []
-      await until(async () => {
-        now = await runners(net, SERVICE)
-        return now.length >= REPLICAS && now.some(n => !before.has(n))
-      }, 120_000, `a new owner of ${SERVICE} after killing node ${victim.index}`, POLL_MS)
+      try {
+        await until(async () => {
+          now = await runners(net, SERVICE)
+          return now.length >= REPLICAS && now.some(n => !before.has(n))
+        }, waitMs, `a new owner of ${SERVICE} after killing node ${victim.index}`, POLL_MS)
+      } catch {
+        missed = { victim: victim.index, waitedMs: Date.now() - killedAt, window: [killedAt, Date.now()] }
+        break
+      }
       const newOwnerMs = Date.now() - killedAt
       // the time to a new owner is the new owner's failure verdict on the victim (detection), then its placement, fetch and start
       const newOwner = now.find(n => !before.has(n))!
@@ -57,20 +77,24 @@ export const failover: Scenario = async ({ net, nodes, repeats, random, progress
     stop.abort()
   }
   const records = await loading
-  const perKill = rows.map(({ window, ...row }) => {
-    const inWindow = records.filter(c => c.at >= window[0] && c.at < window[1])
-    return { ...row, callsInWindow: inWindow.length, failedCalls: inWindow.filter(c => !c.ok).length }
-  })
+  const inWindow = (window: [number, number]): { callsInWindow: number, failedCalls: number } => {
+    const calls = records.filter(c => c.at >= window[0] && c.at < window[1])
+    return { callsInWindow: calls.length, failedCalls: calls.filter(c => !c.ok).length }
+  }
+  const perKill = rows.map(({ window, ...row }) => ({ ...row, ...inWindow(window) }))
+  const noNewOwner = missed == null ? undefined : { victim: missed.victim, waitedMs: missed.waitedMs, ...inWindow(missed.window) }
+  const notWithin = missed == null ? undefined : `none within ${Math.round(waitMs / 1000)} s`
   const detected = distribution(rows.flatMap(r => r.detectedMs != null ? [r.detectedMs] : []))
   const failed = records.filter(c => !c.ok).length
   const newOwner = distribution(rows.map(r => r.newOwnerMs))
   const ok = records.filter(c => c.ok)
   return {
-    headline: { 'time to new owner p50 (ms)': newOwner.p50, 'time to new owner max (ms)': newOwner.max, 'of which detection p50 (ms)': detected.p50, 'failed calls': failed, calls: records.length },
+    headline: { 'time to new owner p50 (ms)': newOwner.n > 0 ? newOwner.p50 : (notWithin ?? '-'), 'time to new owner max (ms)': notWithin ?? newOwner.max, 'of which detection p50 (ms)': detected.p50, 'failed calls': failed, calls: records.length },
     summary: {
       convergenceMs: join?.convergenceMs,
       replicas: REPLICAS,
       kills: perKill,
+      ...(noNewOwner != null ? { noNewOwner } : {}),
       newOwnerMs: newOwner,
       // the new owner's failed verdict on the victim; the rest of newOwnerMs is placement, module fetch and start
       newOwnerDetectedMs: detected,
@@ -81,7 +105,7 @@ export const failover: Scenario = async ({ net, nodes, repeats, random, progress
     },
     goals: [
       { name: 'calls failed while owners were killed (idempotent calls)', target: '0', value: failed, met: failed === 0 },
-      { name: 'a new owner runs the service, worst case', target: '<= 30000 ms', value: newOwner.max, met: newOwner.max <= 30_000 }
+      { name: 'a new owner runs the service, worst case', target: '<= 30000 ms', value: notWithin ?? newOwner.max, met: missed == null && newOwner.max <= 30_000 }
     ],
     plot: {
       title: `failover: ${REPLICAS}-replica service under load, ${kills} owner kills, ${nodes} daemons`,

@@ -5,6 +5,7 @@ import { hostAddress, NetnsLab, netnsUnavailable } from '../../simulations/harne
 import { apiTimeoutFor, DEFAULT_API_TIMEOUT_MS, DEFAULT_READY_TIMEOUT_MS, readyTimeoutFor, seedPositions, type Network, type SimNode } from '../../simulations/harness/network.js'
 import { aliveTimeline } from '../../simulations/harness/timeline.js'
 import { figuresOf } from '../bench/figures.js'
+import { ownerWaitFor } from '../../simulations/scenarios/failover.js'
 
 /** the engine's own check (tsconfig has no DOM lib, which is where TypeScript declares WebAssembly) */
 const { WebAssembly: engine } = globalThis as unknown as { WebAssembly: { validate: (bytes: Uint8Array) => boolean } }
@@ -38,6 +39,9 @@ describe('simulation harness', function () {
     expect(readyTimeoutFor(5)).to.equal(DEFAULT_READY_TIMEOUT_MS)
     expect(readyTimeoutFor(40)).to.equal(DEFAULT_READY_TIMEOUT_MS)
     expect(readyTimeoutFor(100)).to.equal(300_000)
+    // and a failover kill's wait for a new owner
+    expect(ownerWaitFor(10)).to.equal(120_000)
+    expect(ownerWaitFor(100)).to.equal(300_000)
   })
 
   it('a newcomer bootstraps from the first live daemon and others spread over the rest, each once', () => {
