@@ -776,8 +776,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         if (event != null) this.emitMember({ ...event, by: from, reason: 'claim' })
       }
     } catch (err) {
-      // a neighbour that cannot answer (older version, busy) is not fatal: adverts will come; logged at debug
-      // (DEBUG=noodled:membership): at N = 100 a newcomer learnt 52 of 99 members in 4 minutes, and why its pulls failed was not on record
+      // a neighbour that cannot answer (older version, busy) is not fatal: adverts will come;
+      // at debug, not trace: a newcomer whose pulls all fail waits a whole advert interval per member
       if (!again) this.synced--
       this.log('member sync from %p failed: %e', peer, err)
     }
