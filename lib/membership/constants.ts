@@ -63,6 +63,8 @@ export const LAG_RESOLUTION_MS = 100
 export const ADDRS_REFRESH_MS = 10 * 60_000
 /** A member-list pull may take this long (a few hundred entries, from a neighbour that may be busy). */
 export const SYNC_TIMEOUT_MS = 10_000
+/** the most local health stretches a member-list pull to: a pull holds one of the two first-pull turns while it waits */
+export const SYNC_TIMEOUT_MAX_MS = 60_000
 /**
  * A member that joined (or recovered) less than this long ago is not
  * suspected when a probe fails: a daemon that has just started is busy

@@ -10,7 +10,7 @@ import { Key, type Datastore } from 'interface-datastore'
 import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
 import { InvalidLabelError, MemberNotFoundError } from './errors.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
-import { ADDRS_REFRESH_MS, ANNOUNCE_REACHED_MS, EVENT_HISTORY, IDLE_TICK_MS, MAX_TOPIC_MESSAGE_BYTES, LEAVE_WAIT_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { ADDRS_REFRESH_MS, ANNOUNCE_REACHED_MS, EVENT_HISTORY, IDLE_TICK_MS, MAX_TOPIC_MESSAGE_BYTES, LEAVE_WAIT_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, SYNC_TIMEOUT_MS, SYNC_TIMEOUT_MAX_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import type { SyncSnapshot } from './sync.js'
@@ -215,7 +215,10 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       log: this.log,
       snapshot: () => this.snapshot(),
       onPush: (from, signed) => { void this.pushReceived(from, signed) },
-      timeoutMs: this.timing.probeTimeoutMs * 4,
+      // as long as the asking side waits (see pullMembers): under `local` timing
+      // 4 probe timeouts were 2 s, and at N = 100 on 2 cores a loaded member
+      // could not write its list within that, so a newcomer's pulls all failed
+      timeoutMs: () => this.syncTimeoutMs(),
       onMalformed: () => { this.reject('malformed') }
     })
     this.ticker = new Ticker({
@@ -732,6 +735,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
   }
 
+  /** a member-list pull's time, both sides, stretched by local health like probes */
+  private syncTimeoutMs (): number {
+    return Math.min(SYNC_TIMEOUT_MAX_MS, SYNC_TIMEOUT_MS * this.health.multiplier)
+  }
+
   /**
    * Pull a neighbour's member list, from the first two peers that connect
    * (a failed pull frees its turn for the next connection, and upkeep retries
@@ -745,7 +753,9 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     if (!again) this.synced++
     try {
       const push = await this.signedSelf()
-      const { members, down } = await this.sync.pull(peer, { signal: AbortSignal.any([signal, timeoutSignal(SYNC_TIMEOUT_MS)]), ...(push != null ? { push } : {}) })
+      // stretched by local health like probes: at N = 100 on 2 cores a newcomer
+      // had no pull succeed in 4 minutes, and learnt members from adverts alone
+      const { members, down } = await this.sync.pull(peer, { signal: AbortSignal.any([signal, timeoutSignal(this.syncTimeoutMs())]), ...(push != null ? { push } : {}) })
       this.syncedOk = true
       const now = Date.now()
       const learnt = new Set<string>()

@@ -57,7 +57,8 @@ export interface MemberSyncInit {
   log: Logger
   /** alive and suspect members this node knows (itself included), and those it suspects or has failed */
   snapshot: () => SyncSnapshot
-  timeoutMs: number
+  /** how long to serve one pull; read at each pull, so it can stretch with local health */
+  timeoutMs: () => number
   onMalformed: () => void
   /** a neighbour pushed its own signed advert with its pull (not checked yet) */
   onPush: (from: PeerId, signed: SignedAdvert) => void
@@ -108,7 +109,7 @@ export class MemberSync {
   }
 
   private async handle (stream: Stream, connection: Connection): Promise<void> {
-    const signal = timeoutSignal(this.init.timeoutMs)
+    const signal = timeoutSignal(this.init.timeoutMs())
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_BYTES })
       let req: z.output<typeof requestSchema>
