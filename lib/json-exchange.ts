@@ -26,6 +26,23 @@ export async function requestJson<T> (connectionManager: ConnectionManager, peer
   }
 }
 
+/**
+ * Up to `max` distinct connected peers at random, without `except`: whom a
+ * push-pull write asks to pull (the first connections are mostly the
+ * bootstrap peers and the earliest neighbours, the same for every node).
+ */
+export function connectedPeerSample (connectionManager: ConnectionManager, max: number, except?: string): PeerId[] {
+  const peers = new Map(connectionManager.getConnections().map(c => [c.remotePeer.toString(), c.remotePeer]))
+  if (except != null) peers.delete(except)
+  const all = [...peers.values()]
+  // partial Fisher-Yates: the first `max` places
+  for (let i = 0; i < Math.min(max, all.length - 1); i++) {
+    const j = i + Math.floor(Math.random() * (all.length - i))
+    ;[all[i], all[j]] = [all[j]!, all[i]!]
+  }
+  return all.slice(0, max)
+}
+
 /** A connected peer picked at random (anti-entropy's partner), if there is one. */
 export function randomConnectedPeer (connectionManager: ConnectionManager): PeerId | undefined {
   const peers = connectionManager.getConnections().map(c => c.remotePeer)

@@ -10,7 +10,7 @@ import { AuditLog, type AuditType } from '../audit/log.js'
 import { UnauthorizedError } from '../interface/errors.js'
 import { decodeJson, encodeJson } from '../membership/wire.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
-import { randomConnectedPeer, requestJson } from '../json-exchange.js'
+import { connectedPeerSample, randomConnectedPeer, requestJson } from '../json-exchange.js'
 import type { Ability } from './abilities.js'
 import { Authority, MAX_REVOCATIONS, type Authorized, type DelegateInput } from './authority.js'
 import { canonicalJson, digestOf } from './canonical.js'
@@ -202,8 +202,7 @@ export class Auth implements Startable {
       this.log.trace('revocation publish failed: %e', err)
     }
     // push-pull: each connected member asks for what it lacks
-    const peers = [...new Set(this.components.connectionManager.getConnections().map(c => c.remotePeer))].slice(0, MAX_PUSH_PEERS)
-    for (const p of peers) void this.pull(p)
+    for (const p of connectedPeerSample(this.components.connectionManager, MAX_PUSH_PEERS)) void this.pull(p)
     return r
   }
 

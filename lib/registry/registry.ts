@@ -16,7 +16,7 @@ import { DEFAULT_SETTLE_MS, SERVICE_NAME } from '../placement/constants.js'
 import { parseServiceSpec, type ServiceSpec } from '../placement/spec.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
 import { ServiceCatalog, type CatalogGuard } from './catalog.js'
-import { randomConnectedPeer, requestJson } from '../json-exchange.js'
+import { connectedPeerSample, randomConnectedPeer, requestJson } from '../json-exchange.js'
 import { CATALOG_SYNC_INTERVAL_MS, CATALOG_SYNC_PROTOCOL_SUFFIX, CATALOG_TOPIC_SUFFIX, MAX_CATALOG_MESSAGE_BYTES, MAX_CATALOG_SYNC_BYTES, RECONCILE_DEBOUNCE_MS, RECONCILE_INTERVAL_MS } from './constants.js'
 import { localInstances, type DiscoveryMember } from './discovery.js'
 import type { LocalEndpoint } from '../rpc/handlers.js'
@@ -78,9 +78,15 @@ export interface DeployResult {
 }
 
 const gossipSchema = z.strictObject({ v: z.literal(1), entries: z.array(z.unknown()).min(1).max(100) })
-/** name -> "version/author" of what the requester holds */
-/** Connected members a local write is pushed to directly (besides gossip). */
+/** Connected members a write is pushed to directly (besides gossip). */
 const MAX_PUSH_PEERS = 16
+/**
+ * Entries learnt by a pull are pushed on once per this long: a burst of
+ * deploys (a simulation deploys 20 at once) is forwarded once, not per entry.
+ */
+const FORWARD_DEBOUNCE_MS = 250
+
+/** name -> "version/author" of what the requester holds */
 
 const syncRequestSchema = z.strictObject({ digest: z.record(z.string().max(63), z.string().max(200)) })
 const syncResponseSchema = z.strictObject({ entries: z.array(z.unknown()).max(100_000) })
@@ -108,6 +114,7 @@ export class Registry implements Startable {
   private cached?: { placement: PlacementResult, validUntil: number }
   private readonly resolved = new Map<string, ResolveView>()
   private reconcileTimer?: ReturnType<typeof setTimeout>
+  private forwardTimer?: ReturnType<typeof setTimeout>
   private reconcileTask?: RepeatingTask
   private dht?: ServiceDht
 
@@ -172,6 +179,8 @@ export class Registry implements Startable {
     this.reconcileTask?.stop()
     clearTimeout(this.reconcileTimer)
     this.reconcileTimer = undefined
+    clearTimeout(this.forwardTimer)
+    this.forwardTimer = undefined
     this.catalog.removeEventListener('change', this.onChange)
     this.externals.removeEventListener('change', this.onChange)
     this.externals.stop()
@@ -405,23 +414,42 @@ export class Registry implements Startable {
 
   // ---- replication -------------------------------------------------------
 
-  /** A local write: gossip it now, store it on the DHT in the background. */
   /**
    * A local write reaches the mesh by gossip, and by push-pull with the
    * connected members: each is asked for what this node lacks, sees from
    * the digest that this node holds something newer, and pulls it. Gossip
    * alone reaches only the topic's mesh, which a young mesh may not have
-   * formed yet: a deploy then waited for anti-entropy (30 s).
+   * formed yet: a deploy then waited for anti-entropy (30 s). It is stored
+   * on the DHT in the background.
    */
   private async write (entry: CatalogEntry): Promise<void> {
     await this.publish(entry)
     void this.dht?.store(entry)
-    const asked = new Set<string>()
-    for (const c of this.components.connectionManager.getConnections()) {
-      if (asked.size >= MAX_PUSH_PEERS || asked.has(c.remotePeer.toString())) continue
-      asked.add(c.remotePeer.toString())
-      void this.pull(c.remotePeer)
-    }
+    this.push()
+  }
+
+  /**
+   * Ask up to MAX_PUSH_PEERS connected members, at random, to pull from this
+   * node (see write). `except`: the one it just pulled from.
+   */
+  private push (except?: string): void {
+    for (const peer of connectedPeerSample(this.components.connectionManager, MAX_PUSH_PEERS, except)) void this.pull(peer)
+  }
+
+  /**
+   * Entries this node learnt by a pull are pushed on, as the writer pushed
+   * them: only the author may gossip its entries, so a member that is not
+   * connected to the writer, and whose topic mesh missed the write, heard of
+   * it only at anti-entropy (30 s; an auth test with three nodes timed out
+   * on that). Entries learnt by gossip are not: gossip carries them on.
+   */
+  private forward (from: string): void {
+    if (this.forwardTimer != null || !this.started) return
+    this.forwardTimer = setTimeout(() => {
+      this.forwardTimer = undefined
+      if (this.started) this.push(from)
+    }, FORWARD_DEBOUNCE_MS)
+    this.forwardTimer.unref?.()
   }
 
   private async publish (entry: CatalogEntry): Promise<void> {
@@ -475,6 +503,7 @@ export class Registry implements Startable {
       this.counters.pulls++
       this.counters.syncRejected += rejected
       this.caughtUp = true
+      if (applied.length > 0) this.forward(peer.toString())
       return applied.length
     } catch (err: any) {
       this.log.trace('catalog pull from %p failed: %e', peer, err)

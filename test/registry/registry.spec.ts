@@ -95,6 +95,19 @@ describe('service registry (in-process meshes)', function () {
     await waitFor(() => others.every(n => !n.services.registry.catalog.has('pushed')), { what: 'the removal on the others without gossip' })
   })
 
+  it('a member that pulled a write pushes it on to members the writer is not connected to', async () => {
+    nodes = await startMesh(3, { registry: { syncIntervalMs: 3_600_000 } })
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const [hub, a, c] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    // an entry a holds that it neither gossiped nor pushed (as if its gossip and its
+    // push to c were lost); hub pulls it from a, and must carry it on to c
+    const entry = { name: 'relayed', version: 7, author: a.peerId.toString(), updatedAt: Date.now(), deleted: false, spec: { name: 'relayed', replicas: 1, requirements: { cpu: 0, memoryMb: 0, slots: 0, labels: {} } } }
+    expect((await a.services.registry.catalog.merge([entry])).applied).to.have.length(1)
+    expect(c.services.registry.catalog.has('relayed')).to.equal(false)
+    expect(await hub.services.registry.pull(a.peerId)).to.equal(1)
+    await waitFor(() => c.services.registry.catalog.has('relayed'), { what: 'the entry on c, by way of hub' })
+  })
+
   it('refuses gossip that forges another author or is malformed, and carries on', async () => {
     nodes = await startMesh(3)
     await waitFor(() => converged(nodes), { what: 'membership convergence' })
