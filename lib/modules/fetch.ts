@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import type { FetchedModuleView, ModuleFetchProgressView } from '../interface/api.js'
-import { BlockVerificationError } from '../interface/errors.js'
-import { BlockFetchSession } from './block-fetcher.js'
+import { BlockUnavailableError, BlockVerificationError } from '../interface/errors.js'
+import { BlockFetchSession, type ProviderReport } from './block-fetcher.js'
 import type { BlockStreams } from './block-streams.js'
 import { CHUNK_BYTES } from './constants.js'
 import { decodeRoot, verifyWasm } from './content.js'
@@ -11,6 +12,14 @@ import type { ModuleStore } from './store.js'
 
 /** Emit progress at most this often (and always at a module's end). */
 const PROGRESS_INTERVAL_MS = 100
+/**
+ * Rounds in a row a fetch may end without a new block before it fails.
+ * A round ends when no provider it found is left; it is tried again (see
+ * ModuleFetcher) only while some provider was busy rather than lacking.
+ */
+export const FETCH_IDLE_ROUNDS = 4
+/** Before round k without a new block: k times this, jittered (0.5-1.5x); 250 ms after a round that made progress. */
+export const FETCH_ROUND_BACKOFF_MS = 1_000
 
 export interface ModuleFetcherInit {
   store: ModuleStore
@@ -43,6 +52,15 @@ export interface FetchOneOptions extends AbortOptions {
  * wasm chunks, from whichever providers have them (BlockFetchSession),
  * every block verified as it arrives and the whole binary once more at the
  * end; then it is indexed, pinned and offered to others on the DHT.
+ *
+ * A session that runs out of providers while some were busy (timed out,
+ * unreachable, stream failed) or while it was still getting blocks is not
+ * the end: the fetch starts another round, with the blocks it has kept, and
+ * a new provider search. When a hundred members fetch a 10 MB module at
+ * once, the publisher times out for most and the others hold only part of
+ * it yet; in one round 61 of 98 fetches failed so (N = 100 on 2 cores). A
+ * round in which every provider lacked the blocks (an unknown CID) fails
+ * at once, as do FETCH_IDLE_ROUNDS rounds in a row without a block.
  */
 export class ModuleFetcher {
   private readonly init: ModuleFetcherInit
@@ -68,7 +86,7 @@ export class ModuleFetcher {
     const arrived = new Map<string, Uint8Array>()
     /** chunks count towards progress; the root, fetched before the totals are known, is counted with them */
     let counting = false
-    const session = new BlockFetchSession({
+    const newSession = (): BlockFetchSession => new BlockFetchSession({
       streams: this.init.streams,
       self: this.init.self,
       penalties: this.init.penalties,
@@ -86,14 +104,39 @@ export class ModuleFetcher {
         report(false)
       }
     }, options.signal)
+    /** the providers of rounds that ended */
+    const earlier: ProviderReport[] = []
+    let session = newSession()
     let searching = false
+    let idleRounds = 0
     const get = async (cids: CID[], roots = false): Promise<void> => {
-      if (cids.length === 0) return
-      if (!searching) {
-        searching = true
-        session.start(this.init.providers(root, session.signal, options.likelyHolders))
+      while (true) {
+        const todo = cids.filter(c => !arrived.has(c.toString()))
+        if (todo.length === 0) return
+        if (!searching) {
+          searching = true
+          session.start(this.init.providers(root, session.signal, options.likelyHolders))
+        }
+        const before = fetchedBlocks
+        try {
+          await session.get(todo, { withLink: roots })
+          return
+        } catch (err) {
+          if (!(err instanceof BlockUnavailableError) || options.signal?.aborted === true) throw err
+          const ended = session.providerReports()
+          const progressed = fetchedBlocks > before
+          const busy = ended.some(r => r.outcome === 'timeout' || r.outcome === 'unreachable' || r.outcome === 'error')
+          idleRounds = progressed ? 0 : idleRounds + 1
+          if ((!progressed && !busy) || idleRounds >= FETCH_IDLE_ROUNDS) throw err
+          earlier.push(...ended)
+          session.close()
+          const wait = progressed ? 250 : FETCH_ROUND_BACKOFF_MS * idleRounds * (0.5 + Math.random())
+          this.init.log('fetch of %s: no provider left with %d blocks to go (%s); another round in %d ms', root, todo.length - (fetchedBlocks - before), progressed ? 'some came' : 'some were busy', Math.round(wait))
+          await sleep(wait, undefined, options.signal != null ? { signal: options.signal } : {})
+          session = newSession()
+          searching = false
+        }
       }
-      await session.get(cids, { withLink: roots })
     }
     let node
     try {
@@ -142,7 +185,7 @@ export class ModuleFetcher {
       blocks: progress.blocksTotal,
       fetchedBlocks,
       fetchedBytes,
-      providers: session.providerReports(),
+      providers: [...earlier, ...session.providerReports()],
       ms: Math.round(performance.now() - started)
     }
   }

@@ -199,6 +199,26 @@ describe('module fetch from peers (in-process meshes)', function () {
     expect((await c.services.modules.store.read(CID.parse(published.cid))).manifest.name).to.equal('small')
   })
 
+  it('a round that ends with a provider busy is followed by another, which takes the module from a member that came to hold it meanwhile', async () => {
+    nodes = await startMesh(3)
+    await waitFor(() => converged(nodes), { what: 'membership convergence' })
+    const [c, x, b] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    const wasm = paddedWasm(600 * 1024, 11)
+    const published = await x.services.modules.publish(manifest('later', '1.0.0'), wasm)
+    await waitFor(() => c.services.modules.catalog.get('later', '1.0.0') != null, { what: 'c to hear of the version' })
+    // the publisher opens no block stream (as one too busy to), and b does not hold the module yet
+    await x.unhandle(BLOCKS)
+    const fetching = c.services.modules.fetch(published.cid)
+    await waitFor(() => b.services.modules.blockServer.counters.notHere > 0, { what: 'b to be asked, and to lack it' })
+    await b.services.modules.store.add(await packModule(parseManifest(manifest('later', '1.0.0')), wasm))
+
+    const result = await fetching
+    const outcomes = (peer: NoodleNode): Array<string | undefined> => result.modules[0]!.providers.filter(p => p.peerId === peer.peerId.toString()).map(p => p.outcome)
+    expect(outcomes(x)).to.include('unreachable')
+    expect(outcomes(b)).to.include.members(['lacks-blocks', 'served'])
+    expect((await c.services.modules.store.read(CID.parse(published.cid))).manifest.name).to.equal('later')
+  })
+
   it('an unknown CID or name is a clear error, and nothing is kept', async () => {
     nodes = await startMesh(2)
     await waitFor(() => converged(nodes), { what: 'membership convergence' })
