@@ -1,7 +1,7 @@
 import { runLoad, topErrors } from '../harness/load.js'
 import { runners } from '../harness/modules.js'
 import { pick } from '../harness/rng.js'
-import { perDaemonLimit } from '../harness/network.js'
+import { perDaemonLimit, type SimNode } from '../harness/network.js'
 import { distribution } from '../harness/stats.js'
 import { ensureNetwork, until } from './common.js'
 import { deployEcho } from './services.js'
@@ -25,6 +25,13 @@ export function ownerWaitFor (nodes: number): number {
   return perDaemonLimit(nodes, 120_000)
 }
 
+/** When `node` last started running `service` (after `after`), from its runtime's history. */
+async function runningSince (node: SimNode, service: string, after: number): Promise<number | undefined> {
+  const view = (await node.client.runtime().catch(() => [])).find(s => s.service === service)
+  const at = view?.history.filter(h => h.outcome === 'running').map(h => Date.parse(h.at)).at(-1)
+  return at != null && at >= after ? at : undefined
+}
+
 /**
  * failover: a 2-replica module service under load from every node
  * (idempotent calls, so the mesh may retry on the other instance); an owner
@@ -40,7 +47,7 @@ export const failover: Scenario = async ({ net, nodes, repeats, random, progress
   const stop = new AbortController()
   // every node calls; a caller that is killed stops, and its unfinished call is not counted
   const loading = runLoad({ callers: net.live(), concurrency: CONCURRENCY, service: () => SERVICE, input: 'f', signal: stop.signal, idempotent: true, timeoutMs: 15_000 })
-  const rows: Array<{ victim: number, newOwner: number, newOwnerMs: number, detectedMs?: number, window: [number, number] }> = []
+  const rows: Array<{ victim: number, newOwner: number, newOwnerMs: number, seenMs: number, detectedMs?: number, window: [number, number] }> = []
   const kills = Math.max(1, Math.min(repeats, nodes - 3))
   const waitMs = ownerWaitFor(nodes)
   // a kill after which no new owner ran in time: reported as such, and the kills stop there
@@ -64,14 +71,18 @@ export const failover: Scenario = async ({ net, nodes, repeats, random, progress
         missed = { victim: victim.index, window: [killedAt, Date.now()] }
         break
       }
-      const newOwnerMs = Date.now() - killedAt
+      const seenMs = Date.now() - killedAt
       // the time to a new owner is the new owner's failure verdict on the victim (detection), then its placement, fetch and start
       const newOwner = now.find(n => !before.has(n))!
+      // when it started running, by its own record (the same host's clock): a polling round asks
+      // every daemon's API, and at N = 100 some answer 8 s late, which seenMs includes
+      const runningAt = await runningSince(newOwner, SERVICE, killedAt)
+      const newOwnerMs = runningAt != null ? runningAt - killedAt : seenMs
       const failedAt = net.eventAt(newOwner, victim.peerId, 'failed', killedAt)
       owners = now
       // let calls sent during the switch finish or fail before counting
       await new Promise(resolve => setTimeout(resolve, 3_000))
-      rows.push({ victim: victim.index, newOwner: newOwner.index, newOwnerMs, ...(failedAt != null ? { detectedMs: failedAt - killedAt } : {}), window: [killedAt, Date.now()] })
+      rows.push({ victim: victim.index, newOwner: newOwner.index, newOwnerMs, seenMs, ...(failedAt != null ? { detectedMs: failedAt - killedAt } : {}), window: [killedAt, Date.now()] })
     }
   } finally {
     stop.abort()
@@ -96,6 +107,8 @@ export const failover: Scenario = async ({ net, nodes, repeats, random, progress
       kills: perKill,
       ...(noNewOwner != null ? { noNewOwner } : {}),
       newOwnerMs: newOwner,
+      // when the harness's polling saw it: newOwnerMs plus up to one polling round
+      newOwnerSeenMs: distribution(rows.map(r => r.seenMs)),
       // the new owner's failed verdict on the victim; the rest of newOwnerMs is placement, module fetch and start
       newOwnerDetectedMs: detected,
       calls: records.length,

@@ -61,6 +61,10 @@ describe('simulations: 5-node smoke run', function () {
     const failover = JSON.parse(await readFile(join(out, 'failover-n5.json'), 'utf8')) as RunReport
     expect(failover.summary!.failedCalls).to.equal(0)
     expect(failover.summary!.calls as number).to.be.greaterThan(0)
+    // the new owner's own start time, which the harness's polling can only see later
+    const [owned, seen] = [failover.summary!.newOwnerMs, failover.summary!.newOwnerSeenMs] as Array<{ n: number, max: number }>
+    expect(owned!.n).to.equal(1)
+    expect(owned!.max).to.be.within(1, seen!.max)
     const distribution = JSON.parse(await readFile(join(out, 'distribution-n5.json'), 'utf8')) as RunReport
     expect(distribution.summary!.moduleBytes as number).to.be.within(10 * 1024 * 1024 - 8, 10 * 1024 * 1024)
     expect(distribution.summary!.failedCount).to.equal(0)
