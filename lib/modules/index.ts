@@ -24,6 +24,7 @@ import { ModuleFetcher } from './fetch.js'
 import { ProviderPenalties } from './penalties.js'
 import { ModuleStore } from './store.js'
 import { timeoutSignal } from '../signals.js'
+import { connectedPeerSample } from '../json-exchange.js'
 
 export { parseManifest, type Manifest } from './manifest.js'
 export { readModuleDir } from './module-dir.js'
@@ -204,12 +205,7 @@ export class Modules implements Startable {
     if (publisher != null && publisher !== this.components.peerId.toString()) yield peerIdFromString(publisher)
     yield * this.dhtProviders(root, AbortSignal.any([signal, timeoutSignal(FIND_PROVIDERS_TIMEOUT_MS)]))
     if (signal.aborted) return
-    const neighbours = [...new Map(this.components.connectionManager.getConnections().map(c => [c.remotePeer.toString(), c.remotePeer])).values()]
-    for (let i = neighbours.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [neighbours[i], neighbours[j]] = [neighbours[j]!, neighbours[i]!]
-    }
-    yield * neighbours.slice(0, NEIGHBOURS_ASKED)
+    yield * connectedPeerSample(this.components.connectionManager, NEIGHBOURS_ASKED)
   }
 
   /**
