@@ -85,6 +85,14 @@ const MAX_PUSH_PEERS = 16
  * deploys (a simulation deploys 20 at once) is forwarded once, not per entry.
  */
 const FORWARD_DEBOUNCE_MS = 250
+/**
+ * Members entries learnt by a pull are pushed on to: fewer than a writer
+ * pushes to, since every member that learns something by a pull forwards it
+ * (at N = 100 with 16 each, one write would cost 1,600 requests); an
+ * epidemic with fanout 6 reaches all but e^-6 (0.25 %) of the members that
+ * gossip missed, and anti-entropy reaches the rest.
+ */
+const FORWARD_PEERS = 6
 
 /** name -> "version/author" of what the requester holds */
 
@@ -429,11 +437,11 @@ export class Registry implements Startable {
   }
 
   /**
-   * Ask up to MAX_PUSH_PEERS connected members, at random, to pull from this
-   * node (see write). `except`: the one it just pulled from.
+   * Ask up to `max` connected members, at random, to pull from this node
+   * (see write). `except`: the one it just pulled from.
    */
-  private push (except?: string): void {
-    for (const peer of connectedPeerSample(this.components.connectionManager, MAX_PUSH_PEERS, except)) void this.pull(peer)
+  private push (max = MAX_PUSH_PEERS, except?: string): void {
+    for (const peer of connectedPeerSample(this.components.connectionManager, max, except)) void this.pull(peer)
   }
 
   /**
@@ -447,7 +455,7 @@ export class Registry implements Startable {
     if (this.forwardTimer != null || !this.started) return
     this.forwardTimer = setTimeout(() => {
       this.forwardTimer = undefined
-      if (this.started) this.push(from)
+      if (this.started) this.push(FORWARD_PEERS, from)
     }, FORWARD_DEBOUNCE_MS)
     this.forwardTimer.unref?.()
   }
