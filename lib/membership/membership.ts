@@ -646,7 +646,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private applyAdvert (advert: Advert): MemberEvent | undefined {
     const event = this.table.applyAdvert(advert, Date.now())
     if (event != null) {
-      if (event.type === 'join' || event.type === 'update') void this.rememberAddrs(advert)
+      // recovered too: a member restarted after a crash comes back at new addresses
+      if (event.type !== 'left') void this.rememberAddrs(advert, true)
       this.emitMember(event)
     }
     return event
@@ -699,16 +700,27 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     return Date.now() - m.recoveredAt < this.suspicionTimeout(this.table.liveCount(), 0, this.health.multiplier)
   }
 
-  private async rememberAddrs (advert: Pick<Advert, 'peerId' | 'addrs'>): Promise<void> {
+  /**
+   * Store a member's addresses in the peer store, where dials find them.
+   * `own`: they come from the member's own advert, so when they changed they
+   * replace what was stored: the addresses of a run before a restart refuse
+   * every dial, and a dial tries them in turn (at N = 100 a monitor holding
+   * only a restarted member's old port suspected it, by refusal, every few
+   * seconds for 25 minutes). A list passed on by a neighbour only adds.
+   */
+  private async rememberAddrs (advert: Pick<Advert, 'peerId' | 'addrs'>, own = false): Promise<void> {
     const key = advert.addrs.join(' ')
     const now = Date.now()
     const stored = this.storedAddrs.get(advert.peerId)
     if (stored?.key === key && now - stored.at < ADDRS_REFRESH_MS) return
     this.storedAddrs.set(advert.peerId, { key, at: now })
+    const replace = own && stored?.key !== key && advert.addrs.length > 0
     try {
-      await this.components.peerStore.merge(peerIdFromString(advert.peerId), {
-        multiaddrs: advert.addrs.map(a => multiaddr(a))
-      }, { signal: this.controller?.signal })
+      const peer = peerIdFromString(advert.peerId)
+      const update = { multiaddrs: advert.addrs.map(a => multiaddr(a)) }
+      const options = { signal: this.controller?.signal }
+      if (replace) await this.components.peerStore.patch(peer, update, options)
+      else await this.components.peerStore.merge(peer, update, options)
     } catch (err) {
       this.storedAddrs.delete(advert.peerId)
       this.log.trace('could not store addresses of %s: %e', advert.peerId, err)

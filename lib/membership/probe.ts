@@ -227,12 +227,15 @@ export class Prober {
 /**
  * True when a dial failed because the target's host refused the connection
  * (nothing listens there: the process is gone), as opposed to a timeout,
- * which a slow or overloaded prober can cause by itself.
+ * which a slow or overloaded prober can cause by itself. A dial of several
+ * addresses (an AggregateError) is a refusal only when every address
+ * refused: a member restarted at a new port leaves its old address behind,
+ * which refuses while the new one merely timed out on a busy host.
  */
 export function isRefusal (err: unknown, depth = 0): boolean {
   if (err == null || typeof err !== 'object' || depth > 6) return false
   const e = err as { code?: unknown, message?: unknown, cause?: unknown, errors?: unknown }
   if (e.code === 'ECONNREFUSED' || (typeof e.message === 'string' && e.message.includes('ECONNREFUSED'))) return true
-  if (Array.isArray(e.errors) && e.errors.some(x => isRefusal(x, depth + 1))) return true
+  if (Array.isArray(e.errors) && e.errors.length > 0) return e.errors.every(x => isRefusal(x, depth + 1))
   return isRefusal(e.cause, depth + 1)
 }

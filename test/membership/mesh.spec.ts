@@ -1,8 +1,11 @@
 import { expect } from 'chai'
-import { KEEP_ALIVE } from '@libp2p/interface'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { MemoryDatastore } from 'datastore-core/memory'
+import { KEEP_ALIVE, type PeerId } from '@libp2p/interface'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { MemberEventView, MemberStatus } from '../../lib/interface/api.js'
 import { encodeMessage, type Advert } from '../../lib/membership/wire.js'
+import { isRefusal } from '../../lib/membership/probe.js'
 import { TIMING_PRESETS } from '../../lib/membership/presets.js'
 import { createNode, type NoodleNode } from '../../lib/node/index.js'
 import { localNode, startMesh, stopAll, converged } from '../utils/test-mesh.js'
@@ -260,6 +263,44 @@ describe('gossip membership (in-process meshes)', function () {
     if (types.includes('failed')) expect(types.indexOf('recovered')).to.be.greaterThan(types.indexOf('failed'))
     expect(statusOf(watcher, target)).to.equal('alive')
     expect(statusOf(accuser, target)).to.equal('alive')
+  })
+
+  it('a member restarted at a new port after it was declared failed is dialled there, not at its old port', async () => {
+    nodes = await mesh(2)
+    const [a, b] = nodes as [NoodleNode, NoodleNode]
+    const bootstrap = [a.getMultiaddrs()[0]!.toString()]
+    const privateKey = await generateKeyPair('Ed25519')
+    const datastore = new MemoryDatastore()
+    const first = await localNode({ privateKey, datastore, bootstrap })
+    nodes.push(first)
+    await waitFor(() => converged(nodes), { what: 'convergence' })
+    const bare = (node: NoodleNode): string[] => node.getMultiaddrs().map(ma => ma.toString().replace(/\/p2p\/[^/]+$/, ''))
+    const oldAddrs = bare(first)
+    // a crash: silent first (no leave), then gone, so its old port refuses
+    await first.services.membership.stop()
+    await waitFor(() => allSee([a, b], first, 'failed'), { timeoutMs: 30_000, what: 'both to mark it failed' })
+    await first.stop()
+
+    // the same identity and repo on a new port; it cannot dial b, so b learns of it
+    // only by gossip (no identify of the new addresses) and dials it itself
+    const denyB = async (peer: PeerId): Promise<boolean> => peer.equals(b.peerId)
+    const again = await localNode({ privateKey, datastore, bootstrap, connectionGater: { denyDialPeer: denyB } })
+    nodes[2] = again
+    const newAddrs = bare(again)
+    expect(newAddrs).to.not.deep.equal(oldAddrs)
+    await waitFor(() => allSee([a, b], again, 'alive'), { timeoutMs: 30_000, what: 'both to see it recovered' })
+    // b's peer store holds where it listens now, and nothing of the run before
+    await waitFor(async () => {
+      const stored = (await b.peerStore.get(again.peerId)).addresses.map(x => x.multiaddr.toString())
+      return newAddrs.every(x => stored.includes(x)) && !oldAddrs.some(x => stored.includes(x))
+    }, { what: "b's peer store to hold only the new address" })
+    await Promise.all(b.getConnections(again.peerId).map(async c => c.close()))
+    const conn = await b.dial(again.peerId, { signal: AbortSignal.timeout(10_000) })
+    expect(conn.remotePeer.equals(again.peerId)).to.equal(true)
+    // a failed dial of an old address beside a timed-out new one is no refusal
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })
+    expect(isRefusal(new AggregateError([refused, new Error('The operation was aborted due to timeout')]))).to.equal(false)
+    expect(isRefusal(new AggregateError([refused, refused]))).to.equal(true)
   })
 
   it('rejects oversized, malformed, impersonating and replayed adverts, counts them, and carries on', async () => {
