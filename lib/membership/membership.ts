@@ -704,9 +704,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
    * Store a member's addresses in the peer store, where dials find them.
    * `own`: they come from the member's own advert, so when they changed they
    * replace what was stored: the addresses of a run before a restart refuse
-   * every dial, and a dial tries them in turn (at N = 100 a monitor holding
-   * only a restarted member's old port suspected it, by refusal, every few
-   * seconds for 25 minutes). A list passed on by a neighbour only adds.
+   * every dial, and a probe that reaches only those suspects a live member.
+   * A list passed on by a neighbour only adds.
    */
   private async rememberAddrs (advert: Pick<Advert, 'peerId' | 'addrs'>, own = false): Promise<void> {
     const key = advert.addrs.join(' ')

@@ -140,6 +140,13 @@ describe('probe protocol', function () {
     }
   })
 
+  it('a dial of several addresses is a refusal only when every address refused', () => {
+    // a failed dial of an old address beside a timed-out new one is no refusal
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })
+    expect(isRefusal(new AggregateError([refused, new Error('The operation was aborted due to timeout')]))).to.equal(false)
+    expect(isRefusal(new AggregateError([refused, refused]))).to.equal(true)
+  })
+
   it('membership probes reuse one stream per peer', async () => {
     nodes = await startMesh(3)
     const [a, b] = nodes as [NoodleNode, NoodleNode]
