@@ -3,6 +3,7 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 import { lpStream } from '@libp2p/utils'
 import type { z } from 'zod'
 import { decodeJson, encodeJson } from './membership/wire.js'
+import { randomSample } from './random-sample.js'
 
 /**
  * One length-prefixed JSON request and one JSON answer on a new stream to
@@ -34,13 +35,7 @@ export async function requestJson<T> (connectionManager: ConnectionManager, peer
 export function connectedPeerSample (connectionManager: ConnectionManager, max: number, except?: string): PeerId[] {
   const peers = new Map(connectionManager.getConnections().map(c => [c.remotePeer.toString(), c.remotePeer]))
   if (except != null) peers.delete(except)
-  const all = [...peers.values()]
-  // partial Fisher-Yates: the first `max` places
-  for (let i = 0; i < Math.min(max, all.length - 1); i++) {
-    const j = i + Math.floor(Math.random() * (all.length - i))
-    ;[all[i], all[j]] = [all[j]!, all[i]!]
-  }
-  return all.slice(0, max)
+  return randomSample(peers.values(), max)
 }
 
 /** A connected peer picked at random (anti-entropy's partner), if there is one. */

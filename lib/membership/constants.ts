@@ -74,6 +74,15 @@ export const SYNC_TIMEOUT_MAX_MS = 60_000
  */
 export const JOIN_GRACE_MS = 10_000
 /**
+ * Failed members each node tries to reach again at once (one push-pull each,
+ * see Membership.reconnect). Serf tries one random failed member every 30 s;
+ * memberlist alone never does, and leaves it to Serf. Each push-pull that
+ * gets through revives the member it reached everywhere (its refuting
+ * advert is passed on), so one per node and round merges two islands; a second keeps a
+ * member whose first pick is really dead from waiting a whole round.
+ */
+export const RECONNECT_AT_ONCE = 2
+/**
  * An outbound connection to a member outside this node's view (opened for a
  * DHT query, an indirect probe, a reconnection) is closed once it has been
  * open this long with nothing but gossipsub's and our probe streams on it.

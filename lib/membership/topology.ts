@@ -81,9 +81,9 @@ export class Topology {
 
   /**
    * One round of upkeep: refresh the random view, dial what is wanted and
-   * missing, redial failed members (a healed partition merges back when
-   * their next advert arrives), and close idle connections this node opened
-   * to members it does not want.
+   * missing, and close idle connections this node opened to members it does
+   * not want. (Failed members are tried again by the membership service's
+   * reconnect, a few at a time, each with a push-pull.)
    */
   async upkeep (members: Member[], signal: AbortSignal): Promise<void> {
     const cm = this.components.connectionManager
@@ -101,9 +101,8 @@ export class Topology {
       for (const p of pool.slice(0, this.init.randomPeers - this.random.size)) this.random.add(p)
     }
     const dial = [...this.ring.successors, ...this.random].filter(p => alive.has(p) && !connected.has(p))
-    const failed = members.filter(m => m.status === 'failed' && !connected.has(m.peerId)).map(m => m.peerId)
     await this.trim(connections, new Set(members.map(m => m.peerId)), signal)
-    await Promise.allSettled([...dial, ...failed].map(async p => {
+    await Promise.allSettled(dial.map(async p => {
       await cm.openConnection(peerIdFromString(p), { signal: AbortSignal.any([signal, timeoutSignal(this.init.dialTimeoutMs)]) })
     }))
   }

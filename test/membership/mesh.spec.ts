@@ -378,6 +378,57 @@ describe('gossip membership (in-process meshes)', function () {
     expect(events.filter(e => e.peerId === island.peerId.toString()).map(e => e.type)).to.include('recovered')
   })
 
+  it('two islands merge back by push-pull once their links return, without waiting for adverts', async function () {
+    this.timeout(150_000)
+    let cut = false
+    const sides = new Map<string, number>()
+    // a connection between the two sides is refused at every stage that names the peer
+    const across = (self: () => string | undefined) => (peer: PeerId): boolean => {
+      const me = self()
+      return cut && me != null && sides.get(me) !== sides.get(peer.toString())
+    }
+    const gater = (self: () => string | undefined): Record<string, (peer: PeerId) => Promise<boolean>> => {
+      const deny = across(self)
+      return {
+        denyDialPeer: async (peer) => deny(peer),
+        denyInboundEncryptedConnection: async (peer) => deny(peer),
+        denyOutboundEncryptedConnection: async (peer) => deny(peer),
+        denyInboundUpgradedConnection: async (peer) => deny(peer),
+        denyOutboundUpgradedConnection: async (peer) => deny(peer)
+      }
+    }
+    // adverts a minute apart: within this test only a push-pull can carry a member's word across
+    const slow = { membership: { advertIntervalMs: 60_000 } }
+    const ids: Array<string | undefined> = []
+    nodes = []
+    for (let i = 0; i < 6; i++) {
+      const bootstrap = i === 0 ? [] : [nodes[0]!.getMultiaddrs()[0]!.toString()]
+      const node = await localNode({ ...slow, bootstrap, connectionGater: gater(() => ids[i]) })
+      ids[i] = node.peerId.toString()
+      sides.set(ids[i]!, i % 2)
+      nodes.push(node)
+    }
+    await waitFor(() => converged(nodes), { timeoutMs: 30_000, what: 'convergence' })
+    const a = nodes.filter((_, i) => i % 2 === 0)
+    const b = nodes.filter((_, i) => i % 2 === 1)
+
+    cut = true
+    await waitFor(async () => {
+      await Promise.all(nodes.flatMap(n => n.getConnections().filter(c => sides.get(c.remotePeer.toString()) !== sides.get(n.peerId.toString())).map(async c => c.close())))
+      return nodes.every(n => n.getConnections().every(c => sides.get(c.remotePeer.toString()) === sides.get(n.peerId.toString())))
+    }, { what: 'the islands to be cut apart' })
+    await waitFor(() => a.every(x => b.every(y => statusOf(x, y) === 'failed' && statusOf(y, x) === 'failed')),
+      { timeoutMs: 40_000, what: 'each island to hold the other failed' })
+
+    const events = record(a[0]!)
+    const healedAt = Date.now()
+    cut = false
+    // well inside one advert interval (60 s): the merge cannot have come from adverts
+    await waitFor(() => converged(nodes), { timeoutMs: 30_000, what: 'the islands to merge back' })
+    expect(Date.now() - healedAt).to.be.lessThan(60_000)
+    expect(events.filter(e => e.type === 'recovered').map(e => e.peerId)).to.include.members(b.map(y => y.peerId.toString()))
+  })
+
   it('keeps a partial view: ring neighbours stay connected, idle extra connections and duplicates are closed', async () => {
     nodes = await mesh(10, { membership: { monitors: 2, targetPeers: 1, trimIdleAfterMs: 300 } })
     await waitFor(() => converged(nodes), { what: 'convergence' })

@@ -1,36 +1,19 @@
 import { expect } from 'chai'
-import { LengthPrefixedDecoder } from '@libp2p/utils'
 import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { PROBE_PROTOCOL_SUFFIX } from '../../lib/membership/constants.js'
 import { isRefusal } from '../../lib/membership/probe.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../../lib/repo/constants.js'
 import type { NoodleNode } from '../../lib/node/index.js'
+import { answers, frame } from '../utils/raw-frames.js'
 import { startMesh, stopAll } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
 
 const PROTOCOL = `${DEFAULT_PROTOCOL_PREFIX}${PROBE_PROTOCOL_SUFFIX}`
-const encoder = new TextEncoder()
-
-function frame (json: unknown): Uint8ArrayList {
-  const bytes = encoder.encode(JSON.stringify(json))
-  return new Uint8ArrayList(varint.encode(bytes.byteLength), bytes)
-}
-
-/** Everything a raw probe stream answers, decoded. */
-function answers (stream: Stream): any[] {
-  const got: any[] = []
-  const decoder = new LengthPrefixedDecoder()
-  stream.addEventListener('message', (evt) => {
-    for (const buf of decoder.decode(evt.data)) got.push(JSON.parse(new TextDecoder().decode(buf.subarray())))
-  })
-  return got
-}
 
 /** A TCP listener that accepts and never speaks: a dial or probe to it hangs until its deadline. */
 async function silentListener (): Promise<{ port: number, close: () => void }> {
