@@ -116,10 +116,14 @@ describe('gossip membership (in-process meshes)', function () {
     await waitFor(() => converged(nodes), { what: 'convergence' })
     const victim = nodes[3]!
     const events = record(nodes[0]!)
+    const others = nodes.slice(0, 3)
+    const connections = others.flatMap(n => n.getConnections(victim.peerId))
+    expect(connections).to.not.have.length(0)
     // silent: no more adverts and no probe answers, but its connections stay open
     await victim.services.membership.stop()
-    const others = nodes.slice(0, 3)
     await waitFor(() => allSee(others, victim, 'failed'), { timeoutMs: 30_000, what: 'all others to mark the victim failed' })
+    // which the others then abort: streams on them would hang (a connection across a cut)
+    await waitFor(() => connections.every(c => c.status !== 'open'), { what: 'the connections to the failed member to be aborted' })
     const mine = events.filter(e => e.peerId === victim.peerId.toString())
     expect(mine.map(e => e.type)).to.deep.equal(['suspect', 'failed'])
     // each verdict says whose evidence it is and what it rests on: the connection stayed open,
