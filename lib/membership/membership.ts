@@ -1120,14 +1120,15 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   }
 
   /**
-   * The dial gets one upkeep round, like the topology's: a dial into a cut
+   * The dial gets one upkeep round (stretched by local health like pulls: a
+   * Noise handshake on a host at load 50 takes seconds), like the topology's: a dial into a cut
    * waits out TCP's SYN retries, and would hold its place for the pull's
    * whole timeout (10 s and more) after the cut had healed: at N = 10 two
    * islands merged 0.8 s after the heal with plain redials, 12 s with such pulls.
    */
   private async reconnectTo (peer: PeerId, signal: AbortSignal): Promise<void> {
     try {
-      await this.components.connectionManager.openConnection(peer, { signal: AbortSignal.any([signal, timeoutSignal(this.timing.upkeepIntervalMs)]) })
+      await this.components.connectionManager.openConnection(peer, { signal: AbortSignal.any([signal, timeoutSignal(this.timing.upkeepIntervalMs * this.health.multiplier)]) })
     } catch (err) {
       this.log.trace('reconnecting to failed member %p: %e', peer, err)
       return
