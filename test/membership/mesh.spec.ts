@@ -25,17 +25,15 @@ function record (node: NoodleNode): MemberEventView[] {
 }
 
 /**
- * `target` acts on no claim about itself, however it arrives (gossip from
- * anyone, a member list's down entries): both reach it through the one
- * private method wrapped here. At the end of the full suite the target
- * refuted in CI although gossip from the accuser and member lists were
- * closed to it (3 runs; never alone; the path is not found yet).
+ * `target` never refutes, however it hears it is held down (gossiped claims,
+ * a member list's down entries, a puller saying it holds it suspect or
+ * failed): every path raises the incarnation through the one private method
+ * wrapped here. Wrapping the gossip path alone let a pull's `you` refute it,
+ * and the stale verdict under test was then simply outranked.
  */
 function deafToClaimsAboutItself (target: NoodleNode): void {
-  const membership = target.services.membership as unknown as { claimReceived: (from: string, claim: { target: string }) => void }
-  const original = membership.claimReceived.bind(membership)
-  const self = target.peerId.toString()
-  membership.claimReceived = (from, claim) => { if (claim.target !== self) original(from, claim) }
+  const membership = target.services.membership as unknown as { refute: (from: string, type: string, incarnation: number) => boolean }
+  membership.refute = () => false
 }
 
 /** `listener` drops every membership message `speaker` wrote, whoever forwards it. */
