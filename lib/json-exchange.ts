@@ -2,7 +2,7 @@ import type { PeerId, Stream } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { lpStream } from '@libp2p/utils'
 import type { z } from 'zod'
-import { decodeJson, encodeJson } from './membership/wire.js'
+import { decodeJson, encodeJson } from './json-codec.js'
 import { randomSample } from './random-sample.js'
 
 /**

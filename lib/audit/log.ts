@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Key, type Datastore } from 'interface-datastore'
-import { canonicalJson } from '../auth/canonical.js'
+import { canonicalJson } from '../canonical-json.js'
 
 const PREFIX = '/noodle/audit/log'
 const HEAD = new Key('/noodle/audit/head')

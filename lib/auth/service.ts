@@ -8,15 +8,15 @@ import { Key, type Datastore } from 'interface-datastore'
 import { z } from 'zod'
 import { AuditLog, type AuditType } from '../audit/log.js'
 import { UnauthorizedError } from '../interface/errors.js'
-import { decodeJson, encodeJson } from '../membership/wire.js'
-import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
+import { decodeJson, encodeJson } from '../json-codec.js'
 import { connectedPeerSample, randomConnectedPeer, requestJson } from '../json-exchange.js'
 import type { Ability } from './abilities.js'
 import { Authority, MAX_REVOCATIONS, type Authorized, type DelegateInput } from './authority.js'
-import { canonicalJson, digestOf } from './canonical.js'
+import { canonicalJson, digestOf } from '../canonical-json.js'
 import type { Revocation } from './revocation.js'
 import type { TokenSummary } from './token.js'
 import { timeoutSignal } from '../signals.js'
+import { DEFAULT_PROTOCOL_PREFIX } from '../constants.js'
 
 export interface AuthInit {
   /** did:keys (or Ed25519 peer ids) of the operators; none: nothing is enforced */

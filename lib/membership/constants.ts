@@ -14,9 +14,6 @@ export const MAX_PROBE_MESSAGE_BYTES = 1024
 
 /** Addresses carried in an advert; enough to redial, small enough for the size cap. */
 export const MAX_ADVERT_ADDRS = 8
-export const MAX_LABELS = 32
-export const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$/
-export const MAX_LABEL_VALUE = 128
 export const MAX_SERVICES = 64
 
 /**

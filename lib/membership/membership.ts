@@ -9,8 +9,7 @@ import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/goss
 import { Key, type Datastore } from 'interface-datastore'
 import type { MemberEventView, MembershipStats, MemberView } from '../interface/api.js'
 import { InvalidLabelError, MemberFailedError, MemberNotFoundError } from './errors.js'
-import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
-import { ADDRS_REFRESH_MS, ANNOUNCE_REACHED_MS, EVENT_HISTORY, IDLE_TICK_MS, MAX_TOPIC_MESSAGE_BYTES, LEAVE_WAIT_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, RECONNECT_AT_ONCE, SYNC_TIMEOUT_MS, SYNC_TIMEOUT_MAX_MS, LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
+import { ADDRS_REFRESH_MS, ANNOUNCE_REACHED_MS, EVENT_HISTORY, IDLE_TICK_MS, MAX_TOPIC_MESSAGE_BYTES, LEAVE_WAIT_MS, CONNECT_BUDGET_FACTOR, JOIN_GRACE_MS, RECONNECT_AT_ONCE, SYNC_TIMEOUT_MS, SYNC_TIMEOUT_MAX_MS, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_SERVICES, PROBE_PROTOCOL_SUFFIX, SUSPICION_CONFIRMATIONS, SYNC_PROTOCOL_SUFFIX, TOPIC_SUFFIX } from './constants.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type Member, type MemberEvent, type SyncEntry } from './member-table.js'
 import type { SyncSnapshot } from './sync.js'
@@ -27,6 +26,7 @@ import { Ticker } from './ticker.js'
 import { decodeMessage, encodeMessage, type Advert, type Relay, type FailedClaim, type Resources, type SuspectClaim, type TopicMessage } from './wire.js'
 import { timeoutSignal } from '../signals.js'
 import { randomSample } from '../random-sample.js'
+import { DEFAULT_PROTOCOL_PREFIX, LABEL_KEY, MAX_LABELS, MAX_LABEL_VALUE } from '../constants.js'
 
 export interface MembershipInit extends Partial<TimingPreset> {
   /** @default 'lan' */

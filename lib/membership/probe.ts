@@ -6,7 +6,8 @@ import { frame, onFrames } from '../frames.js'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { MAX_PROBE_MESSAGE_BYTES } from './constants.js'
 import { ProbeError } from './errors.js'
-import { decodeJson, encodeJson, probeRequestSchema, probeResponseSchema, type ProbeRequest, type ProbeResponse } from './wire.js'
+import { probeRequestSchema, probeResponseSchema, type ProbeRequest, type ProbeResponse } from './wire.js'
+import { decodeJson, encodeJson } from '../json-codec.js'
 import { timeoutSignal } from '../signals.js'
 
 export interface ProberComponents {

@@ -6,7 +6,8 @@ import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { MAX_ADVERT_ADDRS } from './constants.js'
 import type { SyncEntry } from './member-table.js'
 import type { SignedAdvert } from './relay.js'
-import { decodeJson, encodeJson, labelsSchema, resourcesSchema } from './wire.js'
+import { labelsSchema, resourcesSchema } from './wire.js'
+import { decodeJson, encodeJson } from '../json-codec.js'
 import { timeoutSignal } from '../signals.js'
 
 /** A member list of a few hundred entries fits easily. */

@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import { MalformedMessageError } from '../interface/errors.js'
-import { firstIssue } from '../validation.js'
-import { LABEL_KEY, MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_LABEL_VALUE, MAX_LABELS, MAX_SERVICES } from './constants.js'
+import { decodeJson } from '../json-codec.js'
+import { MAX_ADVERT_ADDRS, MAX_ADVERT_BYTES, MAX_SERVICES } from './constants.js'
+import { LABEL_KEY, MAX_LABELS, MAX_LABEL_VALUE } from '../constants.js'
 
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const finite = z.number().finite().nonnegative()
@@ -88,11 +88,9 @@ export type FailedClaim = z.infer<typeof failedSchema>
 export type Relay = z.infer<typeof relaySchema>
 export type TopicMessage = z.infer<typeof topicMessageSchema>
 
-const encoder = new TextEncoder()
-const decoder = new TextDecoder('utf-8', { fatal: true })
 
 export function encodeMessage (msg: TopicMessage): Uint8Array {
-  return encoder.encode(JSON.stringify(msg))
+  return new TextEncoder().encode(JSON.stringify(msg))
 }
 
 /** Parse and validate; throws on anything malformed. */
@@ -123,23 +121,3 @@ export const probeResponseSchema = z.discriminatedUnion('type', [
 
 export type ProbeRequest = z.infer<typeof probeRequestSchema>
 export type ProbeResponse = z.infer<typeof probeResponseSchema>
-
-export function encodeJson (value: unknown): Uint8Array {
-  return encoder.encode(JSON.stringify(value))
-}
-
-/**
- * Parse and validate a JSON message from a peer. Whatever is wrong with it
- * (not UTF-8, not JSON, not the shape) is a MalformedMessageError.
- */
-export function decodeJson<T> (schema: z.ZodType<T>, data: Uint8Array): T {
-  let value: unknown
-  try {
-    value = JSON.parse(decoder.decode(data))
-  } catch (err: any) {
-    throw new MalformedMessageError(`not a JSON message: ${err.message}`)
-  }
-  const result = schema.safeParse(value)
-  if (!result.success) throw new MalformedMessageError(`malformed message: ${firstIssue(result.error).message}`)
-  return result.data
-}

@@ -6,7 +6,7 @@ import type { Connection, Libp2pEvents, Logger, PeerId, Stream, TypedEventTarget
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { lpStream, repeatingTask, type RepeatingTask } from '@libp2p/utils'
 import { z } from 'zod'
-import { decodeJson, encodeJson } from '../membership/wire.js'
+import { decodeJson, encodeJson } from '../json-codec.js'
 import { MAX_CATALOG_ENTRY_BYTES, verifyEntry, type ModuleCatalogEntry } from './catalog-entry.js'
 import type { ModuleCatalog } from './catalog.js'
 import { timeoutSignal } from '../signals.js'

@@ -11,7 +11,6 @@ import type { ComponentLogger, ConnectionGater, Metrics, PrivateKey } from '@lib
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 import { AGENT_VERSION, VERSION } from '../version.js'
-import { DEFAULT_PROTOCOL_PREFIX } from '../repo/constants.js'
 import type { ProfileName } from '../repo/config.js'
 import { membership, type Membership, type MembershipInit } from '../membership/index.js'
 import { registry, type Registry, type RegistryInit } from '../registry/index.js'
@@ -25,6 +24,7 @@ import { bootstrapper, type Bootstrapper, type BootstrapperInit } from './bootst
 import { KAD_PROTOCOL_SUFFIX } from './constants.js'
 import { fastMsgId } from './fast-msg-id.js'
 import { PROFILES } from './profiles.js'
+import { DEFAULT_PROTOCOL_PREFIX } from '../constants.js'
 
 export type NoodleServices = {
   identify: Identify

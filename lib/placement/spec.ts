@@ -1,8 +1,8 @@
 import { z } from 'zod'
-import { LABEL_KEY, MAX_LABEL_VALUE, MAX_LABELS } from '../membership/constants.js'
 import { firstIssue } from '../validation.js'
 import { MAX_REPLICAS, SERVICE_NAME } from './constants.js'
 import { InvalidServiceSpecError } from './errors.js'
+import { LABEL_KEY, MAX_LABELS, MAX_LABEL_VALUE } from '../constants.js'
 
 const labelKey = z.string().regex(LABEL_KEY, { error: 'label keys are letters, digits and . _ / - (max 63, starting with a letter or digit)' })
 

@@ -4,8 +4,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { ConfigError } from '../interface/errors.js'
 import { firstIssue } from '../validation.js'
-import { LABEL_KEY, MAX_LABEL_VALUE } from '../membership/constants.js'
-import { CONFIG_VERSION, DEFAULT_LISTEN, DEFAULT_PROTOCOL_PREFIX, LOG_LEVELS, PROFILES, type LogLevel, type ProfileName } from './constants.js'
+import { CONFIG_VERSION, DEFAULT_LISTEN, LOG_LEVELS, PROFILES, type LogLevel, type ProfileName } from './constants.js'
+import { DEFAULT_PROTOCOL_PREFIX, LABEL_KEY, MAX_LABEL_VALUE } from '../constants.js'
 
 export { PROFILES, LOG_LEVELS, type ProfileName, type LogLevel }
 

@@ -27,7 +27,6 @@ export const REPO_DIR_MODE = 0o700
 
 export const CONFIG_VERSION = 1
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4010']
-export const DEFAULT_PROTOCOL_PREFIX = '/noodle'
 
 /** sun_path is 108 bytes on Linux including the NUL terminator. */
 export const MAX_SOCKET_PATH = 107

@@ -5,7 +5,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { z } from 'zod'
 import type { RuntimeServiceView } from '../interface/api.js'
-import { decodeJson, encodeJson } from '../membership/wire.js'
+import { decodeJson, encodeJson } from '../json-codec.js'
 import { SERVICE_NAME } from '../placement/constants.js'
 import { timeoutSignal } from '../signals.js'
 

@@ -7,11 +7,11 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { PROBE_PROTOCOL_SUFFIX } from '../../lib/membership/constants.js'
 import { isRefusal } from '../../lib/membership/probe.js'
-import { DEFAULT_PROTOCOL_PREFIX } from '../../lib/repo/constants.js'
 import type { NoodleNode } from '../../lib/node/index.js'
 import { answers, frame } from '../utils/raw-frames.js'
 import { startMesh, stopAll } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
+import { DEFAULT_PROTOCOL_PREFIX } from '../../lib/constants.js'
 
 const PROTOCOL = `${DEFAULT_PROTOCOL_PREFIX}${PROBE_PROTOCOL_SUFFIX}`
 

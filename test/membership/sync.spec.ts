@@ -1,11 +1,11 @@
 import { expect } from 'chai'
 import { SYNC_PROTOCOL_SUFFIX } from '../../lib/membership/constants.js'
 import { openSignedAdvert } from '../../lib/membership/relay.js'
-import { DEFAULT_PROTOCOL_PREFIX } from '../../lib/repo/constants.js'
 import type { NoodleNode } from '../../lib/node/index.js'
 import { answers, frame } from '../utils/raw-frames.js'
 import { converged, startMesh, stopAll } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
+import { DEFAULT_PROTOCOL_PREFIX } from '../../lib/constants.js'
 
 const PROTOCOL = `${DEFAULT_PROTOCOL_PREFIX}${SYNC_PROTOCOL_SUFFIX}`
 
