@@ -1,22 +1,18 @@
 import { setMaxListeners } from 'node:events'
-import { INBOUND_LIMITS, limitInbound } from '../inbound-limits.js'
-import { lpStream, repeatingTask, type RepeatingTask } from '@libp2p/utils'
-import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { Key, type Datastore } from 'interface-datastore'
-import { z } from 'zod'
 import { AuditLog, type AuditType } from '../audit/log.js'
-import { UnauthorizedError } from '../interface/errors.js'
-import { decodeJson, encodeJson } from '../json-codec.js'
-import { connectedPeerSample, randomConnectedPeer, requestJson } from '../json-exchange.js'
-import type { Ability } from './abilities.js'
-import { Authority, MAX_REVOCATIONS, type Authorized, type DelegateInput } from './authority.js'
 import { canonicalJson, digestOf } from '../canonical-json.js'
-import type { Revocation } from './revocation.js'
-import type { TokenSummary } from './token.js'
-import { timeoutSignal } from '../signals.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../constants.js'
+import { UnauthorizedError } from '../interface/errors.js'
+import type { Replicator } from '../replication/index.js'
+import type { Ability } from './abilities.js'
+import { Authority, type Authorized, type DelegateInput } from './authority.js'
+import type { Revocation } from './revocation.js'
+import { revocationReplication, type RevocationDigest } from './revocation-replication.js'
+import type { TokenSummary } from './token.js'
 
 export interface AuthInit {
   /** did:keys (or Ed25519 peer ids) of the operators; none: nothing is enforced */
@@ -27,7 +23,7 @@ export interface AuthInit {
   /** fingerprints of this node's keys (identity, swarm key), audited when they change */
   keys?: Record<string, string>
   protocolPrefix?: string
-  /** @default 30_000 */
+  /** @default REVOCATION_SYNC_INTERVAL_MS */
   syncIntervalMs?: number
 }
 
@@ -42,12 +38,9 @@ export interface AuthComponents {
   logger: ComponentLogger
 }
 
-const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-const MAX_PUSH_PEERS = 16
 const LAST_START = new Key('/noodle/audit/last-start')
-const gossipSchema = z.strictObject({ revocations: z.array(z.unknown()).max(64) })
-const syncRequestSchema = z.strictObject({ have: z.array(z.string().max(128)).max(MAX_REVOCATIONS) })
-const syncResponseSchema = z.strictObject({ revocations: z.array(z.unknown()).max(MAX_REVOCATIONS) })
+/** Anti-entropy of revocations: a random neighbour is pulled from this often. */
+const REVOCATION_SYNC_INTERVAL_MS = 30_000
 
 /**
  * Security on a node: its capability tokens (see Authority), the audit
@@ -59,26 +52,31 @@ export class Auth implements Startable {
   readonly authority: Authority
   readonly audit: AuditLog
   readonly counters = { denied: 0, accepted: 0, revocationsRejected: 0 }
+  /** gossip, push-pull and anti-entropy of revocations (see revocation-replication.ts) */
+  readonly replication: Replicator<RevocationDigest>
   private readonly components: AuthComponents
   private readonly init: AuthInit
   private readonly log: Logger
-  private readonly topic: string
-  private readonly protocol: string
   private controller?: AbortController
-  private task?: RepeatingTask
-  private caughtUp = false
-  private readonly onMessage = (evt: CustomEvent<Message>): void => { void this.receive(evt.detail) }
-  private readonly onConnect = (evt: CustomEvent<PeerId>): void => { if (!this.caughtUp) void this.pull(evt.detail) }
+  private started = false
 
   constructor (components: AuthComponents, init: AuthInit = {}) {
     this.components = components
     this.init = init
     this.log = components.logger.forComponent('noodled:auth')
     const prefix = init.protocolPrefix ?? DEFAULT_PROTOCOL_PREFIX
-    this.topic = `${prefix}/auth/revocations/1`.replace(/^\//, '')
-    this.protocol = `${prefix}/auth/sync/1.0.0`
     this.authority = new Authority({ key: components.privateKey, operators: init.operators ?? [], datastore: components.datastore, ...(init.operatorKey != null ? { operatorKey: init.operatorKey } : {}) })
     this.audit = new AuditLog({ datastore: components.datastore })
+    this.replication = revocationReplication(components, {
+      holder: {
+        revocations: () => this.authority.revocations(),
+        take: async (value, options) => await this.takeRevocation(value, options),
+        rejected: () => { this.counters.revocationsRejected++ }
+      },
+      protocolPrefix: prefix,
+      syncIntervalMs: init.syncIntervalMs ?? REVOCATION_SYNC_INTERVAL_MS,
+      log: this.log
+    })
   }
 
   readonly [Symbol.toStringTag] = 'noodled/auth'
@@ -87,14 +85,20 @@ export class Auth implements Startable {
     return this.authority.enabled
   }
 
+  isStarted (): boolean {
+    return this.started
+  }
+
   async start (): Promise<void> {
+    if (this.started) return
     this.controller = new AbortController()
     setMaxListeners(Infinity, this.controller.signal)
     const signal = this.controller.signal
     await this.audit.start({ signal })
     await this.authority.start({ signal })
     await this.auditStart(signal)
-    await this.components.registrar.handle(this.protocol, limitInbound(this.protocol, INBOUND_LIMITS.sync, (stream, connection) => { void this.serve(stream, connection) }), { maxInboundStreams: 4, maxOutboundStreams: 2 })
+    await this.replication.start()
+    this.started = true
   }
 
   /** Key and policy changes since the last start are audited as such. */
@@ -111,25 +115,27 @@ export class Auth implements Startable {
   }
 
   afterStart (): void {
-    const { pubsub } = this.components
-    pubsub.topicValidators.set(this.topic, (_peer, msg) => this.validate(msg))
-    pubsub.addEventListener('message', this.onMessage)
-    pubsub.subscribe(this.topic)
-    this.components.events.addEventListener('peer:connect', this.onConnect)
-    for (const c of this.components.connectionManager.getConnections()) void this.pull(c.remotePeer)
-    this.task = repeatingTask(async () => { await this.antiEntropy() }, this.init.syncIntervalMs ?? 30_000)
-    this.task.start()
+    this.replication.afterStart()
   }
 
   async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
     this.controller?.abort()
-    this.task?.stop()
-    const { pubsub } = this.components
-    pubsub.removeEventListener('message', this.onMessage)
-    pubsub.topicValidators.delete(this.topic)
-    try { pubsub.unsubscribe(this.topic) } catch {}
-    this.components.events.removeEventListener('peer:connect', this.onConnect)
-    await this.components.registrar.unhandle(this.protocol)
+    await this.replication.stop()
+  }
+
+  /** Asks a peer for the revocations this node lacks; the number taken. */
+  async pull (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
+    return this.replication.pull(peer, options)
+  }
+
+  /** A revocation from a peer: verified and kept by the authority, and audited when new. */
+  private async takeRevocation (value: unknown, options: { signal?: AbortSignal }): Promise<boolean> {
+    if (!await this.authority.accept(value, options)) return false
+    const r = value as Revocation
+    await this.audit.append('revocation-received', { id: r.id, by: r.by })
+    return true
   }
 
   // ---- writes ------------------------------------------------------------
@@ -196,86 +202,10 @@ export class Auth implements Startable {
   async revoke (id: string): Promise<Revocation> {
     const r = await this.authority.revoke(id)
     await this.audit.append('revoke', { id, by: r.by })
-    try {
-      await this.components.pubsub.publish(this.topic, encodeJson({ revocations: [r] }))
-    } catch (err) {
-      this.log.trace('revocation publish failed: %e', err)
-    }
-    // push-pull: each connected member asks for what it lacks
-    for (const p of connectedPeerSample(this.components.connectionManager, MAX_PUSH_PEERS)) void this.pull(p)
+    await this.replication.announce([r])
     return r
   }
 
-  private async take (values: unknown[]): Promise<number> {
-    let added = 0
-    for (const v of values) {
-      try {
-        if (await this.authority.accept(v, { signal: this.controller?.signal })) {
-          added++
-          const r = v as Revocation
-          await this.audit.append('revocation-received', { id: r.id, by: r.by })
-        }
-      } catch {
-        this.counters.revocationsRejected++
-      }
-    }
-    return added
-  }
-
-  // ---- spreading revocations --------------------------------------------
-
-  private validate (msg: Message): TopicValidatorResult {
-    if (msg.type !== 'signed' || msg.data.byteLength > 64 * 1024) return TopicValidatorResult.Reject
-    try {
-      decodeJson(gossipSchema, msg.data)
-      return TopicValidatorResult.Accept
-    } catch {
-      this.counters.revocationsRejected++
-      return TopicValidatorResult.Reject
-    }
-  }
-
-  private async receive (msg: Message): Promise<void> {
-    if (msg.topic !== this.topic) return
-    try {
-      await this.take(decodeJson(gossipSchema, msg.data).revocations)
-    } catch {}
-  }
-
-  private async antiEntropy (): Promise<void> {
-    const peer = randomConnectedPeer(this.components.connectionManager)
-    if (peer != null) await this.pull(peer)
-  }
-
-  /** Ask a peer for the revocations this node lacks. */
-  async pull (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
-    const signal = AbortSignal.any([this.controller?.signal ?? new AbortController().signal, options.signal ?? timeoutSignal(10_000)])
-    try {
-      const { revocations } = await requestJson(this.components.connectionManager, peer, this.protocol, { have: this.authority.revocations().map(r => r.id) }, syncResponseSchema, { maxBytes: MAX_MESSAGE_BYTES, signal })
-      this.caughtUp = true
-      return await this.take(revocations)
-    } catch (err: any) {
-      this.log.trace('revocation pull from %p failed: %e', peer, err)
-      return 0
-    }
-  }
-
-  private async serve (stream: Stream, connection: Connection): Promise<void> {
-    const signal = timeoutSignal(10_000)
-    try {
-      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
-      const { have } = decodeJson(syncRequestSchema, (await lp.read({ signal })).subarray())
-      const theirs = new Set(have)
-      const mine = this.authority.revocations()
-      await lp.write(encodeJson({ revocations: mine.filter(r => !theirs.has(r.id)) }), { signal })
-      await stream.close({ signal })
-      const known = new Set(mine.map(r => r.id))
-      if (have.some(id => !known.has(id))) void this.pull(connection.remotePeer)
-    } catch (err: any) {
-      this.log.trace('revocation sync with %p failed: %e', connection.remotePeer, err)
-      stream.abort(err)
-    }
-  }
 }
 
 export function auth (init: AuthInit = {}): (components: AuthComponents) => Auth {

@@ -14,7 +14,8 @@ import { BlockServer } from './block-server.js'
 import { BlockStreams } from './block-streams.js'
 import { ModuleCatalog, type ModuleCatalogGuard } from './catalog.js'
 import { publishedFields, signEntry } from './catalog-entry.js'
-import { CatalogReplication } from './replication.js'
+import { moduleCatalogReplication, type ModuleDigest } from './replication.js'
+import type { Replicator } from '../replication/index.js'
 import { resolveModules } from './resolver.js'
 import { decodeRoot, packModule } from './content.js'
 import { checkExports } from './module-dir.js'
@@ -79,7 +80,7 @@ export interface FetchOptions extends AbortOptions {
 export class Modules implements Startable {
   readonly store: ModuleStore
   readonly catalog: ModuleCatalog
-  readonly replication: CatalogReplication
+  readonly replication: Replicator<ModuleDigest>
   /** providers that served bad bytes, passed over for a while */
   readonly penalties = new ProviderPenalties()
   readonly blockServer: BlockServer
@@ -96,10 +97,9 @@ export class Modules implements Startable {
     this.catalog = new ModuleCatalog({ datastore: components.datastore, self: components.peerId.toString(), ...(components.auth != null ? { guard: components.auth } : {}) })
     this.log = components.logger.forComponent('noodled:modules')
     const prefix = init.protocolPrefix ?? DEFAULT_PROTOCOL_PREFIX
-    this.replication = new CatalogReplication(components, {
+    this.replication = moduleCatalogReplication(components, {
       catalog: this.catalog,
-      topic: `${prefix}/modules/1`.replace(/^\//, ''),
-      protocol: `${prefix}/modules/sync/1.0.0`,
+      protocolPrefix: prefix,
       log: this.log,
       ...(init.syncIntervalMs != null ? { syncIntervalMs: init.syncIntervalMs } : {})
     })
@@ -265,7 +265,7 @@ export class Modules implements Startable {
     if (held == null) {
       const entry = { ...await signEntry(fields, this.components.privateKey), ...(auth != null ? { auth } : {}) }
       await this.catalog.add(entry, options)
-      await this.replication.announce(entry)
+      await this.replication.announce([entry])
     }
     this.log('published %s@%s as %s (%d bytes)', manifest.name, manifest.version, cid, wasm.byteLength)
     return { name: manifest.name, version: manifest.version, cid }

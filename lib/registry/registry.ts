@@ -1,30 +1,27 @@
 import { setMaxListeners } from 'node:events'
-import { INBOUND_LIMITS, limitInbound } from '../inbound-limits.js'
-import { repeatingTask, lpStream, type RepeatingTask } from '@libp2p/utils'
-import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import { repeatingTask, type RepeatingTask } from '@libp2p/utils'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Datastore } from 'interface-datastore'
-import { z } from 'zod'
 import { DRAIN_LABEL, type InstanceView, type ResolveView } from '../interface/api.js'
 import { MAX_SERVICES } from '../membership/constants.js'
 import type { Membership } from '../membership/membership.js'
-import { decodeJson, encodeJson } from '../json-codec.js'
 import { explain, moves, place, type PlacementExplanation, type PlacementMember, type PlacementResult } from '../placement/place.js'
 import { DEFAULT_SETTLE_MS, SERVICE_NAME } from '../placement/constants.js'
 import { parseServiceSpec, type ServiceSpec } from '../placement/spec.js'
+import type { Replicator } from '../replication/index.js'
 import { ServiceCatalog, type CatalogGuard } from './catalog.js'
-import { connectedPeerSample, randomConnectedPeer, requestJson } from '../json-exchange.js'
-import { CATALOG_SYNC_INTERVAL_MS, CATALOG_SYNC_PROTOCOL_SUFFIX, CATALOG_TOPIC_SUFFIX, MAX_CATALOG_MESSAGE_BYTES, MAX_CATALOG_SYNC_BYTES, RECONCILE_DEBOUNCE_MS, RECONCILE_INTERVAL_MS } from './constants.js'
+import { catalogReplication, type CatalogDigest } from './catalog-replication.js'
+import { CATALOG_SYNC_INTERVAL_MS, RECONCILE_DEBOUNCE_MS, RECONCILE_INTERVAL_MS } from './constants.js'
 import { localInstances, type DiscoveryMember } from './discovery.js'
 import type { LocalEndpoint } from '../rpc/handlers.js'
 import { ExternalServices, type ExternalInstance } from './external.js'
 import { Reconciler } from './reconciler.js'
 import { ServiceDht } from './service-dht.js'
-import { newer, parseEntry, type CatalogEntry } from './entry.js'
+import type { CatalogEntry } from './entry.js'
 import { ServiceNotFoundError } from './errors.js'
-import { timeoutSignal } from '../signals.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../constants.js'
 
 export interface RegistryInit {
@@ -77,28 +74,6 @@ export interface DeployResult {
   dryRun: boolean
 }
 
-const gossipSchema = z.strictObject({ v: z.literal(1), entries: z.array(z.unknown()).min(1).max(100) })
-/** Connected members a write is pushed to directly (besides gossip). */
-const MAX_PUSH_PEERS = 16
-/**
- * Entries learnt by a pull are pushed on once per this long: a burst of
- * deploys (a simulation deploys 20 at once) is forwarded once, not per entry.
- */
-const FORWARD_DEBOUNCE_MS = 250
-/**
- * Members entries learnt by a pull are pushed on to: fewer than a writer
- * pushes to, since every member that learns something by a pull forwards it
- * (at N = 100 with 16 each, one write would cost 1,600 requests); an
- * epidemic with fanout 6 reaches all but e^-6 (0.25 %) of the members that
- * gossip missed, and anti-entropy reaches the rest.
- */
-const FORWARD_PEERS = 6
-
-/** name -> "version/author" of what the requester holds */
-
-const syncRequestSchema = z.strictObject({ digest: z.record(z.string().max(63), z.string().max(200)) })
-const syncResponseSchema = z.strictObject({ entries: z.array(z.unknown()).max(100_000) })
-
 /**
  * The service registry: the replicated catalog of service specs (gossiped on
  * every write, pulled from a random neighbour for anti-entropy, persisted),
@@ -110,38 +85,29 @@ export class Registry implements Startable {
   readonly reconciler: Reconciler
   readonly externals: ExternalServices
   readonly topic: string
+  /** gossip, push-pull and anti-entropy of the catalog (see catalog-replication.ts) */
+  readonly replication: Replicator<CatalogDigest>
   private readonly components: RegistryComponents
   private readonly init: RegistryInit
   private readonly log: Logger
-  private readonly protocol: string
-  private task?: RepeatingTask
   private controller?: AbortController
   private started = false
-  readonly counters = { gossipRejected: 0, syncRejected: 0, pulls: 0, reconciles: 0, placements: 0 }
+  private readonly placementCounters = { reconciles: 0, placements: 0 }
   /** placement over the current catalog and view, until either changes (or a recovered member settles) */
   private cached?: { placement: PlacementResult, validUntil: number }
   private readonly resolved = new Map<string, ResolveView>()
   private reconcileTimer?: ReturnType<typeof setTimeout>
-  private forwardTimer?: ReturnType<typeof setTimeout>
   private reconcileTask?: RepeatingTask
   private dht?: ServiceDht
-
-  private readonly onMessage = (evt: CustomEvent<Message>): void => { void this.receive(evt.detail) }
-  private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
-    // a new or restarted node catches up from its first neighbour
-    if (!this.caughtUp) void this.pull(evt.detail)
-  }
-
-  private caughtUp = false
 
   constructor (components: RegistryComponents, init: RegistryInit = {}) {
     this.components = components
     this.init = init
     this.log = components.logger.forComponent('noodled:registry')
     const prefix = init.protocolPrefix ?? DEFAULT_PROTOCOL_PREFIX
-    this.topic = `${prefix}${CATALOG_TOPIC_SUFFIX}`.replace(/^\//, '')
-    this.protocol = `${prefix}${CATALOG_SYNC_PROTOCOL_SUFFIX}`
     this.catalog = new ServiceCatalog({ datastore: components.datastore, self: components.peerId.toString(), ...(components.auth != null ? { guard: components.auth } : {}) })
+    this.replication = catalogReplication(components, { catalog: this.catalog, protocolPrefix: prefix, syncIntervalMs: init.syncIntervalMs ?? CATALOG_SYNC_INTERVAL_MS, log: this.log })
+    this.topic = this.replication.topic
     this.reconciler = new Reconciler(components.peerId.toString())
     this.externals = new ExternalServices({ datastore: components.datastore, log: components.logger.forComponent('noodled:registry:external') })
   }
@@ -151,6 +117,7 @@ export class Registry implements Startable {
   readonly [Symbol.toStringTag] = 'noodled/registry'
 
   async start (): Promise<void> {
+    if (this.started) return
     this.controller = new AbortController()
     setMaxListeners(Infinity, this.controller.signal)
     await this.catalog.load({ signal: this.controller.signal })
@@ -158,20 +125,13 @@ export class Registry implements Startable {
     if (this.components.dht != null && this.init.useDht !== false) {
       this.dht = new ServiceDht({ dht: this.components.dht, self: this.components.peerId, privateKey: this.components.privateKey, log: this.log, signal: this.controller.signal })
     }
-    await this.components.registrar.handle(this.protocol, limitInbound(this.protocol, INBOUND_LIMITS.sync, (stream, connection) => { void this.serve(stream, connection) }), { maxInboundStreams: 4, maxOutboundStreams: 2 })
+    await this.replication.start()
     this.started = true
   }
 
   afterStart (): void {
-    const { pubsub } = this.components
-    pubsub.topicValidators.set(this.topic, (_peer, msg) => this.validate(msg))
-    pubsub.addEventListener('message', this.onMessage)
-    pubsub.subscribe(this.topic)
+    this.replication.afterStart()
     this.components.membership.addEventListener('member', this.onMember)
-    for (const conn of this.components.connectionManager.getConnections()) void this.pull(conn.remotePeer)
-    this.components.events.addEventListener('peer:connect', this.onConnect)
-    this.task = repeatingTask(async () => { await this.antiEntropy() }, this.init.syncIntervalMs ?? CATALOG_SYNC_INTERVAL_MS)
-    this.task.start()
     this.catalog.addEventListener('change', this.onChange)
     this.externals.addEventListener('change', this.onChange)
     // besides every change: a recovered member's settle time ends without an event
@@ -181,30 +141,23 @@ export class Registry implements Startable {
   }
 
   async stop (): Promise<void> {
+    if (!this.started) return
     this.started = false
     this.controller?.abort()
-    this.task?.stop()
     this.reconcileTask?.stop()
     clearTimeout(this.reconcileTimer)
     this.reconcileTimer = undefined
-    clearTimeout(this.forwardTimer)
-    this.forwardTimer = undefined
     this.catalog.removeEventListener('change', this.onChange)
     this.externals.removeEventListener('change', this.onChange)
     this.externals.stop()
     this.reconciler.clear()
-    const { pubsub } = this.components
-    pubsub.removeEventListener('message', this.onMessage)
-    pubsub.topicValidators.delete(this.topic)
-    try { pubsub.unsubscribe(this.topic) } catch {}
     this.components.membership.removeEventListener('member', this.onMember)
-    this.components.events.removeEventListener('peer:connect', this.onConnect)
-    await this.components.registrar.unhandle(this.protocol)
+    await this.replication.stop()
   }
 
   private readonly onMember = (evt: CustomEvent<{ type: string, peerId: string }>): void => {
     // a newcomer may have missed writes made before it subscribed
-    if (evt.detail.type === 'join' && !this.caughtUp) void this.antiEntropy()
+    if (evt.detail.type === 'join' && !this.replication.caughtUp) void this.replication.antiEntropy()
     if (evt.detail.type === 'recovered') this.recoveredAt.set(evt.detail.peerId, Date.now())
     this.invalidate()
   }
@@ -270,7 +223,7 @@ export class Registry implements Startable {
     const now = Date.now()
     if (this.cached != null && now < this.cached.validUntil) return this.cached.placement
     const placement = place(this.catalog.list(), this.placementMembers(), this.placementOptions())
-    this.counters.placements++
+    this.placementCounters.placements++
     // a member back from failed is held back until it settles: recompute then
     let validUntil = Number.POSITIVE_INFINITY
     for (const at of this.recoveredAt.values()) if (at + DEFAULT_SETTLE_MS > now) validUntil = Math.min(validUntil, at + DEFAULT_SETTLE_MS)
@@ -313,7 +266,7 @@ export class Registry implements Startable {
   /** Start what this node owns and stop what it no longer owns; announce what it hosts. */
   private reconcile (): void {
     if (!this.started) return
-    this.counters.reconciles++
+    this.placementCounters.reconciles++
     const changes = this.reconciler.reconcile(this.placement(), this.catalog.list())
     if (changes.started.length + changes.stopped.length + changes.updated.length > 0) {
       this.log('reconciled: started %o, stopped %o, updated %o', changes.started, changes.stopped, changes.updated)
@@ -422,131 +375,23 @@ export class Registry implements Startable {
 
   // ---- replication -------------------------------------------------------
 
+  /** Replication and placement counts, for tests and the daemon's metrics. */
+  get counters (): { gossipRejected: number, syncRejected: number, pulls: number, reconciles: number, placements: number } {
+    return { ...this.replication.counters, ...this.placementCounters }
+  }
+
+  /** Asks a neighbour for every entry newer than this node's, and merges them; the number applied. */
+  async pull (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
+    return this.replication.pull(peer, options)
+  }
+
   /**
-   * A local write reaches the mesh by gossip, and by push-pull with the
-   * connected members: each is asked for what this node lacks, sees from
-   * the digest that this node holds something newer, and pulls it. Gossip
-   * alone reaches only the topic's mesh, which a young mesh may not have
-   * formed yet: a deploy then waited for anti-entropy (30 s). It is stored
-   * on the DHT in the background.
+   * A local write reaches the mesh by gossip and push-pull (see
+   * Replicator.announce), and is stored on the DHT in the background.
    */
   private async write (entry: CatalogEntry): Promise<void> {
-    await this.publish(entry)
+    await this.replication.announce([entry])
     void this.dht?.store(entry)
-    this.push()
-  }
-
-  /**
-   * Ask up to `max` connected members, at random, to pull from this node
-   * (see write). `except`: the one it just pulled from.
-   */
-  private push (max = MAX_PUSH_PEERS, except?: string): void {
-    for (const peer of connectedPeerSample(this.components.connectionManager, max, except)) void this.pull(peer)
-  }
-
-  /**
-   * Entries this node learnt by a pull are pushed on, as the writer pushed
-   * them: only the author may gossip its entries, so a member that is not
-   * connected to the writer, and whose topic mesh missed the write, heard of
-   * it only at anti-entropy (30 s; an auth test with three nodes timed out
-   * on that). Entries learnt by gossip are not: gossip carries them on.
-   */
-  private forward (from: string): void {
-    if (this.forwardTimer != null || !this.started) return
-    this.forwardTimer = setTimeout(() => {
-      this.forwardTimer = undefined
-      if (this.started) this.push(FORWARD_PEERS, from)
-    }, FORWARD_DEBOUNCE_MS)
-    this.forwardTimer.unref?.()
-  }
-
-  private async publish (entry: CatalogEntry): Promise<void> {
-    try {
-      await this.components.pubsub.publish(this.topic, encodeJson({ v: 1, entries: [entry] }))
-    } catch (err) {
-      // anti-entropy carries it when gossip cannot (no topic peers yet)
-      this.log.trace('catalog publish failed: %e', err)
-    }
-  }
-
-  private validate (msg: Message): TopicValidatorResult {
-    if (msg.type !== 'signed' || msg.data.byteLength > MAX_CATALOG_MESSAGE_BYTES) return this.rejectGossip()
-    try {
-      const { entries } = decodeJson(gossipSchema, msg.data)
-      // gossip carries a node's own writes: an entry claiming another author is forged
-      if (entries.map(parseEntry).some(e => e.author !== msg.from.toString())) return this.rejectGossip()
-      return TopicValidatorResult.Accept
-    } catch {
-      return this.rejectGossip()
-    }
-  }
-
-  private rejectGossip (): TopicValidatorResult {
-    this.counters.gossipRejected++
-    return TopicValidatorResult.Reject
-  }
-
-  private async receive (msg: Message): Promise<void> {
-    if (msg.topic !== this.topic) return
-    try {
-      const { entries } = decodeJson(gossipSchema, msg.data)
-      await this.catalog.merge(entries, { signal: this.controller?.signal })
-    } catch (err) {
-      this.log.trace('bad catalog gossip: %e', err)
-    }
-  }
-
-  private async antiEntropy (): Promise<void> {
-    const peer = randomConnectedPeer(this.components.connectionManager)
-    if (peer != null) await this.pull(peer)
-  }
-
-  /** Ask a neighbour for every entry newer than ours (by digest), and merge them. */
-  async pull (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
-    const signal = AbortSignal.any([this.controller?.signal ?? new AbortController().signal, options.signal ?? timeoutSignal(10_000)])
-    try {
-      const digest = Object.fromEntries(this.catalog.all().map(e => [e.name, `${e.version}/${e.author}`]))
-      const { entries } = await requestJson(this.components.connectionManager, peer, this.protocol, { digest }, syncResponseSchema, { maxBytes: MAX_CATALOG_SYNC_BYTES, signal })
-      const { applied, rejected } = await this.catalog.merge(entries, { signal })
-      this.counters.pulls++
-      this.counters.syncRejected += rejected
-      this.caughtUp = true
-      if (applied.length > 0) this.forward(peer.toString())
-      return applied.length
-    } catch (err: any) {
-      this.log.trace('catalog pull from %p failed: %e', peer, err)
-      return 0
-    }
-  }
-
-  private async serve (stream: Stream, connection: Connection): Promise<void> {
-    const signal = timeoutSignal(10_000)
-    try {
-      const lp = lpStream(stream, { maxDataLength: MAX_CATALOG_MESSAGE_BYTES })
-      let digest: Record<string, string>
-      try {
-        digest = decodeJson(syncRequestSchema, (await lp.read({ signal })).subarray()).digest
-      } catch (err) {
-        this.counters.syncRejected++
-        throw err
-      }
-      // what the requester lacks or holds an older version of
-      const mine = new Map(this.catalog.all().map(e => [e.name, e]))
-      const heldBy = (e: CatalogEntry, held: string): CatalogEntry => {
-        const slash = held.indexOf('/')
-        return { ...e, version: Number(held.slice(0, slash)), author: held.slice(slash + 1) }
-      }
-      const entries = [...mine.values()].filter(e => digest[e.name] == null || newer(e, heldBy(e, digest[e.name]!)))
-      await lp.write(encodeJson({ entries }), { signal })
-      await stream.close({ signal })
-      // push-pull: when the requester holds something newer than this node, pull it back now
-      // (a node that has just written asks its neighbours this way; see write)
-      const theirsNewer = Object.entries(digest).some(([name, held]) => { const e = mine.get(name); return e == null || newer(heldBy(e, held), e) })
-      if (theirsNewer) void this.pull(connection.remotePeer)
-    } catch (err: any) {
-      this.log.trace('catalog sync with %p failed: %e', connection.remotePeer, err)
-      stream.abort(err)
-    }
   }
 
   isStarted (): boolean {
