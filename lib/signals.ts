@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events'
+
 /**
  * `AbortSignal.timeout(ms)`, kept alive until it fires.
  *
@@ -22,4 +24,16 @@ export function timeoutSignal (ms: number): AbortSignal {
 /** Timeouts not yet fired (for tests). */
 export function pendingTimeouts (): number {
   return pending.size
+}
+
+/**
+ * A service's lifetime: aborted when it stops. Every call the service makes
+ * while running derives its signal from this one (`AbortSignal.any`, which
+ * adds a listener per derived signal), so Node's default cap of 10 listeners
+ * would warn of a leak that is none.
+ */
+export function lifetimeController (): AbortController {
+  const controller = new AbortController()
+  setMaxListeners(Infinity, controller.signal)
+  return controller
 }

@@ -38,11 +38,11 @@ export function revocationSet (holder: RevocationHolder): ReplicatedSet<Revocati
       return theirs.some(id => !known.has(id))
     },
     merge: async (entries, options) => {
-      let applied = 0
+      const applied: unknown[] = []
       let rejected = 0
       for (const value of entries) {
         try {
-          if (await holder.take(value, options)) applied++
+          if (await holder.take(value, options)) applied.push(value)
         } catch {
           rejected++
           holder.rejected()

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -13,6 +12,7 @@ import { Authority, type Authorized, type DelegateInput } from './authority.js'
 import type { Revocation } from './revocation.js'
 import { revocationReplication, type RevocationDigest } from './revocation-replication.js'
 import type { TokenSummary } from './token.js'
+import { lifetimeController } from '../signals.js'
 
 export interface AuthInit {
   /** did:keys (or Ed25519 peer ids) of the operators; none: nothing is enforced */
@@ -91,8 +91,7 @@ export class Auth implements Startable {
 
   async start (): Promise<void> {
     if (this.started) return
-    this.controller = new AbortController()
-    setMaxListeners(Infinity, this.controller.signal)
+    this.controller = lifetimeController()
     const signal = this.controller.signal
     await this.audit.start({ signal })
     await this.authority.start({ signal })

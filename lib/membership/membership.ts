@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events'
 import { availableParallelism, loadavg } from 'node:os'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -24,7 +23,7 @@ import { ForgedAdvertError } from '../interface/errors.js'
 import { suspicionTimeout } from './suspicion.js'
 import { Ticker } from './ticker.js'
 import { decodeMessage, encodeMessage, type Advert, type Relay, type FailedClaim, type Resources, type SuspectClaim, type TopicMessage } from './wire.js'
-import { timeoutSignal } from '../signals.js'
+import { lifetimeController, timeoutSignal } from '../signals.js'
 import { randomSample } from '../random-sample.js'
 import { DEFAULT_PROTOCOL_PREFIX, LABEL_KEY, MAX_LABELS, MAX_LABEL_VALUE } from '../constants.js'
 
@@ -249,9 +248,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
 
   async start (): Promise<void> {
     if (this.started) return
-    this.controller = new AbortController()
-    // every probe and dial derives a signal from this one
-    setMaxListeners(Infinity, this.controller.signal)
+    this.controller = lifetimeController()
     // a restart must outrank every advert and claim about the previous run
     this.incarnation = (await this.readJson<number>(INCARNATION_KEY) ?? -1) + 1
     await this.persistIncarnation()

@@ -25,10 +25,7 @@ export function moduleCatalogSet (catalog: ModuleCatalog): ReplicatedSet<ModuleD
     digest: () => Object.fromEntries(catalog.all().map(e => [`${e.name}@${e.version}`, e.cid])),
     missing: (theirs) => catalog.all().filter(e => theirs[`${e.name}@${e.version}`] !== e.cid),
     verifyGossip: async (entries) => { for (const e of entries) await verifyEntry(e) },
-    merge: async (entries, options) => {
-      const { applied, rejected } = await catalog.merge(entries, options)
-      return { applied: applied.length, rejected }
-    }
+    merge: async (entries, options) => await catalog.merge(entries, options)
   }
 }
 

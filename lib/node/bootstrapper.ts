@@ -1,11 +1,10 @@
-import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { TypedEventEmitter, type ComponentLogger, type Libp2pEvents, type Logger, type PeerId, type PeerStore, type Startable, type TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { backoffDelay, type BackoffInit } from './backoff.js'
 import { DIAL_TIMEOUT_MS, MIN_CONNECTIONS, REMEMBERED_PEERS_TO_DIAL } from './constants.js'
-import { timeoutSignal } from '../signals.js'
+import { lifetimeController, timeoutSignal } from '../signals.js'
 
 export interface BootstrapperInit {
   /** multiaddrs to join through; `/p2p/<id>` is optional */
@@ -98,8 +97,7 @@ export class Bootstrapper extends TypedEventEmitter<BootstrapperEvents> implemen
 
   start (): void {
     if (this.controller != null) return
-    this.controller = new AbortController()
-    setMaxListeners(Infinity, this.controller.signal)
+    this.controller = lifetimeController()
     this.components.events.addEventListener('peer:discovery', this.onDiscovery)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
   }

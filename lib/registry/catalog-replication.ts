@@ -44,10 +44,7 @@ export function catalogSet (catalog: ServiceCatalog): ReplicatedSet<CatalogDiges
     verifyGossip: (entries, from) => {
       if (entries.map(parseEntry).some(e => e.author !== from.toString())) throw new Error('an entry gossiped by another than its author')
     },
-    merge: async (entries, options) => {
-      const { applied, rejected } = await catalog.merge(entries, options)
-      return { applied: applied.length, rejected }
-    }
+    merge: async (entries, options) => await catalog.merge(entries, options)
   }
 }
 

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events'
 import { repeatingTask, type RepeatingTask } from '@libp2p/utils'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
@@ -23,6 +22,7 @@ import { ServiceDht } from './service-dht.js'
 import type { CatalogEntry } from './entry.js'
 import { ServiceNotFoundError } from './errors.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../constants.js'
+import { lifetimeController } from '../signals.js'
 
 export interface RegistryInit {
   /** @default '/noodle' */
@@ -118,8 +118,7 @@ export class Registry implements Startable {
 
   async start (): Promise<void> {
     if (this.started) return
-    this.controller = new AbortController()
-    setMaxListeners(Infinity, this.controller.signal)
+    this.controller = lifetimeController()
     await this.catalog.load({ signal: this.controller.signal })
     await this.externals.start({ signal: this.controller.signal })
     if (this.components.dht != null && this.init.useDht !== false) {

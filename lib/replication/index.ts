@@ -28,8 +28,8 @@ export interface ReplicatedSet<Digest> {
    * the forwarding peer score.
    */
   verifyGossip?: (entries: unknown[], from: PeerId) => void | Promise<void>
-  /** Takes entries from a peer, each verified by the set; counts what it applied and refused. */
-  merge: (entries: unknown[], options: AbortOptions) => Promise<{ applied: number, rejected: number }>
+  /** Takes entries from a peer, each verified by the set: the entries it applied, and how many it refused. */
+  merge: (entries: unknown[], options: AbortOptions) => Promise<{ applied: readonly unknown[], rejected: number }>
 }
 
 /**

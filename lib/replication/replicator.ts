@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events'
 import { TopicValidatorResult, type Message, type SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { AbortOptions, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { lpStream, repeatingTask, type RepeatingTask } from '@libp2p/utils'
@@ -6,7 +5,7 @@ import { z } from 'zod'
 import { INBOUND_LIMITS, limitInbound } from '../inbound-limits.js'
 import { decodeJson, encodeJson } from '../json-codec.js'
 import { connectedPeerSample, randomConnectedPeer, requestJson } from '../json-exchange.js'
-import { timeoutSignal } from '../signals.js'
+import { lifetimeController, timeoutSignal } from '../signals.js'
 import type { ReplicatedSet, ReplicationWire, ReplicatorComponents, ReplicatorCounters, ReplicatorInit } from './index.js'
 
 /** A pull's whole exchange, both sides, unless the set says otherwise. */
@@ -89,8 +88,7 @@ export class Replicator<Digest> implements Startable {
 
   async start (): Promise<void> {
     if (this.started) return
-    this.controller = new AbortController()
-    setMaxListeners(Infinity, this.controller.signal)
+    this.controller = lifetimeController()
     const { protocol } = this.init
     await this.components.registrar.handle(protocol, limitInbound(protocol, INBOUND_LIMITS.sync, (stream, connection) => { void this.serve(stream, connection) }), { maxInboundStreams: 4, maxOutboundStreams: 2 })
     this.started = true
@@ -162,8 +160,8 @@ export class Replicator<Digest> implements Startable {
       this.counters.pulls++
       this.counters.syncRejected += rejected
       this.caught = true
-      if (applied > 0) this.forward(peer.toString())
-      return applied
+      if (applied.length > 0) this.forward(peer.toString())
+      return applied.length
     } catch (err: any) {
       this.log.trace('%s pull from %p failed: %e', this.init.name, peer, err)
       return 0
