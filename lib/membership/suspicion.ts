@@ -25,3 +25,8 @@ export function suspicionTimeout (input: SuspicionInput): number {
   const progress = Math.min(1, Math.log(input.confirmations + 1) / Math.log(wanted + 1))
   return Math.round(Math.max(min, max - (max - min) * progress) * (input.multiplier ?? 1))
 }
+
+/** Lifeguard's suspicion timeout with a node's timing preset. */
+export function suspicionTimeoutWith (timing: { suspicionMinMs: number, suspicionMaxFactor: number }, members: number, confirmations: number, multiplier: number): number {
+  return suspicionTimeout({ members, confirmations, minMs: timing.suspicionMinMs, maxFactor: timing.suspicionMaxFactor, multiplier })
+}

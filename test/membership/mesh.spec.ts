@@ -27,13 +27,13 @@ function record (node: NoodleNode): MemberEventView[] {
 /**
  * `target` never refutes, however it hears it is held down (gossiped claims,
  * a member list's down entries, a puller saying it holds it suspect or
- * failed): every path raises the incarnation through the one private method
+ * failed): every path raises the incarnation through Incarnation.refute,
  * wrapped here. Wrapping the gossip path alone let a pull's `you` refute it,
  * and the stale verdict under test was then simply outranked.
  */
 function deafToClaimsAboutItself (target: NoodleNode): void {
-  const membership = target.services.membership as unknown as { refute: (from: string, type: string, incarnation: number) => boolean }
-  membership.refute = () => false
+  const membership = target.services.membership as unknown as { incarnation: { refute: (from: string, type: string, incarnation: number) => boolean } }
+  membership.incarnation.refute = () => false
 }
 
 /** `listener` drops every membership message `speaker` wrote, whoever forwards it. */
@@ -516,7 +516,7 @@ describe('gossip membership (in-process meshes)', function () {
     // x's own pulls go to a random connected member, and upkeep may close x's link to b again
     // (it keeps a partial view): pull b's list as x's next anti-entropy round would, each try
     const suspicion = await waitFor(async () => {
-      await x.services.membership['pullMembers'](b.peerId, true)
+      await (x.services.membership as unknown as { sync: { pull: (peer: unknown, again: boolean) => Promise<void> } }).sync.pull(b.peerId, true)
       return seen.find(e => e.peerId === t.peerId.toString() && e.type === 'suspect')
     }, { what: 'x to suspect t from a member list' })
     expect(suspicion.reason).to.equal('claim')

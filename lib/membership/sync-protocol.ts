@@ -69,7 +69,7 @@ export interface SyncAnswer extends SyncSnapshot {
   self?: SignedAdvert
 }
 
-export interface MemberSyncInit {
+export interface SyncProtocolInit {
   protocol: string
   log: Logger
   /** alive and suspect members this node knows (itself included), and those it suspects or has failed */
@@ -104,11 +104,11 @@ export interface MemberSyncInit {
  * hear of its failure only from a pull of its own, and its unchanged advert
  * would not revive it.
  */
-export class MemberSync {
+export class SyncProtocol {
   private readonly components: { registrar: Registrar, connectionManager: ConnectionManager }
-  private readonly init: MemberSyncInit
+  private readonly init: SyncProtocolInit
 
-  constructor (components: { registrar: Registrar, connectionManager: ConnectionManager }, init: MemberSyncInit) {
+  constructor (components: { registrar: Registrar, connectionManager: ConnectionManager }, init: SyncProtocolInit) {
     this.components = components
     this.init = init
   }
