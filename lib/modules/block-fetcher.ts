@@ -6,22 +6,8 @@ import { BlockStatus, decodeResponse, encodeRequest } from './block-protocol.js'
 import type { BlockStream, BlockStreams } from './block-streams.js'
 import { linkedChunk, verifyBlock } from './content.js'
 import type { ProviderPenalties } from './penalties.js'
-
-/** Providers a session takes blocks from at once. */
-export const MAX_PROVIDERS = 4
-/** Requests a session keeps unanswered per provider: enough to keep a stream busy (blocks are up to 1 MiB). */
-export const REQUEST_WINDOW = 4
-/** A provider that sends nothing for this long while asked for blocks is dropped (not penalised). */
-export const BLOCK_TIMEOUT_MS = 20_000
-/**
- * A provider whose stream is not open, or that has answered nothing, this
- * long after it was asked is slow: another provider is taken beside it and
- * asked for the same blocks (a hedged request), and whichever answers first
- * is kept. At N = 100 on 2 cores the publisher, asked first, sat on a 6 kB
- * module's block for the whole BLOCK_TIMEOUT_MS, again and again: a new
- * owner took 113 s to run a service that a dozen members held.
- */
-export const HEDGE_MS = 2_000
+import { WantList } from './want-list.js'
+import { BLOCK_TIMEOUT_MS, HEDGE_MS, MAX_PROVIDERS, REQUEST_WINDOW } from './constants.js'
 
 /**
  * What became of one provider in a session: `served` (it answered everything
@@ -57,15 +43,16 @@ export interface BlockFetchInit {
   hedgeMs?: number
 }
 
+/** A request sent to a provider and not answered yet. */
+interface Asked {
+  cid: CID
+  withLink: boolean
+}
+
 /** A provider at work: whether it is opening its stream or waiting for answers, and since when it has made progress. */
 interface Worker {
   waiting: () => boolean
   since: number
-}
-
-interface Want {
-  cid: CID
-  waiters: Array<{ resolve: () => void, reject: (err: Error) => void }>
 }
 
 /**
@@ -83,20 +70,10 @@ export class BlockFetchSession {
   readonly reports = new Map<string, ProviderReport>()
   private readonly init: BlockFetchInit
   private readonly controller = new AbortController()
-  private readonly wanted = new Map<string, Want>()
-  private readonly delivered = new Set<string>()
-  /** peers that answered NOT_HERE, per CID */
-  private readonly lacking = new Map<string, Set<string>>()
-  private pending: CID[] = []
-  /** roots whose only chunk providers are asked to send along */
-  private readonly linkWanted = new Set<string>()
-  /** chunks a provider is sending along with their root: not to be asked for again meanwhile */
-  private readonly coming = new Set<string>()
+  private readonly wants = new WantList()
   private active = 0
   /** providers at work, by peer id */
   private readonly workers = new Map<string, Worker>()
-  /** per CID asked for and not answered yet, the providers asked */
-  private readonly inFlight = new Map<string, Set<string>>()
   /** providers whose stream is not open yet */
   private opening = 0
   private sourceDone = false
@@ -130,20 +107,7 @@ export class BlockFetchSession {
    */
   async get (cids: CID[], options: { withLink?: boolean } = {}): Promise<void> {
     if (this.failure != null) throw this.failure
-    const waits: Array<Promise<void>> = []
-    for (const cid of cids) {
-      const key = cid.toString()
-      if (this.delivered.has(key)) continue
-      let want = this.wanted.get(key)
-      if (options.withLink === true) this.linkWanted.add(key)
-      if (want == null) {
-        want = { cid, waiters: [] }
-        this.wanted.set(key, want)
-        if (!this.coming.has(key)) this.pending.push(cid)
-      }
-      const waiters = want.waiters
-      waits.push(new Promise<void>((resolve, reject) => { waiters.push({ resolve, reject }) }))
-    }
+    const waits = this.wants.add(cids, options.withLink === true)
     this.notify()
     this.checkStalled()
     await Promise.all(waits)
@@ -195,7 +159,7 @@ export class BlockFetchSession {
   private get needProvider (): boolean {
     if (this.active === 0) return true
     if (this.active >= (this.init.maxProviders ?? MAX_PROVIDERS)) return false
-    if (this.opening === 0 && this.pending.length > 0) return true
+    if (this.opening === 0 && this.wants.hasPending) return true
     // every provider at work is slow (stream not open, or nothing answered within hedgeMs): one more beside them
     const now = Date.now()
     return [...this.workers.values()].every(w => this.slow(w, now))
@@ -241,17 +205,15 @@ export class BlockFetchSession {
   private fail (err: Error): void {
     if (this.over) return
     this.failure = err
-    for (const want of this.wanted.values()) want.waiters.forEach(w => { w.reject(err) })
-    this.wanted.clear()
-    this.pending = []
+    this.wants.failAll(err)
     this.controller.abort(err)
     this.notify()
   }
 
   /** Blocks wanted, nobody working on them, and nobody left to ask. */
   private checkStalled (): void {
-    if (this.over || this.wanted.size === 0 || this.active > 0 || !this.sourceDone) return
-    const missing = [...this.wanted.keys()]
+    if (this.over || this.wants.size === 0 || this.active > 0 || !this.sourceDone) return
+    const missing = this.wants.missing()
     const asked = this.providerReports()
     const what = asked.length === 0
       ? 'no provider found'
@@ -259,78 +221,43 @@ export class BlockFetchSession {
     this.fail(new BlockUnavailableError(`no peer served ${missing.length === 1 ? `block ${missing[0]}` : `${missing.length} blocks (${missing[0]}, ...)`}: ${what}`))
   }
 
-  /**
-   * The next pending block this peer is not known to lack; else one asked of
-   * slow providers only (hedged: the first answer is kept, the other dropped).
-   */
+  /** The next block for `peerId` to be asked for (see WantList.take): hedged only where every provider asked is slow. */
   private take (peerId: string): CID | undefined {
-    // a block released by one provider while another delivered it is no longer wanted
-    this.pending = this.pending.filter(cid => this.wanted.has(cid.toString()))
-    const i = this.pending.findIndex(cid => this.lacking.get(cid.toString())?.has(peerId) !== true)
-    if (i >= 0) return this.pending.splice(i, 1)[0]
     const now = Date.now()
-    for (const [key, peers] of this.inFlight) {
-      if (peers.has(peerId) || this.lacking.get(key)?.has(peerId) === true) continue
-      const want = this.wanted.get(key)
-      if (want == null || this.coming.has(key)) continue
-      if ([...peers].every(p => { const w = this.workers.get(p); return w == null || this.slow(w, now) })) return want.cid
-    }
-    return undefined
-  }
-
-  private asking (cid: CID, peerId: string, asked: boolean): void {
-    const key = cid.toString()
-    let peers = this.inFlight.get(key)
-    if (asked) {
-      if (peers == null) this.inFlight.set(key, peers = new Set())
-      peers.add(peerId)
-    } else if (peers != null) {
-      peers.delete(peerId)
-      if (peers.size === 0) this.inFlight.delete(key)
-    }
+    return this.wants.take(peerId, (p) => { const w = this.workers.get(p); return w == null || this.slow(w, now) })
   }
 
   /** A block a provider did not deliver goes back to the front of the queue. */
   private release (cid: CID, peerId: string, lacks: boolean): void {
-    const key = cid.toString()
-    this.coming.delete(key)
-    if (lacks) {
-      let peers = this.lacking.get(key)
-      if (peers == null) this.lacking.set(key, peers = new Set())
-      peers.add(peerId)
-    }
-    // unless another provider is still asked for it
-    if (this.wanted.has(key) && !this.delivered.has(key) && this.inFlight.get(key) == null && !this.pending.some(c => c.equals(cid))) this.pending.unshift(cid)
+    this.wants.release(cid, peerId, lacks)
     this.notify()
   }
 
   /** Keep a verified block: one asked for with `get`, or a root's chunk sent along with it. */
   private async deliver (cid: CID, bytes: Uint8Array, peer: PeerId): Promise<void> {
-    const key = cid.toString()
-    if (this.delivered.has(key)) {
-      this.coming.delete(key)
-      return
-    }
+    if (this.wants.isDelivered(cid)) return
     try {
       await this.init.put(cid, bytes, { signal: this.controller.signal })
     } catch (err) {
       this.release(cid, peer.toString(), false)
       throw err
     }
-    this.delivered.add(key)
-    this.coming.delete(key)
-    const want = this.wanted.get(key)
-    this.wanted.delete(key)
     this.init.onBlock?.(cid, bytes.byteLength, peer)
-    want?.waiters.forEach(w => { w.resolve() })
+    this.wants.complete(cid)
   }
 
+  /**
+   * One provider at work: its stream opened (or taken from an earlier
+   * session), up to `window` requests kept in flight, each answer verified
+   * and kept, until nothing is left that it may serve, it fails, or the
+   * session ends. What it was asked and did not answer goes back to the others.
+   */
   private async work (peer: PeerId): Promise<void> {
     const id = peer.toString()
     const report: ProviderReport = { peerId: id, blocks: 0, bytes: 0 }
     this.reports.set(id, report)
     /** requests sent and not yet answered, in order (with a root's chunk its provider sends along) */
-    const asked: Array<{ cid: CID, withLink: boolean }> = []
+    const asked: Asked[] = []
     let bs: BlockStream | undefined
     let opening = true
     const worker: Worker = { waiting: () => opening || asked.length > 0, since: Date.now() }
@@ -345,21 +272,12 @@ export class BlockFetchSession {
         worker.since = Date.now()
         this.notify()
       }
-      const window = this.init.window ?? REQUEST_WINDOW
       while (true) {
-        while (asked.length < window) {
-          const cid = this.take(id)
-          if (cid == null) break
-          const withLink = this.linkWanted.has(cid.toString())
-          if (asked.length === 0) worker.since = Date.now()
-          asked.push({ cid, withLink })
-          this.asking(cid, id, true)
-          bs.stream.send(encodeRequest(cid, withLink))
-        }
+        this.request(id, bs, asked, worker)
         if (asked.length === 0) {
           if (this.over) break
           // work waits that this peer lacks: another provider must do it
-          if (this.pending.length > 0) {
+          if (this.wants.hasPending) {
             report.outcome = 'lacks-blocks'
             break
           }
@@ -367,39 +285,7 @@ export class BlockFetchSession {
           await this.changedOrHedge()
           continue
         }
-        const response = decodeResponse(await this.next(bs))
-        const { cid, withLink } = asked.shift()!
-        this.asking(cid, id, false)
-        worker.since = Date.now()
-        if (response.status === BlockStatus.NOT_HERE) {
-          this.release(cid, id, true)
-          // a peer that has served nothing here is not a provider of this content
-          if (report.blocks === 0) {
-            report.outcome = 'lacks-blocks'
-            break
-          }
-          continue
-        }
-        try {
-          await verifyBlock(cid, response.bytes)
-        } catch (err: any) {
-          this.release(cid, id, false)
-          const penalty = this.init.penalties.penalise(id, err.message)
-          report.outcome = 'bad-block'
-          report.reason = `sent bytes that do not hash to ${cid.toString()}`
-          this.init.log('provider %p sent a bad block (%s); dropped and passed over for %d s', peer, cid, Math.round((penalty.until - Date.now()) / 1000))
-          break
-        }
-        // the provider sends a root's only chunk next (the same rule decides on both sides)
-        const link = withLink ? linkedChunk(response.bytes) : undefined
-        if (link != null) {
-          asked.unshift({ cid: link, withLink: false })
-          this.asking(link, id, true)
-          this.coming.add(link.toString())
-        }
-        await this.deliver(cid, response.bytes, peer)
-        report.blocks++
-        report.bytes += response.bytes.byteLength
+        if (!await this.answer(peer, bs, asked, worker, report)) break
       }
     } catch (err: any) {
       if (this.over) {
@@ -412,21 +298,79 @@ export class BlockFetchSession {
         report.reason = err.message
       }
     } finally {
-      report.outcome ??= report.blocks > 0 ? 'served' : 'unused'
-      this.workers.delete(id)
-      for (const { cid } of asked) {
-        this.asking(cid, id, false)
-        this.release(cid, id, false)
-      }
-      if (bs != null) {
-        // a stream with answers still owed, or to a peer that lied, is not used again
-        if (asked.length === 0 && report.outcome !== 'bad-block') this.init.streams.give(bs)
-        else bs.stream.abort(new Error('block fetch ended'))
-      }
-      this.active--
-      this.notify()
-      this.checkStalled()
+      this.finish(id, bs, asked, report)
     }
+  }
+
+  /** Fill the provider's window with requests for blocks it may serve. */
+  private request (id: string, bs: BlockStream, asked: Asked[], worker: Worker): void {
+    const window = this.init.window ?? REQUEST_WINDOW
+    while (asked.length < window) {
+      const cid = this.take(id)
+      if (cid == null) break
+      const withLink = this.wants.wantsLink(cid)
+      if (asked.length === 0) worker.since = Date.now()
+      asked.push({ cid, withLink })
+      this.wants.asking(cid, id, true)
+      bs.stream.send(encodeRequest(cid, withLink))
+    }
+  }
+
+  /** Take the provider's next answer; false when the provider is done (it lacks the content, or sent bad bytes). */
+  private async answer (peer: PeerId, bs: BlockStream, asked: Asked[], worker: Worker, report: ProviderReport): Promise<boolean> {
+    const id = report.peerId
+    const response = decodeResponse(await this.next(bs))
+    const { cid, withLink } = asked.shift()!
+    this.wants.asking(cid, id, false)
+    worker.since = Date.now()
+    if (response.status === BlockStatus.NOT_HERE) {
+      this.release(cid, id, true)
+      // a peer that has served nothing here is not a provider of this content
+      if (report.blocks === 0) {
+        report.outcome = 'lacks-blocks'
+        return false
+      }
+      return true
+    }
+    try {
+      await verifyBlock(cid, response.bytes)
+    } catch (err: any) {
+      this.release(cid, id, false)
+      const penalty = this.init.penalties.penalise(id, err.message)
+      report.outcome = 'bad-block'
+      report.reason = `sent bytes that do not hash to ${cid.toString()}`
+      this.init.log('provider %p sent a bad block (%s); dropped and passed over for %d s', peer, cid, Math.round((penalty.until - Date.now()) / 1000))
+      return false
+    }
+    // the provider sends a root's only chunk next (the same rule decides on both sides)
+    const link = withLink ? linkedChunk(response.bytes) : undefined
+    if (link != null) {
+      asked.unshift({ cid: link, withLink: false })
+      this.wants.asking(link, id, true)
+      this.wants.comingAlong(link)
+    }
+    await this.deliver(cid, response.bytes, peer)
+    report.blocks++
+    report.bytes += response.bytes.byteLength
+    return true
+  }
+
+  /** A provider stopped: what it still owed goes back, its stream is kept for the next session only if clean. */
+  private finish (id: string, bs: BlockStream | undefined, asked: Asked[], report: ProviderReport): void {
+    report.outcome ??= report.blocks > 0 ? 'served' : 'unused'
+    this.workers.delete(id)
+    for (const { cid } of asked) {
+      this.wants.asking(cid, id, false)
+      this.release(cid, id, false)
+    }
+    if (bs != null) {
+      // a stream with answers still owed, or to a peer that lied, is not used again
+      if (asked.length === 0 && report.outcome !== 'bad-block') this.init.streams.give(bs)
+      else bs.stream.abort(new Error('block fetch ended'))
+    }
+    this.active--
+    this.notify()
+    this.checkStalled()
   }
 
   /** The next response frame on a provider's stream: fails when the stream ends, the provider is too slow, or the session ends. */

@@ -4,7 +4,7 @@ export { ServiceCatalog, type ServiceCatalogInit, type ServiceCatalogEvents, typ
 export { catalogEntrySchema, decodeEntry, encodeEntry, newer, type CatalogEntry } from './entry.js'
 export { ServiceNotFoundError, InvalidCatalogEntryError } from './errors.js'
 export { TOMBSTONE_TTL_MS } from './constants.js'
-export { Reconciler, type Instance, type ReconcileChanges, type ReconcilerEvents } from './reconciler.js'
+export { Reconciler, type Replica, type ReconcileChanges, type ReconcilerEvents } from './reconciler.js'
 export { ExternalServices, parseRegistration, registrationSchema, type ExternalInstance, type Registration } from './external.js'
 export { checkSchema, runCheck, CHECK_TYPES, type Check, type CheckType, type CheckStatus, type CheckResult } from './checks.js'
 export { localInstances, type DiscoveryMember, type LocalState } from './discovery.js'

@@ -2,8 +2,13 @@ import { TypedEventEmitter } from '@libp2p/interface'
 import type { PlacementResult } from '../placement/place.js'
 import type { ServiceSpec } from '../placement/spec.js'
 
-/** A replica of a service that this node runs because placement made it an owner. */
-export interface Instance {
+/**
+ * A replica of a service that this node runs because placement made it an
+ * owner. (A replica of a module service runs as one or more sandboxed
+ * workers: see lib/runtime. "Instance" in the control API is any endpoint a
+ * call can go to: a replica, an external service, a provider.)
+ */
+export interface Replica {
   service: string
   /** the spec it runs, as of the last reconcile */
   spec: ServiceSpec
@@ -12,12 +17,12 @@ export interface Instance {
 }
 
 export interface ReconcilerEvents {
-  /** this node became an owner: start the instance */
-  'instance:start': CustomEvent<Instance>
-  /** the spec of an instance this node runs changed (e.g. a new module version) */
-  'instance:update': CustomEvent<Instance>
+  /** this node became an owner: start the replica */
+  'replica:start': CustomEvent<Replica>
+  /** the spec of a replica this node runs changed (e.g. a new module version) */
+  'replica:update': CustomEvent<Replica>
   /** this node is no longer an owner (service removed, or placement moved it) */
-  'instance:stop': CustomEvent<Instance>
+  'replica:stop': CustomEvent<Replica>
 }
 
 export interface ReconcileChanges {
@@ -34,12 +39,11 @@ export interface ReconcileChanges {
  * Hysteresis lives in placement (a member back from failed gets nothing new
  * until it has settled), so a flapping member does not make replicas move.
  *
- * Until the runtime exists an instance is an assignment: recorded, advertised
- * and shown; the runtime will start and stop workers on these events.
+ * The runtime starts and stops a module service's workers on these events.
  */
 export class Reconciler extends TypedEventEmitter<ReconcilerEvents> {
   private readonly self: string
-  private readonly running = new Map<string, { instance: Instance, specJson: string }>()
+  private readonly running = new Map<string, { replica: Replica, specJson: string }>()
 
   constructor (self: string) {
     super()
@@ -52,33 +56,33 @@ export class Reconciler extends TypedEventEmitter<ReconcilerEvents> {
     for (const spec of specs) {
       if (placement.services.get(spec.name)?.owners.includes(this.self) === true) owned.set(spec.name, spec)
     }
-    for (const [name, { instance }] of this.running) {
+    for (const [name, { replica }] of this.running) {
       if (owned.has(name)) continue
       this.running.delete(name)
       changes.stopped.push(name)
-      this.safeDispatchEvent('instance:stop', { detail: instance })
+      this.safeDispatchEvent('replica:stop', { detail: replica })
     }
     for (const [name, spec] of owned) {
       const specJson = JSON.stringify(spec)
       const current = this.running.get(name)
       if (current == null) {
-        const instance = { service: name, spec, since: now }
-        this.running.set(name, { instance, specJson })
+        const replica = { service: name, spec, since: now }
+        this.running.set(name, { replica, specJson })
         changes.started.push(name)
-        this.safeDispatchEvent('instance:start', { detail: instance })
+        this.safeDispatchEvent('replica:start', { detail: replica })
       } else if (current.specJson !== specJson) {
-        const instance = { ...current.instance, spec }
-        this.running.set(name, { instance, specJson })
+        const replica = { ...current.replica, spec }
+        this.running.set(name, { replica, specJson })
         changes.updated.push(name)
-        this.safeDispatchEvent('instance:update', { detail: instance })
+        this.safeDispatchEvent('replica:update', { detail: replica })
       }
     }
     return changes
   }
 
-  /** Instances this node runs, by service name. */
-  instances (): Instance[] {
-    return [...this.running.values()].map(r => r.instance).sort((a, b) => a.service.localeCompare(b.service))
+  /** Replicas this node runs, by service name. */
+  replicas (): Replica[] {
+    return [...this.running.values()].map(r => r.replica).sort((a, b) => a.service.localeCompare(b.service))
   }
 
   runs (service: string): boolean {
@@ -87,7 +91,7 @@ export class Reconciler extends TypedEventEmitter<ReconcilerEvents> {
 
   /** Stop everything (the daemon is stopping). */
   clear (): void {
-    for (const { instance } of this.running.values()) this.safeDispatchEvent('instance:stop', { detail: instance })
+    for (const { replica } of this.running.values()) this.safeDispatchEvent('replica:stop', { detail: replica })
     this.running.clear()
   }
 }

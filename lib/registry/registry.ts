@@ -4,14 +4,15 @@ import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PrivateKey, Startab
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Datastore } from 'interface-datastore'
-import { DRAIN_LABEL, type InstanceView, type ResolveView } from '../interface/api.js'
+import type { InstanceView, ResolveView } from '../interface/api.js'
 import { MAX_SERVICES } from '../membership/constants.js'
 import type { Membership } from '../membership/membership.js'
-import { explain, moves, place, type PlacementExplanation, type PlacementMember, type PlacementResult } from '../placement/place.js'
-import { DEFAULT_SETTLE_MS, SERVICE_NAME } from '../placement/constants.js'
+import { moves, type PlacementExplanation, type PlacementResult } from '../placement/place.js'
+import { SERVICE_NAME } from '../placement/constants.js'
 import { parseServiceSpec, type ServiceSpec } from '../placement/spec.js'
 import type { Replicator } from '../replication/index.js'
 import { ServiceCatalog, type CatalogGuard } from './catalog.js'
+import { PlacementView } from './placement-view.js'
 import { catalogReplication, type CatalogDigest } from './catalog-replication.js'
 import { CATALOG_SYNC_INTERVAL_MS, RECONCILE_DEBOUNCE_MS, RECONCILE_INTERVAL_MS } from './constants.js'
 import { localInstances, type DiscoveryMember } from './discovery.js'
@@ -46,7 +47,8 @@ export interface RegistryComponents {
   dht?: KadDHT
   datastore: Datastore
   pubsub: GossipSub
-  membership: Membership
+  /** the members placement ranks, their events, and this node's adverts (the services it hosts) */
+  membership: Pick<Membership, 'members' | 'setServices' | 'addEventListener' | 'removeEventListener'>
   registrar: Registrar
   connectionManager: ConnectionManager
   events: TypedEventTarget<Libp2pEvents>
@@ -92,9 +94,9 @@ export class Registry implements Startable {
   private readonly log: Logger
   private controller?: AbortController
   private started = false
-  private readonly placementCounters = { reconciles: 0, placements: 0 }
-  /** placement over the current catalog and view, until either changes (or a recovered member settles) */
-  private cached?: { placement: PlacementResult, validUntil: number }
+  private reconciles = 0
+  /** placement over the current catalog and view (see placement-view.ts) */
+  private readonly view: PlacementView
   private readonly resolved = new Map<string, ResolveView>()
   private reconcileTimer?: ReturnType<typeof setTimeout>
   private reconcileTask?: RepeatingTask
@@ -108,6 +110,7 @@ export class Registry implements Startable {
     this.catalog = new ServiceCatalog({ datastore: components.datastore, self: components.peerId.toString(), ...(components.auth != null ? { guard: components.auth } : {}) })
     this.replication = catalogReplication(components, { catalog: this.catalog, protocolPrefix: prefix, syncIntervalMs: init.syncIntervalMs ?? CATALOG_SYNC_INTERVAL_MS, log: this.log })
     this.topic = this.replication.topic
+    this.view = new PlacementView({ specs: () => this.catalog.list(), members: () => components.membership.members(), ...(init.loadEpsilon != null ? { epsilon: init.loadEpsilon } : {}) })
     this.reconciler = new Reconciler(components.peerId.toString())
     this.externals = new ExternalServices({ datastore: components.datastore, log: components.logger.forComponent('noodled:registry:external') })
   }
@@ -157,17 +160,9 @@ export class Registry implements Startable {
   private readonly onMember = (evt: CustomEvent<{ type: string, peerId: string }>): void => {
     // a newcomer may have missed writes made before it subscribed
     if (evt.detail.type === 'join' && !this.replication.caughtUp) void this.replication.antiEntropy()
-    if (evt.detail.type === 'recovered') this.recoveredAt.set(evt.detail.peerId, Date.now())
+    if (evt.detail.type === 'recovered') this.view.recovered(evt.detail.peerId)
     this.invalidate()
   }
-
-  /**
-   * When members came back from failed. Hysteresis applies to them only: a
-   * member that flaps must stay up a while before replicas move to it. A
-   * join is not a flap (and this node's own start would otherwise make every
-   * member look new).
-   */
-  private readonly recoveredAt = new Map<string, number>()
 
   // ---- operations --------------------------------------------------------
 
@@ -177,7 +172,7 @@ export class Registry implements Startable {
     this.components.runtime?.admit(spec)
     const before = this.placement()
     const specs = [...this.catalog.list().filter(s => s.name !== spec.name), spec]
-    const after = place(specs, this.placementMembers(), this.placementOptions())
+    const after = this.view.of(specs)
     const result: DeployResult = { name: spec.name, owners: after.services.get(spec.name)?.owners ?? [], moves: moves(before, after), dryRun: options.dryRun === true }
     if (options.dryRun === true) return result
     await this.write(await this.catalog.put(spec, options))
@@ -214,20 +209,12 @@ export class Registry implements Startable {
 
   explain (name: string): PlacementExplanation {
     if (!this.catalog.has(name)) throw new ServiceNotFoundError(`no service "${name}" in the catalog`)
-    return explain(name, this.catalog.list(), this.placementMembers(), this.placementOptions())!
+    return this.view.explain(name)!
   }
 
   /** Placement of the whole catalog over this node's view; computed once per change of either. */
   placement (): PlacementResult {
-    const now = Date.now()
-    if (this.cached != null && now < this.cached.validUntil) return this.cached.placement
-    const placement = place(this.catalog.list(), this.placementMembers(), this.placementOptions())
-    this.placementCounters.placements++
-    // a member back from failed is held back until it settles: recompute then
-    let validUntil = Number.POSITIVE_INFINITY
-    for (const at of this.recoveredAt.values()) if (at + DEFAULT_SETTLE_MS > now) validUntil = Math.min(validUntil, at + DEFAULT_SETTLE_MS)
-    this.cached = { placement, validUntil }
-    return placement
+    return this.view.current()
   }
 
   /**
@@ -252,7 +239,7 @@ export class Registry implements Startable {
 
   /** Drop what was computed from the catalog and the view, and reconcile soon. */
   private invalidate (): void {
-    this.cached = undefined
+    this.view.invalidate()
     this.resolved.clear()
     if (this.reconcileTimer == null && this.started) {
       this.reconcileTimer = setTimeout(() => {
@@ -265,13 +252,13 @@ export class Registry implements Startable {
   /** Start what this node owns and stop what it no longer owns; announce what it hosts. */
   private reconcile (): void {
     if (!this.started) return
-    this.placementCounters.reconciles++
+    this.reconciles++
     const changes = this.reconciler.reconcile(this.placement(), this.catalog.list())
     if (changes.started.length + changes.stopped.length + changes.updated.length > 0) {
       this.log('reconciled: started %o, stopped %o, updated %o', changes.started, changes.stopped, changes.updated)
     }
     // external instances first: other members cannot compute them, and adverts hold only 64 names
-    this.components.membership.setServices([...this.externals.healthy(), ...this.reconciler.instances().map(i => i.service)])
+    this.components.membership.setServices([...this.externals.healthy(), ...this.reconciler.replicas().map(r => r.service)])
     for (const name of changes.started) this.dht?.announce(name)
   }
 
@@ -354,29 +341,11 @@ export class Registry implements Startable {
     return applied.length > 0
   }
 
-  private placementMembers (): PlacementMember[] {
-    const now = Date.now()
-    // only recent recoveries matter (settle time); forget the rest so the map stays small
-    for (const [peer, at] of this.recoveredAt) if (now - at > 3_600_000) this.recoveredAt.delete(peer)
-    return this.components.membership.members().map(m => ({
-      peerId: m.peerId,
-      status: m.status,
-      statusForMs: this.recoveredAt.has(m.peerId) ? now - this.recoveredAt.get(m.peerId)! : Number.MAX_SAFE_INTEGER,
-      resources: { cpus: m.resources.cpus, memTotal: m.resources.memTotal, slotsTotal: m.resources.slotsTotal },
-      labels: m.labels,
-      draining: m.labels[DRAIN_LABEL] === 'true'
-    }))
-  }
-
-  private placementOptions (): { epsilon?: number } {
-    return this.init.loadEpsilon != null ? { epsilon: this.init.loadEpsilon } : {}
-  }
-
   // ---- replication -------------------------------------------------------
 
   /** Replication and placement counts, for tests and the daemon's metrics. */
   get counters (): { gossipRejected: number, syncRejected: number, pulls: number, reconciles: number, placements: number } {
-    return { ...this.replication.counters, ...this.placementCounters }
+    return { ...this.replication.counters, reconciles: this.reconciles, placements: this.view.computed }
   }
 
   /** Asks a neighbour for every entry newer than this node's, and merges them; the number applied. */

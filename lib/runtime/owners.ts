@@ -7,8 +7,9 @@ import { waitForTurn } from './rollout.js'
 import { RUNTIME_STATUS_SUFFIX, RuntimeStatusProtocol } from './status-protocol.js'
 
 export interface OwnersComponents {
-  registry: Registry
-  membership?: Membership
+  /** the owners of a service, by placement */
+  registry: Pick<Registry, 'placement'>
+  membership?: Pick<Membership, 'members'>
   peerId?: PeerId
   registrar?: Registrar
   connectionManager?: ConnectionManager

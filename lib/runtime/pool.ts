@@ -1,10 +1,9 @@
-import createPlugin, { type Plugin } from '@extism/extism'
 import type { Logger } from '@libp2p/interface'
 import { DependencyError, ModuleLimitError, ModuleTimeoutError, ModuleTrapError, NoHandlerError, ServiceEndpointError } from '../interface/errors.js'
 import { wasmApi, type WasmModule } from '../wasm-api.js'
 import type { Grant } from './grants.js'
-import { HOST_NAMESPACE, checkImports, hostFunctions, moduleConsole, type CurrentCall, type HostContext } from './host.js'
-import { guardedFetch } from './http.js'
+import { checkImports, hostFunctions, type HostContext } from './host.js'
+import { CallScope, spawnWorker, type PoolWorker } from './pool-worker.js'
 import { limitMemory } from './memory-limit.js'
 import type { PoolObserver } from './metrics.js'
 import type { SpareWorkers } from './spare-workers.js'
@@ -76,60 +75,6 @@ export interface ModulePoolInit {
   spares?: SpareWorkers
 }
 
-interface Instance {
-  plugin: Plugin
-  busy: boolean
-  /** the call it runs now, for host functions working on its behalf */
-  current?: CurrentCall
-  /** what a host function threw during the current call */
-  hostError?: Error
-  /** calls since its kernel memory was last reset */
-  sinceReset: number
-  /** its abandoned call still runs (the grace after a timeout) */
-  overrunning?: boolean
-}
-
-/**
- * The call an instance runs. Its signal is made only when a host function
- * asks for it: an AbortController aborted at the end of every call cost
- * about 100 us a call (the AbortError's stack), most of a warm call.
- */
-class CallScope implements CurrentCall {
-  readonly deadline: number
-  private controller?: AbortController
-
-  constructor (deadline: number) {
-    this.deadline = deadline
-  }
-
-  get signal (): AbortSignal {
-    // asked for after the call ended (a module still running past it): already aborted
-    if (this.ended) return AbortSignal.abort()
-    this.controller ??= new AbortController()
-    return this.controller.signal
-  }
-
-  private ended = false
-
-  end (): void {
-    this.ended = true
-    this.controller?.abort()
-  }
-}
-
-/** `f`, telling `onError` what it throws or rejects with (and still throwing it). */
-function hostCall<F extends (...args: any[]) => any> (f: F, onError: (err: Error) => void): F {
-  return ((...args: any[]) => {
-    try {
-      const out = f(...args)
-      return out instanceof Promise ? out.catch((err: Error) => { onError(err); throw err }) : out
-    } catch (err: any) {
-      onError(err)
-      throw err
-    }
-  }) as F
-}
-
 /**
  * A service's sandboxed instances: Extism plugins, each in its own worker
  * thread (`runInWorker`), up to `size`, made on demand. The wasm has its
@@ -143,8 +88,8 @@ export class ModulePool {
   readonly counters: PoolCounters = { calls: 0, errors: 0, timeouts: 0, traps: 0, denied: 0, restarts: 0, overruns: 0, recovered: 0, totalMs: 0 }
   private readonly init: ModulePoolInit
   private readonly log: Logger
-  private readonly instances = new Set<Instance>()
-  private readonly waiting: Array<(i: Instance | Error) => void> = []
+  private readonly instances = new Set<PoolWorker>()
+  private readonly waiting: Array<(i: PoolWorker | Error) => void> = []
   private creating = 0
   /** wakes a draining close() when an instance comes back */
   private drained?: () => void
@@ -195,7 +140,7 @@ export class ModulePool {
     const started = performance.now()
     this.counters.calls++
     const timeoutMs = Math.min(options.timeoutMs ?? this.init.grant.timeoutMs, this.init.grant.timeoutMs)
-    let instance: Instance
+    let instance: PoolWorker
     try {
       instance = await this.acquire()
     } catch (err) {
@@ -278,7 +223,7 @@ export class ModulePool {
    * made the next call fail with Extism's "plugin is not reentrant" (rpc-load
    * at N = 50: 12 of 83 failed calls).
    */
-  private failed (instance: Instance, fn: string, err: any, running?: Promise<unknown>): Error {
+  private failed (instance: PoolWorker, fn: string, err: any, running?: Promise<unknown>): Error {
     const message = String(err?.message ?? err)
     if (running != null) {
       if (err instanceof ModuleTimeoutError) this.counters.timeouts++
@@ -303,30 +248,13 @@ export class ModulePool {
     return new ServiceEndpointError(`"${this.init.service}/${fn}" failed: ${message}`)
   }
 
-  private async spawn (): Promise<Instance> {
-    const { grant, service } = this.init
-    const ctx: HostContext = { ...this.init.host, service }
-    const instance: Partial<Instance> & { busy: boolean } = { busy: true, sinceReset: 0 }
-    const current = (): CurrentCall | undefined => instance.current
-    const noted = <F extends (...args: any[]) => any>(f: F): F => hostCall(f, (err) => { instance.hostError ??= err })
-    instance.plugin = await createPlugin({ wasm: this.modules }, {
-      useWasi: false,
-      runInWorker: true,
-      // Extism's own host check matches names only; guardedFetch checks each request against
-      // the grant (ports too) and fails it with a named error, so Extism lets every name through
-      allowedHosts: ['*'],
-      // no WASI, so Extism opens no files; a `paths` grant is served by the file_read host function
-      allowedPaths: {},
-      fetch: noted(guardedFetch(grant.http, current)),
-      spareWorker: () => this.init.spares?.take(),
-      logger: moduleConsole(grant, ctx),
-      functions: { [HOST_NAMESPACE]: Object.fromEntries(Object.entries(hostFunctions(grant, ctx, current)).map(([name, f]) => [name, noted(f)])) }
-    })
-    this.instances.add(instance as Instance)
-    return instance as Instance
+  private async spawn (): Promise<PoolWorker> {
+    const worker = await spawnWorker(this.modules, this.init)
+    this.instances.add(worker)
+    return worker
   }
 
-  private async acquire (): Promise<Instance> {
+  private async acquire (): Promise<PoolWorker> {
     if (this.closed) throw new NoHandlerError(`"${this.init.service}" is unloading`)
     for (const i of this.instances) {
       if (!i.busy) {
@@ -342,7 +270,7 @@ export class ModulePool {
         this.creating--
       }
     }
-    const got = await new Promise<Instance | Error>(resolve => { this.waiting.push(resolve) })
+    const got = await new Promise<PoolWorker | Error>(resolve => { this.waiting.push(resolve) })
     if (got instanceof Error) throw got
     return got
   }
@@ -355,7 +283,7 @@ export class ModulePool {
    * bits). So every RESET_EVERY calls the instance is reset before it takes
    * another (one more round trip to its worker, off the caller's path).
    */
-  private done (instance: Instance): void {
+  private done (instance: PoolWorker): void {
     if (++instance.sinceReset < RESET_EVERY) {
       this.release(instance)
       return
@@ -367,7 +295,7 @@ export class ModulePool {
     })
   }
 
-  private release (instance: Instance): void {
+  private release (instance: PoolWorker): void {
     if (this.closed) {
       instance.busy = false
       this.drained?.()
@@ -387,7 +315,7 @@ export class ModulePool {
    * ends cleanly, replaced if it fails, touched a host function that threw,
    * or is still running.
    */
-  private overran (instance: Instance, outcome: Promise<unknown>): void {
+  private overran (instance: PoolWorker, outcome: Promise<unknown>): void {
     if (this.closed) {
       this.replace(instance)
       return
@@ -412,7 +340,7 @@ export class ModulePool {
   }
 
   /** End an instance (its worker is terminated) and let a waiting caller have a fresh one. */
-  private replace (instance: Instance): void {
+  private replace (instance: PoolWorker): void {
     this.instances.delete(instance)
     this.drained?.()
     this.counters.restarts++

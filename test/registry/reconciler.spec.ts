@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { place, type PlacementMember } from '../../lib/placement/place.js'
 import { parseServiceSpec } from '../../lib/placement/spec.js'
-import { Reconciler, type Instance } from '../../lib/registry/index.js'
+import { Reconciler, type Replica } from '../../lib/registry/index.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 
@@ -22,15 +22,15 @@ describe('reconciler', () => {
     const self = view[0]!.peerId
     const r = new Reconciler(self)
     const seen: Array<[string, string]> = []
-    for (const type of ['instance:start', 'instance:stop', 'instance:update'] as const) {
-      r.addEventListener(type, (evt: CustomEvent<Instance>) => { seen.push([type, evt.detail.service]) })
+    for (const type of ['replica:start', 'replica:stop', 'replica:update'] as const) {
+      r.addEventListener(type, (evt: CustomEvent<Replica>) => { seen.push([type, evt.detail.service]) })
     }
     const before = place(specs, view)
     const owned = specs.filter(s => before.services.get(s.name)!.owners.includes(self)).map(s => s.name)
     expect(owned.length).to.be.greaterThan(0)
     const first = r.reconcile(before, specs)
     expect(first.started.sort()).to.deep.equal([...owned].sort())
-    expect(r.instances().map(i => i.service)).to.deep.equal([...owned].sort())
+    expect(r.replicas().map(i => i.service)).to.deep.equal([...owned].sort())
     // the same placement again changes nothing
     expect(r.reconcile(before, specs)).to.deep.equal({ started: [], updated: [], stopped: [] })
 
@@ -38,21 +38,21 @@ describe('reconciler', () => {
     const drained = place(specs, view.map(m => m.peerId === self ? { ...m, draining: true } : m))
     const second = r.reconcile(drained, specs)
     expect(second.stopped.sort()).to.deep.equal([...owned].sort())
-    expect(r.instances()).to.deep.equal([])
+    expect(r.replicas()).to.deep.equal([])
 
     // back, and one owned service gets a new spec
     r.reconcile(before, specs)
     const changed = specs.map(s => s.name === owned[0] ? { ...s, module: 'echo@^2.0.0' } : s)
     const third = r.reconcile(place(changed, view), changed)
     expect(third.updated).to.deep.equal([owned[0]])
-    expect(r.instances().find(i => i.service === owned[0])!.spec.module).to.equal('echo@^2.0.0')
-    expect(seen.filter(([t]) => t === 'instance:start')).to.have.length(owned.length * 2)
-    expect(seen.filter(([t]) => t === 'instance:stop')).to.have.length(owned.length)
+    expect(r.replicas().find(i => i.service === owned[0])!.spec.module).to.equal('echo@^2.0.0')
+    expect(seen.filter(([t]) => t === 'replica:start')).to.have.length(owned.length * 2)
+    expect(seen.filter(([t]) => t === 'replica:stop')).to.have.length(owned.length)
 
     // a removed service stops
     const fewer = changed.filter(s => s.name !== owned[0])
     expect(r.reconcile(place(fewer, view), fewer).stopped).to.include(owned[0])
     r.clear()
-    expect(r.instances()).to.deep.equal([])
+    expect(r.replicas()).to.deep.equal([])
   })
 })

@@ -1,0 +1,88 @@
+import createPlugin, { type Plugin } from '@extism/extism'
+import type { Grant } from './grants.js'
+import { HOST_NAMESPACE, hostFunctions, moduleConsole, type CurrentCall, type HostContext } from './host.js'
+import { guardedFetch } from './http.js'
+import type { SpareWorkers } from './spare-workers.js'
+
+/** One sandboxed instance of a module service: an Extism plugin in its own worker thread. */
+export interface PoolWorker {
+  plugin: Plugin
+  busy: boolean
+  /** the call it runs now, for host functions working on its behalf */
+  current?: CurrentCall
+  /** what a host function threw during the current call */
+  hostError?: Error
+  /** calls since its kernel memory was last reset */
+  sinceReset: number
+  /** its abandoned call still runs (the grace after a timeout) */
+  overrunning?: boolean
+}
+
+/**
+ * The call an instance runs. Its signal is made only when a host function
+ * asks for it: an AbortController aborted at the end of every call cost
+ * about 100 us a call (the AbortError's stack), most of a warm call.
+ */
+export class CallScope implements CurrentCall {
+  readonly deadline: number
+  private controller?: AbortController
+
+  constructor (deadline: number) {
+    this.deadline = deadline
+  }
+
+  get signal (): AbortSignal {
+    // asked for after the call ended (a module still running past it): already aborted
+    if (this.ended) return AbortSignal.abort()
+    this.controller ??= new AbortController()
+    return this.controller.signal
+  }
+
+  private ended = false
+
+  end (): void {
+    this.ended = true
+    this.controller?.abort()
+  }
+}
+
+/** `f`, telling `onError` what it throws or rejects with (and still throwing it). */
+function hostCall<F extends (...args: any[]) => any> (f: F, onError: (err: Error) => void): F {
+  return ((...args: any[]) => {
+    try {
+      const out = f(...args)
+      return out instanceof Promise ? out.catch((err: Error) => { onError(err); throw err }) : out
+    } catch (err: any) {
+      onError(err)
+      throw err
+    }
+  }) as F
+}
+
+/**
+ * A new worker for a pool: the modules (memories capped and imports checked
+ * by the pool already) in an Extism plugin in its own thread, with only the
+ * host functions the grant allows. A host function's error is noted on the
+ * worker, so the pool can tell it from the module's own failure.
+ */
+export async function spawnWorker (modules: Array<{ name: string, data: Uint8Array }>, init: { service: string, grant: Grant, host: Omit<HostContext, 'service'>, spares?: SpareWorkers }): Promise<PoolWorker> {
+  const { grant, service } = init
+  const ctx: HostContext = { ...init.host, service }
+  const worker: Partial<PoolWorker> & { busy: boolean } = { busy: true, sinceReset: 0 }
+  const current = (): CurrentCall | undefined => worker.current
+  const noted = <F extends (...args: any[]) => any>(f: F): F => hostCall(f, (err) => { worker.hostError ??= err })
+  worker.plugin = await createPlugin({ wasm: modules }, {
+    useWasi: false,
+    runInWorker: true,
+    // Extism's own host check matches names only; guardedFetch checks each request against
+    // the grant (ports too) and fails it with a named error, so Extism lets every name through
+    allowedHosts: ['*'],
+    // no WASI, so Extism opens no files; a `paths` grant is served by the file_read host function
+    allowedPaths: {},
+    fetch: noted(guardedFetch(grant.http, current)),
+    spareWorker: () => init.spares?.take(),
+    logger: moduleConsole(grant, ctx),
+    functions: { [HOST_NAMESPACE]: Object.fromEntries(Object.entries(hostFunctions(grant, ctx, current)).map(([name, f]) => [name, noted(f)])) }
+  })
+  return worker as PoolWorker
+}
