@@ -5,7 +5,7 @@ import { CommanderError } from 'commander'
 import { ConfigError, DaemonNotRunningError } from '../lib/interface/errors.js'
 import { buildProgram } from './program.js'
 
-/** Exit codes: 0 success, 1 failure, 2 usage error (DESIGN.md section 4). */
+/** Exit codes: 0 success, 1 failure, 2 usage error (docs/design.md, "Exit codes and errors"). */
 const EXIT_FAILURE = 1
 const EXIT_USAGE = 2
 

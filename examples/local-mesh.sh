@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A three-node noodled mesh on this machine, in one terminal.
+# A three-node noodled mesh on one machine, in one terminal.
 #
 #   bash examples/local-mesh.sh          # start, show the mesh, keep running until Ctrl-C
 #   bash examples/local-mesh.sh --once   # start, show the mesh, stop (used by the test suite)

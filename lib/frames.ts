@@ -34,7 +34,7 @@ export function onFrames (stream: Stream, maxFrameBytes: number, onFrame: (bytes
  * Frames sent in the same turn of the event loop go to the stream together,
  * as one write, at the end of that turn (setImmediate): below the stream,
  * every write is its own yamux frame, Noise message and socket write, and
- * those dominated the cost of a small call (README, "Choices and why",
+ * those dominated the cost of a small call (docs/design.md, "Design choices and why",
  * "RPC hot path"). Waiting for the end of the turn costs a call no time it
  * would not otherwise have spent: the turn was busy with other work.
  *

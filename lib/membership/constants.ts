@@ -5,7 +5,7 @@ export const PROBE_PROTOCOL_SUFFIX = '/probe/1.0.0'
 /** Member-list pull for newcomers. */
 export const SYNC_PROTOCOL_SUFFIX = '/members/sync/1.0.0'
 
-/** Adverts larger than this are rejected by the topic validator (issue 3). */
+/** Adverts larger than this are rejected by the topic validator. */
 export const MAX_ADVERT_BYTES = 4 * 1024
 /** Any message on the membership topic: an advert relayed for its member is base64url in a small wrapper. */
 export const MAX_TOPIC_MESSAGE_BYTES = 6 * 1024
@@ -22,9 +22,8 @@ export const MAX_SERVICES = 64
  * Failure Detection", Dadgar et al. 2018, section 4.3; memberlist: K =
  * SuspicionMult - 2 = 2). The member whose suspicion started it is not a
  * confirmation: one accuser alone means the longest timeout, which is what
- * gives a starved but live member time to refute (a 50-daemon start on 2
- * cores failed members whose one accuser's claim cut every receiver's
- * timeout to half).
+ * gives a starved but live member time to refute: were the accuser counted,
+ * one claim alone would halve every receiver's timeout.
  */
 export const SUSPICION_CONFIRMATIONS = 2
 /** Lifeguard's local health multiplier is capped (memberlist: AwarenessMaxMultiplier = 8). */
@@ -65,9 +64,9 @@ export const SYNC_TIMEOUT_MAX_MS = 60_000
 /**
  * A member that joined (or recovered) less than this long ago is not
  * suspected when a probe fails: a daemon that has just started is busy
- * loading and handshaking with everyone, and in a 20-daemon start on 2 cores
- * newcomers missed probes and were failed by every member (41 false failures
- * in one run). A crash this early is caught by the first probe after it.
+ * loading and handshaking with everyone, and misses probes for a while
+ * although it is alive. A crash this early is caught by the first probe
+ * after it (a refused dial is suspected at once, grace or not).
  */
 export const JOIN_GRACE_MS = 10_000
 /**

@@ -1,24 +1,11 @@
+import type { MembershipStats } from '../interface/api.js'
 import type { Logger } from '@libp2p/interface'
 import type { LocalHealth } from './local-health.js'
 import type { MemberEvent, MemberTable } from './member-table.js'
 import type { TimingPreset } from './presets.js'
 
-/** What the membership pieces count, as `membership stats` shows it. */
-export interface MembershipCounters {
-  advertsSent: number
-  advertsReceived: number
-  claimsSent: number
-  claimsReceived: number
-  bytesSent: number
-  bytesReceived: number
-  probes: number
-  probesFailed: number
-  indirectProbes: number
-  claimsIgnored: number
-  missedNacks: number
-  lastChanceAlive: number
-  advertsRelayed: number
-}
+/** What the membership pieces count: the counter fields of `membership stats`. */
+export type MembershipCounters = Omit<MembershipStats, 'members' | 'alive' | 'incarnation' | 'localHealth' | 'localHealthParts' | 'rejected' | 'view'>
 
 export function newCounters (): MembershipCounters {
   return { advertsSent: 0, advertsReceived: 0, claimsSent: 0, claimsReceived: 0, bytesSent: 0, bytesReceived: 0, probes: 0, probesFailed: 0, indirectProbes: 0, claimsIgnored: 0, missedNacks: 0, lastChanceAlive: 0, advertsRelayed: 0 }

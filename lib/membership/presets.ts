@@ -82,13 +82,11 @@ export interface TimingPreset {
    * times. Memberlist's 8 for `lan` and `wan`. 32 for `local`: there the
    * siblings that time out are on this host, and the only way one of them
    * really fails is its process ending, which a refused dial shows at once
-   * whatever the score. At N = 100 on 2 cores the run queue reached 60 per
-   * CPU (30 points at 2 per point), the score sat at 8, probes and
-   * refutations were later than 9 x their timeouts, and every daemon was
-   * suspected over and over (33,000 suspect and 11,000 failed lines in the
-   * daemons' logs over the 9 minutes after the start, no daemon killed),
-   * which kept the host overloaded: each claim is gossiped, checked and
-   * answered.
+   * whatever the score. A host running many daemons on few cores can have
+   * a run queue far past what a cap of 8 absorbs, and then every daemon is
+   * suspected over and over; each claim is gossiped, checked and answered,
+   * which loads the host further (Lifeguard's point, taken further where a
+   * slow sibling cannot be a dead one).
    */
   maxLocalHealth: number
 }

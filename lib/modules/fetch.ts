@@ -56,9 +56,9 @@ export interface FetchOneOptions extends AbortOptions {
  * A session that runs out of providers while some were busy (timed out,
  * unreachable, stream failed) or while it was still getting blocks is not
  * the end: the fetch starts another round, with the blocks it has kept, and
- * a new provider search. When a hundred members fetch a 10 MB module at
- * once, the publisher times out for most and the others hold only part of
- * it yet; in one round 61 of 98 fetches failed so (N = 100 on 2 cores). A
+ * a new provider search. When many members fetch one module at once, the
+ * publisher times out for most and the others hold only part of it yet, so
+ * a single round would fail most of them. A
  * round in which every provider lacked the blocks (an unknown CID) fails
  * at once, as do FETCH_IDLE_ROUNDS rounds in a row without a block.
  */

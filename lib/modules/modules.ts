@@ -159,9 +159,9 @@ export class Modules implements Startable {
   private async * candidates (root: CID, signal: AbortSignal, likely: PeerId[] = []): AsyncGenerator<PeerId> {
     for (const p of likely) if (!p.equals(this.components.peerId)) yield p
     // the publisher holds it (unless it unpinned it since): ask before the DHT walk's round trips,
-    // and dial it when not connected: in a 50-daemon mesh a fetch right after a publish found
-    // no provider record yet (the publisher's DHT walk was still queued) and no neighbour
-    // with the blocks, and failed, although the publisher was a member one dial away
+    // and dial it when not connected: right after a publish there may be no provider record yet
+    // (the publisher's DHT walk is queued) and no neighbour with the blocks, while the
+    // publisher is a member one dial away
     const publisher = this.catalog.all().find(e => e.cid === root.toString())?.publisher
     // (a catalog entry's publisher is the peer id its signature was checked against)
     if (publisher != null && publisher !== this.components.peerId.toString()) yield peerIdFromString(publisher)

@@ -11,7 +11,7 @@ export const REMEMBERED_PEERS_TO_DIAL = 8
 
 /**
  * Below this many connections a node dials peers it discovers (DHT query
- * results, identify). Issue 3's topology upkeep refines which ones.
+ * results, identify); membership's topology upkeep refines which ones.
  */
 export const MIN_CONNECTIONS = 8
 

@@ -85,7 +85,7 @@ function bareProtocolPrefix (prefix: string): string {
 }
 
 /**
- * Compose the libp2p node as DESIGN.md says: TCP + Noise + Yamux, identify,
+ * Compose the libp2p node (docs/design.md): TCP + Noise + Yamux, identify,
  * ping, gossipsub, a server-mode kad-dht on our own protocol id (never the
  * public IPFS DHT) that keeps private and loopback addresses, and the
  * bootstrapper. Gossipsub keeps its standard `/meshsub/*` ids because its
@@ -136,7 +136,7 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
         // every member publishes an advert per second, so duplicates dominate the
         // traffic: publish to the mesh only and keep the mesh smaller than the
         // defaults (D 6, Dlo 4, Dhi 12). Measured at 10 in-process nodes: message
-        // copies received per node 54/s -> 22/s with D = 3 (issue 3 note).
+        // copies received per node 54/s -> 22/s with D = 3.
         fastMsgIdFn: fastMsgId,
         floodPublish: false,
         D: 4,
@@ -148,7 +148,7 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
         // message to each mesh peer; for messages this small that doubles the
         // traffic instead of saving it
         idontwantMinDataSize: 16 * 1024,
-        // adverts (issue 3) are signed; the sender is always known
+        // adverts are signed; the sender is always known
         globalSignaturePolicy: 'StrictSign'
       }),
       dht: kadDHT({

@@ -39,7 +39,7 @@ const wan: Profile = {
 
 /**
  * `local`: many daemons on one host (simulations, tests, development). All
- * peers share 127.0.0.1, so (DESIGN.md section 6, measured):
+ * peers share 127.0.0.1, so (docs/design.md, "Traps measured on this stack"):
  * - the per-host inbound threshold (5/s) and pending cap (10) reset joins to
  *   one bootstrap node, so loopback is allowed past them and both are raised;
  * - gossipsub graylists a peer once more than 10 share an IP, so 20 local

@@ -294,8 +294,8 @@ export class Registry implements Startable {
 
   /**
    * How this daemon serves `name` now: its external instance's endpoint
-   * while the check passes. Placed replicas get a handler with the module
-   * runtime (issue 7); until then a call to one is answered NoHandlerError.
+   * while the check passes. Placed replicas of module services are served
+   * by the runtime (Runtime.endpoint), asked first.
    */
   localEndpoint (name: string): LocalEndpoint | undefined {
     const endpoint = this.externals.passingEndpoint(name)

@@ -14,7 +14,7 @@ interface Pending {
  * The caller's side of one long-lived RPC stream to a peer: requests carry
  * ids and answers are matched to them, so any number of calls share the
  * stream (a stream per call costs a protocol negotiation each time: ~1.5 k
- * calls/s here, DESIGN.md section 6). When the stream ends, every call still
+ * calls/s; docs/design.md, "Traps measured on this stack"). When the stream ends, every call still
  * waiting fails with InstanceUnreachableError, which callers may retry.
  */
 export class RpcChannel {

@@ -1,7 +1,7 @@
 /** Mesh RPC protocol id: `${prefix}${RPC_PROTOCOL_SUFFIX}`. */
 export const RPC_PROTOCOL_SUFFIX = '/rpc/1.0.0'
 
-/** Largest request or response payload (issue 5: configurable, default 4 MiB). */
+/** Largest request or response payload (configurable, default 4 MiB). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 /**
  * A frame holds a payload plus the request's names and ids; this much on top

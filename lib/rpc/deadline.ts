@@ -6,7 +6,7 @@
  * what it holds, outlives the young-generation collections until the next
  * full one (even one nobody listens to); at thousands of calls a second
  * those survivors made every scavenge a 5-9 ms pause and set the tail
- * latency (README, "Choices and why": "RPC hot path"). `signal` is made
+ * latency (docs/design.md, "Design choices and why": "RPC hot path"). `signal` is made
  * on demand for work that takes one (resolving a service the registry has
  * not cached, opening a connection); `options` hands it to such work only
  * if the work asks for it.

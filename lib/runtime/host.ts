@@ -46,7 +46,7 @@ type HostFunction = (cc: CallContext, ...args: any[]) => unknown
 const bytesAt = (cc: CallContext, offset: bigint): Uint8Array => cc.read(offset)?.bytes() ?? new Uint8Array(0)
 
 /**
- * The host functions of the module ABI (README, "Writing modules: host
+ * The host functions of the module ABI (docs/modules.md, "Writing modules: host
  * functions"), for one grant. A function whose capability the grant lacks
  * is still there, so a module that only sometimes needs it can load; called,
  * it fails the call with CapabilityDeniedError.

@@ -31,9 +31,8 @@ export const DRAIN_MS = 5_000
  * this much longer, at least OVERRUN_GRACE_MIN_MS: if the call finishes
  * meanwhile, the worker was only slow (a host whose cores are shared, e.g.
  * 50 daemons on 2), not stuck, and it goes back to the pool. Terminating it
- * at once made every late call cost a new worker and a compile: in rpc-load
- * at N = 50 calls that were late only because the host was busy made it
- * busier still, and the mesh fell to 7 calls/s. A module that is really
+ * at once made every late call cost a new worker and a compile, so calls
+ * late only because the host was busy made it busier still. A module that is really
  * stuck holds its worker for its limit plus this grace, then loses it.
  */
 export const OVERRUN_GRACE_MIN_MS = 1_000
@@ -220,8 +219,7 @@ export class ModulePool {
    * call was abandoned (its limit, or its caller's signal with whatever
    * reason, such as the RPC deadline's DeadlineExceededError) and the
    * instance stays busy until the module ends. Handing it out before then
-   * made the next call fail with Extism's "plugin is not reentrant" (rpc-load
-   * at N = 50: 12 of 83 failed calls).
+   * makes the next call fail with Extism's "plugin is not reentrant".
    */
   private failed (instance: PoolWorker, fn: string, err: any, running?: Promise<unknown>): Error {
     const message = String(err?.message ?? err)

@@ -10,7 +10,7 @@ import type { RuntimeComponents, RuntimeInit } from './index.js'
 import { KvNamespace } from './kv.js'
 import { remember, switchTo, type LoadedService, type PoolSource } from './loaded-service.js'
 import { RuntimeMetrics } from './metrics.js'
-import { moduleSource } from './module-source.js'
+import { moduleSource, type ModuleSourceInit } from './module-source.js'
 import { ModulePool } from './pool.js'
 import { Owners } from './owners.js'
 import { Probation } from './probation.js'
@@ -211,7 +211,7 @@ export class Runtime implements Startable {
     const began = performance.now()
     let prepared = began
     try {
-      const source = await moduleSource({ ...this.components, self: this.components.peerId, policy: this.policy, slotsFor: (s, n) => this.slotsFor(s, n) }, replica, signal)
+      const source = await moduleSource(this.sourceInit(), replica, signal)
       prepared = performance.now()
       candidate = { module: source.module, cid: source.cid }
       // an update: owners take it one at a time (a first load, or a new owner, just starts)
@@ -293,6 +293,12 @@ export class Runtime implements Startable {
     this.log.error('service %s: could not load %s (attempt %d, next in %d ms): %e', service, entry.view.ref, entry.failures, delay, err)
     entry.retry = setTimeout(() => { if (this.loaded.get(service) === entry) void this.load(entry.replica) }, delay)
     entry.retry.unref?.()
+  }
+
+  /** What moduleSource needs, named one by one: libp2p's components object is a proxy, which a spread does not copy. */
+  private sourceInit (): ModuleSourceInit {
+    const { modules, registry, peerId } = this.components
+    return { modules, registry, self: peerId, policy: this.policy, slotsFor: (s, n) => this.slotsFor(s, n) }
   }
 
   private async startPool (service: string, source: PoolSource): Promise<ModulePool> {

@@ -23,14 +23,14 @@ export async function netnsUnavailable (): Promise<string | undefined> {
   return undefined
 }
 
-/** Addresses come from 198.18.0.0/15, the range RFC 2544 sets aside for benchmarks (DESIGN.md section 6). */
+/** Addresses come from 198.18.0.0/15, the range RFC 2544 sets aside for benchmarks (docs/design.md). */
 export function hostAddress (index: number): string {
   return `198.18.${1 + Math.floor(index / 200)}.${1 + (index % 200)}`
 }
 
 /**
  * One network namespace per daemon, each with a veth whose other end is a
- * port of a bridge in a namespace of its own (DESIGN.md section 6), so every
+ * port of a bridge in a namespace of its own (docs/design.md), so every
  * daemon has its own address and partitions are real:
  *
  * - `isolate(i)`: the node's bridge port goes down (nothing in or out);

@@ -113,7 +113,7 @@ describe('mesh rpc and the gateway across real daemon processes', function () {
     const badTimeout = await post(`${gateway}/svc/echo/any`, 'x', { 'x-noodle-timeout-ms': 'soon' })
     expect(badTimeout.status).to.equal(400)
 
-    // placed on a member, which has nothing to run it with yet (the module runtime is issue 7): 503
+    // placed on a member, which has nothing to run it with yet (it runs no runtime for it): 503
     const spec = join(dir.path, 'placed.json')
     await writeFile(spec, JSON.stringify({ name: 'placed', replicas: 1 }))
     await json(daemons[1]!, 'service', 'deploy', spec)

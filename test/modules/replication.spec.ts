@@ -5,7 +5,7 @@ import { signEntry, type ModuleCatalogEntry } from '../../lib/modules/catalog-en
 import { rawBlock } from '../../lib/modules/content.js'
 import type { NoodleNode } from '../../lib/node/index.js'
 import { encodeJson } from '../../lib/json-codec.js'
-import { localNode, startMesh, stopAll, converged } from '../utils/test-mesh.js'
+import { localNode, stopAll, TestMesh } from '../utils/test-mesh.js'
 import { waitFor } from '../utils/wait-for.js'
 import { ECHO_WASM, bytes } from './fixtures.js'
 
@@ -13,16 +13,19 @@ const echo = (version: string, description = 'echo'): Record<string, unknown> =>
 
 describe('module catalog replication (in-process meshes)', function () {
   this.timeout(60_000)
+  let mesh: TestMesh | undefined
   let nodes: NoodleNode[] = []
   afterEach(async () => {
+    await mesh?.stop()
+    mesh = undefined
     await stopAll(nodes)
     nodes = []
   })
 
   it('a publish reaches every node and puts a provider record on the DHT, a late joiner pulls the catalog, and a forged entry is rejected and counted', async () => {
-    nodes = await startMesh(3)
-    await waitFor(() => converged(nodes), { what: 'membership convergence' })
-    const [a, b, c] = nodes as [NoodleNode, NoodleNode, NoodleNode]
+    mesh = await TestMesh.start(3)
+    await waitFor(() => mesh!.converged(), { what: 'membership convergence' })
+    const [a, b, c] = mesh.nodes as [NoodleNode, NoodleNode, NoodleNode]
     const published = await a.services.modules.publish(echo('1.0.0'), ECHO_WASM)
     await waitFor(() => [b, c].every(n => n.services.modules.catalog.get('echo', '1.0.0')?.cid === published.cid), { what: 'b and c to hear of echo@1.0.0' })
     // a announced itself on the DHT as a provider of the module's root
@@ -41,8 +44,7 @@ describe('module catalog replication (in-process meshes)', function () {
     expect(b.services.modules.catalog.get('echo', '9.9.9')).to.equal(undefined)
 
     // a node that was not there for the publish catches up when it connects
-    const late = await localNode({ bootstrap: [a.getMultiaddrs()[0]!.toString()] })
-    nodes.push(late)
+    const late = await mesh.join()
     await waitFor(() => late.services.modules.catalog.get('echo', '1.0.0')?.cid === published.cid, { what: 'the late joiner to pull the catalog' })
     expect(late.services.modules.resolve('echo@^1').lock).to.deep.equal({ 'echo@1.0.0': published.cid })
   })

@@ -130,7 +130,7 @@ describe('mesh rpc (in-process meshes)', function () {
 
     await b.services.registry.deploy({ name: 'placed', replicas: 1 })
     await waitFor(() => a.services.registry.catalog.has('placed'), { what: 'the spec on a' })
-    // a placed replica has no handler until the module runtime (issue 7): NoHandlerError, after trying every instance
+    // a placed replica of a service with no module has no handler: NoHandlerError, after trying every instance
     const none = await rejection(a.services.rpc.call('placed', 'f', text('x')))
     expect(['NoHandlerError', 'NoInstanceError']).to.include(none.name)
   })

@@ -31,3 +31,39 @@ export async function stopAll (nodes: Array<NoodleNode | undefined>): Promise<vo
 export function converged (nodes: NoodleNode[]): boolean {
   return nodes.every(n => n.services.membership.members().filter(m => m.status === 'alive').length === nodes.length)
 }
+
+/**
+ * N in-process nodes as one object (kad-dht's TestDHT habit): start them,
+ * see whether every node lists every other, add a late joiner, stop them all
+ * (specs stop it in `afterEach`).
+ */
+export class TestMesh {
+  readonly nodes: NoodleNode[]
+  private readonly init: NodeInit
+
+  private constructor (nodes: NoodleNode[], init: NodeInit) {
+    this.nodes = nodes
+    this.init = init
+  }
+
+  static async start (n: number, init: NodeInit = {}): Promise<TestMesh> {
+    return new TestMesh(await startMesh(n, init), init)
+  }
+
+  /** True when every node lists every other as alive. */
+  converged (): boolean {
+    return converged(this.nodes)
+  }
+
+  /** A node that joins through the first one. */
+  async join (init: NodeInit = {}): Promise<NoodleNode> {
+    const node = await localNode({ ...this.init, ...init, bootstrap: [this.nodes[0]!.getMultiaddrs()[0]!.toString()] })
+    this.nodes.push(node)
+    return node
+  }
+
+  async stop (): Promise<void> {
+    await stopAll(this.nodes)
+    this.nodes.length = 0
+  }
+}
