@@ -1,5 +1,5 @@
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
+import { serviceDependencies, serviceCapabilities, type ComponentLogger, type Libp2pEvents, type Logger, type PeerId, type PrivateKey, type Startable, type TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { Key, type Datastore } from 'interface-datastore'
 import { AuditLog, type AuditType } from '../audit/log.js'
@@ -80,6 +80,8 @@ export class Auth implements Startable {
   }
 
   readonly [Symbol.toStringTag] = 'noodled/auth'
+  readonly [serviceCapabilities]: string[] = ['noodled:auth']
+  readonly [serviceDependencies]: string[] = ['@libp2p/pubsub']
 
   get enabled (): boolean {
     return this.authority.enabled

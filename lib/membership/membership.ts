@@ -1,4 +1,4 @@
-import { TypedEventEmitter, type CounterGroup, type Logger, type PeerId, type Startable } from '@libp2p/interface'
+import { serviceCapabilities, serviceDependencies, TypedEventEmitter, type CounterGroup, type Logger, type PeerId, type Startable } from '@libp2p/interface'
 import type { Message } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { DEFAULT_PROTOCOL_PREFIX } from '../constants.js'
@@ -156,6 +156,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   }
 
   readonly [Symbol.toStringTag] = 'noodled/membership'
+  readonly [serviceCapabilities]: string[] = ['noodled:membership']
+  readonly [serviceDependencies]: string[] = ['@libp2p/pubsub']
 
   isStarted (): boolean {
     return this.started

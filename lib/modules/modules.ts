@@ -1,4 +1,4 @@
-import { serviceCapabilities, type AbortOptions, type Logger, type PeerId, type Startable } from '@libp2p/interface'
+import { serviceDependencies, serviceCapabilities, type AbortOptions, type Logger, type PeerId, type Startable } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { CID } from 'multiformats/cid'
@@ -51,6 +51,7 @@ export class Modules implements Startable {
   private readonly components: ModulesComponents
   private readonly log: Logger
   private controller = new AbortController()
+  private started = false
   private provideChain: Promise<void> = Promise.resolve()
 
   constructor (components: ModulesComponents, init: ModulesInit = {}) {
@@ -84,13 +85,20 @@ export class Modules implements Startable {
   }
 
   readonly [Symbol.toStringTag] = 'noodled/modules'
+  readonly [serviceDependencies]: string[] = ['@libp2p/pubsub']
   readonly [serviceCapabilities]: string[] = ['noodled:modules']
 
+  isStarted (): boolean {
+    return this.started
+  }
+
   async start (): Promise<void> {
+    if (this.started) return
     this.controller = new AbortController()
     await this.catalog.load()
     await this.replication.start()
     await this.blockServer.start()
+    this.started = true
   }
 
   afterStart (): void {
@@ -101,6 +109,8 @@ export class Modules implements Startable {
   }
 
   async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
     this.controller.abort()
     this.blockStreams.clear()
     await this.blockServer.stop()

@@ -1,6 +1,6 @@
 import { repeatingTask, type RepeatingTask } from '@libp2p/utils'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
+import { serviceDependencies, serviceCapabilities, type ComponentLogger, type Libp2pEvents, type Logger, type PeerId, type PrivateKey, type Startable, type TypedEventTarget } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Datastore } from 'interface-datastore'
@@ -118,6 +118,8 @@ export class Registry implements Startable {
   private readonly onChange = (): void => { this.invalidate() }
 
   readonly [Symbol.toStringTag] = 'noodled/registry'
+  readonly [serviceCapabilities]: string[] = ['noodled:registry']
+  readonly [serviceDependencies]: string[] = ['@libp2p/pubsub', 'noodled:membership']
 
   async start (): Promise<void> {
     if (this.started) return

@@ -1,4 +1,4 @@
-import type { Logger, PeerId, Startable } from '@libp2p/interface'
+import { serviceDependencies, serviceCapabilities, type Logger, type PeerId, type Startable } from '@libp2p/interface'
 import type { MemberEventView } from '../interface/api.js'
 import { RpcClient, type CallOptions, type CallResult } from './client.js'
 import { DEFAULT_MAX_MESSAGE_BYTES, RPC_PROTOCOL_SUFFIX } from './constants.js'
@@ -52,6 +52,8 @@ export class Rpc implements Startable {
   }
 
   readonly [Symbol.toStringTag] = 'noodled/rpc'
+  readonly [serviceCapabilities]: string[] = ['noodled:rpc']
+  readonly [serviceDependencies]: string[] = ['noodled:registry', 'noodled:membership']
 
   isStarted (): boolean {
     return this.started

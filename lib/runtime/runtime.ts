@@ -1,4 +1,4 @@
-import { serviceCapabilities, type Logger, type Startable } from '@libp2p/interface'
+import { serviceDependencies, serviceCapabilities, type Logger, type Startable } from '@libp2p/interface'
 import type { RuntimeOwnerView, RuntimeServiceView } from '../interface/api.js'
 import { NoInstanceError, ServiceNotReadyError } from '../interface/errors.js'
 import type { ServiceSpec } from '../placement/spec.js'
@@ -89,6 +89,7 @@ export class Runtime implements Startable {
   }
 
   readonly [Symbol.toStringTag] = 'noodled/runtime'
+  readonly [serviceDependencies]: string[] = ['noodled:registry', 'noodled:modules']
   readonly [serviceCapabilities]: string[] = ['noodled:runtime']
 
   isStarted (): boolean {
