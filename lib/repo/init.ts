@@ -45,7 +45,7 @@ export async function initRepo (root: string, input: ConfigInput = {}, options: 
   // a private mesh: only daemons holding this file can connect to this one (a new key, or the one of the mesh joined)
   if (options.swarmKey != null) await writeSwarmKey(paths.swarmKey, options.swarmKey)
   else if (options.private === true) await createSwarmKey(paths.swarmKey)
-  // a new secure mesh: this machine holds its operator key, the root of every capability token
+  // a new secure mesh: this node's host holds its operator key, the root of every capability token
   let operator: string | undefined
   if (options.operator === true) {
     const operatorKey = await createKey(paths.operatorKey)

@@ -7,7 +7,7 @@ export interface RepoPaths {
   key: string
   /** a private mesh's swarm key (absent: public) */
   swarmKey: string
-  /** an operator key (capability tokens' root of trust), if this machine holds one */
+  /** an operator key (capability tokens' root of trust), if this node's host holds one */
   operatorKey: string
   pendingTokens: string
   datastore: string

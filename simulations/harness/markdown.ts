@@ -56,7 +56,7 @@ export function runMarkdown (r: RunReport): string {
     out.push('| | p50 | p90 | max | mean |', '|---|---|---|---|---|')
     out.push(`| CPU, % of a core | ${cell(c.p50)} | ${cell(c.p90)} | ${cell(c.max)} | ${cell(c.mean)} |`)
     out.push(`| RSS, MB (largest seen) | ${cell(m.p50)} | ${cell(m.p90)} | ${cell(m.max)} | ${cell(m.mean)} |`)
-    out.push('', `All daemons together: ${cell(r.resources.networkCpuPercentMean)} % of a core on average (this machine has ${r.machine.cpus * 100}); load average peaked at ${cell(r.resources.load1Max)}.`, '')
+    out.push('', `All daemons together: ${cell(r.resources.networkCpuPercentMean)} % of a core on average (the host has ${r.machine.cpus * 100}); load average peaked at ${cell(r.resources.load1Max)}.`, '')
   }
   const rest = Object.entries(r.summary ?? {}).filter(([, v]) => v != null)
   if (rest.length > 0) {

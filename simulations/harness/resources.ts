@@ -21,7 +21,7 @@ export interface ResourceSummary {
   cpuPercentOfCore: Distribution
   /** per node: the largest RSS seen, MB */
   rssMB: Distribution
-  /** per node summed: the whole network's CPU, % of one core (200 = both cores of this machine) */
+  /** per node summed: the whole network's CPU, % of one core (200 = both cores of a 2-core host) */
   networkCpuPercentMean: number
   load1Max: number
   series: ResourcePoint[]

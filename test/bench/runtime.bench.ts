@@ -35,7 +35,7 @@ function jsWork (n: number): string {
 
 /**
  * The same JS loop in a bare worker thread (no Extism, no sandbox): what a
- * thread alone costs on this machine, beside what the sandbox costs.
+ * thread alone costs on the host it runs on, beside what the sandbox costs.
  */
 function jsWorker (): { call: (n: number) => Promise<string>, close: () => Promise<number> } {
   const worker = new Worker(`const { parentPort } = require('node:worker_threads'); ${jsWork.toString()}; parentPort.on('message', (n) => parentPort.postMessage(jsWork(n)))`, { eval: true })

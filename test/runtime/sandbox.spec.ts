@@ -17,7 +17,7 @@ const log = defaultLogger().forComponent('test:sandbox')
 const grant = (over: Partial<Grant> = {}): Grant => ({ log: false, kv: false, call: [], http: [], paths: [], memoryPages: 16, timeoutMs: 300, withheld: [], ...over })
 const example = async (name: string): Promise<Uint8Array> => new Uint8Array(await readFile(fileURLToPath(new URL(`../../../examples/modules/${name}/build/${name}.wasm`, import.meta.url))))
 
-/** Rounds of the compute example's `work` (xorshift) that take `pool` at least `ms` on this machine, doubling from a million. */
+/** Rounds of the compute example's `work` (xorshift) that take `pool` at least `ms` on the host running the test, doubling from a million. */
 async function roundsTaking (pool: ModulePool, ms: number): Promise<number> {
   let n = 1_000_000
   for (let i = 0; i < 12; i++) {
