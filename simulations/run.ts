@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 import '../lib/polyfill.js'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
-import { VERSION } from '../lib/version.js'
 import { fileBase, runMarkdown, type RunReport } from './harness/markdown.js'
 import { apiTimeoutFor, Network, readyTimeoutFor } from './harness/network.js'
 import { NetnsLab, netnsUnavailable } from './harness/netns.js'
@@ -27,6 +26,7 @@ import { pause } from './scenarios/pause.js'
 import { rpcLoad } from './scenarios/rpc-load.js'
 import type { Scenario } from './scenarios/types.js'
 import { LOG_LEVELS, parseConfig, type ConfigInput, type LogLevel } from '../lib/repo/config.js'
+import { machineInfo } from './harness/machine.js'
 
 const SCENARIOS: Record<string, Scenario> = {
   join: joinScenario,
@@ -158,7 +158,7 @@ async function main (): Promise<number> {
     })
   }
 
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, noodled: VERSION }
+  const machine = machineInfo()
   const command = `npm run sim -- --scenario ${names.join(',')} --nodes ${nodes}${lab != null ? ' --netns' : ''} --seed ${seed} --repeats ${repeats}${config != null ? ` --config '${args.config ?? ''}'` : ''}`
   const mode = lab != null ? 'netns' : 'loopback'
   let failures = 0

@@ -11,7 +11,7 @@ export interface RunReport {
   command: string
   startedAt: string
   durationSec: number
-  machine: { cpus: number, cpuModel?: string, node: string, noodled: string }
+  machine: { cpus: number, cpuModel?: string, node: string, noodled: string, commit?: string, dirty?: boolean, loadavg?: number[] }
   /** set when the scenario could not run here, with the reason */
   skipped?: string
   /** set when the scenario failed, with the error */
@@ -37,7 +37,7 @@ function isDistribution (v: unknown): v is Distribution {
 export function runMarkdown (r: RunReport): string {
   const out: string[] = []
   out.push(`# ${r.scenario}, ${r.nodes} daemons (${r.mode})`, '')
-  out.push(`\`${r.command}\`, ${r.startedAt}, ${r.durationSec} s; ${r.machine.cpus} x ${r.machine.cpuModel ?? '?'}, Node ${r.machine.node}, noodled ${r.machine.noodled}; seed ${r.seed}`, '')
+  out.push(`\`${r.command}\`, ${r.startedAt}, ${r.durationSec} s; ${r.machine.cpus} x ${r.machine.cpuModel ?? '?'}, Node ${r.machine.node}, noodled ${r.machine.noodled}${r.machine.commit != null ? ` at ${r.machine.commit.slice(0, 10)}${r.machine.dirty === true ? ' (uncommitted changes)' : ''}` : ''}${r.machine.loadavg != null ? `, load ${r.machine.loadavg.join(' ')} at the start` : ''}; seed ${r.seed}`, '')
   if (r.skipped != null) { out.push(`**Skipped:** ${r.skipped}`, ''); return out.join('\n') }
   if (r.error != null) { out.push('**Failed:**', '', '```', r.error, '```', ''); return out.join('\n') }
   if (r.goals != null && r.goals.length > 0) {

@@ -1,7 +1,7 @@
 import { loadavg } from 'node:os'
 import { cpuSeconds, rssBytes } from './proc-cpu.js'
 import type { Network } from './network.js'
-import { distribution, type Distribution } from './stats.js'
+import { distribution, type Distribution, largest } from './stats.js'
 
 export interface ResourcePoint {
   /** ms since the sampler started */
@@ -69,7 +69,7 @@ export class ResourceSampler {
       cpuPercentOfCore: distribution(cpu),
       rssMB: distribution(rss),
       networkCpuPercentMean: withCpu.length === 0 ? NaN : round1(withCpu.reduce((s, p) => s + p.cpuPercentMean * p.live, 0) / withCpu.length),
-      load1Max: round1(Math.max(0, ...this.series.map(p => p.load1))),
+      load1Max: round1(largest(this.series.map(p => p.load1), 0)),
       series: this.series
     }
   }
@@ -103,7 +103,7 @@ export class ResourceSampler {
       rsss.push(rss / 1e6)
     }))
     const mean = (v: number[]): number => v.length === 0 ? NaN : round1(v.reduce((a, b) => a + b, 0) / v.length)
-    const max = (v: number[]): number => v.length === 0 ? NaN : round1(Math.max(...v))
+    const max = (v: number[]): number => v.length === 0 ? NaN : round1(largest(v))
     this.series.push({
       t: now - this.t0,
       live: live.length,

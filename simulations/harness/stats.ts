@@ -26,3 +26,14 @@ export function distribution (values: number[]): Distribution {
     mean: s.length === 0 ? NaN : Math.round((s.reduce((a, b) => a + b, 0) / s.length) * 10) / 10
   }
 }
+
+/**
+ * The largest of `values`, at least `floor`, by a loop: `Math.max(...values)`
+ * passes every value as an argument and overflows the call stack past about
+ * 120,000 of them (V8's argument limit), which a long rpc-load run reaches.
+ */
+export function largest (values: Iterable<number>, floor = -Infinity): number {
+  let max = floor
+  for (const v of values) if (v > max) max = v
+  return max
+}

@@ -1,3 +1,4 @@
+import { largest } from './stats.js'
 export interface Series {
   name: string
   /** values in ms */
@@ -91,7 +92,7 @@ export function cdfSvg (init: PlotInit): string {
   const f = frame(init.title, init.notes ?? [])
   const { out, top, left, plotW, plotH } = f
   const all = init.series.flatMap(s => s.values).filter(Number.isFinite)
-  const maxX = niceCeil(Math.max(1, ...all) * 1.02)
+  const maxX = niceCeil(largest(all, 1) * 1.02)
   const x = (v: number): number => left + (v / maxX) * plotW
   const y = (p: number): number => top + plotH - p * plotH
   xGrid(f, x, maxX)
@@ -150,8 +151,8 @@ export function lineSvg (init: LineChartInit): string {
   const { out, top, left, plotW, plotH } = f
   const xs = init.lines.flatMap(l => l.points.map(p => p[0])).filter(Number.isFinite)
   const ys = init.lines.flatMap(l => l.points.map(p => p[1])).filter(Number.isFinite)
-  const maxX = niceCeil(Math.max(1, ...xs))
-  const maxY = niceCeil(Math.max(1, ...ys) * 1.05)
+  const maxX = niceCeil(largest(xs, 1))
+  const maxY = niceCeil(largest(ys, 1) * 1.05)
   const x = (v: number): number => left + (v / maxX) * plotW
   const y = (v: number): number => top + plotH - (v / maxY) * plotH
   xGrid(f, x, maxX)

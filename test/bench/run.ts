@@ -1,10 +1,10 @@
 import '../../lib/polyfill.js'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { cpus } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { controlApiBench } from './control-api.bench.js'
 import { figuresOf } from './figures.js'
+import { machineInfo } from '../../simulations/harness/machine.js'
 import { modulesBench } from './modules.bench.js'
 import { placementBench } from './placement.bench.js'
 import { registryBench } from './registry.bench.js'
@@ -38,6 +38,8 @@ async function main (): Promise<number> {
   }
   // the whole suite replaces the committed file; a partial run writes one only when asked
   const out = outAt >= 0 ? resolve(argv[outAt + 1]!) : only.length === 0 ? fileURLToPath(new URL('../../../simulations/results/bench.json', import.meta.url)) : undefined
+  // read before the benchmarks load the host
+  const machine = machineInfo()
   const results: Array<Record<string, unknown>> = []
   for (const [name, bench] of Object.entries(BENCHES)) {
     if (only.length > 0 && !only.includes(name)) continue
@@ -46,9 +48,7 @@ async function main (): Promise<number> {
   }
   const doc = JSON.stringify({
     date: new Date().toISOString(),
-    node: process.version,
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model,
+    ...machine,
     figures: results.flatMap(figuresOf),
     results
   }, null, 2) + '\n'

@@ -3,6 +3,9 @@ import { expect } from 'chai'
 import { echoModule } from '../../simulations/harness/modules.js'
 import { hostAddress, NetnsLab, netnsUnavailable } from '../../simulations/harness/netns.js'
 import { apiTimeoutFor, DEFAULT_API_TIMEOUT_MS, DEFAULT_READY_TIMEOUT_MS, readyTimeoutFor, seedPositions, type Network, type SimNode } from '../../simulations/harness/network.js'
+import { machineInfo } from '../../simulations/harness/machine.js'
+import { largest } from '../../simulations/harness/stats.js'
+import { cdfSvg, lineSvg } from '../../simulations/harness/svg.js'
 import { aliveTimeline } from '../../simulations/harness/timeline.js'
 import { figuresOf } from '../bench/figures.js'
 import { ownerWaitFor } from '../../simulations/scenarios/failover.js'
@@ -29,6 +32,24 @@ describe('simulation harness', function () {
     expect(big.wasm.byteLength).to.be.within(1024 * 1024 - 8, 1024 * 1024)
     expect(big.wasm.subarray(0, small.wasm.byteLength)).to.deep.equal(small.wasm)
     expect(big.manifest.name).to.equal('big')
+  })
+
+  it('plots and summaries take long runs: 200,000 samples overflow no call stack', () => {
+    // Math.max(...values) threw RangeError past about 120,000 values (a long rpc-load run)
+    const values = Array.from({ length: 200_000 }, (_, i) => i % 997)
+    expect(largest(values)).to.equal(996)
+    expect(largest([], 1)).to.equal(1)
+    expect(cdfSvg({ title: 't', xLabel: 'ms', series: [{ name: 'calls', values }] })).to.include('<svg')
+    expect(lineSvg({ title: 't', xLabel: 's', yLabel: 'n', lines: [{ name: 'a', points: values.map((v, i) => [i, v] as [number, number]) }] })).to.include('<svg')
+  })
+
+  it('results record the commit and the machine they were measured on', () => {
+    const m = machineInfo()
+    expect(m.commit).to.match(/^([0-9a-f]{40}|unknown)$/)
+    expect(m.dirty).to.be.a('boolean')
+    expect(m.cpus).to.be.greaterThan(0)
+    expect(m.node).to.equal(process.version)
+    expect(m.loadavg).to.have.length(3)
   })
 
   it('control-API calls get more time as the network grows, never less than the default', () => {
