@@ -29,9 +29,11 @@ type Pair = [figure: string, unit: string, valuePath: string, baseline: string, 
  */
 const PAIRS: Record<string, (r: Record<string, unknown>) => Pair[]> = {
   rpc: () => [
+    ['mesh RPC throughput', 'calls/s', 'meshRpc.perSec', 'the limit: length-prefixed echo on one TCP connection', 'baselineRawTcpLimit.perSec', 'higher'],
     ['mesh RPC throughput', 'calls/s', 'meshRpc.perSec', 'raw Node HTTP on loopback', 'baselineRawHttp.perSec', 'higher'],
     ['mesh RPC throughput', 'calls/s', 'meshRpc.perSec', 'vanilla libp2p, a stream per request', 'baselineLibp2pStreamPerRequest.perSec', 'higher'],
     ['HTTP gateway throughput', 'calls/s', 'gateway.perSec', 'raw Node HTTP on loopback', 'baselineRawHttp.perSec', 'higher'],
+    ['mesh RPC p99 at half its peak rate', 'us', 'meshRpcAtHalfPeak.p99Us', 'the TCP limit\'s p99 at the same rate', 'baselineRawTcpAtSameRate.p99Us', 'lower'],
     ['mesh RPC p99 at half its peak rate', 'us', 'meshRpcAtHalfPeak.p99Us', 'raw Node HTTP p99 at the same rate', 'baselineRawHttpAtSameRate.p99Us', 'lower']
   ],
   modules: (r) => ((r.results as unknown[] | undefined) ?? []).map((_, i) => {
