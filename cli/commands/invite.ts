@@ -1,9 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { repoPaths } from '../../lib/repo/paths.js'
-import { encodeInvite } from '../../lib/repo/invite.js'
-import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { didFromPublicKey } from '../../lib/auth/did.js'
 import { InvalidRequestError } from '../../lib/interface/errors.js'
 import { parseDurationMs } from '../duration.js'
 import type { CommandRunner } from './types.js'
@@ -17,6 +14,10 @@ export function inviteCommand (program: Command, run: CommandRunner): void {
     .option('--with <resource>', 'the resource of that capability: svc:web*, mod:*, ucan:* ...')
     .option('--json', 'print JSON')
     .action(run(async (ctx, opts: { ttl: string, can?: string, with?: string }) => {
+      // loaded when the command runs: keys, DIDs and the invite codec cost every other command their start time
+      const [{ encodeInvite }, { generateKeyPair, privateKeyToProtobuf }, { didFromPublicKey }] = await Promise.all([
+        import('../../lib/repo/invite.js'), import('@libp2p/crypto/keys'), import('../../lib/auth/did.js')
+      ])
       const ttlMs = parseDurationMs(opts.ttl, '--ttl')
       if ((opts.can == null) !== (opts.with == null)) throw new InvalidRequestError('--can and --with go together')
       const { addrs } = await ctx.client.id()

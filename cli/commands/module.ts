@@ -1,7 +1,5 @@
-import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import type { ModuleFetchProgressView, ModuleFetchView, ModuleInfoView, ModuleListView, ModuleResolutionView } from '../../lib/interface/api.js'
-import { readModuleDir } from '../../lib/modules/module-dir.js'
 import { table } from '../printer.js'
 import type { CommandRunner } from './types.js'
 import { timeoutSignal } from '../../lib/signals.js'
@@ -66,7 +64,7 @@ function fetchText (r: ModuleFetchView): string {
 }
 
 /** A bar on a terminal; otherwise a line as each module starts and completes (stderr either way). */
-function fetchProgress (stream: NodeJS.WritableStream | undefined, err: (text: string) => void): { update: (p: ModuleFetchProgressView) => void, stop: () => void } {
+async function fetchProgress (stream: NodeJS.WritableStream | undefined, err: (text: string) => void): Promise<{ update: (p: ModuleFetchProgressView) => void, stop: () => void }> {
   if (stream == null) {
     let announced = ''
     return {
@@ -78,6 +76,8 @@ function fetchProgress (stream: NodeJS.WritableStream | undefined, err: (text: s
       stop: () => {}
     }
   }
+  // a CommonJS module: its exports are the namespace's default
+  const cliProgress = (await import('cli-progress') as unknown as { default: typeof import('cli-progress') }).default
   const bar = new cliProgress.SingleBar({
     format: '[{index}/{count}] {module} [{bar}] {percentage}% | {doneText} of {totalText}',
     stream,
@@ -112,6 +112,8 @@ export function moduleCommand (program: Command, run: CommandRunner): void {
     .argument('<dir>', 'directory with noodle.json')
     .option('--json', 'print JSON: { name, version, cid }')
     .action(run(async (ctx, dir: string) => {
+      // loaded when the command runs: the manifest schema and the wasm checks cost every other command their start time
+      const { readModuleDir } = await import('../../lib/modules/module-dir.js')
       const { manifest, wasm } = await readModuleDir(dir)
       const res = await ctx.client.publishModule(manifest, wasm, { signal: timeoutSignal(PUBLISH_TIMEOUT_MS) })
       ctx.print(res, r => `published ${r.name}@${r.version}\n${r.cid}`)
@@ -139,7 +141,7 @@ export function moduleCommand (program: Command, run: CommandRunner): void {
     .option('--prerelease', 'let prereleases satisfy ranges')
     .option('--json', 'print JSON: { root, modules: [...], fetchedBytes, ms }')
     .action(run(async (ctx, ref: string, opts: { prerelease?: boolean }) => {
-      const progress = fetchProgress(ctx.progress, ctx.json ? () => {} : ctx.err)
+      const progress = await fetchProgress(ctx.progress, ctx.json ? () => {} : ctx.err)
       try {
         const result = await ctx.client.fetchModule(ref, { prerelease: opts.prerelease === true, onProgress: progress.update }, { signal: timeoutSignal(FETCH_TIMEOUT_MS) })
         progress.stop()
