@@ -41,7 +41,11 @@ const PAIRS: Record<string, (r: Record<string, unknown>) => Pair[]> = {
     const label = size >= 1024 * 1024 ? `${size / 1024 / 1024} MiB` : `${size / 1024} KiB`
     return [`cold module fetch, ${label}`, 'MB/s', `results.${i}.coldFetch.mbPerSec`, 'the same bytes over one raw Noise libp2p stream', `results.${i}.baselineRawNoiseStream.mbPerSec`, 'higher'] as Pair
   }),
-  runtime: () => [
+  runtime: (r) => [
+    ...((r.sandboxOverheadByWork as unknown[] | undefined) ?? []).map((_, i) => {
+      const ms = num(r, `sandboxOverheadByWork.${i}.workMs`) ?? 0
+      return [ms === 0 ? 'a trivial call in the worker sandbox, p50' : `a call with ~${ms} ms of work in the worker sandbox, p50`, 'us', `sandboxOverheadByWork.${i}.sandboxP50Us`, 'the same wasm in this thread (Extism)', `sandboxOverheadByWork.${i}.inThreadP50Us`, 'lower'] as Pair
+    }),
     ['compute call in the worker sandbox, p50', 'us', 'perCallUs.wasmInWorkerSandbox.p50Us', 'the same wasm in this thread (Extism)', 'perCallUs.wasmInThread.p50Us', 'lower'],
     ['the same loop as wasm in this thread, p50', 'us', 'perCallUs.wasmInThread.p50Us', 'plain JS in the main thread', 'perCallUs.plainJsMainThread.p50Us', 'lower']
   ],

@@ -143,6 +143,10 @@ export async function runtimeBench (): Promise<Record<string, unknown>> {
     await echoPool.close()
     const warm = summarise(warmSamples, warmSamples.reduce((x, y) => x + y, 0) / 1000)
 
+    // the sandbox's cost by the size of the call: a trivial call, and ~0.1, ~1, ~10 ms of work
+    const byWork = []
+    for (const targetMs of [0, 0.1, 1, 10]) byWork.push(await overheadAt(targetMs, inThread, pool))
+
     const e2e = await endToEnd()
     const pct = (x: number, y: number): number => Math.round((x / y - 1) * 1000) / 10
     return {
@@ -150,6 +154,7 @@ export async function runtimeBench (): Promise<Record<string, unknown>> {
       iterations: n,
       perCallUs: { plainJsMainThread: sa, wasmInThread: sb, wasmInWorkerSandbox: sc, plainJsBareWorkerThread: sd },
       workerOverheadPercentVsInThread: { p50: pct(sc.p50Us, sb.p50Us), mean: pct(sc.meanUs, sb.meanUs) },
+      sandboxOverheadByWork: byWork,
       bareWorkerThreadOverheadPercentVsMainThread: { p50: pct(sd.p50Us, sa.p50Us), mean: pct(sd.meanUs, sa.meanUs), what: 'the same JS loop in a plain worker_thread: what a thread alone costs here' },
       wasmVsJsPercent: { p50: pct(sb.p50Us, sa.p50Us) },
       coldStartMs: { p50: Math.round(summarise(cold, 1).p50Us / 10) / 100, p99: Math.round(summarise(cold, 1).p99Us / 10) / 100, n: cold.length, what: 'module bytes here -> first call answered: compile, memory cap, import check, instantiate in a started spare worker' },
@@ -165,6 +170,48 @@ export async function runtimeBench (): Promise<Record<string, unknown>> {
   } finally {
     await inThread.close()
     await pool.close()
+  }
+}
+
+/** `n` such that the compute module's `work` takes about `targetMs` in this thread (1 for a trivial call). */
+async function calibrate (targetMs: number, plugin: Awaited<ReturnType<typeof createPlugin>>): Promise<number> {
+  if (targetMs === 0) return 1
+  let n = 1_000
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now()
+    for (let j = 0; j < 5; j++) await plugin.call('work', String(n))
+    const ms = (performance.now() - t0) / 5
+    n = Math.max(1, Math.round(n * Math.min(4, targetMs / Math.max(ms, 0.001))))
+  }
+  return n
+}
+
+/**
+ * One call size: the same input to the wasm in this thread and in the
+ * sandbox (a worker thread), interleaved call by call; p50 of each and the
+ * sandbox's overhead, absolute and relative.
+ */
+async function overheadAt (targetMs: number, inThread: Awaited<ReturnType<typeof createPlugin>>, pool: ModulePool): Promise<Record<string, unknown>> {
+  const n = await calibrate(targetMs, inThread)
+  const input = new TextEncoder().encode(String(n))
+  const calls = targetMs >= 10 ? CALLS : 1_000
+  for (let i = 0; i < 20; i++) { await inThread.call('work', input); await pool.call('work', input) }
+  const here: number[] = []
+  const sandboxed: number[] = []
+  for (let i = 0; i < calls; i++) {
+    here.push(...await timed(1, async () => await inThread.call('work', input)))
+    sandboxed.push(...await timed(1, async () => await pool.call('work', input)))
+  }
+  const a = summarise(here, 1)
+  const b = summarise(sandboxed, 1)
+  return {
+    workMs: targetMs,
+    iterations: n,
+    calls,
+    inThreadP50Us: a.p50Us,
+    sandboxP50Us: b.p50Us,
+    overheadP50Us: Math.round((b.p50Us - a.p50Us) * 10) / 10,
+    overheadP50Percent: Math.round((b.p50Us / a.p50Us - 1) * 1000) / 10
   }
 }
 
