@@ -48,11 +48,13 @@ export const join: Scenario = async ({ net, nodes, progress }): Promise<Scenario
   progress('idle window')
   const idle = await measureIdle(net, 10_000, lone)
   return {
-    headline: { 'join convergence (ms)': figures.convergenceMs, 'late joiner seen by all (ms)': lateFromReady, 'idle CPU above a lone daemon (% of a core)': idle.meshCostPercentOfCore!, 'start of all daemons (s)': Math.round(figures.startAllMs / 1000) },
+    headline: { 'join convergence (ms)': figures.convergenceMs, 'late joiner seen by all, from its spawn (ms)': lateFromSpawn, 'late joiner seen by all, from its ready (ms)': lateFromReady, 'idle CPU above a lone daemon (% of a core)': idle.meshCostPercentOfCore!, 'start of all daemons (s)': Math.round(figures.startAllMs / 1000) },
     summary: { ...figures, perNode: distribution(figures.perNodeMs), lateJoinerMs: { fromReady: lateFromReady, fromSpawn: lateFromSpawn }, idleSettleMs: SETTLE_MS, idle },
     goals: [
       { name: 'join convergence', target: '<= 2000 ms', value: figures.convergenceMs, met: figures.convergenceMs <= 2000 },
-      { name: 'late joiner seen by all', target: '<= 2000 ms', value: lateFromReady, met: lateFromReady <= 2000 },
+      // from the spawn of its process: what an operator waits for after `noodled start` (its own start,
+      // libp2p and the bootstrap dials included); from ready is the mesh's part alone
+      { name: 'late joiner seen by all, from its spawn', target: '<= 2000 ms', value: lateFromSpawn, met: lateFromSpawn <= 2000 },
       // membership work: what a member costs beyond a daemon in no mesh (includes libp2p's connection upkeep)
       { name: 'idle CPU per node above a lone daemon (mean)', target: '<= 2 % of a core', value: idle.meshCostPercentOfCore!, met: idle.meshCostPercentOfCore! <= 2 }
     ],

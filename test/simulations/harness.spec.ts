@@ -9,6 +9,8 @@ import { cdfSvg, lineSvg } from '../../simulations/harness/svg.js'
 import { aliveTimeline } from '../../simulations/harness/timeline.js'
 import { figuresOf } from '../bench/figures.js'
 import { ownerWaitFor } from '../../simulations/scenarios/failover.js'
+import { pauseLengths, suspicionThresholdMs } from '../../simulations/scenarios/pause.js'
+import { TIMING_PRESETS } from '../../lib/membership/presets.js'
 
 /** the engine's own check (tsconfig has no DOM lib, which is where TypeScript declares WebAssembly) */
 const { WebAssembly: engine } = globalThis as unknown as { WebAssembly: { validate: (bytes: Uint8Array) => boolean } }
@@ -50,6 +52,16 @@ describe('simulation harness', function () {
     expect(m.cpus).to.be.greaterThan(0)
     expect(m.node).to.equal(process.version)
     expect(m.loadavg).to.have.length(3)
+  })
+
+  it('pause lengths straddle the suspicion threshold: some below it, some past it, up to twice it', () => {
+    const threshold = suspicionThresholdMs(TIMING_PRESETS.local)
+    expect(threshold).to.equal(TIMING_PRESETS.local.probeTimeoutMs + TIMING_PRESETS.local.indirectTimeoutMs)
+    const lengths = pauseLengths(threshold)
+    expect(lengths[0]).to.equal(500)
+    expect(lengths.filter(l => l < threshold)).to.have.length.greaterThan(0)
+    expect(lengths.filter(l => l > threshold)).to.have.length.greaterThan(0)
+    expect(lengths.at(-1)).to.equal(threshold * 2)
   })
 
   it('control-API calls get more time as the network grows, never less than the default', () => {
