@@ -17,22 +17,11 @@ import { Labels } from './labels.js'
 import { LocalHealth } from './local-health.js'
 import { MemberTable, type MemberEvent } from './member-table.js'
 import { MemberSync } from './member-sync.js'
-import { TIMING_PRESETS, type TimingPreset } from './presets.js'
+import { timingFrom, type TimingPreset } from './presets.js'
 import { Prober } from './probe.js'
 import { ResourceSampler } from './resources.js'
 import { Topology } from './topology.js'
-import { emptyResources, memberEventView, memberView } from './views.js'
-
-/** The preset named in `init`, with any of its fields overridden one by one from config. */
-function timingOf (init: MembershipInit): TimingPreset {
-  const preset = TIMING_PRESETS[init.timing ?? 'lan']
-  const timing: TimingPreset = { ...preset }
-  for (const key of Object.keys(preset) as Array<keyof TimingPreset>) {
-    const value = init[key]
-    if (value != null) timing[key] = value
-  }
-  return timing
-}
+import { emptyResources, memberEventView, memberView, selfView } from './views.js'
 
 /**
  * Gossip membership with SWIM-style failure detection and Lifeguard's
@@ -85,7 +74,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.init = init
     this.self = components.peerId.toString()
     this.log = components.logger.forComponent('noodled:membership')
-    this.timing = timingOf(init)
+    this.timing = timingFrom(init.timing ?? 'lan', init)
     const prefix = init.protocolPrefix ?? DEFAULT_PROTOCOL_PREFIX
     this.topic = `${prefix}${TOPIC_SUFFIX}`.replace(/^\//, '')
     this.table = new MemberTable(this.self)
@@ -329,19 +318,16 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   }
 
   private selfView (): MemberView {
-    return {
+    return selfView({
       peerId: this.self,
-      self: true,
-      status: this.leaving ? 'left' : 'alive',
+      leaving: this.leaving,
       incarnation: this.incarnation.value,
-      lastSeenMs: 0,
-      statusForMs: 0,
       addrs: this.advertiser.ownAddrs(),
       resources: this.advertiser.currentResources ?? emptyResources(this.sampler.slotsTotal),
       labels: this.labels(),
       services: this.advertiser.hostedServices,
       version: this.init.version ?? '0.0.0'
-    }
+    })
   }
 
   // ---- events ------------------------------------------------------------

@@ -150,3 +150,14 @@ export const TIMING_PRESETS = {
 
 export type TimingPresetName = keyof typeof TIMING_PRESETS
 export const TIMING_PRESET_NAMES = Object.keys(TIMING_PRESETS) as TimingPresetName[]
+
+/** The preset `name`, with any of its fields overridden one by one (from config). */
+export function timingFrom (name: TimingPresetName, overrides: Partial<TimingPreset> = {}): TimingPreset {
+  const preset = TIMING_PRESETS[name]
+  const timing: TimingPreset = { ...preset }
+  for (const key of Object.keys(preset) as Array<keyof TimingPreset>) {
+    const value = overrides[key]
+    if (value != null) timing[key] = value
+  }
+  return timing
+}

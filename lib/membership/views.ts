@@ -23,6 +23,23 @@ export function memberView (m: Member, now: number): MemberView {
   }
 }
 
+/** This node as the control API shows it among its members. */
+export function selfView (self: { peerId: string, leaving: boolean, incarnation: number, addrs: string[], resources: Resources, labels: Record<string, string>, services: string[], version: string }): MemberView {
+  return {
+    peerId: self.peerId,
+    self: true,
+    status: self.leaving ? 'left' : 'alive',
+    incarnation: self.incarnation,
+    lastSeenMs: 0,
+    statusForMs: 0,
+    addrs: self.addrs,
+    resources: self.resources,
+    labels: self.labels,
+    services: self.services,
+    version: self.version
+  }
+}
+
 /** What this node says of itself before its first advert's resources are sampled. */
 export function emptyResources (slotsTotal: number): Resources {
   return { cpus: 0, load1: 0, load5: 0, load15: 0, memTotal: 0, memFree: 0, loopLagMs: 0, slotsTotal, slotsUsed: 0, diskFree: 0 }
