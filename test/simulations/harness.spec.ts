@@ -8,7 +8,7 @@ import { largest } from '../../simulations/harness/stats.js'
 import { cdfSvg, lineSvg } from '../../simulations/harness/svg.js'
 import { aliveTimeline } from '../../simulations/harness/timeline.js'
 import { figuresOf } from '../bench/figures.js'
-import { ownerWaitFor } from '../../simulations/scenarios/failover.js'
+import { afterKill, ownerWaitFor } from '../../simulations/scenarios/failover.js'
 import { pauseLengths, suspicionThresholdMs } from '../../simulations/scenarios/pause.js'
 import { TIMING_PRESETS } from '../../lib/membership/presets.js'
 
@@ -62,6 +62,14 @@ describe('simulation harness', function () {
     expect(lengths.filter(l => l < threshold)).to.have.length.greaterThan(0)
     expect(lengths.filter(l => l > threshold)).to.have.length.greaterThan(0)
     expect(lengths.at(-1)).to.equal(threshold * 2)
+  })
+
+  it('failover: a kill is done when the replicas run again, on a new owner or on the nodes that already ran them', () => {
+    // a third node still ran a replica when the owners were noted (after churn, placement was handing over):
+    // the old check waited for a node outside all three, which never came, for its whole 120 s
+    expect(afterKill(new Set(['n1', 'n2', 'n3']), 'n1', ['n2', 'n3'], 2)).to.deep.equal({ done: true, covered: true })
+    expect(afterKill(new Set(['n1', 'n2']), 'n1', ['n2'], 2)).to.deep.equal({ done: false, covered: false })
+    expect(afterKill(new Set(['n1', 'n2']), 'n1', ['n2', 'n4'], 2)).to.deep.equal({ done: true, newOwner: 'n4', covered: false })
   })
 
   it('control-API calls get more time as the network grows, never less than the default', () => {
