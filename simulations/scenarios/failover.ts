@@ -7,6 +7,9 @@ import { ensureNetwork, until } from './common.js'
 import { deployEcho } from './services.js'
 import type { Scenario } from './types.js'
 
+/** How long a kill waits for the service to run on exactly its replicas: the settle time and some. */
+const SETTLE_WAIT_MS = 30_000
+
 /** new-owner polling: N requests a round, so not every 50 ms; the figure's resolution */
 const POLL_MS = 250
 
@@ -65,6 +68,8 @@ export const failover: Scenario = async ({ net, nodes, repeats, random, progress
   const rows: Array<{ victim: number, newOwner: number, newOwnerMs: number, seenMs: number, detectedMs?: number, window: [number, number] }> = []
   /** kills after which the nodes already running the service still made up its replicas */
   let covered = 0
+  /** kills made while more nodes than its replicas ran the service (they did not settle in time) */
+  let extraReplicas = 0
   const kills = Math.max(1, Math.min(repeats, nodes - 3))
   const waitMs = ownerWaitFor(nodes)
   // a kill after which no new owner ran in time: reported as such, and the kills stop there
@@ -73,8 +78,12 @@ export const failover: Scenario = async ({ net, nodes, repeats, random, progress
   try {
     for (let r = 0; r < kills; r++) {
       progress('kill an owner', r, kills)
-      // what runs the service now, asked now; not the first node: the network's bootstrap and the deployer
-      const running = await runners(net, SERVICE)
+      // what runs the service now, asked now, once it runs on exactly its replicas: a node back from
+      // failed is held back for the settle time (placement/constants.ts DEFAULT_SETTLE_MS), and until
+      // every member agrees a third node may still run a replica, which would cover for the victim
+      let running: SimNode[] = []
+      await until(async () => { running = await runners(net, SERVICE); return running.length === REPLICAS }, SETTLE_WAIT_MS, `${SERVICE} to run on exactly ${REPLICAS} nodes`, POLL_MS)
+        .catch(() => { extraReplicas++ })
       const victim = pick(running.filter(o => o !== first), random)
       const killedAt = await net.kill(victim)
       mark(`kill owner ${victim.index}`, killedAt)
@@ -128,6 +137,7 @@ export const failover: Scenario = async ({ net, nodes, repeats, random, progress
       replicas: REPLICAS,
       kills: perKill,
       killsCoveredWithoutANewOwner: covered,
+      killsWhileExtraReplicasRan: extraReplicas,
       ...(noNewOwner != null ? { noNewOwner } : {}),
       newOwnerMs: newOwner,
       // when the harness's polling saw it: newOwnerMs plus up to one polling round
