@@ -23,3 +23,35 @@ export function summarise (samplesUs: number[], wallMs: number): LatencyStats {
     perSec: Math.round(s.length / (wallMs / 1000))
   }
 }
+
+/** One figure over repeated rounds: the median round's value, and the lowest and highest. */
+export interface RoundsStats extends LatencyStats {
+  rounds: number
+  spread: { perSec: [number, number], p50Us: [number, number], p99Us: [number, number] }
+}
+
+/**
+ * The median of each figure over `rounds` (each figure's own median: the
+ * rounds are interleaved with the baselines', so each saw the same host),
+ * with its range, so a reader sees how much one run can be trusted.
+ */
+export function acrossRounds (rounds: LatencyStats[]): RoundsStats {
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b)
+    const mid = Math.floor(s.length / 2)
+    return s.length % 2 === 1 ? s[mid]! : Math.round(((s[mid - 1]! + s[mid]!) / 2) * 10) / 10
+  }
+  const range = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)]
+  const pick = (k: keyof LatencyStats): number[] => rounds.map(r => r[k])
+  return {
+    n: pick('n').reduce((a, b) => a + b, 0),
+    meanUs: median(pick('meanUs')),
+    p50Us: median(pick('p50Us')),
+    p90Us: median(pick('p90Us')),
+    p99Us: median(pick('p99Us')),
+    maxUs: Math.max(...pick('maxUs')),
+    perSec: median(pick('perSec')),
+    rounds: rounds.length,
+    spread: { perSec: range(pick('perSec')), p50Us: range(pick('p50Us')), p99Us: range(pick('p99Us')) }
+  }
+}
