@@ -1,7 +1,7 @@
 /**
  * Constants that more than one subsystem relies on. They live here, not in
  * the folder of whichever subsystem used them first, so that subsystems
- * depend on each other one way only (see docs/design.md, "Layout").
+ * depend on each other one way only (see docs/design.md, "Layout and the direction of dependencies").
  */
 
 /** Every protocol id and gossip topic starts with this; a mesh may choose its own. */

@@ -94,9 +94,9 @@ export class StubPeer {
       getProtocols: () => [...handlers.keys()]
     } as unknown as Registrar
     this.connectionManager = {
-      getConnections: (peer?: PeerId) => [...this.connected]
-        .filter(id => peer == null || peer.toString() === id)
-        .map(id => this.connection(network.byId(id)!)),
+      getConnections: (peer?: PeerId) => this.connectedPeers()
+        .filter(p => peer == null || peer.equals(p.peerId))
+        .map(p => this.connection(p)),
       openStream: async (peer: PeerId, protocol: string) => await this.openStream(peer, protocol),
       openConnection: async (peer: PeerId) => {
         const other = network.byId(peer)
@@ -116,6 +116,11 @@ export class StubPeer {
       abort: () => { this.network.disconnect(this, other) },
       close: async () => { this.network.disconnect(this, other) }
     } as unknown as Connection
+  }
+
+  /** The peers this one is connected to. */
+  connectedPeers (): StubPeer[] {
+    return [...this.connected].map(id => this.network.byId(id)).filter((p): p is StubPeer => p != null)
   }
 
   async openStream (peer: PeerId, protocol: string): Promise<Stream> {
@@ -178,6 +183,6 @@ export class StubPubSub extends TypedEventEmitter<StubPubSubEvents> {
   }
 
   private others (): StubPeer[] {
-    return [...this.self.connected].map(id => (this.self as unknown as { network: StubNetwork }).network.byId(id)!).filter(p => p != null)
+    return this.self.connectedPeers()
   }
 }
