@@ -12,5 +12,11 @@ export const CATALOG_RETRY_MS = 100
 /** After an update switches, the new version is watched this long for an error-rate spike (rollout.ts); the next owner waits for it. */
 export const DEFAULT_PROBATION_MS = 10_000
 export const PROBATION_CHECK_MS = 250
+/** A WebAssembly page: a grant's memory is counted in these. */
+export const PAGE_BYTES = 64 * 1024
+/** Log lines one call of a module may write (Extism's log functions); the rest are counted in one line. */
+export const LOG_LINES_PER_CALL = 100
+/** Characters of one module log line kept. */
+export const LOG_LINE_CHARS = 4096
 /** One started worker waiting for the next instance: a cold start without the thread's ~50 ms start. */
 export const DEFAULT_SPARE_WORKERS = 1

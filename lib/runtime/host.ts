@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { CallContext } from '@extism/extism'
+import type { CallContext } from './extism/index.js'
 import type { Logger } from '@libp2p/interface'
 import { CapabilityDeniedError, DependencyError } from '../interface/errors.js'
 import { wasmApi, type WasmModule } from '../wasm-api.js'

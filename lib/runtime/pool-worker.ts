@@ -1,4 +1,5 @@
-import createPlugin, { type Plugin } from '@extism/extism'
+import { LOG_LINE_CHARS, LOG_LINES_PER_CALL, PAGE_BYTES } from './constants.js'
+import { createPlugin, type Plugin, type WasmModule } from './extism/index.js'
 import type { Grant } from './grants.js'
 import { HOST_NAMESPACE, hostFunctions, moduleConsole, type CurrentCall, type HostContext } from './host.js'
 import { guardedFetch } from './http.js'
@@ -12,8 +13,6 @@ export interface PoolWorker {
   current?: CurrentCall
   /** what a host function threw during the current call */
   hostError?: Error
-  /** calls since its kernel memory was last reset */
-  sinceReset: number
   /** its abandoned call still runs (the grace after a timeout) */
   overrunning?: boolean
 }
@@ -60,27 +59,25 @@ function hostCall<F extends (...args: any[]) => any> (f: F, onError: (err: Error
 }
 
 /**
- * A new worker for a pool: the modules (memories capped and imports checked
- * by the pool already) in an Extism plugin in its own thread, with only the
- * host functions the grant allows. A host function's error is noted on the
- * worker, so the pool can tell it from the module's own failure.
+ * A new worker for a pool: the modules (compiled, memories capped and imports
+ * checked by the pool already) in an Extism plugin in its own thread, with
+ * only the host functions the grant allows. The kernel's blocks count against
+ * the grant's memory with the module's own (lib/runtime/extism/README.md). A
+ * host function's error is noted on the worker, so the pool can tell it from
+ * the module's own failure.
  */
-export async function spawnWorker (modules: Array<{ name: string, data: Uint8Array }>, init: { service: string, grant: Grant, host: Omit<HostContext, 'service'>, spares?: SpareWorkers }): Promise<PoolWorker> {
+export async function spawnWorker (modules: Array<{ name: string, module: WasmModule }>, init: { service: string, grant: Grant, host: Omit<HostContext, 'service'>, spares?: SpareWorkers }): Promise<PoolWorker> {
   const { grant, service } = init
   const ctx: HostContext = { ...init.host, service }
-  const worker: Partial<PoolWorker> & { busy: boolean } = { busy: true, sinceReset: 0 }
+  const worker: Partial<PoolWorker> & { busy: boolean } = { busy: true }
   const current = (): CurrentCall | undefined => worker.current
   const noted = <F extends (...args: any[]) => any>(f: F): F => hostCall(f, (err) => { worker.hostError ??= err })
-  worker.plugin = await createPlugin({ wasm: modules }, {
-    useWasi: false,
-    runInWorker: true,
-    // Extism's own host check matches names only; guardedFetch checks each request against
-    // the grant (ports too) and fails it with a named error, so Extism lets every name through
-    allowedHosts: ['*'],
-    // no WASI, so Extism opens no files; a `paths` grant is served by the file_read host function
-    allowedPaths: {},
+  const spare = init.spares?.take()
+  worker.plugin = await createPlugin(modules, {
+    limits: { maxKernelBytes: grant.memoryPages * PAGE_BYTES, maxLogLines: LOG_LINES_PER_CALL, maxLogLineChars: LOG_LINE_CHARS },
+    // checks each request against the grant (ports too) and fails it with a named error
     fetch: noted(guardedFetch(grant.http, current)),
-    spareWorker: () => init.spares?.take(),
+    ...(spare != null ? { spareWorker: spare } : {}),
     logger: moduleConsole(grant, ctx),
     functions: { [HOST_NAMESPACE]: Object.fromEntries(Object.entries(hostFunctions(grant, ctx, current)).map(([name, f]) => [name, noted(f)])) }
   })

@@ -1,6 +1,7 @@
 import type { Logger } from '@libp2p/interface'
 import { DependencyError, ModuleLimitError, ModuleTimeoutError, ModuleTrapError, NoHandlerError, ServiceEndpointError } from '../interface/errors.js'
 import { wasmApi, type WasmModule } from '../wasm-api.js'
+import { KERNEL_LIMIT_MESSAGE } from './extism/index.js'
 import type { Grant } from './grants.js'
 import { checkImports, hostFunctions, type HostContext } from './host.js'
 import { CallScope, spawnWorker, type PoolWorker } from './pool-worker.js'
@@ -20,9 +21,6 @@ const GENERIC = new Set(['Error', 'TypeError', 'RangeError', 'SyntaxError', 'Ref
 /** Extism's name for the module a plugin's calls go to; the others are linked by their names. */
 const MAIN = 'main'
 
-/** Calls an instance makes before its Extism kernel memory is reset (see ModulePool.done). */
-export const RESET_EVERY = 256
-
 /** How long closing a pool waits for calls in flight. */
 export const DRAIN_MS = 5_000
 
@@ -36,6 +34,9 @@ export const DRAIN_MS = 5_000
  * stuck holds its worker for its limit plus this grace, then loses it.
  */
 export const OVERRUN_GRACE_MIN_MS = 1_000
+
+/** How a call fails when its plugin's worker ended under it (its heap limit, a crash). */
+const WORKER_ENDED = /the plugin's worker ended/
 
 const TRAP = /unreachable|out of bounds|divide by zero|integer overflow|invalid conversion|indirect call|null function|call stack|out of memory|memory access/i
 
@@ -92,8 +93,8 @@ export class ModulePool {
   private creating = 0
   /** wakes a draining close() when an instance comes back */
   private drained?: () => void
-  /** the Extism manifest's modules: dependencies, then the root as "main" */
-  private modules: Array<{ name: string, data: Uint8Array }> = []
+  /** the plugin's modules, compiled: dependencies, then the root as "main" */
+  private modules: Array<{ name: string, module: WasmModule }> = []
   private closed = false
 
   private constructor (init: ModulePoolInit) {
@@ -118,14 +119,14 @@ export class ModulePool {
       checkImports(compiled, provided, linked, who)
       return { data: limited, compiled }
     }
-    const dependencies: Array<{ name: string, data: Uint8Array }> = []
+    const dependencies: Array<{ name: string, module: WasmModule }> = []
     for (const d of init.dependencies ?? []) {
       if (d.name === MAIN || linked.has(d.name)) throw new DependencyError(`cannot link a dependency named "${d.name}" (${d.name === MAIN ? 'the name of the root module' : 'twice'})`)
-      const { data, compiled } = await prepare(d.wasm, `dependency "${d.name}"`)
-      dependencies.push({ name: d.name, data })
+      const { compiled } = await prepare(d.wasm, `dependency "${d.name}"`)
+      dependencies.push({ name: d.name, module: compiled })
       linked.set(d.name, new Set(wasmApi.Module.exports(compiled).filter(e => e.kind === 'function').map(e => e.name)))
     }
-    pool.modules = [...dependencies, { name: MAIN, data: (await prepare(init.wasm, 'the module')).data }]
+    pool.modules = [...dependencies, { name: MAIN, module: (await prepare(init.wasm, 'the module')).compiled }]
     pool.release(await pool.spawn())
     return pool
   }
@@ -237,6 +238,18 @@ export class ModulePool {
       // our named errors (denied, limits, the mesh call's own) go as they are; the runtime's generic ones are wrapped
       return GENERIC.has(hostError.name) ? new ServiceEndpointError(`"${this.init.service}/${fn}" failed in a host function: ${hostError.message}${hostError.cause instanceof Error ? ` (${hostError.cause.message})` : ''}`) : hostError
     }
+    // the kernel refused a block past the grant: the module was unwound mid-call (its own
+    // allocator's state with it), so its instance goes like a trapped one
+    if (message.includes(KERNEL_LIMIT_MESSAGE)) {
+      this.counters.traps++
+      this.replace(instance)
+      return new ModuleLimitError(`"${this.init.service}/${fn}" went past its memory grant (${this.init.grant.memoryPages} pages): ${message}; its instance was replaced`)
+    }
+    if (WORKER_ENDED.test(message)) {
+      this.counters.traps++
+      this.replace(instance)
+      return new ModuleTrapError(`"${this.init.service}/${fn}" failed: ${message}; its instance was replaced`)
+    }
     if (TRAP.test(message)) {
       this.counters.traps++
       this.replace(instance)
@@ -273,24 +286,9 @@ export class ModulePool {
     return got
   }
 
-  /**
-   * A call on `instance` ended and the instance is fine. Extism's kernel
-   * keeps every input and output block of a plugin until it is reset:
-   * unreset, a call took 118 us at first, 3.2 ms after 16,000 calls, and
-   * failed from about 32,000 on (the block index overflows its address
-   * bits). So every RESET_EVERY calls the instance is reset before it takes
-   * another (one more round trip to its worker, off the caller's path).
-   */
+  /** A call on `instance` ended and the instance is fine (its kernel memory was released with the call). */
   private done (instance: PoolWorker): void {
-    if (++instance.sinceReset < RESET_EVERY) {
-      this.release(instance)
-      return
-    }
-    instance.sinceReset = 0
-    instance.plugin.reset().then(() => { this.release(instance) }, (err: Error) => {
-      this.log('instance of %s could not be reset (%s); replaced', this.init.service, err.message)
-      this.replace(instance)
-    })
+    this.release(instance)
   }
 
   private release (instance: PoolWorker): void {

@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads'
-import { startWorker } from '@extism/extism'
+import { startWorker } from './extism/index.js'
 
 /**
  * Extism plugin workers started ahead of need. A worker thread takes about

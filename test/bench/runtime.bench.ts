@@ -1,7 +1,6 @@
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
-import createPlugin from '@extism/extism'
 import { defaultLogger } from '@libp2p/logger'
 import type { RuntimeServiceView } from '../../lib/interface/api.js'
 import { readModuleDir } from '../../lib/modules/module-dir.js'
@@ -13,6 +12,9 @@ import { DaemonProcess, killAll } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
 import { summarise } from './stats.js'
+import { createPlugin, type Plugin } from '../../lib/runtime/extism/index.js'
+import { PAGE_BYTES } from '../../lib/runtime/constants.js'
+import { wasmApi } from '../../lib/wasm-api.js'
 
 const example = (name: string): string => fileURLToPath(new URL(`../../../examples/modules/${name}`, import.meta.url))
 const log = defaultLogger().forComponent('bench:runtime')
@@ -70,7 +72,10 @@ export async function runtimeBench (): Promise<Record<string, unknown>> {
   const grant = grantFor(compute.manifest, DEFAULT_POLICY)
 
   // n such that the wasm takes about 10 ms here
-  const inThread = await createPlugin({ wasm: [{ data: compute.wasm }] }, { useWasi: false })
+  const inThread = await createPlugin([{ name: 'main', module: await wasmApi.compile(compute.wasm) }], {
+    runInWorker: false,
+    limits: { maxKernelBytes: grant.memoryPages * PAGE_BYTES, maxLogLines: 100, maxLogLineChars: 4096 }
+  })
   const pool = await ModulePool.create({ service: 'compute', wasm: compute.wasm, grant, size: 1, host: { log } })
   try {
     let n = 100_000
@@ -174,7 +179,7 @@ export async function runtimeBench (): Promise<Record<string, unknown>> {
 }
 
 /** `n` such that the compute module's `work` takes about `targetMs` in this thread (1 for a trivial call). */
-async function calibrate (targetMs: number, plugin: Awaited<ReturnType<typeof createPlugin>>): Promise<number> {
+async function calibrate (targetMs: number, plugin: Plugin): Promise<number> {
   if (targetMs === 0) return 1
   let n = 1_000
   for (let i = 0; i < 10; i++) {
@@ -191,7 +196,7 @@ async function calibrate (targetMs: number, plugin: Awaited<ReturnType<typeof cr
  * sandbox (a worker thread), interleaved call by call; p50 of each and the
  * sandbox's overhead, absolute and relative.
  */
-async function overheadAt (targetMs: number, inThread: Awaited<ReturnType<typeof createPlugin>>, pool: ModulePool): Promise<Record<string, unknown>> {
+async function overheadAt (targetMs: number, inThread: Plugin, pool: ModulePool): Promise<Record<string, unknown>> {
   const n = await calibrate(targetMs, inThread)
   const input = new TextEncoder().encode(String(n))
   const calls = targetMs >= 10 ? CALLS : 1_000

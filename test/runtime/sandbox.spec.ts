@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { formatWithOptions } from 'node:util'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { defaultLogger } from '@libp2p/logger'
@@ -42,6 +43,86 @@ const HOSTILE = wasmModule({
     { name: 'kv', body: [op.i64(0), op.call(0), op.drop, op.i32(0)] }
   ]
 })
+
+const KERNEL = 'extism:host/env'
+const MiB = 1024 * 1024
+/** `n` as wasm's i64.const, for sizes past i32. */
+const i64 = (n: number): number[] => op.i64(n)
+
+/**
+ * A module that goes for memory the wasm cap does not see: Extism's kernel
+ * (`extism:host/env`, imported by every Extism module) hands out host-side
+ * blocks. Each loop is bounded, so a sandbox without the limit costs this
+ * test a gigabyte, not the machine.
+ */
+const GREEDY = wasmModule({
+  imports: [
+    { module: KERNEL, name: 'alloc', params: ['i64'], results: ['i64'] },
+    { module: KERNEL, name: 'store_u8', params: ['i64', 'i32'], results: [] },
+    { module: KERNEL, name: 'output_set', params: ['i64', 'i64'], results: [] },
+    { module: KERNEL, name: 'log_info', params: ['i64'], results: [] }
+  ],
+  memory: { min: 1 },
+  funcs: [
+    { name: 'ok', body: [op.i32(0)] },
+    // four 256 MiB blocks, one byte written in every 4 KiB page of each: 1 GiB resident without a limit
+    {
+      name: 'bomb',
+      locals: ['i64', 'i64', 'i32'],
+      body: [
+        op.loop,
+        i64(256 * MiB), op.call(0), op.localSet(0), i64(0), op.localSet(1),
+        op.loop,
+        op.localGet(0), op.localGet(1), op.i64add, op.i32(1), op.call(1),
+        op.localGet(1), i64(4096), op.i64add, op.localTee(1), i64(256 * MiB), op.i64ltU, op.brIf(0),
+        op.end,
+        op.localGet(2), op.i32(1), op.i32add, op.localTee(2), op.i32(4), op.i32ltU, op.brIf(0),
+        op.end,
+        op.i32(0)
+      ]
+    },
+    // 64 KiB blocks, each written, 4,096 of them (256 MiB) without a limit
+    {
+      name: 'creep',
+      locals: ['i64', 'i32'],
+      body: [
+        op.loop,
+        i64(64 * 1024), op.call(0), op.localTee(0), op.i32(1), op.call(1),
+        op.localGet(1), op.i32(1), op.i32add, op.localTee(1), op.i32(4096), op.i32ltU, op.brIf(0),
+        op.end,
+        op.i32(0)
+      ]
+    },
+    // an output of 2 MiB, twice the grant
+    { name: 'big_output', locals: ['i64'], body: [i64(2 * MiB), op.call(0), op.localTee(0), i64(2 * MiB), op.call(2), op.i32(0)] },
+    // a one-byte line logged 100,000 times in one call
+    {
+      name: 'flood',
+      locals: ['i64', 'i32'],
+      body: [
+        i64(1), op.call(0), op.localTee(0), op.i32(0x78), op.call(1),
+        op.loop,
+        op.localGet(0), op.call(3),
+        op.localGet(1), op.i32(1), op.i32add, op.localTee(1), op.i32(100_000), op.i32ltU, op.brIf(0),
+        op.end,
+        op.i32(0)
+      ]
+    }
+  ]
+})
+
+/** The process's resident set, sampled every 10 ms while `f` runs: its peak over the start, in bytes. */
+async function rssGrowthDuring (f: () => Promise<void>): Promise<number> {
+  const start = process.memoryUsage.rss()
+  let peak = start
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()) }, 10)
+  try {
+    await f()
+  } finally {
+    clearInterval(timer)
+  }
+  return Math.max(peak, process.memoryUsage.rss()) - start
+}
 
 describe('module sandbox (Extism in worker threads)', function () {
   this.timeout(30_000)
@@ -92,6 +173,56 @@ describe('module sandbox (Extism in worker threads)', function () {
     await steady
     expect(answered).to.be.greaterThan(0)
     expect(echo.counters.errors).to.equal(0)
+  })
+
+  it('caps the kernel\'s host-side blocks at the grant: 256 MiB blocks touched page by page, a creep of 64 KiB blocks and a 2 MiB output each fail inside the module with ModuleLimitError; memory stays bounded and another service keeps answering', async () => {
+    // 16 pages: 1 MiB for the module's wasm memory and its kernel blocks together
+    const greedy = await pool(GREEDY, grant({ timeoutMs: 10_000 }), 'greedy')
+    const echo = await pool(await example('echo'), grant({ timeoutMs: 5_000 }), 'echo')
+    let answered = 0
+    let stop = false
+    const steady = (async () => {
+      while (!stop) {
+        expect(new TextDecoder().decode(await echo.call('echo', new TextEncoder().encode('hi')))).to.equal('hi')
+        answered++
+      }
+    })()
+    const errors: Error[] = []
+    const growth = await rssGrowthDuring(async () => {
+      for (const fn of ['bomb', 'creep', 'big_output', 'bomb']) errors.push(await rejection(greedy.call(fn, new Uint8Array(0))))
+    })
+    for (const err of errors) {
+      expect(err.name, err.message).to.equal('ModuleLimitError')
+      expect(err.message).to.include('memory grant (16 pages)')
+    }
+    expect(errors[0]!.message).to.include(`a block of ${256 * MiB} bytes`)
+    // the creep got 64 KiB blocks until the grant (less the module's own page) was used
+    expect(errors[1]!.message).to.match(/a block of 65536 bytes with \d+ of its 1048576 in use/)
+    // without the limit: 1 GiB resident for the bombs, 256 MiB for the creep
+    expect(growth).to.be.below(128 * MiB)
+    // each failure cost its own instance only; the service answers again, the other never stopped
+    expect(greedy.counters).to.include({ traps: 4, restarts: 4 })
+    expect((await greedy.call('ok', new Uint8Array(0))).byteLength).to.equal(0)
+    stop = true
+    await steady
+    expect(answered).to.be.greaterThan(0)
+    expect(echo.counters.errors).to.equal(0)
+  })
+
+  it('lets a call write 100 log lines and counts the rest in one line: a module logging in a loop cannot flood the daemon', async () => {
+    const lines: string[] = []
+    const spy = Object.assign((format: string, ...args: unknown[]) => { lines.push(formatWithOptions({}, format, ...args)) }, { enabled: true, error: () => {}, trace: () => {}, newScope: () => spy })
+    const p = await ModulePool.create({ service: 'flood', wasm: GREEDY, grant: grant({ log: true, timeoutMs: 10_000 }), size: 1, host: { log: spy as any } })
+    pools.push(p)
+    for (let call = 0; call < 2; call++) {
+      lines.length = 0
+      expect((await p.call('flood', new Uint8Array(0))).byteLength).to.equal(0)
+      // the worker's messages arrive after the call's result
+      await waitFor(() => lines.some(l => l.includes('dropped')), { timeoutMs: 5_000, what: 'the dropped-lines note' })
+      expect(lines.filter(l => l.endsWith(': x'))).to.have.length(100)
+      expect(lines.filter(l => l.includes('99900 more log lines dropped'))).to.have.length(1)
+      expect(lines).to.have.length(101)
+    }
   })
 
   it('a call late only because the module was slow fails at its limit but keeps its instance (no new worker), which then answers the next call', async () => {

@@ -12,6 +12,14 @@ export const op = {
   if: [0x04, 0x40],
   end: 0x0b,
   br: (depth: number) => [0x0c, depth],
+  brIf: (depth: number) => [0x0d, depth],
+  localGet: (index: number) => [0x20, index],
+  localSet: (index: number) => [0x21, index],
+  localTee: (index: number) => [0x22, index],
+  i32add: 0x6a,
+  i32ltU: 0x49,
+  i64add: 0x7c,
+  i64ltU: 0x54,
   call: (index: number) => [0x10, index],
   drop: 0x1a,
   i32: (n: number) => [0x41, ...sleb(n)],
@@ -44,7 +52,7 @@ const section = (id: number, body: number[]): number[] => [id, ...uleb(body.leng
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()]
 
 export interface ImportSpec { module: string, name: string, params: Array<'i32' | 'i64'>, results: Array<'i32' | 'i64'> }
-export interface FuncSpec { name: string, body: Array<number | number[]> }
+export interface FuncSpec { name: string, body: Array<number | number[]>, locals?: Array<'i32' | 'i64'> }
 
 export function wasmModule (spec: { imports?: ImportSpec[], memory?: { min: number, max?: number }, funcs: FuncSpec[] }): Uint8Array {
   const imports = spec.imports ?? []
@@ -61,7 +69,8 @@ export function wasmModule (spec: { imports?: ImportSpec[], memory?: { min: numb
   }
   out.push(...section(7, vec(spec.funcs.map((f, k) => [...name(f.name), 0x00, ...uleb(imports.length + k)]))))
   out.push(...section(10, vec(spec.funcs.map(f => {
-    const body = [0x00, ...f.body.flat(), op.end]
+    const locals = vec((f.locals ?? []).map(l => [1, t(l)]))
+    const body = [...locals, ...f.body.flat(), op.end]
     return [...uleb(body.length), ...body]
   }))))
   return Uint8Array.from(out)
