@@ -76,8 +76,48 @@ export interface BenchFile {
   cpus: number
   cpuModel?: string
   node: string
+  commit?: string
   /** each figure beside its same-run baseline (test/bench/figures.ts) */
   figures?: Array<{ bench: string, figure: string, unit: string, value: number, baseline: string, baselineValue: number, ratio: number, better: string }>
+  /** each benchmark's own result, with its goals (`{ value?, goal | target, met }` by name) */
+  results?: Array<{ name: string, goals?: Record<string, { value?: unknown, goal?: string, target?: string, met: boolean }> }>
+}
+
+/** One goal of a benchmark or a simulation run, with where it was measured. */
+interface GoalRow { where: string, goal: string, target: string, value: string, met: boolean }
+
+function benchGoals (bench: BenchFile): GoalRow[] {
+  return (bench.results ?? []).flatMap(r => Object.entries(r.goals ?? {}).map(([name, g]) => ({
+    where: `bench ${r.name}`,
+    goal: name,
+    target: g.goal ?? g.target ?? '',
+    value: g.value == null ? '-' : Array.isArray(g.value) ? g.value.join(', ') : String(g.value),
+    met: g.met
+  })))
+}
+
+function runGoals (r: RunReport): GoalRow[] {
+  return (r.goals ?? []).map(g => ({ where: `${r.scenario} N=${r.nodes} ${r.mode}${r.config != null ? ' (custom config)' : ''}`, goal: g.name, target: g.target, value: String(g.value), met: g.met }))
+}
+
+function goalTable (rows: GoalRow[]): string[] {
+  return ['| where | goal | target | value |', '|---|---|---|---|', ...rows.map(g => `| ${cell(g.where)} | ${cell(g.goal)} | ${cell(g.target)} | ${cell(g.value)} |`)]
+}
+
+/**
+ * The benchmarks alone (`docs/figures.md`): the goals not met first, then
+ * those met, then every figure beside its same-run baseline and their ratio.
+ */
+export function benchMarkdown (bench: BenchFile, link: string): string[] {
+  const goals = benchGoals(bench)
+  const out = [`${bench.date}, commit ${bench.commit?.slice(0, 12) ?? '?'}, ${bench.cpus} x ${bench.cpuModel ?? '?'}, Node ${bench.node}; every figure is beside a baseline measured in the same run ([bench.json](${link})).`, '']
+  out.push('### Goals not met', '', ...goalTable(goals.filter(g => !g.met)), '')
+  out.push('### Goals met', '', ...goalTable(goals.filter(g => g.met)), '')
+  out.push('### Every figure beside its baseline', '')
+  out.push('| benchmark | figure | value | baseline (same run) | baseline value | ratio | better |', '|---|---|---|---|---|---|---|')
+  for (const f of bench.figures ?? []) out.push(`| ${cell(f.bench)} | ${cell(f.figure)} | ${cell(f.value)} ${f.unit} | ${cell(f.baseline)} | ${cell(f.baselineValue)} ${f.unit} | ${f.ratio} | ${f.better} |`)
+  out.push('')
+  return out
 }
 
 /**
@@ -86,6 +126,12 @@ export interface BenchFile {
  */
 export function summaryMarkdown (reports: RunReport[], bench?: BenchFile): string {
   const out: string[] = ['# Simulation results', '', 'Rebuilt by `npm run sim:report` from the latest JSON of each scenario and size in this directory; each row links to its run.', '']
+  // what a skeptical reader wants first: every goal not met, runs that failed included
+  const unmet = [
+    ...reports.flatMap(r => r.error != null ? [{ where: `${r.scenario} N=${r.nodes} ${r.mode}`, goal: 'the run finished', target: 'no error', value: r.error.split('\n')[0]!, met: false }] : runGoals(r).filter(g => !g.met)),
+    ...(bench != null ? benchGoals(bench).filter(g => !g.met) : [])
+  ]
+  out.push('## Goals not met', '', ...(unmet.length > 0 ? goalTable(unmet) : ['None.']), '')
   const byScenario = new Map<string, RunReport[]>()
   for (const r of reports) byScenario.set(r.scenario, [...(byScenario.get(r.scenario) ?? []), r])
   for (const [scenario, runs] of [...byScenario].sort((a, b) => a[0].localeCompare(b[0]))) {
@@ -102,12 +148,7 @@ export function summaryMarkdown (reports: RunReport[], bench?: BenchFile): strin
     }
     out.push('')
   }
-  if (bench != null) {
-    out.push('## benchmarks (`npm run bench`)', '', `${bench.date}, ${bench.cpus} x ${bench.cpuModel ?? '?'}, Node ${bench.node}; every figure is beside a baseline measured in the same run ([bench.json](bench.json)).`, '')
-    out.push('| benchmark | figure | value | baseline (same run) | baseline value | ratio | better |', '|---|---|---|---|---|---|---|')
-    for (const f of bench.figures ?? []) out.push(`| ${cell(f.bench)} | ${cell(f.figure)} | ${cell(f.value)} ${f.unit} | ${cell(f.baseline)} | ${cell(f.baselineValue)} ${f.unit} | ${f.ratio} | ${f.better} |`)
-    out.push('')
-  }
+  if (bench != null) out.push('## benchmarks (`npm run bench`)', '', ...benchMarkdown(bench, 'bench.json'))
   return out.join('\n')
 }
 

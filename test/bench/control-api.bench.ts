@@ -103,7 +103,10 @@ export async function controlApiBench (): Promise<Record<string, unknown>> {
       requests: REQUESTS,
       health: { noodled: health, baselineRawNodeHttp: base, p50Ratio: round2(health.p50Us / base.p50Us), p99Ratio: round2(health.p99Us / base.p99Us) },
       status: { noodled: status, p50Ratio: round2(status.p50Us / base.p50Us) },
-      cliStatus: { noodled: cli, baselineNodeStartup: cliBase, p50Ratio: round2(cli.p50Us / cliBase.p50Us) }
+      cliStatus: { noodled: cli, baselineNodeStartup: cliBase, p50Ratio: round2(cli.p50Us / cliBase.p50Us) },
+      goals: {
+        cliStatusOverNodeStart: { value: round2(cli.p50Us / cliBase.p50Us), goal: '<= 1.5 (noodled status --json p50 over node -e "" p50)', met: cli.p50Us / cliBase.p50Us <= 1.5 }
+      }
     }
   } finally {
     baseline.kill()

@@ -234,12 +234,12 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
         meshRpcOverLibp2pStreamPerRequest: ratio(meshRpc.perSec, vanillaLibp2p.perSec)
       },
       goals: {
-        meshRpcPerSec: { target: '>= 10000', met: meshRpc.perSec >= 10_000 },
+        meshRpcPerSec: { target: '>= 10000', value: meshRpc.perSec, met: meshRpc.perSec >= 10_000 },
         // of the physical limit: mesh RPC adds Noise, yamux, protobuf frames and dispatch
         meshRpcOverRawTcpLimit: { target: '>= 0.15', value: ratio(meshRpc.perSec, rawTcp.perSec), met: meshRpc.perSec / rawTcp.perSec >= 0.15 },
-        meshRpcOverRawHttp: { target: '>= 0.5', met: meshRpc.perSec / rawHttp.perSec >= 0.5 },
-        p99AtHalfPeakMs: { target: '<= 5', value: meshAtHalf.p99Us / 1000, met: meshAtHalf.p99Us <= 5_000 },
-        gatewayOverRawHttp: { target: '>= 0.35', met: gatewayPath.perSec / rawHttp.perSec >= 0.35 }
+        meshRpcOverRawHttp: { target: '>= 0.5', value: ratio(meshRpc.perSec, rawHttp.perSec), met: meshRpc.perSec / rawHttp.perSec >= 0.5 },
+        p99AtHalfPeakMs: { target: '<= 5', value: Math.round(meshAtHalf.p99Us / 100) / 10, met: meshAtHalf.p99Us <= 5_000 },
+        gatewayOverRawHttp: { target: '>= 0.35', value: ratio(gatewayPath.perSec, rawHttp.perSec), met: gatewayPath.perSec / rawHttp.perSec >= 0.35 }
       }
     }
   } finally {

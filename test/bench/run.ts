@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { controlApiBench } from './control-api.bench.js'
 import { figuresOf } from './figures.js'
+import { writeFiguresDoc } from '../../simulations/harness/figures-doc.js'
 import { machineInfo } from '../../simulations/harness/machine.js'
 import { modulesBench } from './modules.bench.js'
 import { placementBench } from './placement.bench.js'
@@ -57,6 +58,8 @@ async function main (): Promise<number> {
     await mkdir(dirname(out), { recursive: true })
     await writeFile(out, doc)
     process.stderr.write(`wrote ${out}\n`)
+    // the committed results: the manual's table too
+    if (outAt < 0) process.stderr.write(`wrote ${await writeFiguresDoc(JSON.parse(doc))}\n`)
   }
   return 0
 }
