@@ -18,6 +18,8 @@ import { spawnPrinting } from './child.js'
 const SIZES = [100 * 1024, 1024 * 1024, 10 * 1024 * 1024]
 const REPEATS: Record<number, number> = { [SIZES[0]!]: 30, [SIZES[1]!]: 20, [SIZES[2]!]: 8 }
 const WARMUP = 2
+/** Cold fetches per size: each restarts the provider daemon and starts a new fetching node. */
+const COLD_REPEATS: Record<number, number> = { [SIZES[0]!]: 6, [SIZES[1]!]: 6, [SIZES[2]!]: 4 }
 const BYTES_PROTOCOL = '/bench/bytes/1.0.0'
 
 interface Timing {
@@ -39,13 +41,22 @@ function timing (samplesMs: number[], bytes: number): Timing {
 
 /**
  * `npm run bench:modules`: a daemon process publishes modules of 100 KB,
- * 1 MB and 10 MB; a noodled node in this process (the same code as a
- * daemon) fetches each cold (not in its store: unpinned and collected
- * between runs), which includes the DHT provider lookup, every block's
- * verification, storing, and the check of the whole binary. Baseline in the
- * same run: the same number of bytes over one raw Noise-encrypted libp2p
- * stream (vanilla libp2p, TCP + noise + yamux, connection already open)
- * from a server in another process, without hashing or storing.
+ * 1 MB and 10 MB, and a noodled node in this process (the same code as a
+ * daemon) fetches each, which includes the DHT provider lookup, every
+ * block's verification, storing, and the check of the whole binary.
+ *
+ * Warm: the module is not in the fetcher's store (unpinned and collected
+ * between runs), but the same node fetches again and again from the same
+ * provider, so block streams are open and the provider's caches hot.
+ * Baseline: the same bytes over one raw Noise-encrypted libp2p stream
+ * (vanilla libp2p, TCP + noise + yamux, connection already open) from a
+ * server in another process, without hashing or storing.
+ *
+ * Cold: before each fetch the provider daemon is restarted (a new process:
+ * nothing cached but the OS's page cache) and a new node starts, connects
+ * to it and fetches: no stream open, no provider record cached. Baseline:
+ * a new vanilla libp2p node dials the raw server and reads the same bytes
+ * (the connection's handshakes included).
  */
 export async function modulesBench (): Promise<Record<string, unknown>> {
   const dir = await tmpDir()
@@ -104,7 +115,47 @@ export async function modulesBench (): Promise<Record<string, unknown>> {
       return ms
     }
 
-    const results = []
+    // cold: a restarted provider and a new fetching node each time
+    let providerDaemon = provider
+    const coldRun = async (cid: string): Promise<number> => {
+      await providerDaemon.kill('SIGTERM')
+      daemons.splice(daemons.indexOf(providerDaemon), 1)
+      providerDaemon = await DaemonProcess.start(join(dir.path, 'provider'), ['--log-level', 'warn'])
+      daemons.push(providerDaemon)
+      const addr = (await providerDaemon.id()).addrs[0]!
+      const fresh = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], profile: 'local', bootstrap: [addr] })
+      try {
+        // a mesh member is connected to its peers; it has opened no stream for blocks yet
+        await waitFor(() => fresh.getConnections().length > 0, { timeoutMs: 30_000, what: 'the new node to connect to the restarted provider' })
+        const t0 = performance.now()
+        const result = await fresh.services.modules.fetch(cid)
+        const ms = performance.now() - t0
+        if (result.modules[0]!.fetchedBlocks === 0) throw new Error('not a cold fetch')
+        return ms
+      } finally {
+        await fresh.stop()
+      }
+    }
+    const coldRawStream = async (bytes: number): Promise<number> => {
+      const node = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+      try {
+        const t0 = performance.now()
+        const stream = await node.dialProtocol(serverAddr, BYTES_PROTOCOL)
+        await new Promise<void>((resolve, reject) => {
+          let n = 0
+          stream.addEventListener('message', (evt) => { n += evt.data.byteLength; if (n >= bytes) resolve() })
+          stream.addEventListener('close', (evt) => { if (n < bytes) reject(evt.error ?? new Error(`closed after ${n} bytes`)) })
+          const req = new Uint8Array(4)
+          new DataView(req.buffer).setUint32(0, bytes)
+          stream.send(req)
+        })
+        return performance.now() - t0
+      } finally {
+        await node.stop()
+      }
+    }
+
+    const results: Array<{ sizeBytes: number, cid: string, coldFetch: Timing, baselineRawNoiseStream: Timing, throughputRatio: number, trulyColdFetch?: Timing, baselineNewRawNoiseConnection?: Timing, coldThroughputRatio?: number }> = []
     for (const [i, size] of SIZES.entries()) {
       const cid = published[i]!.cid
       const repeats = REPEATS[size]!
@@ -131,18 +182,32 @@ export async function modulesBench (): Promise<Record<string, unknown>> {
       results.push({
         sizeBytes: size,
         cid,
+        // named "cold" before the cold series existed: not in the store, everything else warm
         coldFetch: fetch,
         baselineRawNoiseStream: baseline,
         throughputRatio: Math.round(fetch.mbPerSec / baseline.mbPerSec * 100) / 100
       })
+    }
+    // after the warm series: a restart moves the provider to a new port, which the warm node does not know
+    for (const [i, size] of SIZES.entries()) {
+      const coldMs: number[] = []
+      const coldRawMs: number[] = []
+      for (let r = 0; r < COLD_REPEATS[size]!; r++) {
+        coldMs.push(await coldRun(published[i]!.cid))
+        coldRawMs.push(await coldRawStream(size))
+      }
+      const cold = timing(coldMs, size)
+      const coldBaseline = timing(coldRawMs, size)
+      Object.assign(results[i]!, { trulyColdFetch: cold, baselineNewRawNoiseConnection: coldBaseline, coldThroughputRatio: Math.round(cold.mbPerSec / coldBaseline.mbPerSec * 100) / 100 })
     }
     const oneMb = results.find(r => r.sizeBytes === 1024 * 1024)!
     return {
       name: 'modules',
       results,
       goals: {
-        oneMbColdFetchP50Ms: { value: oneMb.coldFetch.p50Ms, goal: '<= 100', met: oneMb.coldFetch.p50Ms <= 100 },
-        throughputRatioAtLeastHalf: { value: results.map(r => r.throughputRatio), goal: '>= 0.5 at every size', met: results.every(r => r.throughputRatio >= 0.5) }
+        oneMbColdFetchP50Ms: { value: oneMb.trulyColdFetch?.p50Ms, goal: '<= 100 ms (provider restarted, new node)', met: (oneMb.trulyColdFetch?.p50Ms ?? Infinity) <= 100 },
+        oneMbWarmFetchP50Ms: { value: oneMb.coldFetch.p50Ms, goal: '<= 100 ms (not in the store, streams open)', met: oneMb.coldFetch.p50Ms <= 100 },
+        throughputRatioAtLeastHalf: { value: results.map(r => r.throughputRatio), goal: '>= 0.5 at every size, warm, over one open raw Noise stream', met: results.every(r => r.throughputRatio >= 0.5) }
       }
     }
   } finally {
