@@ -31,10 +31,14 @@ const PAIRS: Record<string, (r: Record<string, unknown>) => Pair[]> = {
   rpc: () => [
     ['mesh RPC throughput', 'calls/s', 'meshRpc.perSec', 'the limit: length-prefixed echo on one TCP connection', 'baselineRawTcpLimit.perSec', 'higher'],
     ['mesh RPC throughput', 'calls/s', 'meshRpc.perSec', 'raw Node HTTP on loopback', 'baselineRawHttp.perSec', 'higher'],
+    ['mesh RPC throughput', 'calls/s', 'meshRpc.perSec', 'node:http2, every call a stream of one session', 'baselineHttp2OneSession.perSec', 'higher'],
     ['mesh RPC throughput', 'calls/s', 'meshRpc.perSec', 'vanilla libp2p, a stream per request', 'baselineLibp2pStreamPerRequest.perSec', 'higher'],
     ['HTTP gateway throughput', 'calls/s', 'gateway.perSec', 'raw Node HTTP on loopback', 'baselineRawHttp.perSec', 'higher'],
     ['mesh RPC p99 at half its peak rate', 'us', 'meshRpcAtHalfPeak.p99Us', 'the TCP limit\'s p99 at the same rate', 'baselineRawTcpAtSameRate.p99Us', 'lower'],
-    ['mesh RPC p99 at half its peak rate', 'us', 'meshRpcAtHalfPeak.p99Us', 'raw Node HTTP p99 at the same rate', 'baselineRawHttpAtSameRate.p99Us', 'lower']
+    ['mesh RPC p99 at half its peak rate', 'us', 'meshRpcAtHalfPeak.p99Us', 'raw Node HTTP p99 at the same rate', 'baselineRawHttpAtSameRate.p99Us', 'lower'],
+    ['mesh RPC p99 at half its peak rate', 'us', 'meshRpcAtHalfPeak.p99Us', 'node:http2 (one session) p99 at the same rate', 'baselineHttp2AtSameRate.p99Us', 'lower'],
+    ['mesh RPC p99 at half its peak rate', 'us', 'meshRpcAtHalfPeak.p99Us', 'the TCP limit\'s p99 at half its own peak', 'baselineRawTcpAtHalfItsPeak.p99Us', 'lower'],
+    ['mesh RPC p99 at half its peak rate', 'us', 'meshRpcAtHalfPeak.p99Us', 'node:http2 p99 at half its own peak', 'baselineHttp2AtHalfItsPeak.p99Us', 'lower']
   ],
   modules: (r) => ((r.results as unknown[] | undefined) ?? []).map((_, i) => {
     const size = num(r, `results.${i}.sizeBytes`) ?? 0

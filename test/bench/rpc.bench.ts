@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { Agent, request } from 'node:http'
+import { connect as http2Connect, constants as http2Constants, type ClientHttp2Session } from 'node:http2'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -39,7 +40,38 @@ server.keepAliveTimeout = 30000
 server.listen(0, '127.0.0.1', () => { process.stdout.write(server.address().port + '\\n') })
 `
 
+/** A node:http2 echo server (cleartext, h2c): the multiplexed HTTP peer. Prints its port. */
+const HTTP2_ECHO_SERVER = `
+const http2 = require('node:http2')
+const server = http2.createServer({ settings: { maxConcurrentStreams: 1024 } })
+server.on('stream', (stream) => {
+  const chunks = []
+  stream.on('data', c => chunks.push(c))
+  stream.on('end', () => {
+    const body = Buffer.concat(chunks)
+    stream.respond({ ':status': 200, 'content-type': 'application/octet-stream', 'content-length': body.length })
+    stream.end(body)
+  })
+})
+server.listen(0, '127.0.0.1', () => { process.stdout.write(server.address().port + '\\n') })
+`
+
 type Call = () => Promise<void>
+
+/** POST the payload as one stream of an HTTP/2 session (all calls multiplexed on its one connection). */
+function http2Poster (session: ClientHttp2Session): Call {
+  const { HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH, HTTP2_HEADER_STATUS } = http2Constants
+  return async () => new Promise<void>((resolve, reject) => {
+    const req = session.request({ [HTTP2_HEADER_METHOD]: 'POST', [HTTP2_HEADER_PATH]: '/', 'content-length': PAYLOAD.byteLength })
+    let status = 0
+    let n = 0
+    req.on('response', (headers) => { status = Number(headers[HTTP2_HEADER_STATUS]) })
+    req.on('data', (c: Buffer) => { n += c.length })
+    req.on('end', () => { status === 200 && n === PAYLOAD.byteLength ? resolve() : reject(new Error(`HTTP/2 ${status} (${n} bytes)`)) })
+    req.on('error', reject)
+    req.end(PAYLOAD)
+  })
+}
 
 /** Closed loop: `concurrency` workers call back to back; after a warm-up, RUN_MS of measurement. */
 async function closedLoop (call: Call, concurrency = CONCURRENCY): Promise<LatencyStats> {
@@ -149,6 +181,12 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
 
     const httpServer = await spawnPrinting(['-e', HTTP_ECHO_SERVER])
     children.push(httpServer.proc)
+    const http2Server = await spawnPrinting(['-e', HTTP2_ECHO_SERVER])
+    children.push(http2Server.proc)
+    const h2 = http2Connect(`http://127.0.0.1:${http2Server.line}`)
+    await new Promise<void>((resolve, reject) => { h2.once('connect', () => { resolve() }); h2.once('error', reject) })
+    closers.push(async () => { h2.close() })
+    const http2Call = http2Poster(h2)
     const tcpServer = await spawnPrinting(['-e', RAW_TCP_ECHO_SERVER])
     children.push(tcpServer.proc)
     const tcpClient = await RawTcpClient.connect(Number(tcpServer.line))
@@ -182,6 +220,7 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
       got.meshRpc = await closedLoop(meshCall)
       got.gateway = await closedLoop(httpPoster(`${gateway}/svc/echo/x`, agentB))
       got.rawHttp = await closedLoop(httpPoster(`http://127.0.0.1:${httpServer.line}/`, agentC))
+      got.http2 = await closedLoop(http2Call)
       // a stream per request is far from the others: once is enough to show it
       if (r === 0) got.vanillaLibp2p = await closedLoop(streamPerRequest)
       // tails, open loop: each side at the mesh's half peak, and at half of its own peak
@@ -193,6 +232,9 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
       got.rawHttpAtHalf = { ...await openLoop(httpPoster(`http://127.0.0.1:${httpServer.line}/`, agentC), halfRate), rate: halfRate } as LatencyStats
       const rawHalfRate = Math.round(got.rawHttp.perSec / 2)
       got.rawHttpAtOwnHalf = { ...await openLoop(httpPoster(`http://127.0.0.1:${httpServer.line}/`, agentC), rawHalfRate), rate: rawHalfRate } as LatencyStats
+      got.http2AtMeshHalf = { ...await openLoop(http2Call, halfRate), rate: halfRate } as LatencyStats
+      const http2HalfRate = Math.round(got.http2.perSec / 2)
+      got.http2AtOwnHalf = { ...await openLoop(http2Call, http2HalfRate), rate: http2HalfRate } as LatencyStats
       rounds.push(got)
     }
     const over = (k: string): ReturnType<typeof acrossRounds> & { rate?: number } => {
@@ -210,6 +252,9 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
     const rawTcpAtOwnHalf = over('rawTcpAtOwnHalf')
     const rawHttpAtHalf = over('rawHttpAtHalf')
     const rawHttpAtOwnHalf = over('rawHttpAtOwnHalf')
+    const http2 = over('http2')
+    const http2AtMeshHalf = over('http2AtMeshHalf')
+    const http2AtOwnHalf = over('http2AtOwnHalf')
     const ratio = (x: number, y: number): number => Math.round((x / y) * 100) / 100
     return {
       name: 'rpc',
@@ -220,6 +265,7 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
       gateway: gatewayPath,
       baselineRawTcpLimit: rawTcp,
       baselineRawHttp: rawHttp,
+      baselineHttp2OneSession: http2,
       baselineLibp2pStreamPerRequest: vanillaLibp2p,
       rounds: ROUNDS,
       meshRpcAtHalfPeak: meshAtHalf,
@@ -227,7 +273,10 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
       baselineRawTcpAtHalfItsPeak: rawTcpAtOwnHalf,
       baselineRawHttpAtSameRate: rawHttpAtHalf,
       baselineRawHttpAtHalfItsPeak: rawHttpAtOwnHalf,
+      baselineHttp2AtSameRate: http2AtMeshHalf,
+      baselineHttp2AtHalfItsPeak: http2AtOwnHalf,
       ratios: {
+        meshRpcOverHttp2OneSession: ratio(meshRpc.perSec, http2.perSec),
         meshRpcOverRawTcpLimit: ratio(meshRpc.perSec, rawTcp.perSec),
         meshRpcOverRawHttp: ratio(meshRpc.perSec, rawHttp.perSec),
         gatewayOverRawHttp: ratio(gatewayPath.perSec, rawHttp.perSec),
