@@ -129,13 +129,17 @@ describe('service registry (in-process meshes)', function () {
     const { owners } = await nodes[0]!.services.registry.deploy({ name: 'web', replicas: 2 })
     await waitFor(() => nodes.every(n => n.services.registry.reconciler.runs('web') === owners.includes(n.peerId.toString())),
       { what: 'exactly the owners to run web' })
-    // what the last node that did not agree resolved, for the failure message (this wait timed out once in CI)
+    // what the last node that did not agree resolved, for the failure message
     let lastSeen = ''
     await waitFor(async () => {
       for (const n of nodes) {
         const r = await n.services.registry.resolve('web')
         const seen = JSON.stringify(r.instances.map(i => [i.peerId, i.kind, i.healthy, i.announced, i.memberStatus]))
-        if (JSON.stringify(r.instances.map(i => [i.peerId, i.kind, i.healthy, i.announced])) !== JSON.stringify([...owners].sort().map(o => [o, 'replica', true, true]))) {
+        // compared as sets: resolve orders its instances by its own rule (not plain string order), and
+        // the test failed whenever two random peer ids sorted differently under the two
+        const got = r.instances.map(i => JSON.stringify([i.peerId, i.kind, i.healthy, i.announced])).sort()
+        const want = owners.map(o => JSON.stringify([o, 'replica', true, true])).sort()
+        if (JSON.stringify(got) !== JSON.stringify(want)) {
           lastSeen = `${n.peerId.toString()} resolved ${seen}; members ${JSON.stringify(n.services.membership.members().map(m => [m.peerId, m.status, m.services]))}`
           return false
         }
