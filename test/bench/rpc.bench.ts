@@ -43,7 +43,9 @@ server.listen(0, '127.0.0.1', () => { process.stdout.write(server.address().port
 /** A node:http2 echo server (cleartext, h2c): the multiplexed HTTP peer. Prints its port. */
 const HTTP2_ECHO_SERVER = `
 const http2 = require('node:http2')
-const server = http2.createServer({ settings: { maxConcurrentStreams: 1024 } })
+// an open loop past the server's pace has thousands of streams open: without these, nghttp2
+// refuses streams past maxConcurrentStreams and ends the session (ENHANCE_YOUR_CALM) after 100
+const server = http2.createServer({ settings: { maxConcurrentStreams: 1000000 }, maxSessionRejectedStreams: 1000000000, maxSessionMemory: 1000 })
 server.on('stream', (stream) => {
   const chunks = []
   stream.on('data', c => chunks.push(c))
@@ -104,6 +106,7 @@ async function closedLoop (call: Call, concurrency = CONCURRENCY): Promise<Laten
  */
 async function openLoop (call: Call, rate: number): Promise<LatencyStats> {
   const samples: number[] = []
+  const errors: string[] = []
   const inFlight = new Set<Promise<void>>()
   const started = performance.now()
   const total = Math.round(rate * RUN_MS / 1000)
@@ -115,12 +118,16 @@ async function openLoop (call: Call, rate: number): Promise<LatencyStats> {
     // from when it left if that was earlier: a call sent up to 1 ms early (not worth a timer)
     // is not credited with negative latency
     const from = Math.min(due, performance.now())
-    const p = call().then(() => { samples.push((performance.now() - from) * 1000) })
+    const p = call().then(() => { samples.push((performance.now() - from) * 1000) }, (err: Error) => {
+      // counted, not thrown: a baseline that fails under the load says so in its figures
+      errors.push(err.message)
+    })
     inFlight.add(p)
     void p.finally(() => inFlight.delete(p))
   }
   await Promise.all(inFlight)
-  return summarise(samples, performance.now() - started)
+  const stats = summarise(samples, performance.now() - started)
+  return errors.length > 0 ? { ...stats, errors: errors.length, firstError: errors[0] } as LatencyStats : stats
 }
 
 function httpPoster (url: string, agent: Agent): Call {
@@ -147,8 +154,11 @@ function httpPoster (url: string, agent: Agent): Call {
  * Node HTTP keep-alive echo server on loopback (another process), the
  * familiar reference; (d) vanilla libp2p (TCP, noise, yamux) with a stream
  * per request to an echo server in another process.
+ * (h) node:http2, every call a stream of one session: the multiplexed HTTP peer.
  * Then tails, open loop: (a) at half its own peak, beside (l) at that same
- * rate and at half its own peak; (c) likewise.
+ * rate (below both peaks) and at half its own peak; beside (c) and (h), a
+ * rate below both peaks (half the smaller), each side at it, and each at
+ * half its own peak.
  */
 export async function rpcBench (): Promise<Record<string, unknown>> {
   const dir = await tmpDir()
@@ -183,8 +193,10 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
     children.push(httpServer.proc)
     const http2Server = await spawnPrinting(['-e', HTTP2_ECHO_SERVER])
     children.push(http2Server.proc)
-    const h2 = http2Connect(`http://127.0.0.1:${http2Server.line}`)
+    const h2 = http2Connect(`http://127.0.0.1:${http2Server.line}`, { maxSessionMemory: 1000 })
     await new Promise<void>((resolve, reject) => { h2.once('connect', () => { resolve() }); h2.once('error', reject) })
+    // a session that fails later fails the calls on it, which the loops count
+    h2.on('error', () => {})
     closers.push(async () => { h2.close() })
     const http2Call = http2Poster(h2)
     const tcpServer = await spawnPrinting(['-e', RAW_TCP_ECHO_SERVER])
@@ -229,10 +241,16 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
       got.rawTcpAtMeshHalf = { ...await openLoop(rawTcpCall, halfRate), rate: halfRate } as LatencyStats
       const rawTcpHalfRate = Math.round(got.rawTcp.perSec / 2)
       got.rawTcpAtOwnHalf = { ...await openLoop(rawTcpCall, rawTcpHalfRate), rate: rawTcpHalfRate } as LatencyStats
-      got.rawHttpAtHalf = { ...await openLoop(httpPoster(`http://127.0.0.1:${httpServer.line}/`, agentC), halfRate), rate: halfRate } as LatencyStats
+      // beside HTTP, a rate below both peaks (half the smaller): at the mesh's half peak HTTP is
+      // past its own capacity, queues, and its tail says nothing about its latency
+      const httpRate = Math.round(Math.min(got.meshRpc.perSec, got.rawHttp.perSec) / 2)
+      got.meshAtHttpRate = { ...await openLoop(meshCall, httpRate), rate: httpRate } as LatencyStats
+      got.rawHttpAtHalf = { ...await openLoop(httpPoster(`http://127.0.0.1:${httpServer.line}/`, agentC), httpRate), rate: httpRate } as LatencyStats
       const rawHalfRate = Math.round(got.rawHttp.perSec / 2)
       got.rawHttpAtOwnHalf = { ...await openLoop(httpPoster(`http://127.0.0.1:${httpServer.line}/`, agentC), rawHalfRate), rate: rawHalfRate } as LatencyStats
-      got.http2AtMeshHalf = { ...await openLoop(http2Call, halfRate), rate: halfRate } as LatencyStats
+      const http2Rate = Math.round(Math.min(got.meshRpc.perSec, got.http2.perSec) / 2)
+      got.meshAtHttp2Rate = { ...await openLoop(meshCall, http2Rate), rate: http2Rate } as LatencyStats
+      got.http2AtMeshHalf = { ...await openLoop(http2Call, http2Rate), rate: http2Rate } as LatencyStats
       const http2HalfRate = Math.round(got.http2.perSec / 2)
       got.http2AtOwnHalf = { ...await openLoop(http2Call, http2HalfRate), rate: http2HalfRate } as LatencyStats
       rounds.push(got)
@@ -254,6 +272,8 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
     const rawHttpAtOwnHalf = over('rawHttpAtOwnHalf')
     const http2 = over('http2')
     const http2AtMeshHalf = over('http2AtMeshHalf')
+    const meshAtHttpRate = over('meshAtHttpRate')
+    const meshAtHttp2Rate = over('meshAtHttp2Rate')
     const http2AtOwnHalf = over('http2AtOwnHalf')
     const ratio = (x: number, y: number): number => Math.round((x / y) * 100) / 100
     return {
@@ -271,8 +291,10 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
       meshRpcAtHalfPeak: meshAtHalf,
       baselineRawTcpAtSameRate: rawTcpAtMeshHalf,
       baselineRawTcpAtHalfItsPeak: rawTcpAtOwnHalf,
+      meshRpcAtRawHttpRate: meshAtHttpRate,
       baselineRawHttpAtSameRate: rawHttpAtHalf,
       baselineRawHttpAtHalfItsPeak: rawHttpAtOwnHalf,
+      meshRpcAtHttp2Rate: meshAtHttp2Rate,
       baselineHttp2AtSameRate: http2AtMeshHalf,
       baselineHttp2AtHalfItsPeak: http2AtOwnHalf,
       ratios: {
