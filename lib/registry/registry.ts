@@ -239,6 +239,11 @@ export class Registry implements Startable {
     return { name, declared: false, source: 'dht', instances: providers }
   }
 
+  /** What resolve() answers now, when it is cached (no lookup, no waiting); undefined otherwise. */
+  resolveCached (name: string): ResolveView | undefined {
+    return this.resolved.get(name)
+  }
+
   /** Drop what was computed from the catalog and the view, and reconcile soon. */
   private invalidate (): void {
     this.view.invalidate()

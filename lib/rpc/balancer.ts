@@ -51,6 +51,12 @@ export class Balancer {
    * on a saturated host live members are suspected and refute).
    */
   pick (service: string, instances: Candidate[], tried: Set<string>): string | undefined {
+    // the common case (nothing tried, nobody failing lately) without the arrays below: a call's
+    // garbage is what young-generation collections pay for, and they set the tail latency
+    if (tried.size === 0 && this.health.size === 0) {
+      const picked = this.pickHealthy(instances)
+      if (picked != null) return picked
+    }
     const fresh = instances.filter(i => i.healthy && !tried.has(i.peerId))
     let pool = fresh.filter(i => !this.ejected(service, i.peerId))
     if (pool.length === 0) pool = fresh
@@ -64,6 +70,26 @@ export class Balancer {
     const a = pool[i]!
     const b = pool[j]!
     return this.load(b.peerId) < this.load(a.peerId) ? b.peerId : a.peerId
+  }
+
+  /** pick() when nothing is tried or ejected: two distinct healthy candidates, uniformly, the less loaded wins; undefined when none is healthy. */
+  private pickHealthy (instances: Candidate[]): string | undefined {
+    let n = 0
+    for (const c of instances) if (c.healthy) n++
+    if (n === 0) return undefined
+    const i = n === 1 ? 0 : Math.floor(this.random() * n)
+    let j = n === 1 ? 0 : Math.floor(this.random() * (n - 1))
+    if (n > 1 && j >= i) j++
+    let a: Candidate | undefined
+    let b: Candidate | undefined
+    let k = 0
+    for (const c of instances) {
+      if (!c.healthy) continue
+      if (k === i) a = c
+      if (k === j) b = c
+      k++
+    }
+    return this.load(b!.peerId) < this.load(a!.peerId) ? b!.peerId : a!.peerId
   }
 
   load (peerId: string): number {
@@ -81,7 +107,7 @@ export class Balancer {
   }
 
   succeeded (service: string, peerId: string): void {
-    this.health.delete(this.key(service, peerId))
+    if (this.health.size > 0) this.health.delete(this.key(service, peerId))
   }
 
   /** The instance is not ready yet (module loading): pass it over briefly; its failure count is untouched. */

@@ -83,26 +83,31 @@ export class RpcChannel {
     return released
   }
 
-  async call (req: Omit<Request, 'id'>, deadline: CallDeadline): Promise<Uint8Array> {
-    if (!this.open) throw this.closeReason ?? new InstanceUnreachableError('rpc stream closed')
-    if (deadline.reason != null) throw deadline.reason
+  /**
+   * Send `req` and resolve with its answer. Not an async function: one
+   * promise and one closure a call, no async frame kept for the call's life
+   * (a call's garbage is what young-generation collections pay for, and they
+   * set the tail latency; docs/design.md, "RPC hot path").
+   */
+  call (req: Omit<Request, 'id'>, deadline: CallDeadline): Promise<Uint8Array> {
+    if (!this.open) return Promise.reject(this.closeReason ?? new InstanceUnreachableError('rpc stream closed'))
+    if (deadline.reason != null) return Promise.reject(deadline.reason)
     const id = this.nextId
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1
-    let settle!: (res: Uint8Array | Error) => void
-    const answer = new Promise<Uint8Array>((resolve, reject) => {
-      settle = (res) => { res instanceof Error ? reject(res) : resolve(res) }
+    return new Promise<Uint8Array>((resolve, reject) => {
+      // every way the call ends goes through here, once: its answer, the stream's end, its deadline
+      const settle = (res: Uint8Array | Error): void => {
+        this.pending.delete(id)
+        deadline.wait(undefined)
+        res instanceof Error ? reject(res) : resolve(res)
+      }
+      this.pending.set(id, { settle, idempotent: req.idempotent })
+      deadline.wait(settle)
+      try {
+        this.sender.send(frame(Request.encode({ service: req.service, fn: req.fn, timeoutMs: req.timeoutMs, idempotent: req.idempotent, payload: req.payload, id })))
+      } catch (err: any) {
+        settle(err instanceof Error ? err : new Error(String(err)))
+      }
     })
-    this.pending.set(id, { settle, idempotent: req.idempotent })
-    deadline.wait((reason) => {
-      this.pending.delete(id)
-      settle(reason)
-    })
-    try {
-      this.sender.send(frame(Request.encode({ ...req, id })))
-      return await answer
-    } finally {
-      this.pending.delete(id)
-      deadline.wait(undefined)
-    }
   }
 }

@@ -40,6 +40,8 @@ export interface RpcClientInit {
   maxMessageBytes: number
   connectionManager: ConnectionManager
   resolve: (service: string, options: { signal?: AbortSignal }) => Promise<ResolveView>
+  /** the view resolve() would give now, when it is cached (no waiting); undefined otherwise */
+  cached?: (service: string) => ResolveView | undefined
   /** run a call on this daemon's own instance (no network hop) */
   invokeLocal: (service: string, fn: string, payload: Uint8Array, timeoutMs: number) => Promise<Uint8Array>
   log: Logger
@@ -59,6 +61,11 @@ const INSTANCE_FAILURES = new Set(['InstanceUnreachableError', 'NoHandlerError',
 const NOT_RUN = new Set(['NoHandlerError', 'ServiceNotReadyError'])
 
 class NotSentError extends InstanceUnreachableError {}
+
+const NOTHING_TRIED: Set<string> = new Set()
+
+const expiredError = (service: string, deadline: CallDeadline): DeadlineExceededError =>
+  new DeadlineExceededError(`no answer from "${service}" within ${deadline.timeoutMs} ms`)
 
 /**
  * Calls services anywhere in the mesh: resolves the service to its live
@@ -107,53 +114,84 @@ export class RpcClient {
     for (const peerId of [...this.channels.keys()]) this.memberDown(peerId, 'gone: client closed')
   }
 
-  async call (service: string, fn: string, payload: Uint8Array, options: CallOptions = {}): Promise<CallResult> {
+  /**
+   * Call `fn` of `service` on one of its instances. No async function on the
+   * way when nothing needs awaiting (the view cached, the chosen instance
+   * remote with its stream open: nearly every call): each async frame is
+   * garbage a call leaves, and young-generation collections of that garbage
+   * set the tail latency (docs/design.md, "RPC hot path").
+   */
+  call (service: string, fn: string, payload: Uint8Array, options: CallOptions = {}): Promise<CallResult> {
     const started = performance.now()
     this.counters.calls++
-    try {
-      const result = await this.attempt(service, fn, payload, options, started)
-      this.counters.succeeded++
-      return result
-    } catch (err) {
-      this.counters.failed++
-      throw err
-    }
+    return this.attempt(service, fn, payload, options, started).then(
+      (result) => { this.counters.succeeded++; return result },
+      (err) => { this.counters.failed++; throw err }
+    )
   }
 
   /** The call under its deadline (CallDeadline: one timer, no AbortSignal listener on the way). */
-  private async attempt (service: string, fn: string, payload: Uint8Array, options: CallOptions, started: number): Promise<CallResult> {
+  private attempt (service: string, fn: string, payload: Uint8Array, options: CallOptions, started: number): Promise<CallResult> {
     if (payload.byteLength > this.init.maxMessageBytes) {
-      throw new PayloadTooLargeError(`payload of ${payload.byteLength} bytes exceeds the ${this.init.maxMessageBytes} byte limit`)
+      return Promise.reject(new PayloadTooLargeError(`payload of ${payload.byteLength} bytes exceeds the ${this.init.maxMessageBytes} byte limit`))
     }
     const timeoutMs = Math.min(Math.max(1, Math.round(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)), MAX_TIMEOUT_MS)
-    options.signal?.throwIfAborted()
+    if (options.signal?.aborted === true) return Promise.reject(options.signal.reason)
     const deadline = new CallDeadline(timeoutMs, () => new DeadlineExceededError(`no answer from "${service}" within ${timeoutMs} ms`), options.signal)
-    try {
-      return await this.attempts(service, fn, payload, options, started, deadline)
-    } finally {
-      deadline.clear()
-    }
+    const run = this.first(service, fn, payload, options, started, deadline) ?? this.attempts(service, fn, payload, options, started, deadline, new Set(), 1)
+    return run.then(
+      (result) => { deadline.clear(); return result },
+      (err) => { deadline.clear(); throw err }
+    )
   }
 
-  private async attempts (service: string, fn: string, payload: Uint8Array, options: CallOptions, started: number, deadline: CallDeadline): Promise<CallResult> {
-    const expired = (): boolean => deadline.reason instanceof DeadlineExceededError
-    const deadlineError = (): DeadlineExceededError => new DeadlineExceededError(`no answer from "${service}" within ${deadline.timeoutMs} ms`)
+  /**
+   * The first attempt, when it needs no waiting: the service's view is
+   * cached, and the instance picked is remote with its stream open.
+   * Undefined otherwise (attempts() then does it all). A failure continues
+   * in attempts() with that instance tried.
+   */
+  private first (service: string, fn: string, payload: Uint8Array, options: CallOptions, started: number, deadline: CallDeadline): Promise<CallResult> | undefined {
+    const view = this.init.cached?.(service)
+    if (view == null) return undefined
+    const peer = this.balancer.pick(service, view.instances, NOTHING_TRIED)
+    if (peer == null || peer === this.init.self) return undefined
+    const channel = this.ready.get(peer)
+    if (channel?.open !== true) return undefined
+    this.balancer.begin(peer)
+    return channel.call({ service, fn, timeoutMs: deadline.remainingMs(), idempotent: options.idempotent === true, payload: payload as Uint8Array<ArrayBuffer> }, deadline).then(
+      (result) => {
+        this.balancer.end(peer)
+        this.balancer.succeeded(service, peer)
+        return { payload: result, instance: peer, attempts: 1, elapsedMs: Math.round((performance.now() - started) * 100) / 100 }
+      },
+      async (err: any) => {
+        this.balancer.end(peer)
+        const fatal = this.afterFailure(service, fn, peer, err, options, deadline, 1)
+        if (fatal != null) throw fatal
+        return await this.attempts(service, fn, payload, options, started, deadline, new Set([peer]), 2, err, view)
+      }
+    )
+  }
 
+  /**
+   * Attempts `from` on, each on an instance not yet tried, as CallOptions
+   * allows; `view` is the service's instances if already resolved.
+   */
+  private async attempts (service: string, fn: string, payload: Uint8Array, options: CallOptions, started: number, deadline: CallDeadline, tried: Set<string>, from: number, lastError?: Error, view?: ResolveView): Promise<CallResult> {
     const resolve = async (): Promise<ResolveView> => {
       try {
         return await this.init.resolve(service, deadline.options)
       } catch (err) {
-        if (expired()) throw deadlineError()
+        if (deadline.reason instanceof DeadlineExceededError) throw expiredError(service, deadline)
         throw err
       }
     }
-    let view = await resolve()
-    const maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)
-    const tried = new Set<string>()
-    let lastError: Error | undefined
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const maxAttempts = this.maxAttempts(options)
+    for (let attempt = from; attempt <= maxAttempts; attempt++) {
       // a retry looks again: an instance may have appeared, or its member been suspected, meanwhile
-      if (attempt > 1) view = await resolve().catch(() => view)
+      if (view == null) view = await resolve()
+      else if (attempt > 1) view = await resolve().catch(() => view!)
       const peer = this.balancer.pick(service, view.instances, tried)
       if (peer == null) {
         if (lastError != null) throw lastError
@@ -167,20 +205,36 @@ export class RpcClient {
         this.balancer.succeeded(service, peer)
         return { payload: result, instance: peer, attempts: attempt, elapsedMs: Math.round((performance.now() - started) * 100) / 100 }
       } catch (err: any) {
-        if (expired() || err.name === 'DeadlineExceededError') throw deadlineError()
-        if (options.signal?.aborted === true) throw err
-        if (!INSTANCE_FAILURES.has(err.name)) throw err // the service's own answer
-        if (err.name === 'ServiceNotReadyError') this.balancer.notReady(service, peer)
-        else this.balancer.failed(service, peer)
-        const notRun = err instanceof NotSentError || NOT_RUN.has(err.name)
-        if (options.idempotent !== true && !notRun) throw err
-        this.init.log('call to %s/%s on %s failed (%s), %s', service, fn, peer, err.message, attempt < maxAttempts ? 'trying another instance' : 'giving up')
+        const fatal = this.afterFailure(service, fn, peer, err, options, deadline, attempt)
+        if (fatal != null) throw fatal
         lastError = err
       } finally {
         this.balancer.end(peer)
       }
     }
     throw lastError ?? new NoInstanceError(`no live instance of "${service}"`)
+  }
+
+  private maxAttempts (options: CallOptions): number {
+    return Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)
+  }
+
+  /**
+   * After attempt `attempt` failed on `peer` with `err`: the error the caller
+   * gets, or undefined when another instance may be tried (the failure then
+   * counts against `peer`).
+   */
+  private afterFailure (service: string, fn: string, peer: string, err: any, options: CallOptions, deadline: CallDeadline, attempt: number): Error | undefined {
+    if (deadline.reason instanceof DeadlineExceededError || err.name === 'DeadlineExceededError') return expiredError(service, deadline)
+    if (options.signal?.aborted === true) return err
+    if (!INSTANCE_FAILURES.has(err.name)) return err // the service's own answer
+    if (err.name === 'ServiceNotReadyError') this.balancer.notReady(service, peer)
+    else this.balancer.failed(service, peer)
+    const notRun = err instanceof NotSentError || NOT_RUN.has(err.name)
+    if (options.idempotent !== true && !notRun) return err
+    const maxAttempts = this.maxAttempts(options)
+    this.init.log('call to %s/%s on %s failed (%s), %s', service, fn, peer, err.message, attempt < maxAttempts ? 'trying another instance' : 'giving up')
+    return undefined
   }
 
   private async send (peer: string, service: string, fn: string, payload: Uint8Array, idempotent: boolean, deadline: CallDeadline): Promise<Uint8Array> {

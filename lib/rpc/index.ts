@@ -15,6 +15,8 @@ export { Rpc } from './rpc.js'
 /** What RPC needs from the registry. */
 export interface RpcRegistry {
   resolve: (service: string, options: { signal?: AbortSignal }) => Promise<ResolveView>
+  /** resolve()'s answer when it is cached, without waiting; undefined otherwise */
+  resolveCached?: (service: string) => ResolveView | undefined
   localEndpoint: (service: string) => LocalEndpoint | undefined
   /** placed here as a module service, whether or not it runs yet */
   ownsModuleService?: (service: string) => boolean

@@ -46,6 +46,7 @@ export class Rpc implements Startable {
       maxMessageBytes: this.maxMessageBytes,
       connectionManager: components.connectionManager,
       resolve: async (service, options) => components.registry.resolve(service, options),
+      cached: (service) => components.registry.resolveCached?.(service),
       invokeLocal: async (service, fn, payload, timeoutMs) => this.server.invoke(service, fn, payload, timeoutMs),
       log: this.log
     })
