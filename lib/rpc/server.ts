@@ -58,12 +58,17 @@ export class RpcServer {
     await this.registrar.unhandle(this.init.protocol)
   }
 
-  /** Run one invocation here: what the client does for a local instance, and what a stream's request gets. */
-  async invoke (service: string, fn: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+  /**
+   * Run one invocation here: what the client does for a local instance, and
+   * what a stream's request gets. Not an async function, like the client's
+   * hot path: one promise a call and no async frame held while the handler
+   * runs (docs/design.md, "RPC hot path").
+   */
+  invoke (service: string, fn: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     const endpoint = this.init.localEndpoint(service)
     if (endpoint == null) {
-      if (this.init.starting?.(service) === true) throw new ServiceNotReadyError(`"${service}" is placed here and starting`)
-      throw new NoHandlerError(`this daemon does not host "${service}"`)
+      if (this.init.starting?.(service) === true) return Promise.reject(new ServiceNotReadyError(`"${service}" is placed here and starting`))
+      return Promise.reject(new NoHandlerError(`this daemon does not host "${service}"`))
     }
     let handler: Handler | undefined
     if (endpoint.kind === 'module') {
@@ -80,21 +85,27 @@ export class RpcServer {
     // a timer and a callback per call, and a signal only for a handler that reads it (CallDeadline)
     const deadline = new CallDeadline(timeoutMs, () => new DeadlineExceededError(`"${service}/${fn}" did not answer within ${timeoutMs} ms`))
     this.active.add(deadline)
-    try {
-      const result = await new Promise<Uint8Array>((resolve, reject) => {
-        // a handler that ignores its signal still gets no more time than the deadline
-        deadline.wait(reject)
-        handler({ service, fn, payload, timeoutMs, get signal () { return deadline.signal } }).then(resolve, reject)
-      })
-      if (result.byteLength > this.init.maxMessageBytes) throw new PayloadTooLargeError(`response of ${result.byteLength} bytes exceeds the ${this.init.maxMessageBytes} byte limit`)
-      return result
-    } catch (err: any) {
-      if (deadline.reason instanceof DeadlineExceededError) throw deadline.reason
-      throw err
-    } finally {
-      deadline.clear()
-      this.active.delete(deadline)
-    }
+    const max = this.init.maxMessageBytes
+    return new Promise<Uint8Array>((resolve, reject) => {
+      let ended = false
+      // the first of the handler's answer, its failure and the deadline ends the call
+      const end = (err: Error | undefined, result?: Uint8Array): void => {
+        if (ended) return
+        ended = true
+        deadline.clear()
+        this.active.delete(deadline)
+        if (err != null) reject(deadline.reason instanceof DeadlineExceededError ? deadline.reason : err)
+        else if (result!.byteLength > max) reject(new PayloadTooLargeError(`response of ${result!.byteLength} bytes exceeds the ${max} byte limit`))
+        else resolve(result!)
+      }
+      // a handler that ignores its signal still gets no more time than the deadline
+      deadline.wait((reason) => { end(reason) })
+      try {
+        handler({ service, fn, payload, timeoutMs, get signal () { return deadline.signal } }).then((result) => { end(undefined, result) }, (err: Error) => { end(err) })
+      } catch (err: any) {
+        end(err instanceof Error ? err : new Error(String(err)))
+      }
+    })
   }
 
   private serve (stream: Stream, connection: Connection): void {
@@ -139,19 +150,24 @@ export class RpcServer {
     }, { once: true })
   }
 
-  private async handle (req: Request): Promise<Response> {
-    try {
-      if (req.service === '' || req.fn === '' || req.service.length > MAX_NAME_LENGTH || req.fn.length > MAX_NAME_LENGTH) {
-        throw new InvalidRequestError('a request needs a service and a function name of at most 256 characters')
-      }
-      const timeoutMs = Math.min(req.timeoutMs === 0 ? DEFAULT_TIMEOUT_MS : req.timeoutMs, MAX_TIMEOUT_MS)
-      const payload = await this.invoke(req.service, req.fn, req.payload, timeoutMs)
-      this.counters.served++
-      return { id: req.id, payload: payload as Uint8Array<ArrayBuffer> }
-    } catch (err: any) {
-      this.counters.serveErrors++
-      if (err.name === 'DeadlineExceededError') this.counters.deadlineExceeded++
-      return { id: req.id, error: { name: String(err.name ?? 'Error'), message: String(err.message ?? err) }, payload: new Uint8Array(0) }
+  /** The answer to a request: never rejects (a failure is an answer too). */
+  private handle (req: Request): Promise<Response> {
+    if (req.service === '' || req.fn === '' || req.service.length > MAX_NAME_LENGTH || req.fn.length > MAX_NAME_LENGTH) {
+      return Promise.resolve(this.failure(req, new InvalidRequestError('a request needs a service and a function name of at most 256 characters')))
     }
+    const timeoutMs = Math.min(req.timeoutMs === 0 ? DEFAULT_TIMEOUT_MS : req.timeoutMs, MAX_TIMEOUT_MS)
+    return this.invoke(req.service, req.fn, req.payload, timeoutMs).then(
+      (payload) => {
+        this.counters.served++
+        return { id: req.id, payload: payload as Uint8Array<ArrayBuffer> }
+      },
+      (err: any) => this.failure(req, err)
+    )
+  }
+
+  private failure (req: Request, err: any): Response {
+    this.counters.serveErrors++
+    if (err?.name === 'DeadlineExceededError') this.counters.deadlineExceeded++
+    return { id: req.id, error: { name: String(err?.name ?? 'Error'), message: String(err?.message ?? err) }, payload: new Uint8Array(0) }
   }
 }
