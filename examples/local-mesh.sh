@@ -9,8 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-noodled() { node dist/cli/main.js "$@"; }
-[ -x dist/cli/main.js ] || npm run build
+noodled() { node dist/bin/main.js "$@"; }
+[ -x dist/bin/main.js ] || npm run build
 
 created=""
 if [ -z "${MESH_DIR:-}" ]; then MESH_DIR=$(mktemp -d /tmp/noodle-mesh.XXXX); created=1; fi
@@ -65,6 +65,6 @@ if [ "${1:-}" = "--once" ]; then
   exit 0
 fi
 echo
-echo "mesh running; repos in $MESH_DIR. Try: node dist/cli/main.js --repo $MESH_DIR/a status"
+echo "mesh running; repos in $MESH_DIR. Try: node dist/bin/main.js --repo $MESH_DIR/a status"
 echo "Ctrl-C stops all three."
 wait

@@ -3,8 +3,8 @@ import { createWriteStream } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { IdResponse } from '../../lib/interface/api.js'
 
-/** The built CLI entry point (dist/simulations/harness -> dist/cli/main.js). */
-export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url))
+/** The CLI as shipped: the bundle `npm run build` makes (dist/simulations/harness -> dist/bin/main.js; scripts/bundle-cli.mjs). */
+export const CLI = fileURLToPath(new URL('../../bin/main.js', import.meta.url))
 
 export interface CliResult {
   code: number
