@@ -6,7 +6,7 @@
 // and a resolution: `noodled status --json` took 1.75-1.95x Node's own start (`node -e ''`);
 // bundled, 1.26x. The tests run this bundle (simulations/harness/daemon-process.ts), so what
 // ships is what is tested.
-import { chmod, readFile, rm } from 'node:fs/promises'
+import { chmod, copyFile, readFile, rm } from 'node:fs/promises'
 import { build } from 'esbuild'
 
 // dependencies stay in node_modules, but commander (the one every command loads) is bundled:
@@ -33,3 +33,5 @@ await build({
   logLevel: 'warning'
 })
 await chmod(`${outdir}/main.js`, 0o755)
+// the vendored Extism runtime (lib/runtime/extism) is in these files: its licence goes with them
+await copyFile('lib/runtime/extism/LICENSE', `${outdir}/extism-LICENSE`)

@@ -4,7 +4,7 @@ import { identify, type Identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { ping, type Ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
-import { tcp } from '@libp2p/tcp'
+import { coalescedTcp } from './coalesced-tcp.js'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { ComponentLogger, ConnectionGater, Metrics, PrivateKey } from '@libp2p/interface'
@@ -106,7 +106,7 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
       listen: init.listen ?? ['/ip4/0.0.0.0/tcp/4010'],
       announce: init.announce ?? []
     },
-    transports: [tcp()],
+    transports: [coalescedTcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: profile.connectionManager,

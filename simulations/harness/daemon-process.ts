@@ -13,9 +13,10 @@ export interface CliResult {
 }
 
 /** Run `noodled ...args` to completion. */
-export async function runCli (args: string[], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number } = {}): Promise<CliResult> {
+/** Run the CLI (`cli`: another entry point than this checkout's, such as an installed copy's). */
+export async function runCli (args: string[], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number, cli?: string } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], {
+    execFile(process.execPath, [opts.cli ?? CLI, ...args], {
       env: { ...process.env, ...opts.env },
       timeout: opts.timeoutMs ?? 30_000
     }, (err, stdout, stderr) => {
@@ -39,11 +40,14 @@ export class DaemonProcess {
   stderr = ''
   /** epoch ms at which the daemon printed that it was ready */
   readyAt?: number
+  /** the CLI entry point it was started with, which its cli() runs too */
+  readonly cliPath: string
 
-  private constructor (repo: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = [], wrapper: string[] = [], logFile?: string) {
+  private constructor (repo: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = [], wrapper: string[] = [], logFile?: string, cli: string = CLI) {
     this.repo = repo
+    this.cliPath = cli
     // a wrapper that execs its command (`ip netns exec NS`) keeps the daemon's pid, so signals and /proc work on it
-    const argv = [process.execPath, ...nodeArgs, CLI, 'start', '--repo', repo, ...args]
+    const argv = [process.execPath, ...nodeArgs, cli, 'start', '--repo', repo, ...args]
     const [cmd, ...rest] = [...wrapper, ...argv] as [string, ...string[]]
     this.proc = spawn(cmd, rest, {
       env: { ...process.env, ...env },
@@ -66,9 +70,9 @@ export class DaemonProcess {
    * Spawn `noodled start` on loopback with the `local` profile and an
    * ephemeral port, and wait until it prints that it is ready.
    */
-  static async start (repo: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number, defaults?: boolean, nodeArgs?: string[], wrapper?: string[], logFile?: string } = {}): Promise<DaemonProcess> {
+  static async start (repo: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number, defaults?: boolean, nodeArgs?: string[], wrapper?: string[], logFile?: string, cli?: string } = {}): Promise<DaemonProcess> {
     const defaults = opts.defaults === false ? [] : ['--profile', 'local', '--listen', '/ip4/127.0.0.1/tcp/0']
-    const d = new DaemonProcess(repo, [...defaults, ...args], opts.env ?? {}, opts.nodeArgs, opts.wrapper, opts.logFile)
+    const d = new DaemonProcess(repo, [...defaults, ...args], opts.env ?? {}, opts.nodeArgs, opts.wrapper, opts.logFile, opts.cli)
     await d.ready(opts.timeoutMs ?? 30_000)
     return d
   }
@@ -101,7 +105,7 @@ export class DaemonProcess {
   }
 
   async cli (...args: string[]): Promise<CliResult> {
-    return runCli(['--repo', this.repo, ...args])
+    return runCli(['--repo', this.repo, ...args], { cli: this.cliPath })
   }
 
   async id (): Promise<IdResponse> {
