@@ -66,6 +66,11 @@ describe('the package: packed, installed with npm, run from the installed copy',
     await dir?.cleanup()
   })
 
+  it('runs with npx from the tarball, installing nothing globally', async () => {
+    const out = await run('npx', ['--yes', '--prefer-offline', `--package=${tarball}`, 'noodled', 'version'], { cwd: dir.path })
+    expect(out).to.match(/^noodled \d+\.\d+\.\d+/)
+  })
+
   for (const mode of [{ name: 'npm\'s defaults', flags: [] as string[] }, { name: '--ignore-scripts', flags: ['--ignore-scripts'] }]) {
     it(`installed with ${mode.name}: two daemons from the installed noodled, echo published from the package's examples, deployed and called through the gateway`, async () => {
       const prefix = join(dir.path, `prefix-${mode.flags.length}`)
