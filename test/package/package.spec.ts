@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { access, readdir, writeFile } from 'node:fs/promises'
+import { access, copyFile, mkdir, readdir, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -64,6 +64,25 @@ describe('the package: packed, installed with npm, run from the installed copy',
   after(async () => {
     await killAll(daemons)
     await dir?.cleanup()
+  })
+
+  it('ships a systemd unit that systemd-analyze verify accepts (where systemd-analyze exists)', async function () {
+    const analyze = await run('sh', ['-c', 'command -v systemd-analyze || true'])
+    if (analyze.trim() === '') this.skip()
+    // verify resolves ExecStart's command on PATH: a stand-in for the installed noodled
+    const bin = join(dir.path, 'fake-bin')
+    await mkdir(bin, { recursive: true })
+    await writeFile(join(bin, 'noodled'), '#!/bin/sh\n', { mode: 0o755 })
+    const unit = join(dir.path, 'noodled.service')
+    await copyFile(join(ROOT, 'deploy', 'noodled.service'), unit)
+    const out = await new Promise<{ code: number, stderr: string }>((resolve) => {
+      execFile(analyze.trim(), ['verify', unit], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` } }, (err, _stdout, stderr) => {
+        resolve({ code: err == null ? 0 : Number((err as any).code ?? 1), stderr })
+      })
+    })
+    expect(out.code, out.stderr).to.equal(0)
+    // warnings about the unit itself (unknown keys, bad values) fail it too
+    expect(out.stderr.split('\n').filter(l => l.includes('noodled.service'))).to.deep.equal([])
   })
 
   it('runs with npx from the tarball, installing nothing globally', async () => {
