@@ -235,6 +235,30 @@ export class UnauthenticatedError extends Error {
 }
 
 /** Errors whose constructor takes just a message; keyed by their `name`. */
+/** RDF that does not parse: the message names the line and column. */
+export class RdfSyntaxError extends Error {
+  override name = 'RdfSyntaxError'
+}
+
+/** A SPARQL query or update that does not parse: the message names the position. */
+export class SparqlSyntaxError extends Error {
+  override name = 'SparqlSyntaxError'
+}
+
+/** A query that ran past its time limit (it was stopped; the store is unchanged). */
+export class QueryTimeoutError extends Error {
+  override name = 'QueryTimeoutError'
+}
+
+/** A stored graph whose bytes do not match their hash: named, never loaded silently. */
+export class GraphCorruptError extends Error {
+  override name = 'GraphCorruptError'
+}
+
+export class GraphNotFoundError extends Error {
+  override name = 'GraphNotFoundError'
+}
+
 const KNOWN: Record<string, new (message: string) => Error> = {
   RepoInUseError,
   RepoExistsError,
@@ -271,7 +295,12 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   MalformedMessageError,
   UntrustedModuleError,
   UnauthorizedError,
-  UnauthenticatedError
+  UnauthenticatedError,
+  RdfSyntaxError,
+  SparqlSyntaxError,
+  QueryTimeoutError,
+  GraphCorruptError,
+  GraphNotFoundError
 }
 
 /** Rebuild a named error from the wire form `{ name, message }`. */

@@ -1,0 +1,39 @@
+import { createHash, randomBytes } from 'node:crypto'
+import oxigraph from 'oxigraph'
+import type { Quad, Term } from 'oxigraph'
+
+/**
+ * Blank nodes replaced by IRIs of the graph's own (RDF 1.1 §3.5, "Replacing
+ * Blank Nodes with IRIs"): `<graph IRI>/.well-known/genid/<random>`, one per
+ * blank node label of one write. A stored graph then has no blank nodes, so
+ * its triples as N-Triples lines, sorted, are canonical: the same graph has
+ * the same bytes and hash after any restart, on any replica, without a
+ * blank-node canonicaliser. (The graph's own name is its key, not in the
+ * lines: N-Quads of one graph are these lines with its IRI added.)
+ */
+export function skolemise (quads: Quad[], graphIri: string): Quad[] {
+  const ids = new Map<string, Term>()
+  const iri = (t: Term): Term => {
+    if (t.termType !== 'BlankNode') return t
+    let out = ids.get(t.value)
+    if (out == null) {
+      out = oxigraph.namedNode(`${graphIri}/.well-known/genid/${randomBytes(12).toString('hex')}`)
+      ids.set(t.value, out)
+    }
+    return out
+  }
+  const graph = oxigraph.namedNode(graphIri)
+  return quads.map(q => oxigraph.quad(iri(q.subject) as Quad['subject'], q.predicate, iri(q.object) as Quad['object'], graph))
+}
+
+/** A graph's canonical form: its N-Triples lines sorted, each ending in a newline. */
+export function canonicalNTriples (ntriples: string): string {
+  const lines = ntriples.split('\n').filter(l => l.trim() !== '')
+  lines.sort()
+  return lines.length === 0 ? '' : lines.join('\n') + '\n'
+}
+
+/** The hash a graph version is known by: SHA-256 of its canonical N-Triples, hex. */
+export function graphHash (canonical: string): string {
+  return createHash('sha256').update(canonical).digest('hex')
+}

@@ -1,0 +1,266 @@
+import { Worker } from 'node:worker_threads'
+import type { Logger } from '@libp2p/interface'
+import { Level } from 'level'
+import { GraphCorruptError, GraphNotFoundError, InvalidRequestError, QueryTimeoutError, RdfSyntaxError, SparqlSyntaxError } from '../interface/errors.js'
+import { raceSignal } from 'race-signal'
+import { graphHash } from './canonical.js'
+import type { QueryAnswer, StoreRequest, StoreResponse } from './store-protocol.js'
+
+/** RDF formats a write may come in, by their media types (Oxigraph's names). */
+export const RDF_FORMATS: Record<string, string> = {
+  turtle: 'text/turtle',
+  ntriples: 'application/n-triples',
+  nquads: 'application/n-quads',
+  trig: 'application/trig',
+  rdfxml: 'application/rdf+xml'
+}
+
+/** A graph's local name: what follows the owner in its IRI. */
+const GRAPH_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+
+export interface GraphVersion {
+  name: string
+  /** `urn:noodle:graph:<owner>/<name>` */
+  iri: string
+  version: number
+  /** SHA-256 of the graph's canonical N-Triples (canonical.ts) */
+  hash: string
+  quads: number
+}
+
+interface StoredGraph extends GraphVersion {
+  canonical: string
+}
+
+export interface GraphStoreInit {
+  /** directory of the store's level database (under the repo) */
+  path: string
+  /** the owning daemon's peer id: graphs written here are named after it */
+  owner: string
+  log: Logger
+  /** a query's time limit when it asks for none, and the most it may ask for */
+  queryTimeoutMs?: number
+  /** rows (or quads) a query answers at most per page */
+  maxRows?: number
+}
+
+export interface QueryOptions {
+  timeoutMs?: number
+  limit?: number
+  offset?: number
+  signal?: AbortSignal
+}
+
+export type QueryResult = QueryAnswer & {
+  /** false when rows were left out past `limit` (ask again with `offset`) */
+  complete: boolean
+  elapsedMs: number
+}
+
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000
+export const DEFAULT_MAX_ROWS = 10_000
+
+/**
+ * This daemon's knowledge graphs: an Oxigraph store in a worker thread
+ * (store-worker.ts), made durable in a level database of its own. A write
+ * is parsed, skolemised and applied in the worker, then its graph's
+ * canonical N-Triples and their hash are written to level with `sync`
+ * (fsync) before it is acknowledged. On start every stored graph is
+ * checked against its hash and loaded; one that does not match is a
+ * GraphCorruptError naming it, never a silent loss. A query runs under a
+ * time limit: past it the worker is ended (Oxigraph cannot be interrupted),
+ * a new one loads the durable graphs, and the query fails with
+ * QueryTimeoutError; the daemon's event loop never waits on it.
+ */
+export class GraphStore {
+  private readonly init: GraphStoreInit
+  private db?: Level<string, string>
+  private worker?: Worker
+  private ready?: Promise<void>
+  private readonly graphs = new Map<string, StoredGraph>()
+  private nextId = 1
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
+  /** writes and queries, one at a time: the worker serves them in order anyway */
+  private queue: Promise<unknown> = Promise.resolve()
+
+  constructor (init: GraphStoreInit) {
+    this.init = init
+  }
+
+  /** Open the database, check and load every graph. Idempotent. */
+  async start (): Promise<void> {
+    if (this.db != null) return
+    const db = new Level<string, string>(this.init.path)
+    await db.open()
+    this.db = db
+    try {
+      for await (const [key, value] of db.iterator({ gt: 'graph:', lt: 'graph;' })) {
+        const name = key.slice('graph:'.length)
+        let stored: StoredGraph
+        try {
+          stored = JSON.parse(value) as StoredGraph
+        } catch (err: any) {
+          throw new GraphCorruptError(`graph "${name}" in ${this.init.path} is not readable: ${err.message}`)
+        }
+        if (typeof stored.canonical !== 'string' || graphHash(stored.canonical) !== stored.hash) {
+          throw new GraphCorruptError(`graph "${name}" in ${this.init.path} does not match its hash (version ${stored.version}); it was not loaded`)
+        }
+        this.graphs.set(name, stored)
+      }
+      await this.spawn()
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+  }
+
+  async stop (): Promise<void> {
+    const worker = this.worker
+    this.worker = undefined
+    this.ready = undefined
+    this.failWaiting(new Error('the knowledge store stopped'))
+    await worker?.terminate()
+    await this.db?.close()
+    this.db = undefined
+    this.graphs.clear()
+  }
+
+  /** The IRI a graph written here has. */
+  iri (name: string): string {
+    return `urn:noodle:graph:${this.init.owner}/${name}`
+  }
+
+  list (): GraphVersion[] {
+    return [...this.graphs.values()].map(({ canonical: _, ...v }) => v).sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  get (name: string): GraphVersion & { canonical: string } {
+    const g = this.graphs.get(name)
+    if (g == null) throw new GraphNotFoundError(`no graph "${name}" here`)
+    return { ...g }
+  }
+
+  /**
+   * Add RDF (`format`: a key of RDF_FORMATS or a media type) to graph `name`
+   * of this daemon; resolves once the new version is on disk.
+   */
+  async add (name: string, data: string, options: { format?: string, baseIri?: string, signal?: AbortSignal } = {}): Promise<GraphVersion & { added: number }> {
+    if (!GRAPH_NAME.test(name)) throw new InvalidRequestError(`a graph name is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (got "${name}")`)
+    const format = RDF_FORMATS[options.format ?? 'turtle'] ?? options.format ?? 'text/turtle'
+    if (!Object.values(RDF_FORMATS).includes(format)) throw new InvalidRequestError(`unknown RDF format "${options.format}" (known: ${Object.keys(RDF_FORMATS).join(', ')})`)
+    return await this.serial(async () => {
+      options.signal?.throwIfAborted()
+      const iri = this.iri(name)
+      const previous = this.graphs.get(name)
+      let out: { canonical: string, hash: string, added: number }
+      try {
+        out = await this.request({ op: 'add', graph: iri, data, format, ...(options.baseIri != null ? { baseIri: options.baseIri } : {}) }) as typeof out
+      } catch (err: any) {
+        throw new RdfSyntaxError(`graph "${name}": ${err.message}`)
+      }
+      const stored: StoredGraph = { name, iri, version: (previous?.version ?? 0) + 1, hash: out.hash, quads: countLines(out.canonical), canonical: out.canonical }
+      try {
+        await this.db!.put(`graph:${name}`, JSON.stringify(stored), { sync: true })
+      } catch (err) {
+        // not durable, so not applied: the worker goes back to what is on disk
+        await this.request({ op: 'replace', graph: iri, canonical: previous?.canonical ?? '' }).catch(() => {})
+        throw err
+      }
+      this.graphs.set(name, stored)
+      const { canonical: _, ...version } = stored
+      return { ...version, added: out.added }
+    })
+  }
+
+  /** SELECT, ASK, CONSTRUCT or DESCRIBE over every graph here (their union is the default graph). */
+  async query (sparql: string, options: QueryOptions = {}): Promise<QueryResult> {
+    const max = this.init.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS
+    const timeoutMs = Math.min(Math.max(1, options.timeoutMs ?? max), max)
+    const maxRows = this.init.maxRows ?? DEFAULT_MAX_ROWS
+    const limit = Math.min(Math.max(0, options.limit ?? maxRows), maxRows)
+    const offset = Math.max(0, options.offset ?? 0)
+    return await this.serial(async () => {
+      options.signal?.throwIfAborted()
+      const started = performance.now()
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const overrun = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => { reject(new QueryTimeoutError(`the query ran past its ${timeoutMs} ms limit and was stopped`)) }, timeoutMs)
+      })
+      try {
+        const answer = await raceSignal(Promise.race([this.request({ op: 'query', sparql, limit, offset }), overrun]), options.signal) as QueryAnswer
+        const total = 'total' in answer ? answer.total : 1
+        return { ...answer, complete: offset + limit >= total, elapsedMs: Math.round((performance.now() - started) * 100) / 100 }
+      } catch (err: any) {
+        if (err instanceof QueryTimeoutError || options.signal?.aborted === true) {
+          // Oxigraph cannot be interrupted: end its thread, and load the durable graphs into a new one
+          this.init.log('query stopped after %d ms; reloading the store', Math.round(performance.now() - started))
+          await this.restart()
+          throw err
+        }
+        throw /error at \d+:\d+|expected|unexpected/i.test(String(err.message)) ? new SparqlSyntaxError(String(err.message)) : err
+      } finally {
+        clearTimeout(timer)
+      }
+    })
+  }
+
+  /** Quads held, over every graph. */
+  async size (): Promise<number> {
+    return await this.serial(async () => (await this.request({ op: 'size' }) as { quads: number }).quads)
+  }
+
+  private async serial<T> (f: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(f, f)
+    this.queue = run.catch(() => {})
+    return await run
+  }
+
+  private async spawn (): Promise<void> {
+    const worker = new Worker(new URL('./store-worker.js', import.meta.url), { execArgv: [] })
+    worker.on('message', (res: StoreResponse) => {
+      const w = this.waiting.get(res.id)
+      if (w == null) return
+      this.waiting.delete(res.id)
+      if ('error' in res) w.reject(Object.assign(new Error(res.error.message), { name: res.error.name }))
+      else w.resolve(res.value)
+    })
+    worker.on('error', (err) => { this.init.log.error('knowledge store worker failed: %e', err) })
+    worker.once('exit', () => {
+      if (this.worker === worker) this.failWaiting(new Error('the knowledge store worker ended'))
+    })
+    this.worker = worker
+    for (const g of this.graphs.values()) await this.request({ op: 'replace', graph: g.iri, canonical: g.canonical })
+  }
+
+  private async restart (): Promise<void> {
+    const old = this.worker
+    this.worker = undefined
+    this.failWaiting(new Error('the knowledge store restarted'))
+    await old?.terminate()
+    await this.spawn()
+  }
+
+  private async request (req: WithoutId<StoreRequest>): Promise<unknown> {
+    const worker = this.worker
+    if (worker == null) throw new Error('the knowledge store is not started')
+    const id = this.nextId++
+    return await new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject })
+      worker.postMessage({ ...req, id })
+    })
+  }
+
+  private failWaiting (err: Error): void {
+    for (const w of this.waiting.values()) w.reject(err)
+    this.waiting.clear()
+  }
+}
+
+/** Omit over each member of a union (Omit over the union itself keeps only the common keys). */
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never
+
+function countLines (canonical: string): number {
+  let n = 0
+  for (let i = canonical.indexOf('\n'); i >= 0; i = canonical.indexOf('\n', i + 1)) n++
+  return n
+}

@@ -1,0 +1,26 @@
+/** Messages between the knowledge store (graph-store.ts) and its worker (store-worker.ts). */
+
+export type StoreRequest =
+  | { id: number, op: 'add', graph: string, data: string, format: string, baseIri?: string }
+  | { id: number, op: 'replace', graph: string, canonical: string }
+  | { id: number, op: 'query', sparql: string, limit: number, offset: number }
+  | { id: number, op: 'size' }
+
+export type StoreResponse =
+  | { id: number, value: unknown }
+  | { id: number, error: { name: string, message: string } }
+
+/** One RDF term as the SPARQL 1.1 Query Results JSON Format writes it. */
+export interface TermJson {
+  type: 'uri' | 'bnode' | 'literal'
+  value: string
+  datatype?: string
+  'xml:lang'?: string
+}
+
+/** A query's answer, one page of it: `total` is every row (or quad) the query produced. */
+export type QueryAnswer =
+  | { kind: 'bindings', vars: string[], bindings: Array<Record<string, TermJson>>, total: number }
+  | { kind: 'boolean', boolean: boolean }
+  | { kind: 'quads', nquads: string, total: number }
+  | { kind: 'text', text: string, total: number }

@@ -1,0 +1,86 @@
+import { parentPort } from 'node:worker_threads'
+import oxigraph from 'oxigraph'
+import type { Quad, Term } from 'oxigraph'
+import { canonicalNTriples, graphHash, skolemise } from './canonical.js'
+import type { QueryAnswer, StoreRequest, StoreResponse, TermJson } from './store-protocol.js'
+
+/**
+ * The knowledge store's worker thread: an in-memory Oxigraph store holding
+ * every graph of this daemon. Oxigraph is synchronous, so it runs here, off
+ * the daemon's event loop; a query that overruns is stopped by ending this
+ * thread (graph-store.ts), which reloads the durable copy into a new one.
+ * Requests are served one at a time, in order.
+ */
+const store = new oxigraph.Store()
+
+const N_TRIPLES = 'application/n-triples'
+
+/** The graph's triples, canonical (dumping one graph gives its triples, without the graph's name). */
+function graphTriples (graph: string): string {
+  return canonicalNTriples(store.dump({ format: N_TRIPLES, from_graph_name: oxigraph.namedNode(graph) }))
+}
+
+function termJson (t: Term): TermJson {
+  if (t.termType === 'NamedNode') return { type: 'uri', value: t.value }
+  if (t.termType === 'BlankNode') return { type: 'bnode', value: t.value }
+  if (t.termType === 'Literal') {
+    return t.language !== ''
+      ? { type: 'literal', value: t.value, 'xml:lang': t.language }
+      : { type: 'literal', value: t.value, datatype: t.datatype.value }
+  }
+  return { type: 'literal', value: String(t.value) }
+}
+
+function query (sparql: string, limit: number, offset: number): QueryAnswer {
+  const result = store.query(sparql, { use_default_graph_as_union: true })
+  if (typeof result === 'boolean') return { kind: 'boolean', boolean: result }
+  if (typeof result === 'string') return { kind: 'text', text: result, total: 1 }
+  const rows = result as Array<Map<string, Term> | Quad>
+  const page = rows.slice(offset, offset + limit)
+  if (rows.length > 0 && !(rows[0] instanceof Map)) {
+    const quads = page as Quad[]
+    return { kind: 'quads', nquads: quads.map(q => q.toString() + ' .').join('\n') + (quads.length > 0 ? '\n' : ''), total: rows.length }
+  }
+  const vars: string[] = []
+  const seen = new Set<string>()
+  const bindings = (page as Array<Map<string, Term>>).map(m => {
+    const row: Record<string, TermJson> = {}
+    for (const [k, v] of m) {
+      if (!seen.has(k)) { seen.add(k); vars.push(k) }
+      row[k] = termJson(v)
+    }
+    return row
+  })
+  return { kind: 'bindings', vars, bindings, total: rows.length }
+}
+
+function serve (req: StoreRequest): unknown {
+  switch (req.op) {
+    case 'add': {
+      // parse first: a write that does not parse changes nothing
+      const parsed = oxigraph.parse(req.data, { format: req.format, to_graph_name: oxigraph.namedNode(req.graph), ...(req.baseIri != null ? { base_iri: req.baseIri } : {}) })
+      for (const q of skolemise(parsed, req.graph)) store.add(q)
+      const canonical = graphTriples(req.graph)
+      return { canonical, hash: graphHash(canonical), added: parsed.length }
+    }
+    case 'replace': {
+      store.update(`DROP SILENT GRAPH <${req.graph}>`)
+      if (req.canonical !== '') store.load(req.canonical, { format: N_TRIPLES, to_graph_name: oxigraph.namedNode(req.graph) })
+      return { hash: graphHash(graphTriples(req.graph)) }
+    }
+    case 'query':
+      return query(req.sparql, req.limit, req.offset)
+    case 'size':
+      return { quads: store.size }
+  }
+}
+
+parentPort!.on('message', (req: StoreRequest) => {
+  let res: StoreResponse
+  try {
+    res = { id: req.id, value: serve(req) }
+  } catch (err: any) {
+    res = { id: req.id, error: { name: String(err?.name ?? 'Error'), message: String(err?.message ?? err) } }
+  }
+  parentPort!.postMessage(res)
+})

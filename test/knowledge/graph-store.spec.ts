@@ -1,0 +1,116 @@
+import { expect } from 'chai'
+import { defaultLogger } from '@libp2p/logger'
+import { Level } from 'level'
+import { GraphStore } from '../../lib/knowledge/graph-store.js'
+import { rejection } from '../utils/rejection.js'
+import { tmpDir } from '../utils/tmp-repo.js'
+
+const log = defaultLogger().forComponent('test:knowledge')
+const OWNER = '12D3KooWExampleOwner'
+
+const PEOPLE = `
+@prefix ex: <http://example.org/> .
+@prefix schema: <https://schema.org/> .
+ex:ada a schema:Person ; schema:name "Ada Lovelace" ; schema:knows ex:charles .
+ex:charles a schema:Person ; schema:name "Charles Babbage" ; schema:address [ schema:addressLocality "London" ] .
+`
+
+describe('knowledge store (Oxigraph in a worker, durable in level)', function () {
+  this.timeout(60_000)
+  let dir: Awaited<ReturnType<typeof tmpDir>>
+  const stores: GraphStore[] = []
+  const open = async (opts: Partial<ConstructorParameters<typeof GraphStore>[0]> = {}): Promise<GraphStore> => {
+    const s = new GraphStore({ path: `${dir.path}/kg`, owner: OWNER, log, ...opts })
+    stores.push(s)
+    await s.start()
+    return s
+  }
+  beforeEach(async () => { dir = await tmpDir() })
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map(async s => { await s.stop() }))
+    await dir.cleanup()
+  })
+
+  it('answers SPARQL over what was added, and a restart restores every graph byte for byte (same canonical hash, blank nodes skolemised)', async () => {
+    const s = await open()
+    const v = await s.add('people', PEOPLE)
+    expect(v).to.include({ name: 'people', iri: `urn:noodle:graph:${OWNER}/people`, version: 1, quads: 7, added: 7 })
+    const names = await s.query('PREFIX schema: <https://schema.org/> SELECT ?n WHERE { ?p a schema:Person ; schema:name ?n } ORDER BY ?n')
+    expect(names.kind).to.equal('bindings')
+    expect(names.kind === 'bindings' && names.bindings.map(b => b.n!.value)).to.deep.equal(['Ada Lovelace', 'Charles Babbage'])
+    expect(names.complete).to.equal(true)
+    const before = s.get('people')
+    expect(before.canonical).to.not.include('_:')
+    expect(before.canonical).to.include(`<urn:noodle:graph:${OWNER}/people/.well-known/genid/`)
+    await s.stop()
+
+    const again = await open()
+    const after = again.get('people')
+    expect(after.hash).to.equal(before.hash)
+    expect(after.canonical).to.equal(before.canonical)
+    const ask = await again.query('ASK { ?s <https://schema.org/addressLocality> "London" }')
+    expect(ask).to.include({ kind: 'boolean', boolean: true })
+    // a second write makes a new version of the same graph
+    expect(await again.add('people', '<http://example.org/ada> <https://schema.org/birthDate> "1815-12-10" .', { format: 'ntriples' })).to.include({ version: 2, quads: 8 })
+  })
+
+  it('refuses RDF that does not parse with the line and column, and changes nothing', async () => {
+    const s = await open()
+    const v1 = await s.add('people', PEOPLE)
+    const err = await rejection(s.add('people', '@prefix ex: <http://example.org/> .\nex:a ex:b "unterminated .\n'))
+    expect(err.name).to.equal('RdfSyntaxError')
+    expect(err.message).to.match(/line 2/)
+    expect(s.get('people')).to.include({ version: 1, hash: v1.hash })
+    const bad = await rejection(s.add('no spaces allowed', PEOPLE))
+    expect(bad.name).to.equal('InvalidRequestError')
+    const unknown = await rejection(s.add('people', PEOPLE, { format: 'yaml' }))
+    expect(unknown.message).to.include('unknown RDF format')
+  })
+
+  it('names a stored graph whose bytes do not match their hash, and loads nothing from it', async () => {
+    const s = await open()
+    await s.add('people', PEOPLE)
+    await s.stop()
+    const db = new Level<string, string>(`${dir.path}/kg`)
+    const stored = JSON.parse(await db.get('graph:people') as string)
+    stored.canonical = stored.canonical.replace('Ada', 'Eve')
+    await db.put('graph:people', JSON.stringify(stored))
+    await db.close()
+    const corrupt = new GraphStore({ path: `${dir.path}/kg`, owner: OWNER, log })
+    const err = await rejection(corrupt.start())
+    expect(err.name).to.equal('GraphCorruptError')
+    expect(err.message).to.include('graph "people"')
+  })
+
+  it('stops a query past its time limit without stalling the caller, and answers the next one from the reloaded store', async () => {
+    const s = await open({ queryTimeoutMs: 300 })
+    const triples = Array.from({ length: 400 }, (_, i) => `<http://example.org/n${i}> <http://example.org/p> ${i} .`).join('\n')
+    await s.add('numbers', triples)
+    // a cross product of 400^3 rows: minutes of work for the engine
+    let ticks = 0
+    const ticker = setInterval(() => { ticks++ }, 10)
+    const t0 = performance.now()
+    const err = await rejection(s.query('SELECT (COUNT(*) AS ?c) WHERE { ?a ?p ?x . ?b ?p ?y . ?c2 ?p ?z }'))
+    clearInterval(ticker)
+    expect(err.name).to.equal('QueryTimeoutError')
+    expect(performance.now() - t0).to.be.below(5_000)
+    // the event loop kept turning while the engine worked
+    expect(ticks).to.be.greaterThan(10)
+    const count = await s.query('SELECT (COUNT(*) AS ?c) WHERE { ?s ?p ?o }')
+    expect(count.kind === 'bindings' && count.bindings[0]!.c!.value).to.equal('400')
+  })
+
+  it('pages large answers: limit and offset, with complete false until the last page', async () => {
+    const s = await open({ maxRows: 50 })
+    await s.add('numbers', Array.from({ length: 120 }, (_, i) => `<http://example.org/n${i}> <http://example.org/p> ${i} .`).join('\n'))
+    const q = 'SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?o'
+    const first = await s.query(q)
+    expect(first.kind === 'bindings' && first.bindings.length).to.equal(50)
+    expect(first).to.include({ complete: false, total: 120 })
+    const last = await s.query(q, { offset: 100 })
+    expect(last.kind === 'bindings' && last.bindings.length).to.equal(20)
+    expect(last.complete).to.equal(true)
+    const syntax = await rejection(s.query('SELEC ?s WHERE {'))
+    expect(syntax.name).to.equal('SparqlSyntaxError')
+  })
+})
