@@ -20,6 +20,7 @@ import { callCommand } from './commands/call.js'
 import { moduleCommand } from './commands/module.js'
 import { runtimeCommand } from './commands/runtime.js'
 import { authCommand } from './commands/auth.js'
+import { kgCommand } from './commands/kg.js'
 import { createContext, type Streams } from './context.js'
 
 /** Build the `noodled` command tree. Output goes through `streams`; nothing here exits. */
@@ -46,7 +47,7 @@ export function buildProgram (streams: Streams): Command {
   }
 
   for (const define of [initCommand, inviteCommand, startCommand, idCommand, statusCommand, peersCommand, connectCommand,
-    membersCommand, memberCommand, labelCommand, eventsCommand, serviceCommand, placementCommand, callCommand, moduleCommand, runtimeCommand, authCommand, drainCommand, stopCommand, versionCommand]) {
+    membersCommand, memberCommand, labelCommand, eventsCommand, serviceCommand, placementCommand, callCommand, moduleCommand, runtimeCommand, kgCommand, authCommand, drainCommand, stopCommand, versionCommand]) {
     define(program, run)
   }
   const configure = (cmd: Command): void => {

@@ -26,6 +26,9 @@ import { moduleRoutes } from './api/module-routes.js'
 import { DEFAULT_POLICY } from '../lib/runtime/grants.js'
 import { authRoutes } from './api/auth-routes.js'
 import { runtimeRoutes } from './api/runtime-routes.js'
+import { knowledgeRoutes } from './api/knowledge-routes.js'
+import { defaultLogger } from '@libp2p/logger'
+import { GraphStore } from '../lib/knowledge/graph-store.js'
 import { Gateway } from './gateway.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type DaemonMetrics } from './metrics.js'
@@ -60,6 +63,8 @@ export class Daemon implements ControlTarget {
   private readonly lock: RepoLock
   private readonly datastore: CachedDatastore
   private readonly blocks: LevelBlockstore
+  /** this daemon's knowledge graphs */
+  readonly knowledge: GraphStore
   private readonly api: ApiServer
   private gateway?: Gateway
   private readonly metricsState: DaemonMetrics
@@ -67,7 +72,7 @@ export class Daemon implements ControlTarget {
   private stopping?: Promise<void>
   private resolveStopped!: () => void
 
-  private constructor (parts: { paths: RepoPaths, config: Config, node: NoodleNode, log: Logger, lock: RepoLock, metrics: DaemonMetrics, datastore: CachedDatastore, blocks: LevelBlockstore }) {
+  private constructor (parts: { paths: RepoPaths, config: Config, node: NoodleNode, log: Logger, lock: RepoLock, metrics: DaemonMetrics, datastore: CachedDatastore, blocks: LevelBlockstore, knowledge: GraphStore }) {
     this.paths = parts.paths
     this.config = parts.config
     this.node = parts.node
@@ -76,9 +81,10 @@ export class Daemon implements ControlTarget {
     this.lock = parts.lock
     this.datastore = parts.datastore
     this.blocks = parts.blocks
+    this.knowledge = parts.knowledge
     this.cleaned = parts.lock.cleaned
     this.metricsState = parts.metrics
-    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry), ...rpcRoutes(parts.node.services.rpc), ...moduleRoutes(parts.node.services.modules), ...runtimeRoutes(parts.node.services.runtime), ...authRoutes(parts.node.services.auth) }, parts.log)
+    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry), ...rpcRoutes(parts.node.services.rpc), ...moduleRoutes(parts.node.services.modules), ...runtimeRoutes(parts.node.services.runtime), ...authRoutes(parts.node.services.auth), ...knowledgeRoutes(parts.knowledge) }, parts.log)
     this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
   }
 
@@ -112,10 +118,13 @@ export class Daemon implements ControlTarget {
     const datastore = new CachedDatastore(lock.datastore, { writeBehind: [PEER_STORE_PREFIX] })
     // module blocks: a LevelDB of their own beside the datastore, opened once the repo is ours
     const blocks = new LevelBlockstore(paths.blocks)
+    // knowledge graphs: a LevelDB of their own too, checked graph by graph as it opens
+    const knowledge = new GraphStore({ path: paths.knowledge, owner: peerIdFromPrivateKey(privateKey).toString(), log: defaultLogger().forComponent('noodled:knowledge') })
     let node: NoodleNode | undefined
     let daemon: Daemon | undefined
     try {
       await blocks.open()
+      await knowledge.start()
       node = await createNode({
         privateKey,
         ...(swarmKey != null ? { swarmKey } : {}),
@@ -147,7 +156,7 @@ export class Daemon implements ControlTarget {
           repoPath: paths.root
         }
       })
-      daemon = new Daemon({ paths, config, node, log, lock, metrics, datastore, blocks })
+      daemon = new Daemon({ paths, config, node, log, lock, metrics, datastore, blocks, knowledge })
       // watch first: the bootstrapper's first retry warning comes within milliseconds of the start
       daemon.watchNode()
       await redeemPendingTokens(paths.pendingTokens, node.services.auth, log)
@@ -168,6 +177,7 @@ export class Daemon implements ControlTarget {
         await node?.stop()
         await datastore.close()
         await blocks.close()
+        await knowledge.stop()
       } finally {
         await lock.release()
       }
@@ -306,6 +316,7 @@ export class Daemon implements ControlTarget {
         await this.node.stop()
         await this.datastore.close()
         await this.blocks.close()
+        await this.knowledge.stop()
       } finally {
         await this.lock.release()
         this.metricsState.registry.clear()

@@ -17,7 +17,8 @@ const external = Object.keys(dependencies).filter(d => d !== 'commander').flatMa
 const outdir = 'dist/bin'
 await rm(outdir, { recursive: true, force: true })
 await build({
-  entryPoints: ['dist/cli/main.js', 'dist/lib/runtime/extism/worker.js'],
+  // workers are loaded by URL beside the code that starts them: the sandbox's and the knowledge store's
+  entryPoints: ['dist/cli/main.js', 'dist/lib/runtime/extism/worker.js', 'dist/lib/knowledge/store-worker.js'],
   outdir,
   // flat: the chunks find the worker as `./worker.js`, as the unbundled background plugin does
   entryNames: '[name]',

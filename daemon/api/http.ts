@@ -39,7 +39,12 @@ const STATUS_BY_NAME: Record<string, number> = {
   ServiceNotReadyError: 503,
   DeadlineExceededError: 504,
   TimeoutError: 504,
-  AbortError: 504
+  AbortError: 504,
+  RdfSyntaxError: 400,
+  SparqlSyntaxError: 400,
+  QueryTimeoutError: 504,
+  GraphNotFoundError: 404,
+  GraphCorruptError: 500
 }
 
 export function statusFor (err: Error): number {

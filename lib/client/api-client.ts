@@ -16,6 +16,7 @@ export interface AuthView {
 }
 import { API_PREFIX, type CallRequest, type CallResponse, type RpcStatsView, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse, type ModuleListView, type ModuleResolutionView, type ModuleGcView, type ModuleInfoView, type PublishedModuleView, type ModuleFetchEvent, type ModuleFetchProgressView, type ModuleFetchView, type RuntimeOwnerView, type RuntimeServiceView } from '../interface/api.js'
 import { DaemonNotRunningError, InvalidRequestError, TimeoutError, errorFromWire } from '../interface/errors.js'
+import type { GraphVersion, QueryResult } from '../knowledge/graph-store.js'
 
 export interface ApiClientInit {
   /** path of the daemon's `api.sock` */
@@ -309,6 +310,21 @@ export class ApiClient {
 
   async moduleGc (options: RequestOptions = {}): Promise<ModuleGcView> {
     return await this.json('POST', '/modules/gc', {}, options)
+  }
+
+  /** The knowledge graphs this daemon holds. */
+  async kgGraphs (options: RequestOptions = {}): Promise<GraphVersion[]> {
+    return await this.json('GET', '/kg/graphs', undefined, options)
+  }
+
+  /** Add RDF to graph `name` of this daemon; resolves once the new version is on disk. */
+  async kgAdd (name: string, data: string, body: { format?: string, baseIri?: string } = {}, options: RequestOptions = {}): Promise<GraphVersion & { added: number }> {
+    return await this.json('POST', `/kg/graphs/${encodeURIComponent(name)}`, { data, ...body }, options)
+  }
+
+  /** SPARQL over this daemon's graphs: one page of the answer, and whether it is complete. */
+  async kgQuery (query: string, body: { limit?: number, offset?: number, timeoutMs?: number } = {}, options: RequestOptions = {}): Promise<QueryResult> {
+    return await this.json('POST', '/kg/query', { query, ...body }, options)
   }
 
   private async json<T> (method: string, path: string, body: unknown, options: RequestOptions): Promise<T> {

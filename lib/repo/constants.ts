@@ -16,6 +16,8 @@ export const PENDING_TOKENS_FILE = 'pending-tokens'
 export const DATASTORE_DIR = 'datastore'
 /** module blocks, a LevelDB of their own */
 export const BLOCKS_DIR = 'blocks'
+/** knowledge graphs: a level database of their own (lib/knowledge/graph-store.ts) */
+export const KNOWLEDGE_DIR = 'knowledge'
 export const API_SOCKET = 'api.sock'
 /** the TCP control API's bearer token (made at the first start with --api), mode 0600 */
 export const API_TOKEN_FILE = 'api.token'

@@ -1,5 +1,5 @@
 import { resolve, join } from 'node:path'
-import { API_SOCKET, API_TOKEN_FILE, BLOCKS_DIR, CONFIG_FILE, DATASTORE_DIR, DEFAULT_REPO_PATH, KEY_FILE, OPERATOR_KEY_FILE, PENDING_TOKENS_FILE, PID_FILE, REPO_ENV, SWARM_KEY_FILE } from './constants.js'
+import { API_SOCKET, API_TOKEN_FILE, BLOCKS_DIR, CONFIG_FILE, DATASTORE_DIR, DEFAULT_REPO_PATH, KEY_FILE, KNOWLEDGE_DIR, OPERATOR_KEY_FILE, PENDING_TOKENS_FILE, PID_FILE, REPO_ENV, SWARM_KEY_FILE } from './constants.js'
 
 export interface RepoPaths {
   root: string
@@ -13,6 +13,8 @@ export interface RepoPaths {
   datastore: string
   /** module blocks (blockstore-level) */
   blocks: string
+  /** knowledge graphs (their own level database) */
+  knowledge: string
   apiSocket: string
   apiToken: string
   pidFile: string
@@ -34,6 +36,7 @@ export function repoPaths (root: string): RepoPaths {
     pendingTokens: join(root, PENDING_TOKENS_FILE),
     datastore: join(root, DATASTORE_DIR),
     blocks: join(root, BLOCKS_DIR),
+    knowledge: join(root, KNOWLEDGE_DIR),
     apiSocket: join(root, API_SOCKET),
     apiToken: join(root, API_TOKEN_FILE),
     pidFile: join(root, PID_FILE)

@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises'
+import type { Command } from 'commander'
+import type { GraphVersion, QueryResult } from '../../lib/knowledge/graph-store.js'
+import { parseDurationMs } from '../duration.js'
+import { table } from '../printer.js'
+import type { CommandRunner } from './types.js'
+
+function graphsText (list: GraphVersion[]): string {
+  if (list.length === 0) return 'no graphs here'
+  return table(list.map(g => [g.name, String(g.version), String(g.quads), g.hash.slice(0, 16), g.iri]), ['GRAPH', 'VERSION', 'QUADS', 'HASH', 'IRI'])
+}
+
+/** A term for people: IRIs in angle brackets, literals as they are. */
+const cell = (t: { type: string, value: string } | undefined): string => t == null ? '' : t.type === 'uri' ? `<${t.value}>` : t.value
+
+function queryText (r: QueryResult): string {
+  const more = r.complete ? '' : `\n(more: ${'total' in r ? r.total : '?'} in all; ask again with --offset)`
+  if (r.kind === 'boolean') return String(r.boolean)
+  if (r.kind === 'quads') return r.nquads.replace(/\n$/, '') + more
+  if (r.kind === 'text') return r.text
+  if (r.bindings.length === 0) return 'no results'
+  return table(r.bindings.map(b => r.vars.map(v => cell(b[v]))), r.vars.map(v => v.toUpperCase())) + more
+}
+
+export function kgCommand (program: Command, run: CommandRunner): void {
+  const kg = program.command('kg').description('knowledge graphs on this daemon: add RDF, query with SPARQL')
+
+  kg.command('add <file>')
+    .description('add RDF from a file (- for stdin) to one of this daemon\'s graphs; answers once it is on disk')
+    .requiredOption('--graph <name>', 'the graph (1-64 letters, digits, ".", "_", "-")')
+    .option('--format <format>', 'turtle, ntriples, nquads, trig or rdfxml', 'turtle')
+    .option('--base <iri>', 'base IRI for relative IRIs')
+    .option('--json', 'print JSON')
+    .action(run(async (ctx, file: string, opts: { graph: string, format: string, base?: string }) => {
+      const data = file === '-' ? (await ctx.stdin()).toString('utf8') : await readFile(file, 'utf8')
+      const v = await ctx.client.kgAdd(opts.graph, data, { format: opts.format, ...(opts.base != null ? { baseIri: opts.base } : {}) })
+      ctx.print(v, (x) => `${x.name} version ${x.version}: ${x.quads} quads (${x.added} added), hash ${x.hash}`)
+    }))
+
+  kg.command('graphs')
+    .description('the graphs this daemon holds: version, quads, hash')
+    .option('--json', 'print JSON')
+    .action(run(async (ctx) => {
+      ctx.print(await ctx.client.kgGraphs(), graphsText)
+    }))
+
+  kg.command('query <sparql>')
+    .description('SELECT, ASK, CONSTRUCT or DESCRIBE over this daemon\'s graphs (their union is the default graph)')
+    .option('--limit <n>', 'rows at most (one page)')
+    .option('--offset <n>', 'rows to skip (the next page)')
+    .option('--timeout <duration>', 'time limit, e.g. 2s (the daemon caps it)')
+    .option('--json', 'print JSON')
+    .action(run(async (ctx, sparql: string, opts: { limit?: string, offset?: string, timeout?: string }) => {
+      const body: { limit?: number, offset?: number, timeoutMs?: number } = {}
+      if (opts.limit != null) body.limit = Number(opts.limit)
+      if (opts.offset != null) body.offset = Number(opts.offset)
+      if (opts.timeout != null) body.timeoutMs = parseDurationMs(opts.timeout, '--timeout')
+      ctx.print(await ctx.client.kgQuery(sparql, body), queryText)
+    }))
+}

@@ -1,0 +1,46 @@
+import type { GraphVersion, QueryOptions, QueryResult } from '../../lib/knowledge/graph-store.js'
+import { API_PREFIX } from '../../lib/interface/api.js'
+import { InvalidRequestError } from '../../lib/interface/errors.js'
+import { readJson } from './http.js'
+import type { Routes } from './server.js'
+
+/** What the knowledge endpoints need (the daemon's GraphStore provides it). */
+export interface KnowledgeTarget {
+  list(): GraphVersion[]
+  add(name: string, data: string, options: { format?: string, baseIri?: string }): Promise<GraphVersion & { added: number }>
+  query(sparql: string, options: QueryOptions): Promise<QueryResult>
+}
+
+/** A write of RDF in JSON: `{ data, format, baseIri }`; 16 MiB of RDF text at most. */
+const MAX_ADD_BODY = 16 * 1024 * 1024 + 64 * 1024
+
+export function knowledgeRoutes (target: KnowledgeTarget): Routes {
+  const p = API_PREFIX
+  return {
+    [`GET ${p}/kg/graphs`]: async () => ({ body: target.list() }),
+    [`POST ${p}/kg/graphs/*`]: async (req, _url, _res, name) => {
+      const { data, format, baseIri } = await readJson(req, MAX_ADD_BODY)
+      if (typeof data !== 'string') throw new InvalidRequestError('body must be { "data": "<RDF text>", "format"?: "turtle|ntriples|nquads|trig|rdfxml", "baseIri"?: "<IRI>" }')
+      if (format != null && typeof format !== 'string') throw new InvalidRequestError('"format" must be a string')
+      if (baseIri != null && typeof baseIri !== 'string') throw new InvalidRequestError('"baseIri" must be a string')
+      return { status: 201, body: await target.add(name, data, { ...(format != null ? { format } : {}), ...(baseIri != null ? { baseIri } : {}) }) }
+    },
+    [`POST ${p}/kg/query`]: async (req) => {
+      const { query, limit, offset, timeoutMs } = await readJson(req)
+      if (typeof query !== 'string' || query === '') throw new InvalidRequestError('body must be { "query": "<SPARQL>", "limit"?, "offset"?, "timeoutMs"? }')
+      const num = (v: unknown, what: string): number | undefined => {
+        if (v == null) return undefined
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new InvalidRequestError(`"${what}" must be a whole number`)
+        return v
+      }
+      const options: QueryOptions = {}
+      const l = num(limit, 'limit')
+      const o = num(offset, 'offset')
+      const t = num(timeoutMs, 'timeoutMs')
+      if (l != null) options.limit = l
+      if (o != null) options.offset = o
+      if (t != null) options.timeoutMs = t
+      return { body: await target.query(query, options) }
+    }
+  }
+}
