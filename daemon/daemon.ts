@@ -119,7 +119,7 @@ export class Daemon implements ControlTarget {
     // module blocks: a LevelDB of their own beside the datastore, opened once the repo is ours
     const blocks = new LevelBlockstore(paths.blocks)
     // knowledge graphs: a LevelDB of their own too, checked graph by graph as it opens
-    const knowledge = new GraphStore({ path: paths.knowledge, owner: peerIdFromPrivateKey(privateKey).toString(), log: defaultLogger().forComponent('noodled:knowledge') })
+    const knowledge = new GraphStore({ path: paths.knowledge, owner: peerIdFromPrivateKey(privateKey).toString(), key: privateKey, log: defaultLogger().forComponent('noodled:knowledge') })
     let node: NoodleNode | undefined
     let daemon: Daemon | undefined
     try {

@@ -1,9 +1,10 @@
 import { Worker } from 'node:worker_threads'
-import type { Logger } from '@libp2p/interface'
+import type { Logger, PrivateKey } from '@libp2p/interface'
 import { Level } from 'level'
 import { GraphCorruptError, GraphNotFoundError, InvalidRequestError, QueryTimeoutError, RdfSyntaxError, SparqlSyntaxError } from '../interface/errors.js'
 import { raceSignal } from 'race-signal'
 import { graphHash } from './canonical.js'
+import { checkGraphVersion, signGraphVersion, type SignedGraphVersion } from './graph-version.js'
 import type { QueryAnswer, StoreRequest, StoreResponse } from './store-protocol.js'
 
 /** RDF formats a write may come in, by their media types (Oxigraph's names). */
@@ -26,6 +27,8 @@ export interface GraphVersion {
   /** SHA-256 of the graph's canonical N-Triples (canonical.ts) */
   hash: string
   quads: number
+  /** the owner's signature of this version (graph-version.ts), when the store has the owner's key */
+  signed?: SignedGraphVersion
 }
 
 interface StoredGraph extends GraphVersion {
@@ -37,6 +40,8 @@ export interface GraphStoreInit {
   path: string
   /** the owning daemon's peer id: graphs written here are named after it */
   owner: string
+  /** the owner's key: each version is signed with it, and checked with it on start */
+  key?: PrivateKey
   log: Logger
   /** a query's time limit when it asks for none, and the most it may ask for */
   queryTimeoutMs?: number
@@ -105,6 +110,13 @@ export class GraphStore {
         if (typeof stored.canonical !== 'string' || graphHash(stored.canonical) !== stored.hash) {
           throw new GraphCorruptError(`graph "${name}" in ${this.init.path} does not match its hash (version ${stored.version}); it was not loaded`)
         }
+        // signed versions are checked against the owner's key too: a record changed at rest is refused
+        if (stored.signed != null && this.init.key != null) {
+          const refusal = await checkGraphVersion(stored.signed, this.init.key.publicKey, stored.canonical)
+          if (refusal != null || stored.signed.record.version !== stored.version || stored.signed.record.hash !== stored.hash) {
+            throw new GraphCorruptError(`graph "${name}" in ${this.init.path}: its signed version record does not match (${refusal ?? 'version or hash differs'}); it was not loaded`)
+          }
+        }
         this.graphs.set(name, stored)
       }
       await this.spawn()
@@ -159,6 +171,9 @@ export class GraphStore {
         throw new RdfSyntaxError(`graph "${name}": ${err.message}`)
       }
       const stored: StoredGraph = { name, iri, version: (previous?.version ?? 0) + 1, hash: out.hash, quads: countLines(out.canonical), canonical: out.canonical }
+      if (this.init.key != null) {
+        stored.signed = await signGraphVersion(this.init.key, { v: 1, graph: iri, owner: this.init.owner, version: stored.version, hash: stored.hash, quads: stored.quads, at: Date.now() })
+      }
       try {
         await this.db!.put(`graph:${name}`, JSON.stringify(stored), { sync: true })
       } catch (err) {

@@ -1,7 +1,10 @@
 import { expect } from 'chai'
 import { defaultLogger } from '@libp2p/logger'
 import { Level } from 'level'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { GraphStore } from '../../lib/knowledge/graph-store.js'
+import { checkGraphVersion } from '../../lib/knowledge/graph-version.js'
 import { rejection } from '../utils/rejection.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 
@@ -65,6 +68,24 @@ describe('knowledge store (Oxigraph in a worker, durable in level)', function ()
     expect(bad.name).to.equal('InvalidRequestError')
     const unknown = await rejection(s.add('people', PEOPLE, { format: 'yaml' }))
     expect(unknown.message).to.include('unknown RDF format')
+  })
+
+  it('signs each version with the owner\'s key, and refuses to load one whose signed record was changed at rest', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const owner = peerIdFromPrivateKey(key).toString()
+    const s = await open({ key, owner })
+    const v = await s.add('people', PEOPLE)
+    expect(v.signed?.record).to.include({ owner, version: 1, hash: v.hash, graph: `urn:noodle:graph:${owner}/people` })
+    expect(await checkGraphVersion(v.signed!, key.publicKey, s.get('people').canonical)).to.equal(undefined)
+    await s.stop()
+    const db = new Level<string, string>(`${dir.path}/kg`)
+    const stored = JSON.parse(await db.get('graph:people') as string)
+    stored.signed.record.quads = 99
+    await db.put('graph:people', JSON.stringify(stored))
+    await db.close()
+    const err = await rejection(new GraphStore({ path: `${dir.path}/kg`, owner, key, log }).start())
+    expect(err.name).to.equal('GraphCorruptError')
+    expect(err.message).to.include('signed version record').and.to.include('forged')
   })
 
   it('names a stored graph whose bytes do not match their hash, and loads nothing from it', async () => {

@@ -1,0 +1,63 @@
+import type { PrivateKey, PublicKey } from '@libp2p/interface'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { concat } from 'uint8arrays/concat'
+import { canonicalJson } from '../canonical-json.js'
+import { signatureValid } from '../signature.js'
+import { graphHash } from './canonical.js'
+
+/**
+ * Domain separation: a graph version's signature is never a valid signature
+ * of anything else the owner's key signs (adverts, tokens).
+ */
+export const GRAPH_VERSION_SIGNATURE_PREFIX = new TextEncoder().encode('noodled/knowledge/graph-version:')
+
+/** What an owner signs for each version of one of its graphs. */
+export interface GraphVersionRecord {
+  v: 1
+  /** `urn:noodle:graph:<owner>/<name>` */
+  graph: string
+  /** the owner's peer id: the one key whose signature counts */
+  owner: string
+  version: number
+  /** SHA-256 of the graph's canonical N-Triples (canonical.ts) */
+  hash: string
+  quads: number
+  /** epoch ms at which the owner wrote it */
+  at: number
+}
+
+export interface SignedGraphVersion {
+  record: GraphVersionRecord
+  /** base64 */
+  signature: string
+}
+
+/** Why a version from elsewhere is refused; each is counted where it is checked. */
+export type GraphVersionRefusal = 'forged' | 'tampered' | 'replayed' | 'malformed'
+
+const bytesOf = (record: GraphVersionRecord): Uint8Array => concat([GRAPH_VERSION_SIGNATURE_PREFIX, new TextEncoder().encode(canonicalJson(record))])
+
+export async function signGraphVersion (key: PrivateKey, record: GraphVersionRecord): Promise<SignedGraphVersion> {
+  const owner = peerIdFromPublicKey(key.publicKey).toString()
+  if (record.owner !== owner || !record.graph.startsWith(`urn:noodle:graph:${owner}/`)) throw new Error(`a graph version is signed by its owner (${record.owner}), not ${owner}`)
+  const signature = await key.sign(bytesOf(record))
+  return { record, signature: Buffer.from(signature).toString('base64') }
+}
+
+/**
+ * Check a version received from another member against the owner's key,
+ * its content, and the version already held: `undefined` when it may be
+ * taken, else why not. Forged: not signed by the graph's owner (or the
+ * graph is not the owner's). Tampered: the content is not what was signed.
+ * Replayed: not newer than the version held.
+ */
+export async function checkGraphVersion (signed: SignedGraphVersion, ownerKey: PublicKey, canonical: string, held?: { version: number }): Promise<GraphVersionRefusal | undefined> {
+  const r = signed.record
+  if (r == null || r.v !== 1 || typeof r.graph !== 'string' || typeof r.owner !== 'string' || !Number.isSafeInteger(r.version) || r.version < 1 || typeof r.hash !== 'string' || typeof signed.signature !== 'string') return 'malformed'
+  const owner = peerIdFromPublicKey(ownerKey).toString()
+  if (r.owner !== owner || !r.graph.startsWith(`urn:noodle:graph:${owner}/`)) return 'forged'
+  if (!await signatureValid(ownerKey, bytesOf(r), new Uint8Array(Buffer.from(signed.signature, 'base64')))) return 'forged'
+  if (graphHash(canonical) !== r.hash) return 'tampered'
+  if (held != null && r.version <= held.version) return 'replayed'
+  return undefined
+}
