@@ -167,7 +167,7 @@ export class Daemon implements ControlTarget {
         daemon.api.onUnauthenticated = (detail) => { void auth.audit.append('api-unauthenticated', detail).catch(() => {}) }
       }
       if (config.gateway != null) {
-        daemon.gateway = new Gateway(node.services.rpc, log)
+        daemon.gateway = new Gateway(node.services.rpc, log, knowledge)
         await daemon.gateway.listen(config.gateway)
       }
     } catch (err: any) {

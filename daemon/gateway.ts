@@ -5,6 +5,7 @@ import type { CallOptions } from '../lib/rpc/index.js'
 import { readBody, sendError, statusFor } from './api/http.js'
 import type { RpcTarget } from './api/rpc-routes.js'
 import type { Logger } from './logger.js'
+import { serveSparql, type SparqlTarget } from './sparql-protocol.js'
 
 /** What the gateway needs: the mesh RPC client. */
 export type GatewayTarget = Pick<RpcTarget, 'maxMessageBytes' | 'call'>
@@ -21,17 +22,20 @@ const PATH = /^\/svc\/([^/]+)\/([^/]+)$/
  * large, 502 the instance failed, 400 a bad request, 500 the service's own
  * error. `x-noodle-timeout-ms` sets the deadline (default 10 s);
  * `x-noodle-idempotent: true` lets a failed instance's call be retried on
- * another.
+ * another. `GET|POST /sparql` is the SPARQL 1.1 Protocol's query operation
+ * over the daemon's knowledge graphs (sparql-protocol.ts).
  */
 export class Gateway {
   private readonly server: Server
   private readonly target: GatewayTarget
   private readonly log: Logger
+  private readonly sparql?: SparqlTarget
   private address?: AddressInfo
 
-  constructor (target: GatewayTarget, log: Logger) {
+  constructor (target: GatewayTarget, log: Logger, sparql?: SparqlTarget) {
     this.target = target
     this.log = log
+    if (sparql != null) this.sparql = sparql
     this.server = createServer((req, res) => { void this.handle(req, res) })
     this.server.keepAliveTimeout = 30_000
   }
@@ -68,8 +72,13 @@ export class Gateway {
 
   private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      const match = PATH.exec((req.url ?? '/').split('?')[0]!)
-      if (match == null) throw new NotFoundError('the gateway serves POST /svc/<service>/<fn>')
+      const path = (req.url ?? '/').split('?')[0]!
+      if (path === '/sparql' && this.sparql != null) {
+        await serveSparql(req, res, new URL(req.url ?? '/', 'http://gateway'), this.sparql)
+        return
+      }
+      const match = PATH.exec(path)
+      if (match == null) throw new NotFoundError(`the gateway serves POST /svc/<service>/<fn>${this.sparql != null ? ' and GET|POST /sparql' : ''}`)
       if (req.method !== 'POST') throw new MethodNotAllowedError(`${req.method ?? ''} not allowed: use POST`)
       const service = decodeURIComponent(match[1]!)
       const fn = decodeURIComponent(match[2]!)

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
+import { SparqlEndpointFetcher } from 'fetch-sparql-endpoint'
 import { DaemonProcess, killAll } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 
@@ -67,5 +68,48 @@ describe('knowledge graphs on a daemon process (noodled kg)', function () {
     expect(after[0]).to.include({ name: 'people', version: 2, hash: v2.hash })
     const ask = await json<{ kind: string, boolean: boolean }>(d, 'kg', 'query', 'ASK { <http://example.org/ada> <https://schema.org/birthDate> ?d }')
     expect(ask).to.include({ kind: 'boolean', boolean: true })
+  })
+
+  it('speaks the SPARQL 1.1 Protocol on the gateway: a client nobody here wrote (Comunica\'s fetch-sparql-endpoint) gets bindings, ASK and CONSTRUCT; CSV and TSV by Accept; bad queries 400, updates 405', async () => {
+    const d = await DaemonProcess.start(join(dir.path, 'sparql'), ['--gateway', '127.0.0.1:0'])
+    daemons.push(d)
+    const gateway = /gateway: +(http:\/\/\S+)/.exec(d.stdout)![1]!
+    const file = join(dir.path, 'people2.ttl')
+    await writeFile(file, TURTLE)
+    await json(d, 'kg', 'add', file, '--graph', 'people')
+    const endpoint = `${gateway}/sparql`
+    const fetcher = new SparqlEndpointFetcher()
+
+    const names: string[] = []
+    const bindings = await fetcher.fetchBindings(endpoint, 'PREFIX schema: <https://schema.org/> SELECT ?p ?n WHERE { ?p schema:name ?n } ORDER BY ?n')
+    await new Promise<void>((resolve, reject) => {
+      bindings.on('data', (b: Record<string, { termType: string, value: string }>) => { names.push(`${b.p!.termType} ${b.p!.value} ${b.n!.value}`) })
+      bindings.on('end', resolve)
+      bindings.on('error', reject)
+    })
+    expect(names).to.deep.equal(['NamedNode http://example.org/ada Ada Lovelace', 'NamedNode http://example.org/charles Charles Babbage'])
+    expect(await fetcher.fetchAsk(endpoint, 'ASK { <http://example.org/ada> <https://schema.org/knows> <http://example.org/charles> }')).to.equal(true)
+    const triples: string[] = []
+    const stream = await fetcher.fetchTriples(endpoint, 'CONSTRUCT { ?p <http://xmlns.com/foaf/0.1/name> ?n } WHERE { ?p <https://schema.org/name> ?n }')
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (q: { subject: { value: string }, object: { value: string } }) => { triples.push(`${q.subject.value} ${q.object.value}`) })
+      stream.on('end', resolve)
+      stream.on('error', reject)
+    })
+    expect(triples.sort()).to.deep.equal(['http://example.org/ada Ada Lovelace', 'http://example.org/charles Charles Babbage'])
+
+    const q = encodeURIComponent('SELECT ?n WHERE { ?p <https://schema.org/name> ?n } ORDER BY ?n')
+    const csv = await fetch(`${endpoint}?query=${q}`, { headers: { accept: 'text/csv' } })
+    expect(csv.headers.get('content-type')).to.match(/^text\/csv/)
+    expect(await csv.text()).to.equal('n\r\nAda Lovelace\r\nCharles Babbage\r\n')
+    const tsv = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/sparql-query', accept: 'text/tab-separated-values' }, body: decodeURIComponent(q) })
+    expect(await tsv.text()).to.equal('?n\n"Ada Lovelace"\n"Charles Babbage"\n')
+    expect(tsv.headers.get('x-noodle-complete')).to.equal('true')
+
+    const bad = await fetch(`${endpoint}?query=${encodeURIComponent('SELEC ?x WHERE {')}`)
+    expect(bad.status).to.equal(400)
+    expect(((await bad.json()) as { error: { name: string } }).error.name).to.equal('SparqlSyntaxError')
+    const update = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'update=' + encodeURIComponent('INSERT DATA { <a:a> <a:b> <a:c> }') })
+    expect(update.status).to.equal(405)
   })
 })
