@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import type { GraphVersion, QueryResult } from '../../lib/knowledge/graph-store.js'
 import { parseDurationMs } from '../duration.js'
 import { table } from '../printer.js'
+import { InvalidRequestError } from '../../lib/interface/errors.js'
 import type { CommandRunner } from './types.js'
 
 function graphsText (list: GraphVersion[]): string {
@@ -25,13 +26,21 @@ function queryText (r: QueryResult): string {
 export function kgCommand (program: Command, run: CommandRunner): void {
   const kg = program.command('kg').description('knowledge graphs on this daemon: add RDF, query with SPARQL')
 
-  kg.command('add <file>')
-    .description('add RDF from a file (- for stdin) to one of this daemon\'s graphs; answers once it is on disk')
+  kg.command('add [file]')
+    .description('add RDF from a file (- for stdin), or what the analyzer finds in --text, to one of this daemon\'s graphs; answers once it is on disk')
     .requiredOption('--graph <name>', 'the graph (1-64 letters, digits, ".", "_", "-")')
     .option('--format <format>', 'turtle, ntriples, nquads, trig or rdfxml', 'turtle')
     .option('--base <iri>', 'base IRI for relative IRIs')
+    .option('--text <text>', 'prose: extract people, places, organisations, dates, numbers and relations (with provenance) instead of reading RDF')
+    .option('--source <iri>', 'with --text: the IRI of the item the text comes from')
     .option('--json', 'print JSON')
-    .action(run(async (ctx, file: string, opts: { graph: string, format: string, base?: string }) => {
+    .action(run(async (ctx, file: string | undefined, opts: { graph: string, format: string, base?: string, text?: string, source?: string }) => {
+      if (opts.text != null) {
+        const x = await ctx.client.kgAddText(opts.graph, opts.text, opts.source)
+        ctx.print(x, (v) => `${v.name} version ${v.version}: ${v.extraction.entities.length} entities (${v.extraction.entities.map(e => `${e.name} [${e.type}]`).join(', ') || 'none'}), ${v.extraction.relations.length} relations, from ${v.item}`)
+        return
+      }
+      if (file == null) throw new InvalidRequestError('give a file of RDF (- for stdin) or --text')
       const data = file === '-' ? (await ctx.stdin()).toString('utf8') : await readFile(file, 'utf8')
       const v = await ctx.client.kgAdd(opts.graph, data, { format: opts.format, ...(opts.base != null ? { baseIri: opts.base } : {}) })
       ctx.print(v, (x) => `${x.name} version ${x.version}: ${x.quads} quads (${x.added} added), hash ${x.hash}`)

@@ -1,4 +1,5 @@
 import type { GraphVersion, QueryOptions, QueryResult } from '../../lib/knowledge/graph-store.js'
+import type { Extraction } from '../../lib/knowledge/extract.js'
 import { API_PREFIX } from '../../lib/interface/api.js'
 import { InvalidRequestError } from '../../lib/interface/errors.js'
 import { readJson } from './http.js'
@@ -8,6 +9,7 @@ import type { Routes } from './server.js'
 export interface KnowledgeTarget {
   list(): GraphVersion[]
   add(name: string, data: string, options: { format?: string, baseIri?: string }): Promise<GraphVersion & { added: number }>
+  addText(name: string, text: string, options: { source?: string }): Promise<GraphVersion & { added: number, item: string, extraction: Extraction }>
   query(sparql: string, options: QueryOptions): Promise<QueryResult>
 }
 
@@ -19,8 +21,12 @@ export function knowledgeRoutes (target: KnowledgeTarget): Routes {
   return {
     [`GET ${p}/kg/graphs`]: async () => ({ body: target.list() }),
     [`POST ${p}/kg/graphs/*`]: async (req, _url, _res, name) => {
-      const { data, format, baseIri } = await readJson(req, MAX_ADD_BODY)
-      if (typeof data !== 'string') throw new InvalidRequestError('body must be { "data": "<RDF text>", "format"?: "turtle|ntriples|nquads|trig|rdfxml", "baseIri"?: "<IRI>" }')
+      const { data, format, baseIri, text, source } = await readJson(req, MAX_ADD_BODY)
+      if (typeof text === 'string') {
+        if (source != null && typeof source !== 'string') throw new InvalidRequestError('"source" must be an IRI')
+        return { status: 201, body: await target.addText(name, text, source != null ? { source } : {}) }
+      }
+      if (typeof data !== 'string') throw new InvalidRequestError('body must be { "data": "<RDF text>", "format"?: "turtle|ntriples|nquads|trig|rdfxml", "baseIri"?: "<IRI>" } or { "text": "<prose>", "source"?: "<IRI>" }')
       if (format != null && typeof format !== 'string') throw new InvalidRequestError('"format" must be a string')
       if (baseIri != null && typeof baseIri !== 'string') throw new InvalidRequestError('"baseIri" must be a string')
       return { status: 201, body: await target.add(name, data, { ...(format != null ? { format } : {}), ...(baseIri != null ? { baseIri } : {}) }) }

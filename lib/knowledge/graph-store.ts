@@ -5,6 +5,7 @@ import { GraphCorruptError, GraphNotFoundError, InvalidRequestError, QueryTimeou
 import { raceSignal } from 'race-signal'
 import { graphHash } from './canonical.js'
 import { checkGraphVersion, signGraphVersion, type SignedGraphVersion } from './graph-version.js'
+import type { Extraction } from './extract.js'
 import type { QueryAnswer, StoreRequest, StoreResponse } from './store-protocol.js'
 
 /** RDF formats a write may come in, by their media types (Oxigraph's names). */
@@ -185,6 +186,18 @@ export class GraphStore {
       const { canonical: _, ...version } = stored
       return { ...version, added: out.added }
     })
+  }
+
+  /**
+   * Add what the built-in analyzer finds in `text` (extract.ts: entities,
+   * relations, and their provenance) to graph `name`.
+   */
+  async addText (name: string, text: string, options: { source?: string, signal?: AbortSignal } = {}): Promise<GraphVersion & { added: number, item: string, extraction: Extraction }> {
+    // loaded on first use: the analyzer (compromise, ~1 MB of rules) is not what an idle daemon needs
+    const { extractionTriples } = await import('./extract.js')
+    const { ntriples, extraction, item } = extractionTriples(text, options.source != null ? { source: options.source } : {})
+    const version = await this.add(name, ntriples, { format: 'ntriples', ...(options.signal != null ? { signal: options.signal } : {}) })
+    return { ...version, item, extraction }
   }
 
   /** SELECT, ASK, CONSTRUCT or DESCRIBE over every graph here (their union is the default graph). */

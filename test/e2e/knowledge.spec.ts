@@ -70,6 +70,24 @@ describe('knowledge graphs on a daemon process (noodled kg)', function () {
     expect(ask).to.include({ kind: 'boolean', boolean: true })
   })
 
+  it('extracts entities and relations from text with their provenance (noodled kg add --text), and one entity named in two items is one node with both sources', async () => {
+    const d = await DaemonProcess.start(join(dir.path, 'text'))
+    daemons.push(d)
+    const first = await json<{ version: number, item: string, extraction: { entities: Array<{ name: string, type: string }>, relations: unknown[] } }>(d, 'kg', 'add', '--graph', 'notes', '--text', 'Ada Lovelace worked with Charles Babbage in London.', '--source', 'https://example.org/notes/1')
+    expect(first.item).to.equal('https://example.org/notes/1')
+    expect(first.extraction.entities.map(e => `${e.type}:${e.name}`).sort()).to.deep.equal(['Person:Ada Lovelace', 'Person:Charles Babbage', 'Place:London'])
+    expect(first.extraction.relations.length).to.be.greaterThan(0)
+    const human = await d.cli('kg', 'add', '--graph', 'notes', '--text', 'Charles Babbage met Ada Lovelace in Paris.', '--source', 'https://example.org/notes/2')
+    expect(human.code, human.stderr).to.equal(0)
+    expect(human.stdout).to.match(/notes version 2: \d+ entities \(.*Ada Lovelace \[Person\]/)
+    const sources = await json<{ kind: string, bindings: Array<Record<string, { value: string }>> }>(d, 'kg', 'query',
+      'SELECT ?src WHERE { ?e <https://schema.org/name> "Ada Lovelace" ; <http://www.w3.org/ns/prov#wasDerivedFrom> ?src } ORDER BY ?src')
+    expect(sources.bindings.map(b => b.src!.value)).to.deep.equal(['https://example.org/notes/1', 'https://example.org/notes/2'])
+    const refused = await d.cli('kg', 'add', '--graph', 'notes', '--text', 'x', '--source', 'not an iri')
+    expect(refused.code).to.equal(1)
+    expect(refused.stderr).to.include('absolute IRI')
+  })
+
   it('speaks the SPARQL 1.1 Protocol on the gateway: a client nobody here wrote (Comunica\'s fetch-sparql-endpoint) gets bindings, ASK and CONSTRUCT; CSV and TSV by Accept; bad queries 400, updates 405', async () => {
     const d = await DaemonProcess.start(join(dir.path, 'sparql'), ['--gateway', '127.0.0.1:0'])
     daemons.push(d)
