@@ -29,6 +29,7 @@ import { runtimeRoutes } from './api/runtime-routes.js'
 import { knowledgeRoutes } from './api/knowledge-routes.js'
 import { defaultLogger } from '@libp2p/logger'
 import { GraphStore } from '../lib/knowledge/graph-store.js'
+import { meshTriples } from '../lib/knowledge/mesh-graph.js'
 import { Gateway } from './gateway.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type DaemonMetrics } from './metrics.js'
@@ -124,7 +125,6 @@ export class Daemon implements ControlTarget {
     let daemon: Daemon | undefined
     try {
       await blocks.open()
-      await knowledge.start()
       node = await createNode({
         privateKey,
         ...(swarmKey != null ? { swarmKey } : {}),
@@ -156,6 +156,16 @@ export class Daemon implements ControlTarget {
           repoPath: paths.root
         }
       })
+      // the derived graph of the mesh reads the node's services, so the store starts once they exist
+      const services = node.services
+      knowledge.setMeshGraph(async () => meshTriples({
+        self: peerIdFromPrivateKey(privateKey).toString(),
+        members: services.membership.members(),
+        services: services.registry.list(),
+        modules: await services.modules.list({ signal: timeoutSignal(5_000) }).catch(() => []),
+        graphs: knowledge.list()
+      }))
+      await knowledge.start()
       daemon = new Daemon({ paths, config, node, log, lock, metrics, datastore, blocks, knowledge })
       // watch first: the bootstrapper's first retry warning comes within milliseconds of the start
       daemon.watchNode()

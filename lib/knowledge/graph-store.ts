@@ -48,7 +48,18 @@ export interface GraphStoreInit {
   queryTimeoutMs?: number
   /** rows (or quads) a query answers at most per page */
   maxRows?: number
+  /**
+   * The mesh as this daemon sees it, as N-Triples (mesh-graph.ts): loaded as
+   * the derived graph `<owner>/mesh` before a query when it is older than
+   * MESH_REFRESH_MS; never stored
+   */
+  meshGraph?: () => Promise<string>
 }
+
+/** The derived graph of the mesh is at most this old when a query reads it. */
+export const MESH_REFRESH_MS = 500
+/** The name of the derived graph; no write may take it. */
+export const MESH_GRAPH = 'mesh'
 
 export interface QueryOptions {
   timeoutMs?: number
@@ -88,6 +99,8 @@ export class GraphStore {
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
   /** writes and queries, one at a time: the worker serves them in order anyway */
   private queue: Promise<unknown> = Promise.resolve()
+  /** when the derived mesh graph was last loaded (0: never, or into a worker since ended) */
+  private meshAt = 0
 
   constructor (init: GraphStoreInit) {
     this.init = init
@@ -138,6 +151,11 @@ export class GraphStore {
     this.graphs.clear()
   }
 
+  /** Set (before start) what the derived graph of the mesh is made from. */
+  setMeshGraph (meshGraph: () => Promise<string>): void {
+    this.init.meshGraph = meshGraph
+  }
+
   /** The IRI a graph written here has. */
   iri (name: string): string {
     return `urn:noodle:graph:${this.init.owner}/${name}`
@@ -159,6 +177,7 @@ export class GraphStore {
    */
   async add (name: string, data: string, options: { format?: string, baseIri?: string, signal?: AbortSignal } = {}): Promise<GraphVersion & { added: number }> {
     if (!GRAPH_NAME.test(name)) throw new InvalidRequestError(`a graph name is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (got "${name}")`)
+    if (name === MESH_GRAPH && this.init.meshGraph != null) throw new InvalidRequestError(`"${MESH_GRAPH}" is the graph of the mesh itself, made by the daemon; write to another`)
     const format = RDF_FORMATS[options.format ?? 'turtle'] ?? options.format ?? 'text/turtle'
     if (!Object.values(RDF_FORMATS).includes(format)) throw new InvalidRequestError(`unknown RDF format "${options.format}" (known: ${Object.keys(RDF_FORMATS).join(', ')})`)
     return await this.serial(async () => {
@@ -210,6 +229,7 @@ export class GraphStore {
     return await this.serial(async () => {
       options.signal?.throwIfAborted()
       const started = performance.now()
+      await this.refreshMesh()
       let timer: ReturnType<typeof setTimeout> | undefined
       const overrun = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(() => { reject(new QueryTimeoutError(`the query ran past its ${timeoutMs} ms limit and was stopped`)) }, timeoutMs)
@@ -232,6 +252,13 @@ export class GraphStore {
     })
   }
 
+  private async refreshMesh (): Promise<void> {
+    if (this.init.meshGraph == null || Date.now() - this.meshAt < MESH_REFRESH_MS) return
+    const ntriples = await this.init.meshGraph()
+    await this.request({ op: 'replace', graph: this.iri(MESH_GRAPH), canonical: ntriples })
+    this.meshAt = Date.now()
+  }
+
   /** Quads held, over every graph. */
   async size (): Promise<number> {
     return await this.serial(async () => (await this.request({ op: 'size' }) as { quads: number }).quads)
@@ -244,6 +271,7 @@ export class GraphStore {
   }
 
   private async spawn (): Promise<void> {
+    this.meshAt = 0
     const worker = new Worker(new URL('./store-worker.js', import.meta.url), { execArgv: [] })
     worker.on('message', (res: StoreResponse) => {
       const w = this.waiting.get(res.id)

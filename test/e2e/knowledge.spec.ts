@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import { SparqlEndpointFetcher } from 'fetch-sparql-endpoint'
-import { DaemonProcess, killAll } from '../utils/daemon-process.js'
+import { DaemonProcess, killAll, startDaemonMesh } from '../utils/daemon-process.js'
+import { waitFor } from '../utils/wait-for.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 
 const TURTLE = `@prefix ex: <http://example.org/> .
@@ -86,6 +87,24 @@ describe('knowledge graphs on a daemon process (noodled kg)', function () {
     const refused = await d.cli('kg', 'add', '--graph', 'notes', '--text', 'x', '--source', 'not an iri')
     expect(refused.code).to.equal(1)
     expect(refused.stderr).to.include('absolute IRI')
+  })
+
+  it('the mesh describes itself: a deploy shows as the service and its owners, a SIGKILLed member as failed, in the graph any daemon queries', async () => {
+    const mesh = await startDaemonMesh(join(dir.path, 'mesh'), 3)
+    daemons.push(...mesh.daemons)
+    const [d0, , d2] = mesh.daemons as [DaemonProcess, DaemonProcess, DaemonProcess]
+    const spec = join(dir.path, 'web.json')
+    await writeFile(spec, JSON.stringify({ name: 'web', replicas: 2 }))
+    await json(d0, 'service', 'deploy', spec)
+    const owners = await waitFor(async () => {
+      const r = await json<{ bindings: Array<Record<string, { value: string }>> }>(d0, 'kg', 'query', 'SELECT ?o WHERE { <urn:noodle:service:web> <urn:noodle:vocab:owner> ?o }')
+      return r.bindings.length === 2 ? r.bindings.map(b => b.o!.value) : undefined
+    }, { timeoutMs: 30_000, what: 'the deployed service and its two owners in the mesh graph' })
+    for (const o of owners) expect(mesh.ids.map(id => `urn:noodle:member:${id}`)).to.include(o)
+    const ask = (status: string): string => `ASK { <urn:noodle:member:${mesh.ids[2]}> <urn:noodle:vocab:status> "${status}" }`
+    expect(await json(d0, 'kg', 'query', ask('alive'))).to.include({ boolean: true })
+    await d2.kill('SIGKILL')
+    await waitFor(async () => (await json<{ boolean: boolean }>(d0, 'kg', 'query', ask('failed'))).boolean, { timeoutMs: 30_000, what: 'the killed member to show as failed in the mesh graph' })
   })
 
   it('speaks the SPARQL 1.1 Protocol on the gateway: a client nobody here wrote (Comunica\'s fetch-sparql-endpoint) gets bindings, ASK and CONSTRUCT; CSV and TSV by Accept; bad queries 400, updates 405', async () => {
