@@ -29,7 +29,7 @@ export function kgCommand (program: Command, run: CommandRunner): void {
   kg.command('add [file]')
     .description('add RDF from a file (- for stdin), or what the analyzer finds in --text, to one of this daemon\'s graphs; answers once it is on disk')
     .requiredOption('--graph <name>', 'the graph (1-64 letters, digits, ".", "_", "-")')
-    .option('--format <format>', 'turtle, ntriples, nquads, trig or rdfxml', 'turtle')
+    .option('--format <format>', 'turtle, ntriples, nquads, trig, rdfxml or jsonld', 'turtle')
     .option('--base <iri>', 'base IRI for relative IRIs')
     .option('--text <text>', 'prose: extract people, places, organisations, dates, numbers and relations (with provenance) instead of reading RDF')
     .option('--source <iri>', 'with --text: the IRI of the item the text comes from')

@@ -14,7 +14,9 @@ export const RDF_FORMATS: Record<string, string> = {
   ntriples: 'application/n-triples',
   nquads: 'application/n-quads',
   trig: 'application/trig',
-  rdfxml: 'application/rdf+xml'
+  rdfxml: 'application/rdf+xml',
+  // contexts inline only: a remote @context is refused (no fetch while parsing)
+  jsonld: 'application/ld+json'
 }
 
 /** A graph's local name: what follows the owner in its IRI. */

@@ -68,6 +68,12 @@ describe('knowledge store (Oxigraph in a worker, durable in level)', function ()
     expect(bad.name).to.equal('InvalidRequestError')
     const unknown = await rejection(s.add('people', PEOPLE, { format: 'yaml' }))
     expect(unknown.message).to.include('unknown RDF format')
+    // JSON-LD with an inline context is taken; a remote context is refused, nothing is fetched
+    const jsonld = await s.add('ld', JSON.stringify({ '@context': { name: 'https://schema.org/name' }, '@id': 'http://example.org/grace', name: 'Grace Hopper' }), { format: 'jsonld' })
+    expect(jsonld).to.include({ quads: 1 })
+    const remote = await rejection(s.add('ld', JSON.stringify({ '@context': 'https://schema.org/', name: 'x' }), { format: 'jsonld' }))
+    expect(remote.name).to.equal('RdfSyntaxError')
+    expect(remote.message).to.match(/remote context/i)
   })
 
   it('signs each version with the owner\'s key, and refuses to load one whose signed record was changed at rest', async () => {
