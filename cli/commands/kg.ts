@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import type { GraphVersion, QueryResult } from '../../lib/knowledge/graph-store.js'
+import type { AboutView, GraphVersion, QueryResult } from '../../lib/knowledge/graph-store.js'
 import { parseDurationMs } from '../duration.js'
 import { table } from '../printer.js'
 import { InvalidRequestError } from '../../lib/interface/errors.js'
@@ -21,6 +21,20 @@ function queryText (r: QueryResult): string {
   if (r.kind === 'text') return r.text
   if (r.bindings.length === 0) return 'no results'
   return table(r.bindings.map(b => r.vars.map(v => cell(b[v]))), r.vars.map(v => v.toUpperCase())) + more
+}
+
+/** A predicate or type IRI for people: its last segment. */
+const short = (iri: string): string => iri.replace(/^.*[/#:]/, '') || iri
+
+function aboutText (v: AboutView): string {
+  if (v.entities.length === 0) return `nothing known about "${v.query}"`
+  return v.entities.map(e => {
+    const head = `${e.names.join(' / ') || e.iri} (${e.types.map(short).join(', ') || 'no type'})  ${e.iri}`
+    const facts = e.facts.filter(f => f.direction === 'in' || !['name', 'type', 'wasDerivedFrom', 'wasGeneratedBy'].includes(short(f.predicate)))
+    const lines = facts.map(f => f.direction === 'out' ? `  ${short(f.predicate)} ${cell(f.value)}` : `  <- ${short(f.predicate)} of ${cell(f.value)}`)
+    const sources = e.sources.length > 0 ? [`  sources: ${e.sources.join(', ')}`] : []
+    return [head, ...lines, ...sources].join('\n')
+  }).join('\n\n')
 }
 
 export function kgCommand (program: Command, run: CommandRunner): void {
@@ -51,6 +65,13 @@ export function kgCommand (program: Command, run: CommandRunner): void {
     .option('--json', 'print JSON')
     .action(run(async (ctx) => {
       ctx.print(await ctx.client.kgGraphs(), graphsText)
+    }))
+
+  kg.command('about <name-or-iri>')
+    .description('what this daemon\'s graphs say about an entity (by name, ignoring case, or by IRI), with its sources')
+    .option('--json', 'print JSON')
+    .action(run(async (ctx, q: string) => {
+      ctx.print(await ctx.client.kgAbout(q), aboutText)
     }))
 
   kg.command('query <sparql>')

@@ -1,4 +1,4 @@
-import type { GraphVersion, QueryOptions, QueryResult } from '../../lib/knowledge/graph-store.js'
+import type { AboutView, GraphVersion, QueryOptions, QueryResult } from '../../lib/knowledge/graph-store.js'
 import type { Extraction } from '../../lib/knowledge/extract.js'
 import { API_PREFIX } from '../../lib/interface/api.js'
 import { InvalidRequestError } from '../../lib/interface/errors.js'
@@ -11,6 +11,7 @@ export interface KnowledgeTarget {
   add(name: string, data: string, options: { format?: string, baseIri?: string }): Promise<GraphVersion & { added: number }>
   addText(name: string, text: string, options: { source?: string }): Promise<GraphVersion & { added: number, item: string, extraction: Extraction }>
   query(sparql: string, options: QueryOptions): Promise<QueryResult>
+  about(nameOrIri: string): Promise<AboutView>
 }
 
 /** A write of RDF in JSON: `{ data, format, baseIri }`; 16 MiB of RDF text at most. */
@@ -20,6 +21,7 @@ export function knowledgeRoutes (target: KnowledgeTarget): Routes {
   const p = API_PREFIX
   return {
     [`GET ${p}/kg/graphs`]: async () => ({ body: target.list() }),
+    [`GET ${p}/kg/about`]: async (_req, url) => ({ body: await target.about(url.searchParams.get('q') ?? '') }),
     [`POST ${p}/kg/graphs/*`]: async (req, _url, _res, name) => {
       const { data, format, baseIri, text, source } = await readJson(req, MAX_ADD_BODY)
       if (typeof text === 'string') {

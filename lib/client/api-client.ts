@@ -16,7 +16,7 @@ export interface AuthView {
 }
 import { API_PREFIX, type CallRequest, type CallResponse, type RpcStatsView, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse, type ModuleListView, type ModuleResolutionView, type ModuleGcView, type ModuleInfoView, type PublishedModuleView, type ModuleFetchEvent, type ModuleFetchProgressView, type ModuleFetchView, type RuntimeOwnerView, type RuntimeServiceView } from '../interface/api.js'
 import { DaemonNotRunningError, InvalidRequestError, TimeoutError, errorFromWire } from '../interface/errors.js'
-import type { GraphVersion, QueryResult } from '../knowledge/graph-store.js'
+import type { AboutView, GraphVersion, QueryResult } from '../knowledge/graph-store.js'
 import type { Extraction } from '../knowledge/extract.js'
 
 export interface ApiClientInit {
@@ -326,6 +326,11 @@ export class ApiClient {
   /** Add what the daemon's analyzer finds in `text` (entities, relations, provenance) to graph `name`. */
   async kgAddText (name: string, text: string, source?: string, options: RequestOptions = {}): Promise<GraphVersion & { added: number, item: string, extraction: Extraction }> {
     return await this.json('POST', `/kg/graphs/${encodeURIComponent(name)}`, { text, ...(source != null ? { source } : {}) }, options)
+  }
+
+  /** What this daemon's graphs say about an entity, by name or IRI, with sources. */
+  async kgAbout (nameOrIri: string, options: RequestOptions = {}): Promise<AboutView> {
+    return await this.json('GET', `/kg/about?q=${encodeURIComponent(nameOrIri)}`, undefined, options)
   }
 
   /** SPARQL over this daemon's graphs: one page of the answer, and whether it is complete. */

@@ -84,6 +84,13 @@ describe('knowledge graphs on a daemon process (noodled kg)', function () {
     const sources = await json<{ kind: string, bindings: Array<Record<string, { value: string }>> }>(d, 'kg', 'query',
       'SELECT ?src WHERE { ?e <https://schema.org/name> "Ada Lovelace" ; <http://www.w3.org/ns/prov#wasDerivedFrom> ?src } ORDER BY ?src')
     expect(sources.bindings.map(b => b.src!.value)).to.deep.equal(['https://example.org/notes/1', 'https://example.org/notes/2'])
+    // the same through `kg about`, for people who do not write SPARQL
+    const about = await json<{ entities: Array<{ names: string[], types: string[], sources: string[] }> }>(d, 'kg', 'about', 'ada lovelace')
+    expect(about.entities).to.have.length(1)
+    expect(about.entities[0]).to.deep.include({ names: ['Ada Lovelace'], types: ['https://schema.org/Person'], sources: ['https://example.org/notes/1', 'https://example.org/notes/2'] })
+    const aboutText = await d.cli('kg', 'about', 'Ada Lovelace')
+    expect(aboutText.stdout).to.match(/^Ada Lovelace \(Person\)/).and.to.include('work <urn:noodle:entity:person/charles-babbage>').and.to.include('sources: https://example.org/notes/1')
+    expect((await d.cli('kg', 'about', 'Nobody Here')).stdout).to.include('nothing known about "Nobody Here"')
     const refused = await d.cli('kg', 'add', '--graph', 'notes', '--text', 'x', '--source', 'not an iri')
     expect(refused.code).to.equal(1)
     expect(refused.stderr).to.include('absolute IRI')
