@@ -64,6 +64,14 @@ const PAIRS: Record<string, (r: Record<string, unknown>) => Pair[]> = {
     ['service lookup from the placement cache, p99', 'us', 'lookupP99Us.fromPlacementCache', 'a Map lookup', 'lookupP99Us.baselineMapLookup', 'lower'],
     ['service lookup from the resolve cache, p99', 'us', 'lookupP99Us.fromResolveCache', 'a Map lookup', 'lookupP99Us.baselineMapLookup', 'lower']
   ],
+  kg: (r) => ((r.results as unknown[] | undefined) ?? []).flatMap((_, i) => {
+    const n = num(r, `results.${i}.triples`) ?? 0
+    const label = n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`
+    return [
+      [`durable ingest of ${label} triples`, 'triples/s', `results.${i}.ingest.triplesPerSec`, 'Oxigraph\'s in-memory bulk load, this thread', `results.${i}.ingest.baselineTriplesPerSec`, 'higher'],
+      ...['lookup', 'join3', 'aggregate'].map(q => [`query ${q} over ${label}, p50`, 'us', `results.${i}.queries.${q}.store.p50Us`, 'Oxigraph called directly, this thread', `results.${i}.queries.${q}.direct.p50Us`, 'lower'])
+    ] as Pair[]
+  }),
   'control-api': () => [
     ['GET /health p50', 'us', 'health.noodled.p50Us', 'raw Node HTTP server', 'health.baselineRawNodeHttp.p50Us', 'lower'],
     ['GET /health p99', 'us', 'health.noodled.p99Us', 'raw Node HTTP server', 'health.baselineRawNodeHttp.p99Us', 'lower'],
