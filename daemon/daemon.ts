@@ -125,6 +125,8 @@ export class Daemon implements ControlTarget {
     let daemon: Daemon | undefined
     try {
       await blocks.open()
+      // before the node: nothing may come between the node's start and watchNode below
+      await knowledge.start()
       node = await createNode({
         privateKey,
         ...(swarmKey != null ? { swarmKey } : {}),
@@ -156,7 +158,7 @@ export class Daemon implements ControlTarget {
           repoPath: paths.root
         }
       })
-      // the derived graph of the mesh reads the node's services, so the store starts once they exist
+      // the derived graph of the mesh reads the node's services; queries use it from now on
       const services = node.services
       knowledge.setMeshGraph(async () => meshTriples({
         self: peerIdFromPrivateKey(privateKey).toString(),
@@ -165,7 +167,6 @@ export class Daemon implements ControlTarget {
         modules: await services.modules.list({ signal: timeoutSignal(5_000) }).catch(() => []),
         graphs: knowledge.list()
       }))
-      await knowledge.start()
       daemon = new Daemon({ paths, config, node, log, lock, metrics, datastore, blocks, knowledge })
       // watch first: the bootstrapper's first retry warning comes within milliseconds of the start
       daemon.watchNode()

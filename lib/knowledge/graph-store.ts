@@ -166,7 +166,7 @@ export class GraphStore {
     this.graphs.clear()
   }
 
-  /** Set (before start) what the derived graph of the mesh is made from. */
+  /** Set what the derived graph of the mesh is made from; queries use it from the next one on. */
   setMeshGraph (meshGraph: () => Promise<string>): void {
     this.init.meshGraph = meshGraph
   }
