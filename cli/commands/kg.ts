@@ -60,6 +60,15 @@ export function kgCommand (program: Command, run: CommandRunner): void {
       ctx.print(v, (x) => `${x.name} version ${x.version}: ${x.quads} quads (${x.added} added), hash ${x.hash}`)
     }))
 
+  kg.command('update <sparql>')
+    .description('SPARQL Update on one of this daemon\'s graphs, and only on it (the graph is the update\'s default graph); answers once the new version is on disk')
+    .requiredOption('--graph <name>', 'the graph')
+    .option('--json', 'print JSON')
+    .action(run(async (ctx, sparql: string, opts: { graph: string }) => {
+      const v = await ctx.client.kgUpdate(opts.graph, sparql)
+      ctx.print(v, (x) => `${x.name} version ${x.version}: ${x.quads} quads (${x.added >= 0 ? '+' : ''}${x.added}), hash ${x.hash}`)
+    }))
+
   kg.command('graphs')
     .description('the graphs this daemon holds: version, quads, hash')
     .option('--json', 'print JSON')

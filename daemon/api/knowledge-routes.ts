@@ -10,6 +10,7 @@ export interface KnowledgeTarget {
   list(): GraphVersion[]
   add(name: string, data: string, options: { format?: string, baseIri?: string }): Promise<GraphVersion & { added: number }>
   addText(name: string, text: string, options: { source?: string }): Promise<GraphVersion & { added: number, item: string, extraction: Extraction }>
+  update(name: string, sparql: string): Promise<GraphVersion & { added: number }>
   query(sparql: string, options: QueryOptions): Promise<QueryResult>
   about(nameOrIri: string): Promise<AboutView>
 }
@@ -23,7 +24,8 @@ export function knowledgeRoutes (target: KnowledgeTarget): Routes {
     [`GET ${p}/kg/graphs`]: async () => ({ body: target.list() }),
     [`GET ${p}/kg/about`]: async (_req, url) => ({ body: await target.about(url.searchParams.get('q') ?? '') }),
     [`POST ${p}/kg/graphs/*`]: async (req, _url, _res, name) => {
-      const { data, format, baseIri, text, source } = await readJson(req, MAX_ADD_BODY)
+      const { data, format, baseIri, text, source, update } = await readJson(req, MAX_ADD_BODY)
+      if (typeof update === 'string') return { body: await target.update(name, update) }
       if (typeof text === 'string') {
         if (source != null && typeof source !== 'string') throw new InvalidRequestError('"source" must be an IRI')
         return { status: 201, body: await target.addText(name, text, source != null ? { source } : {}) }

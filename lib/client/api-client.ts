@@ -328,6 +328,11 @@ export class ApiClient {
     return await this.json('POST', `/kg/graphs/${encodeURIComponent(name)}`, { text, ...(source != null ? { source } : {}) }, options)
   }
 
+  /** SPARQL Update on graph `name` of this daemon (and only on it); a new version, durable when this resolves. */
+  async kgUpdate (name: string, sparql: string, options: RequestOptions = {}): Promise<GraphVersion & { added: number }> {
+    return await this.json('POST', `/kg/graphs/${encodeURIComponent(name)}`, { update: sparql }, options)
+  }
+
   /** What this daemon's graphs say about an entity, by name or IRI, with sources. */
   async kgAbout (nameOrIri: string, options: RequestOptions = {}): Promise<AboutView> {
     return await this.json('GET', `/kg/about?q=${encodeURIComponent(nameOrIri)}`, undefined, options)

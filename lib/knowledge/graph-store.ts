@@ -195,16 +195,40 @@ export class GraphStore {
     if (name === MESH_GRAPH && this.init.meshGraph != null) throw new InvalidRequestError(`"${MESH_GRAPH}" is the graph of the mesh itself, made by the daemon; write to another`)
     const format = RDF_FORMATS[options.format ?? 'turtle'] ?? options.format ?? 'text/turtle'
     if (!Object.values(RDF_FORMATS).includes(format)) throw new InvalidRequestError(`unknown RDF format "${options.format}" (known: ${Object.keys(RDF_FORMATS).join(', ')})`)
-    return await this.serial(async () => {
-      options.signal?.throwIfAborted()
-      const iri = this.iri(name)
-      const previous = this.graphs.get(name)
-      let out: { canonical: string, hash: string, added: number }
+    return await this.write(name, options.signal, async (iri) => {
       try {
-        out = await this.request({ op: 'add', graph: iri, data, format, ...(options.baseIri != null ? { baseIri: options.baseIri } : {}) }) as typeof out
+        return await this.request({ op: 'add', graph: iri, data, format, ...(options.baseIri != null ? { baseIri: options.baseIri } : {}) }) as WriteOutcome
       } catch (err: any) {
         throw new RdfSyntaxError(`graph "${name}": ${err.message}`)
       }
+    })
+  }
+
+  /**
+   * SPARQL Update on graph `name` of this daemon, and only on it: the
+   * update runs against that graph as its default graph (a GRAPH clause
+   * names nothing else); the result is a new version, durable when this
+   * resolves. `added` is the net change in quads.
+   */
+  async update (name: string, sparql: string, options: { signal?: AbortSignal } = {}): Promise<GraphVersion & { added: number }> {
+    if (!this.graphs.has(name) && !GRAPH_NAME.test(name)) throw new InvalidRequestError(`a graph name is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (got "${name}")`)
+    if (name === MESH_GRAPH && this.init.meshGraph != null) throw new InvalidRequestError(`"${MESH_GRAPH}" is the graph of the mesh itself, made by the daemon; write to another`)
+    return await this.write(name, options.signal, async (iri) => {
+      try {
+        return await this.request({ op: 'update', graph: iri, sparql }) as WriteOutcome
+      } catch (err: any) {
+        throw new SparqlSyntaxError(`graph "${name}": ${err.message}`)
+      }
+    })
+  }
+
+  /** One write: `apply` changes the worker's copy of the graph; the new version is then made durable, or undone. */
+  private async write (name: string, signal: AbortSignal | undefined, apply: (iri: string) => Promise<WriteOutcome>): Promise<GraphVersion & { added: number }> {
+    return await this.serial(async () => {
+      signal?.throwIfAborted()
+      const iri = this.iri(name)
+      const previous = this.graphs.get(name)
+      const out = await apply(iri)
       const stored: StoredGraph = { name, iri, version: (previous?.version ?? 0) + 1, hash: out.hash, quads: countLines(out.canonical), canonical: out.canonical }
       if (this.init.key != null) {
         stored.signed = await signGraphVersion(this.init.key, { v: 1, graph: iri, owner: this.init.owner, version: stored.version, hash: stored.hash, quads: stored.quads, at: Date.now() })
@@ -365,6 +389,9 @@ export class GraphStore {
 }
 
 /** Omit over each member of a union (Omit over the union itself keeps only the common keys). */
+/** What the worker answers for a write: the graph's new canonical bytes, their hash, and the net change. */
+interface WriteOutcome { canonical: string, hash: string, added: number }
+
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never
 
 function countLines (canonical: string): number {

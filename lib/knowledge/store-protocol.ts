@@ -3,6 +3,7 @@
 export type StoreRequest =
   | { id: number, op: 'add', graph: string, data: string, format: string, baseIri?: string }
   | { id: number, op: 'replace', graph: string, canonical: string }
+  | { id: number, op: 'update', graph: string, sparql: string }
   | { id: number, op: 'query', sparql: string, limit: number, offset: number }
   | { id: number, op: 'size' }
 

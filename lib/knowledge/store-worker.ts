@@ -88,6 +88,23 @@ function serve (req: StoreRequest): unknown {
       const canonical = graphTriples(req.graph)
       return { canonical, hash: graphHash(canonical), added }
     }
+    case 'update': {
+      // SPARQL Update on one graph only: run on a scratch store holding that graph as its default
+      // graph, so the update cannot touch any other graph; the default graph after it is the new
+      // content (blank nodes it made are skolemised like a write's)
+      const scratch = new oxigraph.Store()
+      const current = graphTriples(req.graph)
+      if (current !== '') scratch.load(current, { format: N_TRIPLES })
+      scratch.update(req.sparql)
+      const after = scratch.match(null, null, null, oxigraph.defaultGraph())
+      if (scratch.size !== after.length) throw new Error('an update of one graph may not write to other graphs (GRAPH <...> in the update)')
+      const before = store.size
+      store.update(`DROP SILENT GRAPH <${req.graph}>`)
+      for (const q of skolemise(after, req.graph)) store.add(q)
+      const canonical = graphTriples(req.graph)
+      // net: negative when the update removed more than it inserted
+      return { canonical, hash: graphHash(canonical), added: store.size - before }
+    }
     case 'replace': {
       store.update(`DROP SILENT GRAPH <${req.graph}>`)
       if (req.canonical !== '') store.load(req.canonical, { format: N_TRIPLES, to_graph_name: oxigraph.namedNode(req.graph) })

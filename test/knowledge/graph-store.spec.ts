@@ -127,6 +127,26 @@ describe('knowledge store (Oxigraph in a worker, durable in level)', function ()
     expect(count.kind === 'bindings' && count.bindings[0]!.c!.value).to.equal('400')
   })
 
+  it('applies SPARQL Update to one graph only, as a new durable version; a bad update, or one writing another graph, changes nothing', async () => {
+    const s = await open()
+    await s.add('people', PEOPLE)
+    await s.add('other', '<http://example.org/x> <http://example.org/y> "z" .', { format: 'ntriples' })
+    const v = await s.update('people', 'PREFIX schema: <https://schema.org/> DELETE WHERE { ?p schema:name "Charles Babbage" } ; INSERT DATA { <http://example.org/ada> schema:birthDate "1815-12-10" . <http://example.org/ada> schema:spouse [ schema:name "William King" ] }')
+    expect(v).to.include({ name: 'people', version: 2 })
+    const names = await s.query('SELECT ?n WHERE { ?p <https://schema.org/name> ?n } ORDER BY ?n')
+    expect(names.kind === 'bindings' && names.bindings.map(b => b.n!.value)).to.deep.equal(['Ada Lovelace', 'William King'])
+    expect(s.get('people').canonical).to.not.include('_:')
+    // a DELETE WHERE without GRAPH reached only this graph
+    await s.update('people', 'DELETE WHERE { ?s ?p ?o }')
+    expect(s.get('other').quads).to.equal(1)
+    expect(s.get('people').quads).to.equal(0)
+    const before = s.get('people').hash
+    expect((await rejection(s.update('people', 'INSERT DATA { GRAPH <urn:x> { <a:a> <a:b> <a:c> } }'))).message).to.include('other graphs')
+    const bad = await rejection(s.update('people', 'INSERT DATUM { }'))
+    expect(bad.name).to.equal('SparqlSyntaxError')
+    expect(s.get('people').hash).to.equal(before)
+  })
+
   it('pages large answers: limit and offset, with complete false until the last page', async () => {
     const s = await open({ maxRows: 50 })
     await s.add('numbers', Array.from({ length: 120 }, (_, i) => `<http://example.org/n${i}> <http://example.org/p> ${i} .`).join('\n'))
