@@ -42,9 +42,6 @@ export async function serveSparql (req: IncomingMessage, res: ServerResponse, ur
   if (result.kind === 'quads') {
     type = prefers(accept, [N_TRIPLES, TURTLE]) ?? N_TRIPLES
     body = result.nquads
-  } else if (result.kind === 'text') {
-    type = 'text/plain'
-    body = result.text
   } else {
     type = prefers(accept, [RESULTS_JSON, CSV, TSV, 'application/json']) ?? RESULTS_JSON
     body = type === CSV ? csv(result) : type === TSV ? tsv(result) : JSON.stringify(resultsJson(result))

@@ -18,7 +18,6 @@ function queryText (r: QueryResult): string {
   const more = r.complete ? '' : `\n(more: ${'total' in r ? r.total : '?'} in all; ask again with --offset)`
   if (r.kind === 'boolean') return String(r.boolean)
   if (r.kind === 'quads') return r.nquads.replace(/\n$/, '') + more
-  if (r.kind === 'text') return r.text
   if (r.bindings.length === 0) return 'no results'
   return table(r.bindings.map(b => r.vars.map(v => cell(b[v]))), r.vars.map(v => v.toUpperCase())) + more
 }

@@ -335,11 +335,6 @@ export class GraphStore {
     return view
   }
 
-  /** Quads held, over every graph. */
-  async size (): Promise<number> {
-    return await this.serial(async () => (await this.request({ op: 'size' }) as { quads: number }).quads)
-  }
-
   private async serial<T> (f: () => Promise<T>): Promise<T> {
     const run = this.queue.then(f, f)
     this.queue = run.catch(() => {})

@@ -5,7 +5,6 @@ export type StoreRequest =
   | { id: number, op: 'replace', graph: string, canonical: string }
   | { id: number, op: 'update', graph: string, sparql: string }
   | { id: number, op: 'query', sparql: string, limit: number, offset: number }
-  | { id: number, op: 'size' }
 
 export type StoreResponse =
   | { id: number, value: unknown }
@@ -24,4 +23,3 @@ export type QueryAnswer =
   | { kind: 'bindings', vars: string[], bindings: Array<Record<string, TermJson>>, total: number }
   | { kind: 'boolean', boolean: boolean }
   | { kind: 'quads', nquads: string, total: number }
-  | { kind: 'text', text: string, total: number }

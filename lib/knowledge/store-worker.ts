@@ -46,7 +46,6 @@ function termJson (t: Term): TermJson {
 function query (sparql: string, limit: number, offset: number): QueryAnswer {
   const result = store.query(sparql, { use_default_graph_as_union: true })
   if (typeof result === 'boolean') return { kind: 'boolean', boolean: result }
-  if (typeof result === 'string') return { kind: 'text', text: result, total: 1 }
   const rows = result as Array<Map<string, Term> | Quad>
   const page = rows.slice(offset, offset + limit)
   if (rows.length > 0 && !(rows[0] instanceof Map)) {
@@ -112,8 +111,6 @@ function serve (req: StoreRequest): unknown {
     }
     case 'query':
       return query(req.sparql, req.limit, req.offset)
-    case 'size':
-      return { quads: store.size }
   }
 }
 

@@ -175,7 +175,7 @@ export class ModulePool {
         })
       ])
       const bytes = output?.bytes() ?? new Uint8Array(0)
-      this.done(instance)
+      this.release(instance)
       this.ended(started, false)
       return bytes
     } catch (err: any) {
@@ -255,7 +255,7 @@ export class ModulePool {
       this.replace(instance)
       return new ModuleTrapError(`"${this.init.service}/${fn}" trapped: ${message}; its instance was replaced`)
     }
-    this.done(instance)
+    this.release(instance)
     return new ServiceEndpointError(`"${this.init.service}/${fn}" failed: ${message}`)
   }
 
@@ -286,11 +286,7 @@ export class ModulePool {
     return got
   }
 
-  /** A call on `instance` ended and the instance is fine (its kernel memory was released with the call). */
-  private done (instance: PoolWorker): void {
-    this.release(instance)
-  }
-
+  /** A call on `instance` ended and the instance is fine (its kernel memory went with the call): the next caller's, or idle. */
   private release (instance: PoolWorker): void {
     if (this.closed) {
       instance.busy = false
@@ -328,7 +324,7 @@ export class ModulePool {
       if (end === 'finished' && instance.hostError == null && !this.closed) {
         this.counters.recovered++
         this.log('instance of %s finished its abandoned call within %d ms; kept', this.init.service, graceMs)
-        this.done(instance)
+        this.release(instance)
       } else {
         this.replace(instance)
       }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { noise } from '@chainsafe/libp2p-noise'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
+import type { Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { CID } from 'multiformats/cid'
@@ -30,6 +31,18 @@ interface Timing {
   maxMs: number
   /** MB/s (10^6 bytes) at the median time */
   mbPerSec: number
+}
+
+/** Ask the bytes server (fixtures/libp2p-bytes-server) for `bytes` on `stream` and read them all. */
+async function fetchBytes (stream: Stream, bytes: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let n = 0
+    stream.addEventListener('message', (evt) => { n += evt.data.byteLength; if (n >= bytes) resolve() })
+    stream.addEventListener('close', (evt) => { if (n < bytes) reject(evt.error ?? new Error(`closed after ${n} bytes`)) })
+    const req = new Uint8Array(4)
+    new DataView(req.buffer).setUint32(0, bytes)
+    stream.send(req)
+  })
 }
 
 function timing (samplesMs: number[], bytes: number): Timing {
@@ -102,14 +115,7 @@ export async function modulesBench (): Promise<Record<string, unknown>> {
     const rawStream = async (bytes: number): Promise<number> => {
       const t0 = performance.now()
       const stream = await vanilla.dialProtocol(serverAddr, BYTES_PROTOCOL)
-      await new Promise<void>((resolve, reject) => {
-        let n = 0
-        stream.addEventListener('message', (evt) => { n += evt.data.byteLength; if (n >= bytes) resolve() })
-        stream.addEventListener('close', (evt) => { if (n < bytes) reject(evt.error ?? new Error(`closed after ${n} bytes`)) })
-        const req = new Uint8Array(4)
-        new DataView(req.buffer).setUint32(0, bytes)
-        stream.send(req)
-      })
+      await fetchBytes(stream, bytes)
       const ms = performance.now() - t0
       await stream.close().catch(() => {})
       return ms
@@ -141,14 +147,7 @@ export async function modulesBench (): Promise<Record<string, unknown>> {
       try {
         const t0 = performance.now()
         const stream = await node.dialProtocol(serverAddr, BYTES_PROTOCOL)
-        await new Promise<void>((resolve, reject) => {
-          let n = 0
-          stream.addEventListener('message', (evt) => { n += evt.data.byteLength; if (n >= bytes) resolve() })
-          stream.addEventListener('close', (evt) => { if (n < bytes) reject(evt.error ?? new Error(`closed after ${n} bytes`)) })
-          const req = new Uint8Array(4)
-          new DataView(req.buffer).setUint32(0, bytes)
-          stream.send(req)
-        })
+        await fetchBytes(stream, bytes)
         return performance.now() - t0
       } finally {
         await node.stop()

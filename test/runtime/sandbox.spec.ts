@@ -111,6 +111,19 @@ const GREEDY = wasmModule({
   ]
 })
 
+/** Call `echo` back to back until stopped (another service must keep answering); stop() resolves with the calls answered. */
+function keepCalling (echo: ModulePool): { stop: () => Promise<number> } {
+  let answered = 0
+  let stopped = false
+  const loop = (async () => {
+    while (!stopped) {
+      expect(new TextDecoder().decode(await echo.call('echo', new TextEncoder().encode('hi')))).to.equal('hi')
+      answered++
+    }
+  })()
+  return { stop: async () => { stopped = true; await loop; return answered } }
+}
+
 /** The process's resident set, sampled every 10 ms while `f` runs: its peak over the start, in bytes. */
 async function rssGrowthDuring (f: () => Promise<void>): Promise<number> {
   const start = process.memoryUsage.rss()
@@ -138,14 +151,7 @@ describe('module sandbox (Extism in worker threads)', function () {
     const hostile = await pool(HOSTILE, grant())
     const echo = await pool(await example('echo'), grant({ timeoutMs: 5_000 }), 'echo')
     // the other service answers all along
-    let answered = 0
-    let stop = false
-    const steady = (async () => {
-      while (!stop) {
-        expect(new TextDecoder().decode(await echo.call('echo', new TextEncoder().encode('hi')))).to.equal('hi')
-        answered++
-      }
-    })()
+    const steady = keepCalling(echo)
 
     const t0 = performance.now()
     const spin = await rejection(hostile.call('spin', new Uint8Array(0)))
@@ -169,9 +175,7 @@ describe('module sandbox (Extism in worker threads)', function () {
     expect(hostile.counters).to.include({ timeouts: 1, overruns: 1, recovered: 0, traps: 2, denied: 1, restarts: 4 })
     // each misbehaviour cost only its own instance
     expect((await hostile.call('ok', new Uint8Array(0))).byteLength).to.equal(0)
-    stop = true
-    await steady
-    expect(answered).to.be.greaterThan(0)
+    expect(await steady.stop()).to.be.greaterThan(0)
     expect(echo.counters.errors).to.equal(0)
   })
 
@@ -179,14 +183,7 @@ describe('module sandbox (Extism in worker threads)', function () {
     // 16 pages: 1 MiB for the module's wasm memory and its kernel blocks together
     const greedy = await pool(GREEDY, grant({ timeoutMs: 10_000 }), 'greedy')
     const echo = await pool(await example('echo'), grant({ timeoutMs: 5_000 }), 'echo')
-    let answered = 0
-    let stop = false
-    const steady = (async () => {
-      while (!stop) {
-        expect(new TextDecoder().decode(await echo.call('echo', new TextEncoder().encode('hi')))).to.equal('hi')
-        answered++
-      }
-    })()
+    const steady = keepCalling(echo)
     const errors: Error[] = []
     const growth = await rssGrowthDuring(async () => {
       for (const fn of ['bomb', 'creep', 'big_output', 'bomb']) errors.push(await rejection(greedy.call(fn, new Uint8Array(0))))
@@ -203,9 +200,7 @@ describe('module sandbox (Extism in worker threads)', function () {
     // each failure cost its own instance only; the service answers again, the other never stopped
     expect(greedy.counters).to.include({ traps: 4, restarts: 4 })
     expect((await greedy.call('ok', new Uint8Array(0))).byteLength).to.equal(0)
-    stop = true
-    await steady
-    expect(answered).to.be.greaterThan(0)
+    expect(await steady.stop()).to.be.greaterThan(0)
     expect(echo.counters.errors).to.equal(0)
   })
 
