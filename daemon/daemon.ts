@@ -26,7 +26,8 @@ import { moduleRoutes } from './api/module-routes.js'
 import { DEFAULT_POLICY } from '../lib/runtime/grants.js'
 import { authRoutes } from './api/auth-routes.js'
 import { runtimeRoutes } from './api/runtime-routes.js'
-import { knowledgeRoutes } from './api/knowledge-routes.js'
+import { knowledgeRoutes, type KnowledgeTarget } from './api/knowledge-routes.js'
+import type { Knowledge } from '../lib/knowledge/knowledge.js'
 import { defaultLogger } from '@libp2p/logger'
 import { GraphStore } from '../lib/knowledge/graph-store.js'
 import { meshTriples } from '../lib/knowledge/mesh-graph.js'
@@ -85,7 +86,7 @@ export class Daemon implements ControlTarget {
     this.knowledge = parts.knowledge
     this.cleaned = parts.lock.cleaned
     this.metricsState = parts.metrics
-    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry), ...rpcRoutes(parts.node.services.rpc), ...moduleRoutes(parts.node.services.modules), ...runtimeRoutes(parts.node.services.runtime), ...authRoutes(parts.node.services.auth), ...knowledgeRoutes(parts.knowledge) }, parts.log)
+    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry), ...rpcRoutes(parts.node.services.rpc), ...moduleRoutes(parts.node.services.modules), ...runtimeRoutes(parts.node.services.runtime), ...authRoutes(parts.node.services.auth), ...knowledgeRoutes(knowledgeTarget(parts.knowledge, parts.node.services.knowledge!)) }, parts.log)
     this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
   }
 
@@ -139,6 +140,7 @@ export class Daemon implements ControlTarget {
         protocolPrefix: config.protocolPrefix,
         metrics: metrics.libp2p,
         rpc: config.rpc,
+        knowledge: { store: knowledge, ...(config.knowledge.replicas != null ? { replicas: config.knowledge.replicas } : {}) },
         auth: {
           operators: config.auth.operators,
           ...(operatorKey != null ? { operatorKey } : {}),
@@ -178,7 +180,7 @@ export class Daemon implements ControlTarget {
         daemon.api.onUnauthenticated = (detail) => { void auth.audit.append('api-unauthenticated', detail).catch(() => {}) }
       }
       if (config.gateway != null) {
-        daemon.gateway = new Gateway(node.services.rpc, log, knowledge)
+        daemon.gateway = new Gateway(node.services.rpc, log, node.services.knowledge!)
         await daemon.gateway.listen(config.gateway)
       }
     } catch (err: any) {
@@ -343,4 +345,19 @@ export class Daemon implements ControlTarget {
 function listenError (err: Error): ListenError {
   const reasons = [...err.message.matchAll(/^\s*(\/\S+): (?:\w*Error: )?(.+)$/gm)].map(m => `${m[1]}: ${m[2]}`)
   return new ListenError(`cannot listen on ${reasons.length > 0 ? reasons.join('; ') : err.message}`)
+}
+
+/** The control API's view of the knowledge graphs: writes and `about` on the store, queries and the mesh's graphs through the service. */
+function knowledgeTarget (store: GraphStore, service: Knowledge): KnowledgeTarget {
+  return {
+    list: () => store.list(),
+    meshGraphs: () => service.catalog.all().map(({ record: r }) => ({ graph: r.graph, owner: r.owner, version: r.version, hash: r.hash, quads: r.quads, at: r.at, holders: service.holders(r.graph, r.owner) }))
+      .sort((a, b) => a.graph.localeCompare(b.graph)),
+    stats: () => service.stats(),
+    add: async (name, data, options) => await store.add(name, data, options),
+    addText: async (name, text, options) => await store.addText(name, text, options),
+    update: async (name, sparql) => await store.update(name, sparql),
+    query: async (sparql, options) => await service.query(sparql, options),
+    about: async (nameOrIri) => await store.about(nameOrIri)
+  }
 }

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidRequestError, MethodNotAllowedError } from '../lib/interface/errors.js'
-import type { QueryOptions, QueryResult } from '../lib/knowledge/graph-store.js'
+import type { QueryResult } from '../lib/knowledge/graph-store.js'
+import type { KnowledgeQueryOptions, KnowledgeQueryResult } from '../lib/knowledge/knowledge.js'
 import type { TermJson } from '../lib/knowledge/store-protocol.js'
 import { readBody } from './api/http.js'
 
 /** What the SPARQL endpoint needs: a query over the daemon's graphs. */
 export interface SparqlTarget {
-  query(sparql: string, options: QueryOptions): Promise<QueryResult>
+  query(sparql: string, options: KnowledgeQueryOptions): Promise<KnowledgeQueryResult>
 }
 
 /** A query in a POST body is text; 1 MiB is far beyond any hand-written or generated query. */
@@ -25,9 +26,11 @@ const TURTLE = 'text/turtle'
  * SELECT and ASK answer in the SPARQL 1.1 Query Results JSON Format (default),
  * CSV or TSV; CONSTRUCT and DESCRIBE in N-Triples (also served as Turtle, of
  * which it is a subset). A malformed query is 400, one past its time limit
- * 504. The dataset is the daemon's graphs (their union is the default graph);
- * `default-graph-uri` and `named-graph-uri` are refused (FROM and FROM NAMED
- * in the query say the same). An answer cut at the row limit says so in
+ * 504. The dataset is every graph of the mesh (their union is the default
+ * graph; `?scope=local`: this daemon's own); `default-graph-uri` and
+ * `named-graph-uri` are refused (FROM and FROM NAMED in the query say the
+ * same). An answer cut at the row limit, or without a graph no daemon
+ * served in time (named in `x-noodle-unavailable`), says so in
  * `x-noodle-complete: false`.
  */
 export async function serveSparql (req: IncomingMessage, res: ServerResponse, url: URL, target: SparqlTarget): Promise<void> {
@@ -35,7 +38,10 @@ export async function serveSparql (req: IncomingMessage, res: ServerResponse, ur
   if (url.searchParams.has('default-graph-uri') || url.searchParams.has('named-graph-uri')) {
     throw new InvalidRequestError('default-graph-uri and named-graph-uri are not supported: name graphs with FROM / FROM NAMED in the query')
   }
-  const result = await target.query(query, {})
+  // the mesh's graphs unless ?scope=local: a client that knows nothing of noodled asks the mesh
+  const scope = url.searchParams.get('scope') ?? 'mesh'
+  if (scope !== 'mesh' && scope !== 'local') throw new InvalidRequestError('scope is mesh (the default) or local')
+  const result = await target.query(query, { scope })
   const accept = req.headers.accept ?? ''
   let body: string
   let type: string
@@ -50,7 +56,9 @@ export async function serveSparql (req: IncomingMessage, res: ServerResponse, ur
   res.writeHead(200, {
     'content-type': `${type}; charset=utf-8`,
     'content-length': Buffer.byteLength(body),
-    'x-noodle-complete': String(result.complete)
+    'x-noodle-complete': String(result.complete),
+    // graphs no daemon served in time: the answer is without them
+    ...(result.sources.some(s => s.status === 'unavailable') ? { 'x-noodle-unavailable': result.sources.filter(s => s.status === 'unavailable').map(s => s.graph).join(' ') } : {})
   })
   res.end(body)
 }

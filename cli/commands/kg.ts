@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import type { AboutView, GraphVersion, QueryResult } from '../../lib/knowledge/graph-store.js'
+import type { AboutView, GraphVersion } from '../../lib/knowledge/graph-store.js'
+import type { KnowledgeQueryResult, MeshGraphView } from '../../lib/knowledge/knowledge.js'
 import { parseDurationMs } from '../duration.js'
 import { table } from '../printer.js'
 import { InvalidRequestError } from '../../lib/interface/errors.js'
@@ -14,11 +15,21 @@ function graphsText (list: GraphVersion[]): string {
 /** A term for people: IRIs in angle brackets, literals as they are. */
 const cell = (t: { type: string, value: string } | undefined): string => t == null ? '' : t.type === 'uri' ? `<${t.value}>` : t.value
 
-function queryText (r: QueryResult): string {
-  const more = r.complete ? '' : `\n(more: ${'total' in r ? r.total : '?'} in all; ask again with --offset)`
-  if (r.kind === 'boolean') return String(r.boolean)
+function meshGraphsText (list: MeshGraphView[]): string {
+  if (list.length === 0) return 'no graphs in the mesh'
+  return table(list.map(g => [g.graph, String(g.version), String(g.quads), g.owner, g.holders.join(' ')]), ['GRAPH', 'VERSION', 'QUADS', 'OWNER', 'HOLDERS'])
+}
+
+function queryText (r: KnowledgeQueryResult): string {
+  const unavailable = (r.sources ?? []).filter(s => s.status === 'unavailable')
+  const notes = [
+    ...(r.paged ? [`(more: ${'total' in r ? r.total : '?'} in all; ask again with --offset)`] : []),
+    ...unavailable.map(s => `(incomplete: ${s.graph} of ${s.owner} was not served in time: ${(s.tried ?? []).map(t => `${t.peer} ${t.error}`).join('; ') || 'nobody to ask'})`)
+  ]
+  const more = notes.length > 0 ? `\n${notes.join('\n')}` : ''
+  if (r.kind === 'boolean') return String(r.boolean) + more
   if (r.kind === 'quads') return r.nquads.replace(/\n$/, '') + more
-  if (r.bindings.length === 0) return 'no results'
+  if (r.bindings.length === 0) return 'no results' + more
   return table(r.bindings.map(b => r.vars.map(v => cell(b[v]))), r.vars.map(v => v.toUpperCase())) + more
 }
 
@@ -69,10 +80,24 @@ export function kgCommand (program: Command, run: CommandRunner): void {
     }))
 
   kg.command('graphs')
-    .description('the graphs this daemon holds: version, quads, hash')
+    .description('the graphs this daemon owns: version, quads, hash (--mesh: every graph in the mesh, its owner and holders)')
+    .option('--mesh', 'every graph of the mesh, from the catalog')
+    .option('--json', 'print JSON')
+    .action(run(async (ctx, opts: { mesh?: boolean }) => {
+      if (opts.mesh === true) ctx.print(await ctx.client.kgMeshGraphs(), meshGraphsText)
+      else ctx.print(await ctx.client.kgGraphs(), graphsText)
+    }))
+
+  kg.command('stats')
+    .description('the mesh\'s graphs as this daemon sees them: catalog size, replicas held, versions refused (forged, tampered, replayed, malformed), graphs served and fetched')
     .option('--json', 'print JSON')
     .action(run(async (ctx) => {
-      ctx.print(await ctx.client.kgGraphs(), graphsText)
+      ctx.print(await ctx.client.kgStats(), (s) => [
+        `graphs in the catalog: ${s.graphs}`,
+        `replicas held here:    ${s.replicasHeld}`,
+        `versions refused:      ${Object.entries(s.refused).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+        `graphs served/fetched: ${s.served}/${s.fetched}`
+      ].join('\n'))
     }))
 
   kg.command('about <name-or-iri>')
@@ -83,16 +108,20 @@ export function kgCommand (program: Command, run: CommandRunner): void {
     }))
 
   kg.command('query <sparql>')
-    .description('SELECT, ASK, CONSTRUCT or DESCRIBE over this daemon\'s graphs (their union is the default graph)')
+    .description('SELECT, ASK, CONSTRUCT or DESCRIBE over this daemon\'s graphs, or with --scope mesh every graph of the mesh (their union is the default graph)')
+    .option('--scope <scope>', 'local (this daemon\'s graphs) or mesh (every graph, fetched from its owner or a replica)', 'local')
     .option('--limit <n>', 'rows at most (one page)')
     .option('--offset <n>', 'rows to skip (the next page)')
-    .option('--timeout <duration>', 'time limit, e.g. 2s (the daemon caps it)')
+    .option('--deadline <duration>', 'time limit, e.g. 500ms or 2s (the daemon caps it)')
+    .option('--timeout <duration>', 'the same as --deadline')
     .option('--json', 'print JSON')
-    .action(run(async (ctx, sparql: string, opts: { limit?: string, offset?: string, timeout?: string }) => {
-      const body: { limit?: number, offset?: number, timeoutMs?: number } = {}
+    .action(run(async (ctx, sparql: string, opts: { scope: string, limit?: string, offset?: string, timeout?: string, deadline?: string }) => {
+      if (opts.scope !== 'local' && opts.scope !== 'mesh') throw new InvalidRequestError(`--scope is local or mesh, not "${opts.scope}"`)
+      const body: { scope: 'local' | 'mesh', limit?: number, offset?: number, timeoutMs?: number } = { scope: opts.scope }
       if (opts.limit != null) body.limit = Number(opts.limit)
       if (opts.offset != null) body.offset = Number(opts.offset)
-      if (opts.timeout != null) body.timeoutMs = parseDurationMs(opts.timeout, '--timeout')
+      const limit = opts.deadline ?? opts.timeout
+      if (limit != null) body.timeoutMs = parseDurationMs(limit, opts.deadline != null ? '--deadline' : '--timeout')
       ctx.print(await ctx.client.kgQuery(sparql, body), queryText)
     }))
 }

@@ -1,17 +1,21 @@
-import type { AboutView, GraphVersion, QueryOptions, QueryResult } from '../../lib/knowledge/graph-store.js'
+import type { AboutView, GraphVersion } from '../../lib/knowledge/graph-store.js'
+import type { KnowledgeQueryOptions, KnowledgeQueryResult, KnowledgeStats, MeshGraphView } from '../../lib/knowledge/knowledge.js'
 import type { Extraction } from '../../lib/knowledge/extract.js'
 import { API_PREFIX } from '../../lib/interface/api.js'
 import { InvalidRequestError } from '../../lib/interface/errors.js'
 import { readJson } from './http.js'
 import type { Routes } from './server.js'
 
-/** What the knowledge endpoints need (the daemon's GraphStore provides it). */
+/** What the knowledge endpoints need (the daemon's GraphStore and knowledge service provide it). */
 export interface KnowledgeTarget {
   list(): GraphVersion[]
+  /** every graph of the mesh, from the catalog */
+  meshGraphs(): MeshGraphView[]
+  stats(): KnowledgeStats
   add(name: string, data: string, options: { format?: string, baseIri?: string }): Promise<GraphVersion & { added: number }>
   addText(name: string, text: string, options: { source?: string }): Promise<GraphVersion & { added: number, item: string, extraction: Extraction }>
   update(name: string, sparql: string): Promise<GraphVersion & { added: number }>
-  query(sparql: string, options: QueryOptions): Promise<QueryResult>
+  query(sparql: string, options: KnowledgeQueryOptions): Promise<KnowledgeQueryResult>
   about(nameOrIri: string): Promise<AboutView>
 }
 
@@ -21,7 +25,12 @@ const MAX_ADD_BODY = 16 * 1024 * 1024 + 64 * 1024
 export function knowledgeRoutes (target: KnowledgeTarget): Routes {
   const p = API_PREFIX
   return {
-    [`GET ${p}/kg/graphs`]: async () => ({ body: target.list() }),
+    [`GET ${p}/kg/graphs`]: async (_req, url) => {
+      const scope = url.searchParams.get('scope') ?? 'local'
+      if (scope !== 'local' && scope !== 'mesh') throw new InvalidRequestError('scope is local or mesh')
+      return { body: scope === 'mesh' ? target.meshGraphs() : target.list() }
+    },
+    [`GET ${p}/kg/stats`]: async () => ({ body: target.stats() }),
     [`GET ${p}/kg/about`]: async (_req, url) => ({ body: await target.about(url.searchParams.get('q') ?? '') }),
     [`POST ${p}/kg/graphs/*`]: async (req, _url, _res, name) => {
       const { data, format, baseIri, text, source, update } = await readJson(req, MAX_ADD_BODY)
@@ -36,14 +45,15 @@ export function knowledgeRoutes (target: KnowledgeTarget): Routes {
       return { status: 201, body: await target.add(name, data, { ...(format != null ? { format } : {}), ...(baseIri != null ? { baseIri } : {}) }) }
     },
     [`POST ${p}/kg/query`]: async (req) => {
-      const { query, limit, offset, timeoutMs } = await readJson(req)
-      if (typeof query !== 'string' || query === '') throw new InvalidRequestError('body must be { "query": "<SPARQL>", "limit"?, "offset"?, "timeoutMs"? }')
+      const { query, limit, offset, timeoutMs, scope } = await readJson(req)
+      if (typeof query !== 'string' || query === '') throw new InvalidRequestError('body must be { "query": "<SPARQL>", "scope"?: "local|mesh", "limit"?, "offset"?, "timeoutMs"? }')
+      if (scope != null && scope !== 'local' && scope !== 'mesh') throw new InvalidRequestError('"scope" is "local" or "mesh"')
       const num = (v: unknown, what: string): number | undefined => {
         if (v == null) return undefined
         if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new InvalidRequestError(`"${what}" must be a whole number`)
         return v
       }
-      const options: QueryOptions = {}
+      const options: KnowledgeQueryOptions = scope != null ? { scope } : {}
       const l = num(limit, 'limit')
       const o = num(offset, 'offset')
       const t = num(timeoutMs, 'timeoutMs')

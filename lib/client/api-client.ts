@@ -16,7 +16,8 @@ export interface AuthView {
 }
 import { API_PREFIX, type CallRequest, type CallResponse, type RpcStatsView, type DeployResultView, type ExternalServiceView, type ResolveView, type PlacementExplanationView, type ServiceStatusView, type LabelsResponse, type MemberEventView, type MembershipStats, type MemberView, type ConnectResponse, type HealthResponse, type IdResponse, type PeerEntry, type ShutdownResponse, type StatusResponse, type ModuleListView, type ModuleResolutionView, type ModuleGcView, type ModuleInfoView, type PublishedModuleView, type ModuleFetchEvent, type ModuleFetchProgressView, type ModuleFetchView, type RuntimeOwnerView, type RuntimeServiceView } from '../interface/api.js'
 import { DaemonNotRunningError, InvalidRequestError, TimeoutError, errorFromWire } from '../interface/errors.js'
-import type { AboutView, GraphVersion, QueryResult } from '../knowledge/graph-store.js'
+import type { AboutView, GraphVersion } from '../knowledge/graph-store.js'
+import type { KnowledgeQueryResult, KnowledgeStats, MeshGraphView } from '../knowledge/knowledge.js'
 import type { Extraction } from '../knowledge/extract.js'
 
 export interface ApiClientInit {
@@ -318,6 +319,16 @@ export class ApiClient {
     return await this.json('GET', '/kg/graphs', undefined, options)
   }
 
+  /** The knowledge service's counters: catalog size, replicas held, refusals. */
+  async kgStats (options: RequestOptions = {}): Promise<KnowledgeStats> {
+    return await this.json('GET', '/kg/stats', undefined, options)
+  }
+
+  /** Every graph of the mesh, from this daemon's catalog: owner, version, holders. */
+  async kgMeshGraphs (options: RequestOptions = {}): Promise<MeshGraphView[]> {
+    return await this.json('GET', '/kg/graphs?scope=mesh', undefined, options)
+  }
+
   /** Add RDF to graph `name` of this daemon; resolves once the new version is on disk. */
   async kgAdd (name: string, data: string, body: { format?: string, baseIri?: string } = {}, options: RequestOptions = {}): Promise<GraphVersion & { added: number }> {
     return await this.json('POST', `/kg/graphs/${encodeURIComponent(name)}`, { data, ...body }, options)
@@ -339,7 +350,7 @@ export class ApiClient {
   }
 
   /** SPARQL over this daemon's graphs: one page of the answer, and whether it is complete. */
-  async kgQuery (query: string, body: { limit?: number, offset?: number, timeoutMs?: number } = {}, options: RequestOptions = {}): Promise<QueryResult> {
+  async kgQuery (query: string, body: { scope?: 'local' | 'mesh', limit?: number, offset?: number, timeoutMs?: number } = {}, options: RequestOptions = {}): Promise<KnowledgeQueryResult> {
     return await this.json('POST', '/kg/query', { query, ...body }, options)
   }
 

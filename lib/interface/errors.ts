@@ -259,6 +259,11 @@ export class GraphNotFoundError extends Error {
   override name = 'GraphNotFoundError'
 }
 
+/** No reachable daemon (owner or replica) served a graph's current version within the deadline. */
+export class GraphUnavailableError extends Error {
+  override name = 'GraphUnavailableError'
+}
+
 const KNOWN: Record<string, new (message: string) => Error> = {
   RepoInUseError,
   RepoExistsError,
@@ -300,7 +305,8 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   SparqlSyntaxError,
   QueryTimeoutError,
   GraphCorruptError,
-  GraphNotFoundError
+  GraphNotFoundError,
+  GraphUnavailableError
 }
 
 /** Rebuild a named error from the wire form `{ name, message }`. */

@@ -4,7 +4,7 @@ import { Level } from 'level'
 import { GraphCorruptError, GraphNotFoundError, InvalidRequestError, QueryTimeoutError, RdfSyntaxError, SparqlSyntaxError } from '../interface/errors.js'
 import { raceSignal } from 'race-signal'
 import { graphHash } from './canonical.js'
-import { checkGraphVersion, signGraphVersion, type SignedGraphVersion } from './graph-version.js'
+import { checkGraphRecord, checkGraphVersion, signGraphVersion, type SignedGraphVersion } from './graph-version.js'
 import type { Extraction } from './extract.js'
 import type { QueryAnswer, StoreRequest, StoreResponse, TermJson } from './store-protocol.js'
 
@@ -30,8 +30,16 @@ export interface GraphVersion {
   /** SHA-256 of the graph's canonical N-Triples (canonical.ts) */
   hash: string
   quads: number
+  /** its distinct predicates, at most MAX_SUMMARY_PREDICATES (absent: more) */
+  predicates?: string[]
   /** the owner's signature of this version (graph-version.ts), when the store has the owner's key */
   signed?: SignedGraphVersion
+}
+
+/** A version of another daemon's graph held here as one of its replicas. */
+export interface Replica {
+  signed: SignedGraphVersion
+  canonical: string
 }
 
 interface StoredGraph extends GraphVersion {
@@ -64,6 +72,11 @@ export const MESH_REFRESH_MS = 500
 export const MESH_GRAPH = 'mesh'
 
 export interface QueryOptions {
+  /**
+   * the graphs to query (their union is the default graph): this daemon's
+   * own and the derived mesh graph when absent
+   */
+  graphs?: string[]
   timeoutMs?: number
   limit?: number
   offset?: number
@@ -116,6 +129,11 @@ export class GraphStore {
   private queue: Promise<unknown> = Promise.resolve()
   /** when the derived mesh graph was last loaded (0: never, or into a worker since ended) */
   private meshAt = 0
+  /** other daemons' graphs held as replicas, durable: IRI -> version */
+  private readonly replicas = new Map<string, Replica>()
+  /** other daemons' graphs loaded in the worker for mesh queries (not durable): IRI -> hash */
+  private readonly remote = new Map<string, string>()
+  private readonly writeListeners: Array<(v: GraphVersion) => void> = []
 
   constructor (init: GraphStoreInit) {
     this.init = init
@@ -148,6 +166,20 @@ export class GraphStore {
         }
         this.graphs.set(name, stored)
       }
+      for await (const [key, value] of db.iterator({ gt: 'replica:', lt: 'replica;' })) {
+        const iri = key.slice('replica:'.length)
+        // a replica that does not check out is dropped and fetched again from its owner or
+        // another replica; the owner's copy is the one whose loss would be an error
+        try {
+          const replica = JSON.parse(value) as Replica
+          const refusal = await checkGraphRecord(replica.signed)
+          if (refusal != null || replica.signed.record.graph !== iri || graphHash(replica.canonical) !== replica.signed.record.hash) throw new Error(refusal ?? 'does not match its hash')
+          this.replicas.set(iri, replica)
+        } catch (err: any) {
+          this.init.log.error('replica of %s in %s is corrupt (%s); dropped, to be fetched again', iri, this.init.path, err.message)
+          await db.del(key)
+        }
+      }
       await this.spawn()
     } catch (err) {
       await this.stop()
@@ -164,6 +196,65 @@ export class GraphStore {
     await this.db?.close()
     this.db = undefined
     this.graphs.clear()
+    this.replicas.clear()
+    this.remote.clear()
+  }
+
+  /** `listener` hears of every new version written here, once it is durable. */
+  onWrite (listener: (v: GraphVersion) => void): void {
+    this.writeListeners.push(listener)
+  }
+
+  /** The content of graph `iri` at `hash`, if this daemon holds it (as its owner or a replica). */
+  content (iri: string, hash: string): string | undefined {
+    const own = iri.startsWith(this.iri('')) ? this.graphs.get(iri.slice(this.iri('').length)) : undefined
+    if (own != null) return own.hash === hash ? own.canonical : undefined
+    const replica = this.replicas.get(iri)
+    return replica?.signed.record.hash === hash ? replica.canonical : undefined
+  }
+
+  /** The versions of other daemons' graphs held here as replicas. */
+  replicaVersions (): SignedGraphVersion[] {
+    return [...this.replicas.values()].map(r => r.signed)
+  }
+
+  /**
+   * Hold a version of another daemon's graph as one of its replicas,
+   * durably: checked against its owner's signature and its content first
+   * (a forged, tampered or replayed version is refused: the reason is
+   * thrown), replacing an older one.
+   */
+  async holdReplica (signed: SignedGraphVersion, canonical: string): Promise<void> {
+    await this.serial(async () => {
+      const held = this.replicas.get(signed.record?.graph)
+      const refusal = await checkGraphRecord(signed, held?.signed.record) ?? (graphHash(canonical) !== signed.record.hash ? 'tampered' : undefined)
+      if (refusal != null) throw Object.assign(new Error(`replica of ${String(signed.record?.graph)} refused: ${refusal}`), { refusal })
+      if (signed.record.owner === this.init.owner) throw new Error('a daemon does not replicate its own graphs')
+      await this.db!.put(`replica:${signed.record.graph}`, JSON.stringify({ signed, canonical }), { sync: true })
+      this.replicas.set(signed.record.graph, { signed, canonical })
+    })
+  }
+
+  /** The hash of another daemon's graph as loaded for mesh queries, if it is. */
+  loadedHash (iri: string): string | undefined {
+    return this.remote.get(iri)
+  }
+
+  /** Load (or replace) another daemon's graph for mesh queries; its content is checked by the caller. */
+  async loadRemote (iri: string, hash: string, canonical: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.serial(async () => {
+      options.signal?.throwIfAborted()
+      if (this.remote.get(iri) === hash) return
+      await this.request({ op: 'replace', graph: iri, canonical })
+      this.remote.set(iri, hash)
+    })
+  }
+
+  /** The graphs a local query reads: this daemon's own and the derived mesh graph. */
+  localGraphs (): string[] {
+    const iris = [...this.graphs.values()].map(g => g.iri)
+    if (this.init.meshGraph != null) iris.push(this.iri(MESH_GRAPH))
+    return iris
   }
 
   /** Set what the derived graph of the mesh is made from; queries use it from the next one on. */
@@ -229,9 +320,9 @@ export class GraphStore {
       const iri = this.iri(name)
       const previous = this.graphs.get(name)
       const out = await apply(iri)
-      const stored: StoredGraph = { name, iri, version: (previous?.version ?? 0) + 1, hash: out.hash, quads: countLines(out.canonical), canonical: out.canonical }
+      const stored: StoredGraph = { name, iri, version: (previous?.version ?? 0) + 1, hash: out.hash, quads: countLines(out.canonical), ...(out.predicates != null ? { predicates: out.predicates } : {}), canonical: out.canonical }
       if (this.init.key != null) {
-        stored.signed = await signGraphVersion(this.init.key, { v: 1, graph: iri, owner: this.init.owner, version: stored.version, hash: stored.hash, quads: stored.quads, at: Date.now() })
+        stored.signed = await signGraphVersion(this.init.key, { v: 1, graph: iri, owner: this.init.owner, version: stored.version, hash: stored.hash, quads: stored.quads, at: Date.now(), ...(out.predicates != null ? { predicates: out.predicates } : {}) })
       }
       try {
         await this.db!.put(`graph:${name}`, JSON.stringify(stored), { sync: true })
@@ -242,6 +333,13 @@ export class GraphStore {
       }
       this.graphs.set(name, stored)
       const { canonical: _, ...version } = stored
+      for (const listener of this.writeListeners) {
+        try {
+          listener(version)
+        } catch (err) {
+          this.init.log.error('a listener of knowledge writes failed: %e', err)
+        }
+      }
       return { ...version, added: out.added }
     })
   }
@@ -274,7 +372,9 @@ export class GraphStore {
         timer = setTimeout(() => { reject(new QueryTimeoutError(`the query ran past its ${timeoutMs} ms limit and was stopped`)) }, timeoutMs)
       })
       try {
-        const answer = await raceSignal(Promise.race([this.request({ op: 'query', sparql, limit, offset }), overrun]), options.signal) as QueryAnswer
+        // local: this daemon's graphs only, once graphs of others are loaded beside them
+        const graphs = options.graphs ?? (this.remote.size > 0 ? this.localGraphs() : undefined)
+        const answer = await raceSignal(Promise.race([this.request({ op: 'query', sparql, limit, offset, ...(graphs != null ? { graphs } : {}) }), overrun]), options.signal) as QueryAnswer
         const total = 'total' in answer ? answer.total : 1
         return { ...answer, complete: offset + limit >= total, elapsedMs: Math.round((performance.now() - started) * 100) / 100 }
       } catch (err: any) {
@@ -343,6 +443,8 @@ export class GraphStore {
 
   private async spawn (): Promise<void> {
     this.meshAt = 0
+    // graphs of others loaded for mesh queries are loaded again when a query needs them
+    this.remote.clear()
     const worker = new Worker(new URL('./store-worker.js', import.meta.url), { execArgv: [] })
     worker.on('message', (res: StoreResponse) => {
       const w = this.waiting.get(res.id)
@@ -385,7 +487,7 @@ export class GraphStore {
 
 /** Omit over each member of a union (Omit over the union itself keeps only the common keys). */
 /** What the worker answers for a write: the graph's new canonical bytes, their hash, and the net change. */
-interface WriteOutcome { canonical: string, hash: string, added: number }
+interface WriteOutcome { canonical: string, hash: string, added: number, predicates?: string[] }
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never
 

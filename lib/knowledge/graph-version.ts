@@ -1,9 +1,10 @@
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
-import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
 import { concat } from 'uint8arrays/concat'
 import { canonicalJson } from '../canonical-json.js'
 import { signatureValid } from '../signature.js'
 import { graphHash } from './canonical.js'
+import { MAX_SUMMARY_PREDICATES } from './store-protocol.js'
 
 /**
  * Domain separation: a graph version's signature is never a valid signature
@@ -24,7 +25,14 @@ export interface GraphVersionRecord {
   quads: number
   /** epoch ms at which the owner wrote it */
   at: number
+  /**
+   * the distinct predicates in it, sorted, when there are at most
+   * MAX_SUMMARY_PREDICATES (source selection: a mesh query asks only the
+   * graphs that can match it); absent: any
+   */
+  predicates?: string[]
 }
+
 
 export interface SignedGraphVersion {
   record: GraphVersionRecord
@@ -52,12 +60,34 @@ export async function signGraphVersion (key: PrivateKey, record: GraphVersionRec
  * Replayed: not newer than the version held.
  */
 export async function checkGraphVersion (signed: SignedGraphVersion, ownerKey: PublicKey, canonical: string, held?: { version: number }): Promise<GraphVersionRefusal | undefined> {
-  const r = signed.record
-  if (r == null || r.v !== 1 || typeof r.graph !== 'string' || typeof r.owner !== 'string' || !Number.isSafeInteger(r.version) || r.version < 1 || typeof r.hash !== 'string' || typeof signed.signature !== 'string') return 'malformed'
-  const owner = peerIdFromPublicKey(ownerKey).toString()
+  const refusal = await checkGraphRecord(signed, held, ownerKey)
+  if (refusal != null) return refusal
+  if (graphHash(canonical) !== signed.record.hash) return 'tampered'
+  return undefined
+}
+
+/**
+ * The same checks without the content (a catalog entry travels without
+ * it; its content is checked against `hash` when it is fetched). The
+ * owner's key is the one in its peer id (Ed25519 ids carry their key).
+ */
+export async function checkGraphRecord (signed: SignedGraphVersion, held?: { version: number }, ownerKey?: PublicKey): Promise<GraphVersionRefusal | undefined> {
+  const r = signed?.record
+  if (r == null || r.v !== 1 || typeof r.graph !== 'string' || typeof r.owner !== 'string' || !Number.isSafeInteger(r.version) || r.version < 1 ||
+    typeof r.hash !== 'string' || !Number.isSafeInteger(r.quads) || !Number.isSafeInteger(r.at) || typeof signed.signature !== 'string' ||
+    (r.predicates != null && (!Array.isArray(r.predicates) || r.predicates.length > MAX_SUMMARY_PREDICATES || r.predicates.some(p => typeof p !== 'string')))) return 'malformed'
+  let key = ownerKey
+  if (key == null) {
+    try {
+      key = peerIdFromString(r.owner).publicKey
+    } catch {
+      return 'malformed'
+    }
+    if (key == null) return 'malformed'
+  }
+  const owner = peerIdFromPublicKey(key).toString()
   if (r.owner !== owner || !r.graph.startsWith(`urn:noodle:graph:${owner}/`)) return 'forged'
-  if (!await signatureValid(ownerKey, bytesOf(r), new Uint8Array(Buffer.from(signed.signature, 'base64')))) return 'forged'
-  if (graphHash(canonical) !== r.hash) return 'tampered'
+  if (!await signatureValid(key, bytesOf(r), new Uint8Array(Buffer.from(signed.signature, 'base64')))) return 'forged'
   if (held != null && r.version <= held.version) return 'replayed'
   return undefined
 }

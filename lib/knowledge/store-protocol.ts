@@ -1,10 +1,14 @@
 /** Messages between the knowledge store (graph-store.ts) and its worker (store-worker.ts). */
 
+/** A graph with more distinct predicates than this is summarised as "any" (graph-version.ts). */
+export const MAX_SUMMARY_PREDICATES = 256
+
 export type StoreRequest =
   | { id: number, op: 'add', graph: string, data: string, format: string, baseIri?: string }
   | { id: number, op: 'replace', graph: string, canonical: string }
   | { id: number, op: 'update', graph: string, sparql: string }
-  | { id: number, op: 'query', sparql: string, limit: number, offset: number }
+  | { id: number, op: 'drop', graph: string }
+  | { id: number, op: 'query', sparql: string, limit: number, offset: number, graphs?: string[] }
 
 export type StoreResponse =
   | { id: number, value: unknown }

@@ -2,7 +2,7 @@ import { parentPort } from 'node:worker_threads'
 import oxigraph from 'oxigraph'
 import type { Quad, Term } from 'oxigraph'
 import { canonicalNTriples, graphHash, skolemise } from './canonical.js'
-import type { QueryAnswer, StoreRequest, StoreResponse, TermJson } from './store-protocol.js'
+import { MAX_SUMMARY_PREDICATES, type QueryAnswer, type StoreRequest, type StoreResponse, type TermJson } from './store-protocol.js'
 
 /**
  * The knowledge store's worker thread: an in-memory Oxigraph store holding
@@ -43,8 +43,29 @@ function termJson (t: Term): TermJson {
   return { type: 'literal', value: String(t.value) }
 }
 
-function query (sparql: string, limit: number, offset: number): QueryAnswer {
-  const result = store.query(sparql, { use_default_graph_as_union: true })
+/** The distinct predicates of a graph, sorted; undefined past MAX_SUMMARY_PREDICATES (graph-version.ts). */
+function graphPredicates (graph: string): string[] | undefined {
+  const rows = store.query(`SELECT DISTINCT ?p WHERE { GRAPH <${graph}> { ?s ?p ?o } } LIMIT ${MAX_SUMMARY_PREDICATES + 1}`) as Array<Map<string, Term>>
+  if (rows.length > MAX_SUMMARY_PREDICATES) return undefined
+  return rows.map(r => r.get('p')!.value).sort()
+}
+
+/** A written graph's new content, its hash and its summary. */
+function outcome (graph: string, added: number): { canonical: string, hash: string, added: number, predicates?: string[] } {
+  const canonical = graphTriples(graph)
+  const predicates = graphPredicates(graph)
+  return { canonical, hash: graphHash(canonical), added, ...(predicates != null ? { predicates } : {}) }
+}
+
+/**
+ * Run a query over `graphs` (their union is the default graph; GRAPH sees
+ * only them), or over every graph held when none are named.
+ */
+function query (sparql: string, limit: number, offset: number, graphs?: string[]): QueryAnswer {
+  const scope = graphs == null
+    ? { use_default_graph_as_union: true }
+    : { default_graph: graphs.map(g => oxigraph.namedNode(g)), named_graphs: graphs.map(g => oxigraph.namedNode(g)) }
+  const result = store.query(sparql, scope)
   if (typeof result === 'boolean') return { kind: 'boolean', boolean: result }
   const rows = result as Array<Map<string, Term> | Quad>
   const page = rows.slice(offset, offset + limit)
@@ -84,8 +105,7 @@ function serve (req: StoreRequest): unknown {
         store.load(req.data, { format: req.format, to_graph_name: graph, ...base })
         added = store.size - before
       }
-      const canonical = graphTriples(req.graph)
-      return { canonical, hash: graphHash(canonical), added }
+      return outcome(req.graph, added)
     }
     case 'update': {
       // SPARQL Update on one graph only: run on a scratch store holding that graph as its default
@@ -100,17 +120,19 @@ function serve (req: StoreRequest): unknown {
       const before = store.size
       store.update(`DROP SILENT GRAPH <${req.graph}>`)
       for (const q of skolemise(after, req.graph)) store.add(q)
-      const canonical = graphTriples(req.graph)
       // net: negative when the update removed more than it inserted
-      return { canonical, hash: graphHash(canonical), added: store.size - before }
+      return outcome(req.graph, store.size - before)
     }
     case 'replace': {
       store.update(`DROP SILENT GRAPH <${req.graph}>`)
       if (req.canonical !== '') store.load(req.canonical, { format: N_TRIPLES, to_graph_name: oxigraph.namedNode(req.graph) })
       return { hash: graphHash(graphTriples(req.graph)) }
     }
+    case 'drop':
+      store.update(`DROP SILENT GRAPH <${req.graph}>`)
+      return null
     case 'query':
-      return query(req.sparql, req.limit, req.offset)
+      return query(req.sparql, req.limit, req.offset, req.graphs)
   }
 }
 

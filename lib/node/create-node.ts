@@ -25,6 +25,7 @@ import { KAD_PROTOCOL_SUFFIX } from './constants.js'
 import { fastMsgId } from './fast-msg-id.js'
 import { PROFILES } from './profiles.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../constants.js'
+import { knowledge, type Knowledge, type KnowledgeInit } from '../knowledge/index.js'
 
 export type NoodleServices = {
   identify: Identify
@@ -38,6 +39,8 @@ export type NoodleServices = {
   rpc: Rpc
   modules: Modules
   runtime: Runtime
+  /** present when the node was given a knowledge store (the daemon always is) */
+  knowledge?: Knowledge
 }
 
 export type NoodleNode = Libp2p<NoodleServices>
@@ -53,6 +56,8 @@ export interface NodeInit {
   runtime?: RuntimeInit
   /** capability tokens, operators and the audit trail */
   auth?: Omit<AuthInit, 'protocolPrefix'>
+  /** knowledge graphs across the mesh (lib/knowledge): off unless given a store */
+  knowledge?: Omit<KnowledgeInit, 'protocolPrefix'>
   /** @default ['/ip4/0.0.0.0/tcp/4010'] */
   listen?: string[]
   /** addresses to announce instead of the listen addresses (NAT, containers) */
@@ -173,7 +178,8 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
       registry: registry({ ...init.registry, protocolPrefix: prefix }),
       rpc: rpc({ ...init.rpc, protocolPrefix: prefix }),
       modules: modules({ ...(init.blockstore != null ? { blockstore: init.blockstore } : {}), protocolPrefix: prefix }),
-      runtime: runtime({ ...init.runtime, protocolPrefix: prefix })
+      runtime: runtime({ ...init.runtime, protocolPrefix: prefix }),
+      ...(init.knowledge != null ? { knowledge: knowledge({ ...init.knowledge, protocolPrefix: prefix }) } : {})
     }
   })
 }

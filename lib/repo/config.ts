@@ -96,6 +96,10 @@ export const configSchema = z.strictObject({
     /** Extism workers kept started for new module instances (default 1; 0 for none) */
     spareWorkers: z.number().int().min(0).max(16).optional()
   }).default({ policy: {} }),
+  /** knowledge graphs: replicas of each graph besides its owner (default 2) */
+  knowledge: z.strictObject({
+    replicas: z.number().int().min(0).max(16).optional()
+  }).default({}),
   /**
    * capability tokens: the operators' did:keys (or Ed25519 peer ids) are the
    * roots of trust; with none, this node checks no mesh operation (an open mesh)
