@@ -30,8 +30,14 @@ describe('config validation', () => {
       labels: {},
       rpc: {},
       membership: {},
-      runtime: { policy: {} }
+      runtime: { policy: {} },
+      knowledge: {}
     })
+  })
+
+  it('takes the replicas of each knowledge graph, 0 to 16', () => {
+    expect(parseConfig({ knowledge: { replicas: 3 } }, 'f').knowledge).to.deep.equal({ replicas: 3 })
+    expect(() => parseConfig({ knowledge: { replicas: 17 } }, 'f')).to.throw(/knowledge\.replicas/)
   })
 
   it('takes a runtime policy and refuses a bad one naming the key', () => {
