@@ -71,7 +71,10 @@ const PAIRS: Record<string, (r: Record<string, unknown>) => Pair[]> = {
       [`durable ingest of ${label} triples`, 'triples/s', `results.${i}.ingest.triplesPerSec`, 'Oxigraph\'s in-memory bulk load, this thread', `results.${i}.ingest.baselineTriplesPerSec`, 'higher'],
       ...['lookup', 'join3', 'aggregate'].map(q => [`query ${q} over ${label}, p50`, 'us', `results.${i}.queries.${q}.store.p50Us`, 'Oxigraph called directly, this thread', `results.${i}.queries.${q}.direct.p50Us`, 'lower'])
     ] as Pair[]
-  }),
+  }).concat(Object.keys((r.federated as { queries?: Record<string, unknown> } | undefined)?.queries ?? {}).flatMap(q => [
+    [`federated ${q} over ${num(r, 'federated.daemons') ?? '?'} daemons (warm), p95`, 'us', `federated.queries.${q}.warm.p95Us`, 'one in-process store holding every graph, p95', `federated.queries.${q}.singleStore.p95Us`, 'lower'] as Pair,
+    [`federated ${q}, cold: the graphs it needs shipped to the asker`, 'ms', `federated.queries.${q}.coldMs`, 'Oxigraph loading the same graphs in this thread', `federated.queries.${q}.baselineBulkLoadOfShippedMs`, 'lower'] as Pair
+  ])),
   'control-api': () => [
     ['GET /health p50', 'us', 'health.noodled.p50Us', 'raw Node HTTP server', 'health.baselineRawNodeHttp.p50Us', 'lower'],
     ['GET /health p99', 'us', 'health.noodled.p99Us', 'raw Node HTTP server', 'health.baselineRawNodeHttp.p99Us', 'lower'],
