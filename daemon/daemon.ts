@@ -28,6 +28,7 @@ import { authRoutes } from './api/auth-routes.js'
 import { runtimeRoutes } from './api/runtime-routes.js'
 import { knowledgeRoutes, type KnowledgeTarget } from './api/knowledge-routes.js'
 import type { Knowledge } from '../lib/knowledge/knowledge.js'
+import { analyzeWith, type ServiceCaller } from '../lib/knowledge/analyzer-service.js'
 import { defaultLogger } from '@libp2p/logger'
 import { GraphStore } from '../lib/knowledge/graph-store.js'
 import { meshTriples } from '../lib/knowledge/mesh-graph.js'
@@ -86,7 +87,7 @@ export class Daemon implements ControlTarget {
     this.knowledge = parts.knowledge
     this.cleaned = parts.lock.cleaned
     this.metricsState = parts.metrics
-    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry), ...rpcRoutes(parts.node.services.rpc), ...moduleRoutes(parts.node.services.modules), ...runtimeRoutes(parts.node.services.runtime), ...authRoutes(parts.node.services.auth), ...knowledgeRoutes(knowledgeTarget(parts.knowledge, parts.node.services.knowledge!)) }, parts.log)
+    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry), ...rpcRoutes(parts.node.services.rpc), ...moduleRoutes(parts.node.services.modules), ...runtimeRoutes(parts.node.services.runtime), ...authRoutes(parts.node.services.auth), ...knowledgeRoutes(knowledgeTarget(parts.knowledge, parts.node.services.knowledge!, parts.node.services.rpc)) }, parts.log)
     this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
   }
 
@@ -348,14 +349,18 @@ function listenError (err: Error): ListenError {
 }
 
 /** The control API's view of the knowledge graphs: writes and `about` on the store, queries and the mesh's graphs through the service. */
-function knowledgeTarget (store: GraphStore, service: Knowledge): KnowledgeTarget {
+function knowledgeTarget (store: GraphStore, service: Knowledge, rpc: ServiceCaller): KnowledgeTarget {
   return {
     list: () => store.list(),
     meshGraphs: () => service.catalog.all().map(({ record: r }) => ({ graph: r.graph, owner: r.owner, version: r.version, hash: r.hash, quads: r.quads, at: r.at, holders: service.holders(r.graph, r.owner) }))
       .sort((a, b) => a.graph.localeCompare(b.graph)),
     stats: () => service.stats(),
     add: async (name, data, options) => await store.add(name, data, options),
-    addText: async (name, text, options) => await store.addText(name, text, options),
+    addText: async (name, text, options) => {
+      // a named analyzer is a mesh service, called wherever it runs; the built-in one runs here
+      const found = options.analyzer != null ? await analyzeWith(rpc, options.analyzer, text, options.source != null ? { source: options.source } : {}) : undefined
+      return await store.addText(name, text, { ...(options.source != null ? { source: options.source } : {}), ...(found != null ? { found } : {}) })
+    },
     update: async (name, sparql) => await store.update(name, sparql),
     query: async (sparql, options) => await service.query(sparql, options),
     about: async (nameOrIri) => await store.about(nameOrIri)

@@ -57,11 +57,29 @@ export function kgCommand (program: Command, run: CommandRunner): void {
     .option('--base <iri>', 'base IRI for relative IRIs')
     .option('--text <text>', 'prose: extract people, places, organisations, dates, numbers and relations (with provenance) instead of reading RDF')
     .option('--source <iri>', 'with --text: the IRI of the item the text comes from')
+    .option('--documents <file>', 'prose from a file of documents (- for stdin), JSON Lines: {"text": "...", "source": "<IRI>"} a line; each is one item')
+    .option('--analyzer <service>', 'with --text or --documents: a mesh service that finds entities and relations (docs/knowledge.md, "Analyzers") instead of the built-in one')
     .option('--json', 'print JSON')
-    .action(run(async (ctx, file: string | undefined, opts: { graph: string, format: string, base?: string, text?: string, source?: string }) => {
+    .action(run(async (ctx, file: string | undefined, opts: { graph: string, format: string, base?: string, text?: string, source?: string, documents?: string, analyzer?: string }) => {
+      const found = (v: { name: string, version: number, item: string, extraction: { entities: Array<{ name: string, type: string }>, relations: unknown[] }, analyzer?: { name: string, version: string } }): string =>
+        `${v.name} version ${v.version}: ${v.extraction.entities.length} entities (${v.extraction.entities.map(e => `${e.name} [${e.type}]`).join(', ') || 'none'}), ${v.extraction.relations.length} relations, from ${v.item}${v.analyzer != null ? ` (by ${v.analyzer.name} ${v.analyzer.version})` : ''}`
+      const analyzer = opts.analyzer != null ? { analyzer: opts.analyzer } : {}
       if (opts.text != null) {
-        const x = await ctx.client.kgAddText(opts.graph, opts.text, opts.source)
-        ctx.print(x, (v) => `${v.name} version ${v.version}: ${v.extraction.entities.length} entities (${v.extraction.entities.map(e => `${e.name} [${e.type}]`).join(', ') || 'none'}), ${v.extraction.relations.length} relations, from ${v.item}`)
+        const x = await ctx.client.kgAddText(opts.graph, opts.text, opts.source, analyzer)
+        ctx.print(x, found)
+        return
+      }
+      if (opts.documents != null) {
+        const raw = opts.documents === '-' ? (await ctx.stdin()).toString('utf8') : await readFile(opts.documents, 'utf8')
+        const docs = raw.split('\n').map((line, i) => [line.trim(), i + 1] as const).filter(([line]) => line !== '').map(([line, n]) => {
+          let doc: { text?: unknown, source?: unknown }
+          try { doc = JSON.parse(line) } catch (err: any) { throw new InvalidRequestError(`${opts.documents} line ${n}: not JSON (${err.message})`) }
+          if (typeof doc?.text !== 'string' || (doc.source != null && typeof doc.source !== 'string')) throw new InvalidRequestError(`${opts.documents} line ${n}: a document is {"text": "...", "source"?: "<IRI>"}`)
+          return { text: doc.text, source: doc.source as string | undefined }
+        })
+        const out = []
+        for (const d of docs) out.push(await ctx.client.kgAddText(opts.graph, d.text, d.source, analyzer))
+        ctx.print(out, (all) => all.map(found).join('\n') || 'no documents')
         return
       }
       if (file == null) throw new InvalidRequestError('give a file of RDF (- for stdin) or --text')

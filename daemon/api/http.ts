@@ -44,7 +44,9 @@ const STATUS_BY_NAME: Record<string, number> = {
   SparqlSyntaxError: 400,
   QueryTimeoutError: 504,
   GraphNotFoundError: 404,
-  GraphCorruptError: 500
+  GraphCorruptError: 500,
+  GraphUnavailableError: 503,
+  AnalyzerError: 502
 }
 
 export function statusFor (err: Error): number {

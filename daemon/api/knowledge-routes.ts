@@ -13,7 +13,7 @@ export interface KnowledgeTarget {
   meshGraphs(): MeshGraphView[]
   stats(): KnowledgeStats
   add(name: string, data: string, options: { format?: string, baseIri?: string }): Promise<GraphVersion & { added: number }>
-  addText(name: string, text: string, options: { source?: string }): Promise<GraphVersion & { added: number, item: string, extraction: Extraction }>
+  addText(name: string, text: string, options: { source?: string, analyzer?: string }): Promise<GraphVersion & { added: number, item: string, extraction: Extraction }>
   update(name: string, sparql: string): Promise<GraphVersion & { added: number }>
   query(sparql: string, options: KnowledgeQueryOptions): Promise<KnowledgeQueryResult>
   about(nameOrIri: string): Promise<AboutView>
@@ -33,13 +33,14 @@ export function knowledgeRoutes (target: KnowledgeTarget): Routes {
     [`GET ${p}/kg/stats`]: async () => ({ body: target.stats() }),
     [`GET ${p}/kg/about`]: async (_req, url) => ({ body: await target.about(url.searchParams.get('q') ?? '') }),
     [`POST ${p}/kg/graphs/*`]: async (req, _url, _res, name) => {
-      const { data, format, baseIri, text, source, update } = await readJson(req, MAX_ADD_BODY)
+      const { data, format, baseIri, text, source, update, analyzer } = await readJson(req, MAX_ADD_BODY)
       if (typeof update === 'string') return { body: await target.update(name, update) }
       if (typeof text === 'string') {
         if (source != null && typeof source !== 'string') throw new InvalidRequestError('"source" must be an IRI')
-        return { status: 201, body: await target.addText(name, text, source != null ? { source } : {}) }
+        if (analyzer != null && (typeof analyzer !== 'string' || analyzer === '')) throw new InvalidRequestError('"analyzer" must be the name of a mesh service')
+        return { status: 201, body: await target.addText(name, text, { ...(source != null ? { source } : {}), ...(analyzer != null ? { analyzer } : {}) }) }
       }
-      if (typeof data !== 'string') throw new InvalidRequestError('body must be { "data": "<RDF text>", "format"?: "turtle|ntriples|nquads|trig|rdfxml", "baseIri"?: "<IRI>" } or { "text": "<prose>", "source"?: "<IRI>" }')
+      if (typeof data !== 'string') throw new InvalidRequestError('body must be { "data": "<RDF text>", "format"?: "turtle|ntriples|nquads|trig|rdfxml", "baseIri"?: "<IRI>" } or { "text": "<prose>", "source"?: "<IRI>", "analyzer"?: "<service>" }')
       if (format != null && typeof format !== 'string') throw new InvalidRequestError('"format" must be a string')
       if (baseIri != null && typeof baseIri !== 'string') throw new InvalidRequestError('"baseIri" must be a string')
       return { status: 201, body: await target.add(name, data, { ...(format != null ? { format } : {}), ...(baseIri != null ? { baseIri } : {}) }) }

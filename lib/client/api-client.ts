@@ -335,8 +335,9 @@ export class ApiClient {
   }
 
   /** Add what the daemon's analyzer finds in `text` (entities, relations, provenance) to graph `name`. */
-  async kgAddText (name: string, text: string, source?: string, options: RequestOptions = {}): Promise<GraphVersion & { added: number, item: string, extraction: Extraction }> {
-    return await this.json('POST', `/kg/graphs/${encodeURIComponent(name)}`, { text, ...(source != null ? { source } : {}) }, options)
+  async kgAddText (name: string, text: string, source?: string, options: RequestOptions & { analyzer?: string } = {}): Promise<GraphVersion & { added: number, item: string, extraction: Extraction, analyzer: { name: string, version: string } }> {
+    const { analyzer, ...rest } = options
+    return await this.json('POST', `/kg/graphs/${encodeURIComponent(name)}`, { text, ...(source != null ? { source } : {}), ...(analyzer != null ? { analyzer } : {}) }, rest)
   }
 
   /** SPARQL Update on graph `name` of this daemon (and only on it); a new version, durable when this resolves. */

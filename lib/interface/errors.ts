@@ -259,6 +259,11 @@ export class GraphNotFoundError extends Error {
   override name = 'GraphNotFoundError'
 }
 
+/** An analyzer service that failed, or answered outside the analyzer contract (docs/knowledge.md). */
+export class AnalyzerError extends Error {
+  override name = 'AnalyzerError'
+}
+
 /** No reachable daemon (owner or replica) served a graph's current version within the deadline. */
 export class GraphUnavailableError extends Error {
   override name = 'GraphUnavailableError'
@@ -306,7 +311,8 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   QueryTimeoutError,
   GraphCorruptError,
   GraphNotFoundError,
-  GraphUnavailableError
+  GraphUnavailableError,
+  AnalyzerError
 }
 
 /** Rebuild a named error from the wire form `{ name, message }`. */

@@ -8,7 +8,14 @@ export const ANALYZER = {
   version: String((nlp as unknown as { version: string }).version)
 }
 
-export type EntityType = 'Person' | 'Place' | 'Organization' | 'Date' | 'Number'
+export const ENTITY_TYPES = ['Person', 'Place', 'Organization', 'Date', 'Number', 'Topic'] as const
+export type EntityType = typeof ENTITY_TYPES[number]
+
+/** Who found what: recorded as the extraction's PROV-O software agent. */
+export interface AnalyzerInfo {
+  name: string
+  version: string
+}
 
 export interface ExtractedEntity {
   iri: string
@@ -36,7 +43,8 @@ const TYPE_IRI: Record<EntityType, string> = {
   Place: 'https://schema.org/Place',
   Organization: 'https://schema.org/Organization',
   Date: 'urn:noodle:type:Date',
-  Number: 'urn:noodle:type:Number'
+  Number: 'urn:noodle:type:Number',
+  Topic: 'urn:noodle:type:Topic'
 }
 
 /**
@@ -48,6 +56,23 @@ const TYPE_IRI: Record<EntityType, string> = {
 export function entityIri (type: EntityType, name: string): string {
   const slug = name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '')
   return `urn:noodle:entity:${type.toLowerCase()}/${encodeURIComponent(slug)}`
+}
+
+/** What an analyzer service found (analyzer-service.ts), with the IRIs the identity rule gives. */
+export function extractionFrom (found: { entities: Array<{ type: EntityType, name: string }>, relations: Array<{ subject: { type: EntityType, name: string }, predicate: string, object: { type: EntityType, name: string } }> }): Extraction {
+  const entities = new Map<string, ExtractedEntity>()
+  const add = (e: { type: EntityType, name: string }): string => {
+    const iri = entityIri(e.type, e.name)
+    if (!entities.has(iri)) entities.set(iri, { iri, type: e.type, name: e.name })
+    return iri
+  }
+  for (const e of found.entities) add(e)
+  const relations = new Map<string, ExtractedRelation>()
+  for (const r of found.relations) {
+    const rel = { subject: add(r.subject), predicate: r.predicate.toLowerCase(), object: add(r.object) }
+    relations.set(`${rel.subject} ${rel.predicate} ${rel.object}`, rel)
+  }
+  return { entities: [...entities.values()], relations: [...relations.values()] }
 }
 
 /** A mention's text without the sentence's punctuation around it. */
@@ -124,16 +149,19 @@ export const relationIri = (predicate: string): string => `urn:noodle:relation:$
  * was run by the analyzer (name and version) and ended at `now`; each
  * relation as a triple between entities.
  */
-export function extractionTriples (text: string, options: { source?: string, now?: Date } = {}): { ntriples: string, extraction: Extraction, item: string } {
+export function extractionTriples (text: string, options: { source?: string, now?: Date, extraction?: Extraction, analyzer?: AnalyzerInfo } = {}): { ntriples: string, extraction: Extraction, item: string } {
   if (options.source != null) {
     let ok = false
     try { ok = new URL(options.source).protocol !== '' && !/[\s<>"{}|\\^`]/.test(options.source) } catch {}
     if (!ok) throw new InvalidRequestError(`--source must be an absolute IRI (got "${options.source}")`)
   }
-  const extraction = extract(text)
+  if (text.length > MAX_TEXT_CHARS) throw new InvalidRequestError(`a text is at most ${MAX_TEXT_CHARS} characters (got ${text.length})`)
+  // what another analyzer (a mesh service, analyzer-service.ts) found, or the built-in one's
+  const extraction = options.extraction ?? extract(text)
+  const by = options.analyzer ?? ANALYZER
   const item = options.source ?? `urn:noodle:item:${createHash('sha256').update(text).digest('hex')}`
   const activity = `urn:noodle:extraction:${randomUUID()}`
-  const analyzer = `urn:noodle:analyzer:${ANALYZER.name}/${ANALYZER.version}`
+  const analyzer = `urn:noodle:analyzer:${encodeURIComponent(by.name)}/${encodeURIComponent(by.version)}`
   const lines: string[] = []
   const t = (s: string, p: string, o: string): void => { lines.push(`${iriTerm(s)} ${iriTerm(p)} ${o} .`) }
   t(item, RDF_TYPE, iriTerm(`${PROV}Entity`))
@@ -143,7 +171,7 @@ export function extractionTriples (text: string, options: { source?: string, now
   t(activity, `${PROV}wasAssociatedWith`, iriTerm(analyzer))
   t(activity, `${PROV}endedAtTime`, literal((options.now ?? new Date()).toISOString(), XSD_DATETIME))
   t(analyzer, RDF_TYPE, iriTerm(`${PROV}SoftwareAgent`))
-  t(analyzer, RDFS_LABEL, literal(`${ANALYZER.name} ${ANALYZER.version}`))
+  t(analyzer, RDFS_LABEL, literal(`${by.name} ${by.version}`))
   for (const e of extraction.entities) {
     t(e.iri, RDF_TYPE, iriTerm(TYPE_IRI[e.type]))
     t(e.iri, `${SCHEMA}name`, literal(e.name))

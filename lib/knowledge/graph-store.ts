@@ -5,7 +5,8 @@ import { GraphCorruptError, GraphNotFoundError, InvalidRequestError, QueryTimeou
 import { raceSignal } from 'race-signal'
 import { graphHash } from './canonical.js'
 import { checkGraphRecord, checkGraphVersion, signGraphVersion, type SignedGraphVersion } from './graph-version.js'
-import type { Extraction } from './extract.js'
+import type { AnalyzerInfo, Extraction } from './extract.js'
+import type { AnalyzerAnswer } from './analyzer-service.js'
 import type { QueryAnswer, StoreRequest, StoreResponse, TermJson } from './store-protocol.js'
 
 /** RDF formats a write may come in, by their media types (Oxigraph's names). */
@@ -348,12 +349,16 @@ export class GraphStore {
    * Add what the built-in analyzer finds in `text` (extract.ts: entities,
    * relations, and their provenance) to graph `name`.
    */
-  async addText (name: string, text: string, options: { source?: string, signal?: AbortSignal } = {}): Promise<GraphVersion & { added: number, item: string, extraction: Extraction }> {
+  async addText (name: string, text: string, options: { source?: string, signal?: AbortSignal, found?: AnalyzerAnswer } = {}): Promise<GraphVersion & { added: number, item: string, extraction: Extraction, analyzer: AnalyzerInfo }> {
     // loaded on first use: the analyzer (compromise, ~1 MB of rules) is not what an idle daemon needs
-    const { extractionTriples } = await import('./extract.js')
-    const { ntriples, extraction, item } = extractionTriples(text, options.source != null ? { source: options.source } : {})
+    const { extractionTriples, extractionFrom, ANALYZER } = await import('./extract.js')
+    const { ntriples, extraction, item } = extractionTriples(text, {
+      ...(options.source != null ? { source: options.source } : {}),
+      // what an analyzer service found (the daemon called it), else the built-in analyzer runs
+      ...(options.found != null ? { extraction: extractionFrom(options.found), analyzer: options.found.analyzer } : {})
+    })
     const version = await this.add(name, ntriples, { format: 'ntriples', ...(options.signal != null ? { signal: options.signal } : {}) })
-    return { ...version, item, extraction }
+    return { ...version, item, extraction, analyzer: options.found?.analyzer ?? ANALYZER }
   }
 
   /** SELECT, ASK, CONSTRUCT or DESCRIBE over every graph here (their union is the default graph). */
