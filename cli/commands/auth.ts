@@ -47,8 +47,8 @@ export function authCommand (program: Command, run: CommandRunner): void {
     .command('delegate')
     .description('issue a token to a peer or did:key: from the operator key if this repo holds one, else resting on a token this node holds')
     .requiredOption('--to <peer|did>', 'the audience: a peer id or a did:key')
-    .requiredOption('--can <ability>', 'service/deploy, service/remove, module/publish, node/drain, service/*, *')
-    .requiredOption('--with <resource>', 'svc:<name>, mod:<name>, node:<peer id>, a trailing * for a prefix, ucan:* for all')
+    .requiredOption('--can <ability>', 'service/deploy, service/remove, module/publish, node/drain, graph/write, service/*, *')
+    .requiredOption('--with <resource>', 'svc:<name>, mod:<name>, node:<peer id>, kg:<graph name>, a trailing * for a prefix, ucan:* for all')
     .option('--ttl <duration>', 'how long it is valid: 30m, 24h, 30d (default: no expiry)')
     .option('--json', 'print JSON')
     .action(run(async (ctx, opts: { to: string, can: string, with: string, ttl?: string }) => {

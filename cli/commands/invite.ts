@@ -10,8 +10,8 @@ export function inviteCommand (program: Command, run: CommandRunner): void {
   invite.command('create')
     .description('print one string holding this daemon\'s addresses and, in a private mesh, its swarm key; give it to `noodled init --join` on the new machine (it is a secret until it expires)')
     .option('--ttl <duration>', 'how long it may be used: 30m, 24h, ...', '24h')
-    .option('--can <ability>', 'also give the new node a capability token: service/deploy, module/publish, service/*, ... (with --with)')
-    .option('--with <resource>', 'the resource of that capability: svc:web*, mod:*, ucan:* ...')
+    .option('--can <ability>', 'also give the new node a capability token: service/deploy, module/publish, graph/write, service/*, ... (with --with)')
+    .option('--with <resource>', 'the resource of that capability: svc:web*, mod:*, kg:notes*, ucan:* ...')
     .option('--json', 'print JSON')
     .action(run(async (ctx, opts: { ttl: string, can?: string, with?: string }) => {
       // loaded when the command runs: keys, DIDs and the invite codec cost every other command their start time

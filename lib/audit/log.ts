@@ -11,7 +11,7 @@ export const AUDIT_TYPES = [
   'deploy', 'remove', 'publish', 'drain',
   'accepted', 'denied',
   'delegate', 'token-added', 'revoke', 'revocation-received',
-  'api-unauthenticated', 'graph-refused'
+  'api-unauthenticated', 'graph-write', 'graph-refused'
 ] as const
 export type AuditType = typeof AUDIT_TYPES[number]
 

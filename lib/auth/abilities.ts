@@ -11,6 +11,8 @@ import { InvalidTokenError } from '../interface/errors.js'
  * - `service/remove` on `svc:<name>`;
  * - `module/publish` on `mod:<name>`;
  * - `node/drain` on `node:<peer id>`;
+ * - `graph/write` on `kg:<name>`: write a version of one's own knowledge
+ *   graph of that name;
  * - `auth/delegate` on any resource: hand on what one holds (always allowed
  *   within one's own capabilities; listed so a token can say so).
  *
@@ -19,10 +21,10 @@ import { InvalidTokenError } from '../interface/errors.js'
  * resource (UCAN's own spelling; a resource must be a URI).
  */
 export const ALL = 'ucan:*'
-export const ABILITIES = ['service/deploy', 'service/remove', 'module/publish', 'node/drain'] as const
+export const ABILITIES = ['service/deploy', 'service/remove', 'module/publish', 'node/drain', 'graph/write'] as const
 export type Ability = typeof ABILITIES[number]
 
-const RESOURCE = /^(ucan:\*|(svc|mod|node):[A-Za-z0-9._-]{0,128}\*?)$/
+const RESOURCE = /^(ucan:\*|(svc|mod|node|kg):[A-Za-z0-9._-]{0,128}\*?)$/
 const ABILITY_PATTERN = /^(\*|[a-z]+\/\*|[a-z]+\/[a-z]+)$/
 
 /** Does a delegated resource pattern cover a claimed resource? */
@@ -38,14 +40,14 @@ export function abilityCovers (pattern: string, ability: string): boolean {
 }
 
 export function checkResource (value: string): string {
-  if (!RESOURCE.test(value)) throw new InvalidTokenError(`not a resource: ${JSON.stringify(value)} (svc:<name>, mod:<name>, node:<peer id>, with an optional trailing *, or ucan:* for all)`)
+  if (!RESOURCE.test(value)) throw new InvalidTokenError(`not a resource: ${JSON.stringify(value)} (svc:<name>, mod:<name>, node:<peer id>, kg:<graph name>, with an optional trailing *, or ucan:* for all)`)
   return value
 }
 
 export function checkAbility (value: string): string {
   if (!ABILITY_PATTERN.test(value)) throw new InvalidTokenError(`not an ability: ${JSON.stringify(value)} (e.g. service/deploy, service/*, *)`)
   const known = ABILITIES.some(a => abilityCovers(value, a))
-  if (!known) throw new InvalidTokenError(`unknown ability ${JSON.stringify(value)}; known: ${ABILITIES.join(', ')} (and service/*, module/*, node/*, *)`)
+  if (!known) throw new InvalidTokenError(`unknown ability ${JSON.stringify(value)}; known: ${ABILITIES.join(', ')} (and service/*, module/*, node/*, graph/*, *)`)
   return value
 }
 

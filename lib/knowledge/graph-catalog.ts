@@ -1,5 +1,10 @@
 import { TypedEventEmitter } from '@libp2p/interface'
-import { checkGraphRecord, type GraphVersionRefusal, type SignedGraphVersion } from './graph-version.js'
+import { checkGraphRecord, graphName, type GraphVersionRefusal, type SignedGraphVersion } from './graph-version.js'
+
+/** What the catalog needs of lib/auth in a secure mesh: a version's `graph/write` invocation is checked. */
+export interface GraphWriteGuard {
+  check: (auth: string | undefined, expect: { can: 'graph/write', resource: string, value: unknown, author: string }) => Promise<unknown>
+}
 
 export interface GraphCatalogEvents {
   /** a graph's version is new here */
@@ -26,9 +31,16 @@ export type GraphDigest = Record<string, number>
  */
 export class GraphCatalog extends TypedEventEmitter<GraphCatalogEvents> {
   private readonly entries = new Map<string, SignedGraphVersion>()
-  readonly refusals: Record<GraphVersionRefusal, number> = { forged: 0, tampered: 0, replayed: 0, malformed: 0 }
+  readonly refusals: Record<GraphVersionRefusal, number> = { forged: 0, tampered: 0, replayed: 0, malformed: 0, unauthorized: 0 }
   /** the same version of a graph signed twice over different content */
   conflicts = 0
+  private readonly guard?: GraphWriteGuard
+
+  /** @param guard in a secure mesh, lib/auth: each version's `graph/write` on `kg:<name>` is checked */
+  constructor (guard?: GraphWriteGuard) {
+    super()
+    if (guard != null) this.guard = guard
+  }
 
   get (graph: string): SignedGraphVersion | undefined {
     return this.entries.get(graph)
@@ -54,7 +66,7 @@ export class GraphCatalog extends TypedEventEmitter<GraphCatalogEvents> {
     return Object.entries(theirs).some(([graph, version]) => (this.entries.get(graph)?.record.version ?? 0) < version)
   }
 
-  /** Check one entry without taking it: why it would be refused, if it would. */
+  /** Check one entry's signature and age without taking it (gossip is checked so): why it would be refused, if it would. */
   async check (entry: unknown): Promise<GraphVersionRefusal | undefined> {
     const signed = entry as SignedGraphVersion
     const refusal = await checkGraphRecord(signed)
@@ -64,27 +76,41 @@ export class GraphCatalog extends TypedEventEmitter<GraphCatalogEvents> {
     return undefined
   }
 
+  /** In a secure mesh, the owner's `graph/write` invocation for this version (lib/auth audits a denial). */
+  private async authorized (signed: SignedGraphVersion): Promise<boolean> {
+    if (this.guard == null) return true
+    try {
+      await this.guard.check(signed.auth, { can: 'graph/write', resource: `kg:${graphName(signed.record)}`, value: signed.record, author: signed.record.owner })
+      return true
+    } catch {
+      return false
+    }
+  }
+
   /** Take entries from elsewhere (or this daemon's own writes): those that were new here, and how many were refused. */
   async merge (entries: unknown[], from?: string): Promise<{ applied: SignedGraphVersion[], rejected: number }> {
     const applied: SignedGraphVersion[] = []
     let rejected = 0
     for (const entry of entries) {
       const signed = entry as SignedGraphVersion
-      const refusal = await this.check(entry)
+      const held = this.entries.get(signed?.record?.graph)
+      let refusal = await this.check(entry)
+      // an entry already held is not checked again; a new one needs the owner's capability
+      const duplicate = refusal == null && held?.record.version === signed.record.version && held.record.hash === signed.record.hash
+      if (refusal == null && !duplicate && !await this.authorized(signed)) refusal = 'unauthorized'
       if (refusal != null) {
         this.refusals[refusal]++
         rejected++
         this.safeDispatchEvent('refused', { detail: { graph: signed?.record?.graph, owner: signed?.record?.owner, version: signed?.record?.version, reason: refusal, ...(from != null ? { from } : {}) } })
         continue
       }
-      const held = this.entries.get(signed.record.graph)
       if (held != null && held.record.version === signed.record.version) {
         if (held.record.hash === signed.record.hash) continue
         this.conflicts++
         if (held.record.hash < signed.record.hash) continue
       }
       // only the fields that were signed travel on
-      const clean: SignedGraphVersion = { record: { ...signed.record }, signature: signed.signature }
+      const clean: SignedGraphVersion = { record: { ...signed.record }, signature: signed.signature, ...(signed.auth != null ? { auth: signed.auth } : {}) }
       this.entries.set(signed.record.graph, clean)
       applied.push(clean)
       this.safeDispatchEvent('change', { detail: clean })

@@ -4,7 +4,7 @@ import { Level } from 'level'
 import { GraphCorruptError, GraphNotFoundError, InvalidRequestError, QueryTimeoutError, RdfSyntaxError, SparqlSyntaxError } from '../interface/errors.js'
 import { raceSignal } from 'race-signal'
 import { graphHash } from './canonical.js'
-import { checkGraphRecord, checkGraphVersion, signGraphVersion, type SignedGraphVersion } from './graph-version.js'
+import { checkGraphRecord, checkGraphVersion, signGraphVersion, type GraphVersionRecord, type SignedGraphVersion } from './graph-version.js'
 import type { AnalyzerInfo, Extraction } from './extract.js'
 import type { AnalyzerAnswer } from './analyzer-service.js'
 import type { QueryAnswer, StoreRequest, StoreResponse, TermJson } from './store-protocol.js'
@@ -135,6 +135,7 @@ export class GraphStore {
   /** other daemons' graphs loaded in the worker for mesh queries (not durable): IRI -> hash */
   private readonly remote = new Map<string, string>()
   private readonly writeListeners: Array<(v: GraphVersion) => void> = []
+  private authorizeWrite?: (record: GraphVersionRecord) => Promise<string | undefined>
 
   constructor (init: GraphStoreInit) {
     this.init = init
@@ -263,6 +264,16 @@ export class GraphStore {
     this.init.meshGraph = meshGraph
   }
 
+  /**
+   * In a secure mesh, what a write must get before it is made durable: the
+   * owner's `graph/write` invocation for the new version's record (lib/auth
+   * throws UnauthorizedError when this daemon holds no token for it; the
+   * write is then undone). The invocation travels with the version.
+   */
+  setWriteGuard (authorize: (record: GraphVersionRecord) => Promise<string | undefined>): void {
+    this.authorizeWrite = authorize
+  }
+
   /** The IRI a graph written here has. */
   iri (name: string): string {
     return `urn:noodle:graph:${this.init.owner}/${name}`
@@ -326,9 +337,14 @@ export class GraphStore {
         stored.signed = await signGraphVersion(this.init.key, { v: 1, graph: iri, owner: this.init.owner, version: stored.version, hash: stored.hash, quads: stored.quads, at: Date.now(), ...(out.predicates != null ? { predicates: out.predicates } : {}) })
       }
       try {
+        if (this.authorizeWrite != null) {
+          const record: GraphVersionRecord = stored.signed?.record ?? { v: 1, graph: iri, owner: this.init.owner, version: stored.version, hash: stored.hash, quads: stored.quads, at: Date.now() }
+          const auth = await this.authorizeWrite(record)
+          if (auth != null && stored.signed != null) stored.signed.auth = auth
+        }
         await this.db!.put(`graph:${name}`, JSON.stringify(stored), { sync: true })
       } catch (err) {
-        // not durable, so not applied: the worker goes back to what is on disk
+        // not allowed or not durable, so not applied: the worker goes back to what is on disk
         await this.request({ op: 'replace', graph: iri, canonical: previous?.canonical ?? '' }).catch(() => {})
         throw err
       }

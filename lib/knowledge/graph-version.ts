@@ -38,10 +38,20 @@ export interface SignedGraphVersion {
   record: GraphVersionRecord
   /** base64 */
   signature: string
+  /**
+   * in a secure mesh, the owner's invocation of `graph/write` on
+   * `kg:<name>` bound to the record (lib/auth): every daemon checks it
+   */
+  auth?: string
 }
 
 /** Why a version from elsewhere is refused; each is counted where it is checked. */
-export type GraphVersionRefusal = 'forged' | 'tampered' | 'replayed' | 'malformed'
+export type GraphVersionRefusal = 'forged' | 'tampered' | 'replayed' | 'malformed' | 'unauthorized'
+
+/** A graph's local name: what follows its owner in its IRI. */
+export function graphName (record: GraphVersionRecord): string {
+  return record.graph.slice(`urn:noodle:graph:${record.owner}/`.length)
+}
 
 const bytesOf = (record: GraphVersionRecord): Uint8Array => concat([GRAPH_VERSION_SIGNATURE_PREFIX, new TextEncoder().encode(canonicalJson(record))])
 
@@ -75,6 +85,7 @@ export async function checkGraphRecord (signed: SignedGraphVersion, held?: { ver
   const r = signed?.record
   if (r == null || r.v !== 1 || typeof r.graph !== 'string' || typeof r.owner !== 'string' || !Number.isSafeInteger(r.version) || r.version < 1 ||
     typeof r.hash !== 'string' || !Number.isSafeInteger(r.quads) || !Number.isSafeInteger(r.at) || typeof signed.signature !== 'string' ||
+    (signed.auth != null && (typeof signed.auth !== 'string' || signed.auth.length > 64 * 1024)) ||
     (r.predicates != null && (!Array.isArray(r.predicates) || r.predicates.length > MAX_SUMMARY_PREDICATES || r.predicates.some(p => typeof p !== 'string')))) return 'malformed'
   let key = ownerKey
   if (key == null) {

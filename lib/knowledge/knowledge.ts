@@ -10,10 +10,10 @@ import { INBOUND_LIMITS, limitInbound } from '../inbound-limits.js'
 import { compareDistance, memberKadId, xor } from '../placement/keys.js'
 import { Replicator } from '../replication/index.js'
 import { timeoutSignal } from '../signals.js'
-import { GraphCatalog, type GraphDigest } from './graph-catalog.js'
+import { GraphCatalog, type GraphDigest, type GraphWriteGuard } from './graph-catalog.js'
 import type { GraphStore, QueryResult } from './graph-store.js'
 import { fetchGraph, serveGraph } from './graph-transfer.js'
-import type { SignedGraphVersion } from './graph-version.js'
+import { graphName, type SignedGraphVersion } from './graph-version.js'
 import { graphRelevant, queryPredicates } from './source-selection.js'
 
 /** Replicas of each graph besides its owner: the members closest to the graph's key. */
@@ -48,7 +48,11 @@ export interface KnowledgeComponents {
     addEventListener: (type: 'member', listener: (evt: CustomEvent<MemberEventView>) => void) => void
     removeEventListener: (type: 'member', listener: (evt: CustomEvent<MemberEventView>) => void) => void
   }
-  auth?: { audit: { append: (type: 'graph-refused', detail: Record<string, unknown>) => Promise<unknown> } }
+  /** capability tokens and the audit trail (lib/auth): in a secure mesh each version needs `graph/write` on `kg:<name>` */
+  auth?: GraphWriteGuard & {
+    authorize: (can: 'graph/write', resource: string, value: unknown, type: 'graph-write') => Promise<string | undefined>
+    audit: { append: (type: 'graph-refused', detail: Record<string, unknown>) => Promise<unknown> }
+  }
 }
 
 export type QueryScope = 'local' | 'mesh'
@@ -121,7 +125,7 @@ export interface KnowledgeStats {
  * gives what one store holding them all gives (docs/knowledge.md).
  */
 export class Knowledge implements Startable {
-  readonly catalog = new GraphCatalog()
+  readonly catalog: GraphCatalog
   readonly store: GraphStore
   readonly transferProtocol: string
   private readonly components: KnowledgeComponents
@@ -143,6 +147,7 @@ export class Knowledge implements Startable {
     const prefix = init.protocolPrefix ?? '/noodle'
     this.transferProtocol = `${prefix}/knowledge/graph/1.0.0`
     this.log = components.logger.forComponent('noodled:knowledge')
+    this.catalog = new GraphCatalog(components.auth)
     const catalog = this.catalog
     this.replicator = new Replicator(components, {
       name: 'graph catalog',
@@ -183,7 +188,8 @@ export class Knowledge implements Startable {
 
   readonly [Symbol.toStringTag] = 'noodled/knowledge'
   readonly [serviceCapabilities]: string[] = ['noodled:knowledge']
-  readonly [serviceDependencies]: string[] = ['noodled:membership']
+  // auth before: its tokens and audit trail are loaded by the time the catalog merges
+  readonly [serviceDependencies]: string[] = ['noodled:membership', 'noodled:auth']
 
   private readonly onChange = (): void => { this.reconcileSoon() }
   private readonly onMember = (evt: CustomEvent<MemberEventView>): void => {
@@ -206,6 +212,8 @@ export class Knowledge implements Startable {
         .then((sent) => { if (sent != null) this.served++ })
         .catch((err) => { this.log.trace('serving a graph to %p failed: %e', connection.remotePeer, err) })
     }), { maxInboundStreams: 16, maxOutboundStreams: 16 })
+    const auth = this.components.auth
+    if (auth != null) this.store.setWriteGuard(async (record) => await auth.authorize('graph/write', `kg:${graphName(record)}`, record, 'graph-write'))
     // what this daemon holds is in its catalog before any peer asks
     const own = this.store.list().flatMap(g => g.signed != null ? [g.signed] : [])
     await this.catalog.merge([...own, ...this.store.replicaVersions()])

@@ -1,11 +1,12 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import oxigraph from 'oxigraph'
 import type { Term } from 'oxigraph'
-import { DaemonProcess, killAll, startDaemonMesh } from '../utils/daemon-process.js'
+import { repoPaths } from '../../lib/repo/paths.js'
+import { DaemonProcess, killAll, runCli, startDaemonMesh } from '../utils/daemon-process.js'
 import { waitFor } from '../utils/wait-for.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 
@@ -270,5 +271,43 @@ describe('knowledge graphs across the mesh (daemon processes)', function () {
     } finally {
       for (const s of servers) s.close()
     }
+  })
+
+  it('in a secure mesh writes a graph only with graph/write on kg:<name>, and every daemon refuses a version written without it', async () => {
+    const repo = (name: string): string => join(dir.path, 'secure', name)
+    const init = await runCli(['--repo', repo('a'), 'init', '--private', '--json'])
+    expect(init.code, init.stderr).to.equal(0)
+    const a = await DaemonProcess.start(repo('a'), ['--log-level', 'warn'])
+    daemons.push(a)
+    const withCap = await a.cli('invite', 'create', '--ttl', '1h', '--can', 'graph/write', '--with', 'kg:notes*')
+    expect(withCap.code, withCap.stderr).to.equal(0)
+    const plain = await a.cli('invite', 'create', '--ttl', '1h')
+    expect((await runCli(['--repo', repo('b'), 'init', '--join', withCap.stdout.trim()])).code).to.equal(0)
+    expect((await runCli(['--repo', repo('c'), 'init', '--join', plain.stdout.trim()])).code).to.equal(0)
+    // c holds the swarm key but checks nothing (its operators removed by hand): a rogue member
+    const cConfig = repoPaths(repo('c')).config
+    const config = JSON.parse(await readFile(cConfig, 'utf8')) as { auth?: { operators: string[] } }
+    await writeFile(cConfig, JSON.stringify({ ...config, auth: { operators: [] } }))
+    const b = await DaemonProcess.start(repo('b'), ['--log-level', 'warn'])
+    const c = await DaemonProcess.start(repo('c'), ['--log-level', 'warn'])
+    daemons.push(b, c)
+    const ttl = join(dir.path, 'secure-notes.ttl')
+    await writeFile(ttl, `<${EX}ada> <${S}name> "Ada" .\n`)
+
+    const ok = await json<{ iri: string }>(b, 'kg', 'add', ttl, '--graph', 'notes')
+    const outside = await b.cli('kg', 'add', ttl, '--graph', 'other')
+    expect(outside.code).to.equal(1)
+    expect(outside.stderr).to.match(/UnauthorizedError: this node holds no token for graph\/write on kg:other/)
+    expect((await json<Array<{ name: string }>>(b, 'kg', 'graphs')).map(g => g.name)).to.deep.equal(['notes'])
+
+    // the rogue writes (its own node checks nothing); the enforcing daemons refuse its version
+    const rogue = await json<{ iri: string }>(c, 'kg', 'add', ttl, '--graph', 'notes')
+    await waitFor(async () => (await json<{ refused: { unauthorized: number } }>(a, 'kg', 'stats')).refused.unauthorized >= 1, { timeoutMs: 30_000, what: 'daemon a to refuse the rogue version' })
+    await waitFor(async () => (await json<Array<{ graph: string }>>(a, 'kg', 'graphs', '--mesh')).some(g => g.graph === ok.iri), { timeoutMs: 30_000, what: 'b\'s graph in a\'s catalog' })
+    const graphs = (await json<Array<{ graph: string }>>(a, 'kg', 'graphs', '--mesh')).map(g => g.graph)
+    expect(graphs).to.include(ok.iri).and.not.to.include(rogue.iri)
+    const audit = JSON.parse((await a.cli('audit', 'ls', '--json')).stdout) as Array<{ type: string, detail: { can?: string, reason?: string } }>
+    expect(audit.some(e => e.type === 'denied' && e.detail.can === 'graph/write')).to.equal(true)
+    expect(audit.some(e => e.type === 'graph-refused' && e.detail.reason === 'unauthorized')).to.equal(true)
   })
 })

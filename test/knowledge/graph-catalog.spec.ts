@@ -40,7 +40,7 @@ describe('the catalog of the mesh\'s graphs', () => {
     const forged = await signGraphVersion(other, { ...v2.record, owner: peerIdFromPrivateKey(other).toString(), graph: `urn:noodle:graph:${peerIdFromPrivateKey(other).toString()}/x` })
     expect((await a.merge([{ record: { ...v2.record, version: 3 }, signature: v2.signature }, { record: { ...forged.record, graph: v2.record.graph }, signature: forged.signature }])).rejected).to.equal(2)
     expect((await a.merge([{ nonsense: true }, { record: { ...v2.record, predicates: 'all' }, signature: v2.signature }])).rejected).to.equal(2)
-    expect(a.refusals).to.deep.equal({ forged: 2, tampered: 0, replayed: 1, malformed: 2 })
+    expect(a.refusals).to.deep.equal({ forged: 2, tampered: 0, replayed: 1, malformed: 2, unauthorized: 0 })
     expect(refused).to.deep.equal(['replayed', 'forged', 'forged', 'malformed', 'malformed'])
     expect(a.get(v1.record.graph)).to.deep.equal(v2)
     // pulls: what a peer lacks, and whether it knows more
@@ -49,6 +49,28 @@ describe('the catalog of the mesh\'s graphs', () => {
     expect(a.behind({ [v1.record.graph]: 3 })).to.equal(true)
     expect(a.behind({ 'urn:noodle:graph:x/y': 1 })).to.equal(true)
     expect(a.behind({ [v1.record.graph]: 2 })).to.equal(false)
+  })
+
+  it('in a secure mesh takes a version only with its owner\'s graph/write on kg:<name>, checked once per version', async () => {
+    const owner = await generateKeyPair('Ed25519')
+    const v1 = await version(owner, 'notes', 1, V1)
+    const asked: Array<{ auth: string | undefined, resource: string, author: string }> = []
+    const catalog = new GraphCatalog({
+      check: async (auth, expect) => {
+        asked.push({ auth, resource: expect.resource, author: expect.author })
+        if (auth !== 'token-for-notes') throw new Error('no capability')
+      }
+    })
+    expect((await catalog.merge([v1])).rejected).to.equal(1)
+    expect(catalog.refusals.unauthorized).to.equal(1)
+    expect((await catalog.merge([{ ...v1, auth: 'token-for-notes' }])).applied).to.have.length(1)
+    expect(catalog.get(v1.record.graph)!.auth).to.equal('token-for-notes')
+    // the same version again is not checked again
+    await catalog.merge([{ ...v1, auth: 'token-for-notes' }])
+    expect(asked).to.deep.equal([
+      { auth: undefined, resource: 'kg:notes', author: v1.record.owner },
+      { auth: 'token-for-notes', resource: 'kg:notes', author: v1.record.owner }
+    ])
   })
 
   it('settles one version signed over two contents (an owner that equivocates) on the same entry everywhere', async () => {
