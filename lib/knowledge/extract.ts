@@ -78,7 +78,7 @@ export function extractionFrom (found: { entities: Array<{ type: EntityType, nam
 /** A mention's text without the sentence's punctuation around it. */
 const clean = (s: string): string => s.replace(/^[\s"'(\[]+|[\s.,;:!?"')\]]+$/g, '')
 
-interface Mention { type: EntityType, name: string, start: number }
+interface Mention { type: EntityType, name: string, start: number, end: number }
 
 /**
  * People, places, organisations, dates and numbers in `text`, and relations
@@ -94,18 +94,22 @@ export function extract (text: string): Extraction {
   for (const sentence of nlp(text).sentences().json({ offset: true }) as Array<{ text: string }>) {
     const doc = nlp(sentence.text)
     const mentions: Mention[] = []
-    const add = (type: EntityType, found: Array<{ text: string, offset: { start: number } }>): void => {
+    // in the order of the calls below: a span taken by an earlier type is not taken again (the
+    // year of "May 3, 1962" is part of a date, not a number of its own)
+    const add = (type: EntityType, found: Array<{ text: string, offset: { start: number, length: number } }>): void => {
       for (const m of found) {
         const name = clean(m.text)
-        if (name === '' || mentions.some(x => x.start === m.offset.start)) continue
-        mentions.push({ type, name, start: m.offset.start })
+        const start = m.offset.start
+        const end = start + m.offset.length
+        if (name === '' || mentions.some(x => start < x.end && x.start < end)) continue
+        mentions.push({ type, name, start, end })
       }
     }
     add('Person', doc.people().json({ offset: true }))
     add('Organization', doc.organizations().json({ offset: true }))
     add('Place', doc.places().json({ offset: true }))
     add('Date', doc.match('#Date+').json({ offset: true }))
-    add('Number', (doc as unknown as { numbers: () => { json: (o: unknown) => Array<{ text: string, offset: { start: number } }> } }).numbers().json({ offset: true }))
+    add('Number', (doc as unknown as { numbers: () => { json: (o: unknown) => Array<{ text: string, offset: { start: number, length: number } }> } }).numbers().json({ offset: true }))
     mentions.sort((a, b) => a.start - b.start)
     for (const m of mentions) {
       const iri = entityIri(m.type, m.name)
