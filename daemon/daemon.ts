@@ -168,7 +168,10 @@ export class Daemon implements ControlTarget {
         members: services.membership.members(),
         services: services.registry.list(),
         modules: await services.modules.list({ signal: timeoutSignal(5_000) }).catch(() => []),
-        graphs: knowledge.list()
+        // the catalog's graphs, whoever owns them, with the members that hold replicas
+        graphs: services.knowledge != null
+          ? services.knowledge.catalog.all().map(({ record: r }) => ({ iri: r.graph, version: r.version, hash: r.hash, quads: r.quads, owner: r.owner, holders: services.knowledge!.holders(r.graph, r.owner) }))
+          : knowledge.list()
       }))
       daemon = new Daemon({ paths, config, node, log, lock, metrics, datastore, blocks, knowledge })
       // watch first: the bootstrapper's first retry warning comes within milliseconds of the start

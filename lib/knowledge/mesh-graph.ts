@@ -11,7 +11,8 @@ export interface MeshSnapshot {
   members: MemberView[]
   services: Array<{ name: string, replicas: number, spec: ServiceSpecView, owners: string[], instances: Array<{ peerId: string, kind: string, healthy: boolean }> }>
   modules: ModuleListView[]
-  graphs: Array<{ iri: string, version: number, hash: string, quads: number }>
+  /** every graph of the mesh (the catalog's, this daemon's own included); `owner` defaults to this daemon */
+  graphs: Array<{ iri: string, version: number, hash: string, quads: number, owner?: string, holders?: string[] }>
   /** this daemon's peer id: graphs here are its own */
   self: string
 }
@@ -81,7 +82,8 @@ export function meshTriples (mesh: MeshSnapshot): string {
   }
   for (const g of mesh.graphs) {
     t(g.iri, RDF_TYPE, iri(`${NOODLE}Graph`))
-    t(g.iri, `${NOODLE}owner`, iri(memberIri(mesh.self)))
+    t(g.iri, `${NOODLE}owner`, iri(memberIri(g.owner ?? mesh.self)))
+    for (const h of g.holders ?? []) t(g.iri, `${NOODLE}heldBy`, iri(memberIri(h)))
     t(g.iri, `${NOODLE}version`, lit(g.version))
     t(g.iri, `${NOODLE}hash`, lit(g.hash))
     t(g.iri, `${NOODLE}quads`, lit(g.quads))
