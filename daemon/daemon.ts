@@ -366,6 +366,6 @@ function knowledgeTarget (store: GraphStore, service: Knowledge, rpc: ServiceCal
     },
     update: async (name, sparql) => await store.update(name, sparql),
     query: async (sparql, options) => await service.query(sparql, options),
-    about: async (nameOrIri) => await store.about(nameOrIri)
+    about: async (nameOrIri, options) => await service.about(nameOrIri, options)
   }
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidRequestError, MethodNotAllowedError } from '../lib/interface/errors.js'
-import type { QueryResult } from '../lib/knowledge/graph-store.js'
+import { csv, resultsJson, tsv } from '../lib/knowledge/results-format.js'
 import type { KnowledgeQueryOptions, KnowledgeQueryResult } from '../lib/knowledge/knowledge.js'
 import type { TermJson } from '../lib/knowledge/store-protocol.js'
 import { readBody } from './api/http.js'
@@ -97,35 +97,4 @@ export function prefers (accept: string, offered: string[]): string | undefined 
     if (found != null) return found
   }
   return undefined
-}
-
-function resultsJson (r: Extract<QueryResult, { kind: 'bindings' | 'boolean' }>): unknown {
-  if (r.kind === 'boolean') return { head: {}, boolean: r.boolean }
-  return { head: { vars: r.vars }, results: { bindings: r.bindings } }
-}
-
-/** SPARQL 1.1 CSV: plain values, quoted when needed (https://www.w3.org/TR/sparql11-results-csv-tsv/#csv). */
-function csv (r: Extract<QueryResult, { kind: 'bindings' | 'boolean' }>): string {
-  if (r.kind === 'boolean') return `_askResult\r\n${String(r.boolean)}\r\n`
-  const field = (t: TermJson | undefined): string => {
-    if (t == null) return ''
-    const v = t.type === 'bnode' ? `_:${t.value}` : t.value
-    return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v
-  }
-  return [r.vars.join(','), ...r.bindings.map(b => r.vars.map(v => field(b[v])).join(','))].join('\r\n') + '\r\n'
-}
-
-/** SPARQL 1.1 TSV: terms in their Turtle form (https://www.w3.org/TR/sparql11-results-csv-tsv/#tsv). */
-function tsv (r: Extract<QueryResult, { kind: 'bindings' | 'boolean' }>): string {
-  if (r.kind === 'boolean') return `?_askResult\n${String(r.boolean)}\n`
-  const esc = (s: string): string => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')
-  const term = (t: TermJson | undefined): string => {
-    if (t == null) return ''
-    if (t.type === 'uri') return `<${t.value}>`
-    if (t.type === 'bnode') return `_:${t.value}`
-    if (t['xml:lang'] != null) return `"${esc(t.value)}"@${t['xml:lang']}`
-    if (t.datatype != null && t.datatype !== 'http://www.w3.org/2001/XMLSchema#string') return `"${esc(t.value)}"^^<${t.datatype}>`
-    return `"${esc(t.value)}"`
-  }
-  return [r.vars.map(v => `?${v}`).join('\t'), ...r.bindings.map(b => r.vars.map(v => term(b[v])).join('\t'))].join('\n') + '\n'
 }

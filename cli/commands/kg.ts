@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import type { AboutView, GraphVersion } from '../../lib/knowledge/graph-store.js'
 import type { KnowledgeQueryResult, MeshGraphView } from '../../lib/knowledge/knowledge.js'
+import { csv, tsv } from '../../lib/knowledge/results-format.js'
 import { parseDurationMs } from '../duration.js'
 import { table } from '../printer.js'
 import { InvalidRequestError } from '../../lib/interface/errors.js'
@@ -55,7 +56,7 @@ export function kgCommand (program: Command, run: CommandRunner): void {
     .requiredOption('--graph <name>', 'the graph (1-64 letters, digits, ".", "_", "-")')
     .option('--format <format>', 'turtle, ntriples, nquads, trig, rdfxml or jsonld', 'turtle')
     .option('--base <iri>', 'base IRI for relative IRIs')
-    .option('--text <text>', 'prose: extract people, places, organisations, dates, numbers and relations (with provenance) instead of reading RDF')
+    .option('--text <text>', 'prose: extract people, places, organisations, dates, numbers, topics and relations (with provenance) instead of reading RDF')
     .option('--source <iri>', 'with --text: the IRI of the item the text comes from')
     .option('--documents <file>', 'prose from a file of documents (- for stdin), JSON Lines: {"text": "...", "source": "<IRI>"} a line; each is one item')
     .option('--analyzer <service>', 'with --text or --documents: a mesh service that finds entities and relations (docs/knowledge.md, "Analyzers") instead of the built-in one')
@@ -119,10 +120,12 @@ export function kgCommand (program: Command, run: CommandRunner): void {
     }))
 
   kg.command('about <name-or-iri>')
-    .description('what this daemon\'s graphs say about an entity (by name, ignoring case, or by IRI), with its sources')
+    .description('what the mesh\'s graphs (--scope local: this daemon\'s) say about an entity (by name, ignoring case, or by IRI), with its sources')
+    .option('--scope <scope>', 'mesh (every graph, fetched from its owner or a replica) or local', 'mesh')
     .option('--json', 'print JSON')
-    .action(run(async (ctx, q: string) => {
-      ctx.print(await ctx.client.kgAbout(q), aboutText)
+    .action(run(async (ctx, q: string, opts: { scope: string }) => {
+      if (opts.scope !== 'local' && opts.scope !== 'mesh') throw new InvalidRequestError(`--scope is local or mesh, not "${opts.scope}"`)
+      ctx.print(await ctx.client.kgAbout(q, { scope: opts.scope }), (v) => aboutText(v) + ((v.sources ?? []).length > 0 ? `\n(incomplete: ${v.sources!.map(s => `${s.graph} of ${s.owner}`).join(', ')} not served in time)` : ''))
     }))
 
   kg.command('query <sparql>')
@@ -132,14 +135,27 @@ export function kgCommand (program: Command, run: CommandRunner): void {
     .option('--offset <n>', 'rows to skip (the next page)')
     .option('--deadline <duration>', 'time limit, e.g. 500ms or 2s (the daemon caps it)')
     .option('--timeout <duration>', 'the same as --deadline')
+    .option('--format <format>', 'table (for people), json (the API\'s answer, as --json), csv or tsv (SPARQL 1.1 CSV/TSV results; CONSTRUCT and DESCRIBE print N-Triples)', 'table')
     .option('--json', 'print JSON')
-    .action(run(async (ctx, sparql: string, opts: { scope: string, limit?: string, offset?: string, timeout?: string, deadline?: string }) => {
+    .action(run(async (ctx, sparql: string, opts: { scope: string, limit?: string, offset?: string, timeout?: string, deadline?: string, format: string }) => {
       if (opts.scope !== 'local' && opts.scope !== 'mesh') throw new InvalidRequestError(`--scope is local or mesh, not "${opts.scope}"`)
+      if (!['table', 'json', 'csv', 'tsv'].includes(opts.format)) throw new InvalidRequestError(`--format is table, json, csv or tsv, not "${opts.format}"`)
       const body: { scope: 'local' | 'mesh', limit?: number, offset?: number, timeoutMs?: number } = { scope: opts.scope }
       if (opts.limit != null) body.limit = Number(opts.limit)
       if (opts.offset != null) body.offset = Number(opts.offset)
       const limit = opts.deadline ?? opts.timeout
       if (limit != null) body.timeoutMs = parseDurationMs(limit, opts.deadline != null ? '--deadline' : '--timeout')
-      ctx.print(await ctx.client.kgQuery(sparql, body), queryText)
+      const result = await ctx.client.kgQuery(sparql, body)
+      if (opts.format === 'json' || ctx.json) {
+        ctx.out(JSON.stringify(result, null, 2))
+      } else if (opts.format === 'csv' || opts.format === 'tsv') {
+        // the bytes a SPARQL client expects, without a trailing line of our own
+        const text = result.kind === 'quads' ? result.nquads : opts.format === 'csv' ? csv(result) : tsv(result)
+        ctx.out(text.replace(/\r?\n$/, ''))
+        const unavailable = result.sources.filter(s => s.status === 'unavailable')
+        if (unavailable.length > 0) ctx.err(`incomplete: ${unavailable.map(s => s.graph).join(', ')} not served in time`)
+      } else {
+        ctx.out(queryText(result))
+      }
     }))
 }

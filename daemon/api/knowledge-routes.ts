@@ -16,7 +16,7 @@ export interface KnowledgeTarget {
   addText(name: string, text: string, options: { source?: string, analyzer?: string }): Promise<GraphVersion & { added: number, item: string, extraction: Extraction }>
   update(name: string, sparql: string): Promise<GraphVersion & { added: number }>
   query(sparql: string, options: KnowledgeQueryOptions): Promise<KnowledgeQueryResult>
-  about(nameOrIri: string): Promise<AboutView>
+  about(nameOrIri: string, options: { scope: 'local' | 'mesh' }): Promise<AboutView>
 }
 
 /** A write of RDF in JSON: `{ data, format, baseIri }`; 16 MiB of RDF text at most. */
@@ -31,7 +31,11 @@ export function knowledgeRoutes (target: KnowledgeTarget): Routes {
       return { body: scope === 'mesh' ? target.meshGraphs() : target.list() }
     },
     [`GET ${p}/kg/stats`]: async () => ({ body: target.stats() }),
-    [`GET ${p}/kg/about`]: async (_req, url) => ({ body: await target.about(url.searchParams.get('q') ?? '') }),
+    [`GET ${p}/kg/about`]: async (_req, url) => {
+      const scope = url.searchParams.get('scope') ?? 'mesh'
+      if (scope !== 'local' && scope !== 'mesh') throw new InvalidRequestError('scope is mesh (the default) or local')
+      return { body: await target.about(url.searchParams.get('q') ?? '', { scope }) }
+    },
     [`POST ${p}/kg/graphs/*`]: async (req, _url, _res, name) => {
       const { data, format, baseIri, text, source, update, analyzer } = await readJson(req, MAX_ADD_BODY)
       if (typeof update === 'string') return { body: await target.update(name, update) }

@@ -346,8 +346,9 @@ export class ApiClient {
   }
 
   /** What this daemon's graphs say about an entity, by name or IRI, with sources. */
-  async kgAbout (nameOrIri: string, options: RequestOptions = {}): Promise<AboutView> {
-    return await this.json('GET', `/kg/about?q=${encodeURIComponent(nameOrIri)}`, undefined, options)
+  async kgAbout (nameOrIri: string, options: RequestOptions & { scope?: 'local' | 'mesh' } = {}): Promise<AboutView & { complete?: boolean, sources?: KnowledgeQueryResult['sources'] }> {
+    const { scope, ...rest } = options
+    return await this.json('GET', `/kg/about?q=${encodeURIComponent(nameOrIri)}${scope != null ? `&scope=${scope}` : ''}`, undefined, rest)
   }
 
   /** SPARQL over this daemon's graphs: one page of the answer, and whether it is complete. */

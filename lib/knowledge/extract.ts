@@ -81,7 +81,7 @@ const clean = (s: string): string => s.replace(/^[\s"'(\[]+|[\s.,;:!?"')\]]+$/g,
 interface Mention { type: EntityType, name: string, start: number, end: number }
 
 /**
- * People, places, organisations, dates and numbers in `text`, and relations
+ * People, places, organisations, dates, numbers and topics in `text`, and relations
  * between them sentence by sentence: within a sentence, its first person or
  * organisation is related to each later entity by the verb before that
  * entity ("Ada worked with Charles" -> work), or, with no verb between, a
@@ -110,6 +110,9 @@ export function extract (text: string): Extraction {
     add('Place', doc.places().json({ offset: true }))
     add('Date', doc.match('#Date+').json({ offset: true }))
     add('Number', (doc as unknown as { numbers: () => { json: (o: unknown) => Array<{ text: string, offset: { start: number, length: number } }> } }).numbers().json({ offset: true }))
+    // topics: what a text is about or on ("a paper about compilers", "worked on the analytical
+    // engine"), a noun phrase no earlier type took
+    add('Topic', doc.match('(about|on|regarding) (the|a|an)? [#Adjective* #Noun+]', 0).json({ offset: true }))
     mentions.sort((a, b) => a.start - b.start)
     for (const m of mentions) {
       const iri = entityIri(m.type, m.name)

@@ -7,7 +7,8 @@ import { graphHash } from './canonical.js'
 import { checkGraphRecord, checkGraphVersion, signGraphVersion, type GraphVersionRecord, type SignedGraphVersion } from './graph-version.js'
 import type { AnalyzerInfo, Extraction } from './extract.js'
 import type { AnalyzerAnswer } from './analyzer-service.js'
-import type { QueryAnswer, StoreRequest, StoreResponse, TermJson } from './store-protocol.js'
+import type { QueryAnswer, StoreRequest, StoreResponse } from './store-protocol.js'
+import { aboutQuery, aboutView, type AboutView } from './about.js'
 
 /** RDF formats a write may come in, by their media types (Oxigraph's names). */
 export const RDF_FORMATS: Record<string, string> = {
@@ -90,18 +91,7 @@ export type QueryResult = QueryAnswer & {
   elapsedMs: number
 }
 
-/** `kg about`: each entity matched, its names, types and sources, and every statement it is in. */
-export interface AboutView {
-  query: string
-  entities: Array<{
-    iri: string
-    names: string[]
-    types: string[]
-    /** what it was derived from (prov:wasDerivedFrom) */
-    sources: string[]
-    facts: Array<{ direction: 'in' | 'out', predicate: string, value: TermJson, graph: string }>
-  }>
-}
+export type { AboutView } from './about.js'
 
 export const DEFAULT_QUERY_TIMEOUT_MS = 10_000
 export const DEFAULT_MAX_ROWS = 10_000
@@ -419,41 +409,10 @@ export class GraphStore {
     this.meshAt = Date.now()
   }
 
-  /**
-   * What the graphs here say about an entity: given by IRI, or by name (any
-   * subject whose schema:name or rdfs:label is `nameOrIri`, ignoring case):
-   * each statement with it as subject or object, the graph it is in, and
-   * the sources it was derived from.
-   */
+  /** What the graphs here say about an entity (about.ts): by IRI, or by name ignoring case. */
   async about (nameOrIri: string, options: { signal?: AbortSignal } = {}): Promise<AboutView> {
-    const q = nameOrIri.trim()
-    if (q === '') throw new InvalidRequestError('about what? give a name or an IRI')
-    const iri = /^<[^<>"{}|^`\\\s]+>$/.test(q) ? q.slice(1, -1) : /^[a-z][a-z0-9+.-]*:[^<>"{}|^`\\\s]+$/i.test(q) ? q : undefined
-    const str = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"`
-    const who = iri != null
-      ? `VALUES ?e { <${iri}> }`
-      : `{ ?e <https://schema.org/name> ?n } UNION { ?e <http://www.w3.org/2000/01/rdf-schema#label> ?n } FILTER(LCASE(STR(?n)) = LCASE(${str(q)}))`
-    const res = await this.query(`SELECT ?e ?dir ?p ?o ?g WHERE { { SELECT DISTINCT ?e WHERE { GRAPH ?any { ${who} } } }
-      { GRAPH ?g { ?e ?p ?o } BIND("out" AS ?dir) } UNION { GRAPH ?g { ?o ?p ?e } BIND("in" AS ?dir) } } ORDER BY ?e ?dir ?p ?o`, { ...options })
-    const view: AboutView = { query: q, entities: [] }
-    if (res.kind !== 'bindings') return view
-    const byEntity = new Map<string, AboutView['entities'][number]>()
-    for (const b of res.bindings) {
-      const e = b.e!.value
-      let entry = byEntity.get(e)
-      if (entry == null) {
-        entry = { iri: e, names: [], types: [], sources: [], facts: [] }
-        byEntity.set(e, entry)
-        view.entities.push(entry)
-      }
-      const p = b.p!.value
-      const o = b.o!
-      if (b.dir!.value === 'out' && (p === 'https://schema.org/name' || p === 'http://www.w3.org/2000/01/rdf-schema#label') && !entry.names.includes(o.value)) entry.names.push(o.value)
-      if (b.dir!.value === 'out' && p === 'http://www.w3.org/1999/02/22-rdf-syntax-ns#type' && !entry.types.includes(o.value)) entry.types.push(o.value)
-      if (b.dir!.value === 'out' && p === 'http://www.w3.org/ns/prov#wasDerivedFrom' && !entry.sources.includes(o.value)) entry.sources.push(o.value)
-      entry.facts.push({ direction: b.dir!.value as 'in' | 'out', predicate: p, value: o, graph: b.g!.value })
-    }
-    return view
+    const q = aboutQuery(nameOrIri)
+    return aboutView(q.query, await this.query(q.sparql, { ...options }))
   }
 
   private async serial<T> (f: () => Promise<T>): Promise<T> {

@@ -15,6 +15,7 @@ import type { GraphStore, QueryResult } from './graph-store.js'
 import { fetchGraph, serveGraph } from './graph-transfer.js'
 import { graphName, type SignedGraphVersion } from './graph-version.js'
 import { graphRelevant, queryPredicates } from './source-selection.js'
+import { aboutQuery, aboutView, type AboutView } from './about.js'
 
 /** Replicas of each graph besides its owner: the members closest to the graph's key. */
 export const DEFAULT_GRAPH_REPLICAS = 2
@@ -319,6 +320,17 @@ export class Knowledge implements Startable {
       }
     }
     throw Object.assign(new GraphUnavailableError(`no daemon served ${graph} version ${entry.record.version}: ${tried.map(t => `${t.peer} (${t.error})`).join(', ') || 'none to ask'}`), { tried })
+  }
+
+  /**
+   * What the graphs say about an entity (about.ts), by default every graph
+   * of the mesh; the answer names the graph of each statement, and whether
+   * every graph needed was there.
+   */
+  async about (nameOrIri: string, options: KnowledgeQueryOptions = {}): Promise<AboutView & Pick<KnowledgeQueryResult, 'scope' | 'complete' | 'sources'>> {
+    const q = aboutQuery(nameOrIri)
+    const res = await this.query(q.sparql, { scope: 'mesh', ...options })
+    return { ...aboutView(q.query, res), scope: res.scope, complete: res.complete, sources: res.sources.filter(s => s.status === 'unavailable') }
   }
 
   /**

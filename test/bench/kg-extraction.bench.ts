@@ -10,7 +10,8 @@ interface Labelled { text: string, entities: Array<{ type: EntityType, name: str
 /**
  * A labelled set: sentences from templates, filled from faker's person
  * names and countries-list's countries and capitals (real places), with
- * organisations, years and amounts made by the templates; each sentence's
+ * organisations, years, amounts and topics (faker's nouns) made by the
+ * templates; each sentence's
  * entities are known because the template put them there. Seeded: every
  * run scores the same sentences.
  */
@@ -30,7 +31,8 @@ export function labelledSet (n = SENTENCES): Labelled[] {
     () => { const p = person(); const q = person(); const c = place(); return { text: `${p} met ${q} in ${c}.`, entities: [{ type: 'Person', name: p }, { type: 'Person', name: q }, { type: 'Place', name: c }] } },
     () => { const o = org(); const c = place(); const y = year(); return { text: `In ${y}, ${o} opened an office in ${c}.`, entities: [{ type: 'Date', name: y }, { type: 'Organization', name: o }, { type: 'Place', name: c }] } },
     () => { const p = person(); const m = month(); const y = year(); return { text: `${p} moved on ${m} 3, ${y}.`, entities: [{ type: 'Person', name: p }, { type: 'Date', name: `${m} 3, ${y}` }] } },
-    () => { const p = person(); const q = person(); const n = String(faker.number.int({ min: 2, max: 900 })); return { text: `${p} paid ${n} dollars to ${q}.`, entities: [{ type: 'Person', name: p }, { type: 'Number', name: n }, { type: 'Person', name: q }] } }
+    () => { const p = person(); const q = person(); const n = String(faker.number.int({ min: 2, max: 900 })); return { text: `${p} paid ${n} dollars to ${q}.`, entities: [{ type: 'Person', name: p }, { type: 'Number', name: n }, { type: 'Person', name: q }] } },
+    () => { const p = person(); const t = faker.hacker.noun(); return { text: `${p} wrote a paper about ${t}.`, entities: [{ type: 'Person', name: p }, { type: 'Topic', name: t }] } }
   ]
   return Array.from({ length: n }, () => faker.helpers.arrayElement(templates)())
 }

@@ -152,6 +152,15 @@ describe('knowledge graphs across the mesh (daemon processes)', function () {
     // the local scope is this daemon's own graphs only, even with the others loaded beside them
     const local = await json<QueryJson>(asker, 'kg', 'query', `${P} SELECT ?c WHERE { ?c s:population ?p }`)
     expect(local.bindings).to.have.length(0)
+
+    // SPARQL 1.1 CSV for scripts, and `kg about` over the mesh: Org 3's statements live in two other daemons' graphs
+    const csvOut = await asker.cli('kg', 'query', `${P} SELECT ?n WHERE { ?c a s:City ; s:name ?n } ORDER BY ?n`, '--scope', 'mesh', '--format', 'csv')
+    expect(csvOut.stdout.trimEnd().split(/\r?\n/)).to.deep.equal(['n', 'Brno', 'Ghent', 'Graz', 'Lyon', 'Porto', 'Turku'])
+    const about = await json<{ entities: Array<{ iri: string, facts: Array<{ graph: string }> }>, complete: boolean }>(asker, 'kg', 'about', 'Org 3')
+    expect(about.complete).to.equal(true)
+    expect(about.entities.map(e => e.iri)).to.deep.equal([`${EX}o3`])
+    expect([...new Set(about.entities[0]!.facts.map(f => f.graph))].sort()).to.deep.equal([`urn:noodle:graph:${mesh.ids[1]!}/orgs`, `urn:noodle:graph:${mesh.ids[2]!}/places`].sort())
+    expect((await json<{ entities: unknown[] }>(asker, 'kg', 'about', 'Org 3', '--scope', 'local')).entities).to.have.length(0)
   })
 
   it('answers a graph from a replica while its owner is SIGKILLed, and says complete: false naming the owner when no holder is left', async () => {

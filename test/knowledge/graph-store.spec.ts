@@ -76,6 +76,27 @@ describe('knowledge store (Oxigraph in a worker, durable in level)', function ()
     expect(remote.message).to.match(/remote context/i)
   })
 
+  it('names where each input format fails to parse (line and column; RDF/XML: what is wrong), and keeps the graph as it was', async () => {
+    const s = await open()
+    const v1 = await s.add('people', PEOPLE)
+    const broken: Record<string, [string, RegExp]> = {
+      turtle: ['@prefix ex: <http://example.org/> .\nex:a ex:b ex:c ;\n  ex:d "open .\n', /line 3/],
+      ntriples: ['<http://example.org/a> <http://example.org/b> <http://example.org/c> .\n<http://example.org/a> <http://example.org/b> bad .\n', /line 2 (column|between columns) \d+/],
+      nquads: ['<http://example.org/a> <http://example.org/b> <http://example.org/c> <http://example.org/g> .\n<http://example.org/a> <http://example.org/b> .\n', /line 2 (column|between columns) \d+/],
+      trig: ['@prefix ex: <http://example.org/> .\nex:g {\n  ex:a ex:b ex:c .\n  ex:a ex:b\n', /line 5 (column|between columns) \d+/],
+      // Oxigraph's RDF/XML parser says what is wrong but not where
+      rdfxml: ['<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n  <rdf:Description rdf:about="http://example.org/a">\n</rdf:RDF>\n', /expected `<\/rdf:Description>`/],
+      jsonld: ['{ "@context": { "name": "https://schema.org/name" }, "@id": "http://example.org/a", "name": ', /line 1 (column|between columns) \d+/]
+    }
+    for (const [format, [text, where]] of Object.entries(broken)) {
+      const err = await rejection(s.add('people', text, { format }))
+      expect(err.name, format).to.equal('RdfSyntaxError')
+      expect(err.message, format).to.match(where)
+      expect(err.message, format).to.include('graph "people"')
+    }
+    expect(s.get('people')).to.include({ version: 1, hash: v1.hash })
+  })
+
   it('signs each version with the owner\'s key, and refuses to load one whose signed record was changed at rest', async () => {
     const key = await generateKeyPair('Ed25519')
     const owner = peerIdFromPrivateKey(key).toString()
