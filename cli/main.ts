@@ -30,7 +30,7 @@ async function main (argv: string[]): Promise<number> {
       return Buffer.concat(chunks)
     },
     ...(process.stderr.isTTY ? { progress: process.stderr } : {})
-  })
+  }, argv)
   try {
     await program.parseAsync(argv)
     return 0
