@@ -154,7 +154,8 @@ function httpPoster (url: string, agent: Agent): Call {
  * `npm run bench:rpc`: two daemon processes (A with the gateway, B hosting
  * `echo` = builtin:echo), 256-byte payloads, 64 calls at a time:
  * (a) mesh RPC from a noodled node in this process (the same code as a
- *     daemon) to B; (b) HTTP client -> A's gateway -> mesh -> B;
+ *     daemon) to B; (b) HTTP client -> A's gateway -> mesh -> B; (x) the
+ *     same to the HTTP echo process (c) registered on B as an external service;
  * baselines in the same run: (l) the physical limit, a length-prefixed echo
  * over one plain TCP connection to another process (raw-tcp.ts); (c) raw
  * Node HTTP keep-alive echo server on loopback (another process), the
@@ -197,6 +198,13 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
 
     const httpServer = await spawnPrinting(['-e', HTTP_ECHO_SERVER])
     children.push(httpServer.proc)
+    // the same echo process as an external service of B: the path every non-wasm service takes
+    const xreg = await b.cli('service', 'register', '--name', 'xecho', '--endpoint', `http://127.0.0.1:${httpServer.line}`)
+    if (xreg.code !== 0) throw new Error(`register: ${xreg.stderr}`)
+    await waitFor(async () => {
+      const res = await a.cli('service', 'resolve', 'xecho', '--json')
+      return res.code === 0 && (JSON.parse(res.stdout) as { instances: Array<{ healthy: boolean }> }).instances.some(i => i.healthy)
+    }, { timeoutMs: 60_000, what: 'daemon A to resolve xecho' })
     const http2Server = await spawnPrinting(['-e', HTTP2_ECHO_SERVER])
     children.push(http2Server.proc)
     const h2 = http2Connect(`http://127.0.0.1:${http2Server.line}`, { maxSessionMemory: 1000 })
@@ -237,6 +245,7 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
       got.rawTcp = await closedLoop(rawTcpCall)
       got.meshRpc = await closedLoop(meshCall)
       got.gateway = await closedLoop(httpPoster(`${gateway}/svc/echo/x`, agentB))
+      got.gatewayExternal = await closedLoop(httpPoster(`${gateway}/svc/xecho/x`, agentB))
       got.rawHttp = await closedLoop(httpPoster(`http://127.0.0.1:${httpServer.line}/`, agentC))
       got.http2 = await closedLoop(http2Call)
       // a stream per request is far from the others: once is enough to show it
@@ -274,6 +283,7 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
     const rawTcp = over('rawTcp')
     const meshRpc = over('meshRpc')
     const gatewayPath = over('gateway')
+    const gatewayExternal = over('gatewayExternal')
     const rawHttp = over('rawHttp')
     const vanillaLibp2p = over('vanillaLibp2p')
     const meshAtHalf = over('meshAtHalf')
@@ -294,6 +304,7 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
       runMs: RUN_MS,
       meshRpc,
       gateway: gatewayPath,
+      gatewayToExternalService: gatewayExternal,
       baselineRawTcpLimit: rawTcp,
       baselineRawHttp: rawHttp,
       baselineHttp2OneSession: http2,
@@ -313,6 +324,7 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
         meshRpcOverRawTcpLimit: ratio(meshRpc.perSec, rawTcp.perSec),
         meshRpcOverRawHttp: ratio(meshRpc.perSec, rawHttp.perSec),
         gatewayOverRawHttp: ratio(gatewayPath.perSec, rawHttp.perSec),
+        gatewayExternalOverGatewayBuiltin: ratio(gatewayExternal.perSec, gatewayPath.perSec),
         meshRpcOverLibp2pStreamPerRequest: ratio(meshRpc.perSec, vanillaLibp2p.perSec)
       },
       goals: {
