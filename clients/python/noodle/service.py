@@ -1,0 +1,232 @@
+"""Python functions as a mesh service.
+
+``serve({"upper": lambda b: b.upper()}, name="text")`` starts an HTTP server
+on loopback, registers it with the local daemon as an external service
+(name, endpoint, an HTTP health check), and answers ``POST /<fn>`` with the
+function's bytes. Any daemon then reaches it: ``noodled call text upper``,
+mesh RPC from another daemon, the gateway's ``POST /svc/text/upper``.
+
+- Each call runs in a thread of its own (up to ``max_concurrency`` at once):
+  one slow call does not hold up the others.
+- The call's deadline arrives in ``x-noodle-timeout-ms``: a function that
+  takes a second argument gets a :class:`Call` with ``deadline`` and
+  ``remaining()``; an answer that comes after the deadline is not sent (the
+  caller has been told DeadlineExceededError already).
+- An exception is answered as the named error the caller sees
+  (``{"error": {"name": type(e).__name__, "message": str(e)}}``).
+- SIGINT or SIGTERM deregisters the service and stops the server; while it
+  runs, a watcher registers it again whenever the daemon does not list it
+  (a daemon restarted on a fresh repo, a deregistration by hand).
+"""
+import inspect
+import json
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Dict, Optional, Union
+
+from .client import Client
+from .errors import DaemonNotRunningError, NoodleError
+
+Function = Union[Callable[[bytes], bytes], Callable[[bytes, "Call"], bytes]]
+
+
+class Call:
+    """One invocation, as a function that asks for it sees it."""
+
+    def __init__(self, service: str, fn: str, timeout_ms: Optional[int]) -> None:
+        self.service = service
+        self.fn = fn
+        #: time.monotonic() at which the caller stops waiting, if it said
+        self.deadline = time.monotonic() + timeout_ms / 1000.0 if timeout_ms else None
+
+    def remaining(self) -> Optional[float]:
+        """Seconds until the deadline (never below 0), or None without one."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+
+def _takes_call(f: Callable[..., bytes]) -> bool:
+    try:
+        params = [p for p in inspect.signature(f).parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return False
+    return len(params) >= 2
+
+
+class Service:
+    """A mesh service made of Python functions.
+
+    >>> svc = Service("text")
+    >>> @svc.function
+    ... def upper(data: bytes) -> bytes:
+    ...     return data.upper()
+    >>> svc.serve()          # blocks until SIGINT/SIGTERM
+    """
+
+    def __init__(self, name: str, functions: Optional[Dict[str, Function]] = None, *, repo: Optional[str] = None,
+                 client: Optional[Client] = None, host: str = "127.0.0.1", port: int = 0, max_concurrency: int = 64,
+                 check_interval: float = 1.0) -> None:
+        self.name = name
+        self.functions: Dict[str, Function] = dict(functions or {})
+        self.client = client or Client(repo=repo)
+        self.host = host
+        self.port = port
+        self.check_interval = check_interval
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._server: Optional[ThreadingHTTPServer] = None
+        self._stop = threading.Event()
+        self._threads: list = []
+        #: times this service was registered with the daemon (the first, and each again)
+        self.registrations = 0
+
+    def function(self, f: Function) -> Function:
+        """Decorator: serve ``f`` under its own name."""
+        self.functions[f.__name__] = f
+        return f
+
+    @property
+    def endpoint(self) -> str:
+        if self._server is None:
+            raise NoodleError("the service is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # ---- lifecycle ---------------------------------------------------------
+
+    def start(self) -> "Service":
+        """Listen, register with the daemon, and keep the registration; returns at once."""
+        if self._server is not None:
+            return self
+        self._server = ThreadingHTTPServer((self.host, self.port), self._handler())
+        self._server.daemon_threads = True
+        serving = threading.Thread(target=self._server.serve_forever, name=f"noodle:{self.name}", daemon=True)
+        serving.start()
+        self._register()
+        watcher = threading.Thread(target=self._watch, name=f"noodle:{self.name}:watch", daemon=True)
+        watcher.start()
+        self._threads = [serving, watcher]
+        return self
+
+    def stop(self) -> None:
+        """Deregister (when the daemon is there to hear it) and stop serving. Idempotent."""
+        if self._server is None:
+            return
+        self._stop.set()
+        try:
+            self.client.service_deregister(self.name)
+        except NoodleError:
+            pass
+        self._server.shutdown()
+        self._server.server_close()
+        self._server = None
+
+    def serve(self) -> None:
+        """start(), then block until SIGINT or SIGTERM (from the main thread), then stop()."""
+        self.start()
+        done = threading.Event()
+
+        def on_signal(signum, frame):  # noqa: ARG001
+            done.set()
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while not done.wait(0.5):
+                pass
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+            self.stop()
+
+    def __enter__(self) -> "Service":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---- the daemon ----------------------------------------------------------
+
+    def _register(self) -> None:
+        self.client.service_register(self.name, self.endpoint, check={"type": "http", "path": "/health", "intervalMs": max(100, int(self.check_interval * 1000))})
+        self.registrations += 1
+
+    def _registered(self) -> bool:
+        endpoint = self.endpoint
+        return any(e.get("name") == self.name and e.get("endpoint") == endpoint for e in self.client.external())
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.check_interval):
+            try:
+                if not self._registered():
+                    self._register()
+            except DaemonNotRunningError:
+                continue  # not back yet: ask again at the next tick
+            except NoodleError:
+                continue
+            except OSError:
+                continue
+
+    # ---- HTTP ------------------------------------------------------------------
+
+    def _handler(self):
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            # keep-alive: the daemon reuses its connections to an endpoint
+            protocol_version = "HTTP/1.1"
+            server_version = "noodle-python/0.1"
+
+            def log_message(self, format, *args):  # noqa: A002
+                pass
+
+            def _answer(self, status: int, body: bytes, content_type: str = "application/octet-stream") -> None:
+                self.send_response(status)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _error(self, status: int, name: str, message: str) -> None:
+                self._answer(status, json.dumps({"error": {"name": name, "message": message}}).encode(), "application/json")
+
+            def do_GET(self):
+                if self.path == "/health":
+                    self._answer(200, b"ok", "text/plain")
+                else:
+                    self._error(404, "NotFoundError", f"no such path: GET {self.path}")
+
+            def do_POST(self):
+                length = int(self.headers.get("content-length") or 0)
+                data = self.rfile.read(length) if length > 0 else b""
+                fn = self.path.lstrip("/").split("?", 1)[0]
+                f = service.functions.get(fn)
+                if f is None:
+                    self._error(404, "NoHandlerError", f'"{service.name}" has no function "{fn}" (it has {", ".join(sorted(service.functions)) or "none"})')
+                    return
+                timeout = self.headers.get("x-noodle-timeout-ms")
+                call = Call(service.name, fn, int(timeout) if timeout and timeout.isdigit() else None)
+                with service._slots:
+                    try:
+                        out = f(data, call) if _takes_call(f) else f(data)  # type: ignore[call-arg]
+                    except Exception as err:  # noqa: BLE001 (every failure is the caller's answer)
+                        name = getattr(err, "name", None) if isinstance(err, NoodleError) else type(err).__name__
+                        self._error(500, str(name or "Error"), str(err.message if isinstance(err, NoodleError) else err))
+                        return
+                if call.deadline is not None and time.monotonic() > call.deadline:
+                    # the caller has its DeadlineExceededError already; this says so to anyone else listening
+                    self._error(504, "DeadlineExceededError", f'"{service.name}/{fn}" answered after its deadline')
+                    return
+                if isinstance(out, str):
+                    out = out.encode()
+                if not isinstance(out, (bytes, bytearray, memoryview)):
+                    self._error(500, "TypeError", f'"{fn}" returned {type(out).__name__}, not bytes')
+                    return
+                self._answer(200, bytes(out))
+
+        return Handler
+
+
+def serve(functions: Dict[str, Function], name: str, repo: Optional[str] = None, **options) -> None:
+    """Serve ``functions`` (name -> callable taking and returning bytes) as the mesh service ``name``
+    until SIGINT or SIGTERM; see :class:`Service` for the options."""
+    Service(name, functions, repo=repo, **options).serve()
