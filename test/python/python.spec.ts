@@ -88,4 +88,19 @@ describe('the Python package (clients/python) against daemon processes', functio
     svc.kill('SIGTERM')
     await new Promise(resolve => svc.once('exit', resolve))
   })
+
+  it('a knowledge extractor in Python (examples/python/analyzer_service.py) is the analyzer of kg add --text on another daemon', async () => {
+    const svc = spawn('python3', [join(ROOT, 'examples/python/analyzer_service.py'), '--repo', daemons[1]!.repo, '--name', 'caps-ner'], { env, stdio: 'inherit' })
+    children.push(svc)
+    const a = daemons[0]!
+    const added = await waitFor(async () => {
+      const res = await a.cli('kg', 'add', '--graph', 'py-notes', '--text', 'Grace Hopper met Alan Turing in London.', '--analyzer', 'caps-ner', '--json')
+      return res.code === 0 ? JSON.parse(res.stdout) as { analyzer: { name: string }, extraction: { entities: Array<{ name: string, type: string }>, relations: unknown[] } } : undefined
+    }, { timeoutMs: 60_000, what: 'the Python analyzer to answer' })
+    expect(added.analyzer.name).to.equal('caps-ner')
+    expect(added.extraction.entities.map(e => `${e.type}:${e.name}`)).to.deep.equal(['Person:Grace Hopper', 'Person:Alan Turing', 'Place:London'])
+    expect(added.extraction.relations).to.have.length(2)
+    svc.kill('SIGTERM')
+    await new Promise(resolve => svc.once('exit', resolve))
+  })
 })

@@ -21,6 +21,7 @@ mesh RPC from another daemon, the gateway's ``POST /svc/text/upper``.
 import inspect
 import json
 import signal
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +45,17 @@ class Call:
     def remaining(self) -> Optional[float]:
         """Seconds until the deadline (never below 0), or None without one."""
         return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # a daemon that restarts drops its idle keep-alive connections: not worth a traceback
+        err = sys.exc_info()[1]
+        if isinstance(err, (ConnectionResetError, BrokenPipeError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def _takes_call(f: Callable[..., bytes]) -> bool:
@@ -74,7 +86,7 @@ class Service:
         self.port = port
         self.check_interval = check_interval
         self._slots = threading.BoundedSemaphore(max_concurrency)
-        self._server: Optional[ThreadingHTTPServer] = None
+        self._server: Optional[_Server] = None
         self._stop = threading.Event()
         self._threads: list = []
         #: times this service was registered with the daemon (the first, and each again)
@@ -98,8 +110,7 @@ class Service:
         """Listen, register with the daemon, and keep the registration; returns at once."""
         if self._server is not None:
             return self
-        self._server = ThreadingHTTPServer((self.host, self.port), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server((self.host, self.port), self._handler())
         serving = threading.Thread(target=self._server.serve_forever, name=f"noodle:{self.name}", daemon=True)
         serving.start()
         self._register()
