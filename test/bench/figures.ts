@@ -81,6 +81,11 @@ const PAIRS: Record<string, (r: Record<string, unknown>) => Pair[]> = {
     [`federated ${q} over ${num(r, 'federated.daemons') ?? '?'} daemons (warm), p95`, 'us', `federated.queries.${q}.warm.p95Us`, 'one in-process store holding every graph, p95', `federated.queries.${q}.singleStore.p95Us`, 'lower'] as Pair,
     [`federated ${q}, cold: the graphs it needs shipped to the asker`, 'ms', `federated.queries.${q}.coldMs`, 'Oxigraph loading the same graphs in this thread', `federated.queries.${q}.baselineBulkLoadOfShippedMs`, 'lower'] as Pair
   ])),
+  python: () => [
+    ['Python echo service through the mesh', 'calls/s', 'meshRpcToPython.perSec', 'the same Python server called directly (HTTP keep-alive)', 'baselinePythonDirect.perSec', 'higher'],
+    ['Python echo service through the gateway', 'calls/s', 'gatewayToPython.perSec', 'the same Python server called directly (HTTP keep-alive)', 'baselinePythonDirect.perSec', 'higher'],
+    ['Python echo service through the mesh, p99', 'us', 'meshRpcToPython.p99Us', 'the same Python server called directly, p99', 'baselinePythonDirect.p99Us', 'lower']
+  ],
   'control-api': () => [
     ['GET /health p50', 'us', 'health.noodled.p50Us', 'raw Node HTTP server', 'health.baselineRawNodeHttp.p50Us', 'lower'],
     ['GET /health p99', 'us', 'health.noodled.p99Us', 'raw Node HTTP server', 'health.baselineRawNodeHttp.p99Us', 'lower'],

@@ -9,6 +9,7 @@ import { writeFiguresDoc } from '../../simulations/harness/figures-doc.js'
 import { machineInfo } from '../../simulations/harness/machine.js'
 import { modulesBench } from './modules.bench.js'
 import { placementBench } from './placement.bench.js'
+import { pythonBench } from './python.bench.js'
 import { registryBench } from './registry.bench.js'
 import { rpcBench } from './rpc.bench.js'
 import { runtimeBench } from './runtime.bench.js'
@@ -25,6 +26,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   kg: kgBench,
   modules: modulesBench,
   placement: placementBench,
+  python: pythonBench,
   registry: registryBench,
   rpc: rpcBench,
   runtime: runtimeBench

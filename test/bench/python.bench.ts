@@ -1,0 +1,132 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { Agent, request } from 'node:http'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ApiClient } from '../../lib/client/api-client.js'
+import { createNode } from '../../lib/node/index.js'
+import { repoPaths } from '../../lib/repo/paths.js'
+import { DaemonProcess, killAll } from '../utils/daemon-process.js'
+import { tmpDir } from '../utils/tmp-repo.js'
+import { waitFor } from '../utils/wait-for.js'
+import { acrossRounds, summarise, type LatencyStats } from './stats.js'
+
+const PAYLOAD = new Uint8Array(256).fill(0x61)
+const CONCURRENCY = 64
+const WARMUP_MS = 1_000
+const RUN_MS = 3_000
+const ROUNDS = 3
+const PACKAGE = fileURLToPath(new URL('../../../clients/python', import.meta.url))
+
+type Call = () => Promise<void>
+
+async function closedLoop (call: Call): Promise<LatencyStats> {
+  const samples: number[] = []
+  let measuring = false
+  let stop = false
+  const worker = async (): Promise<void> => {
+    while (!stop) {
+      const t0 = performance.now()
+      await call()
+      if (measuring) samples.push((performance.now() - t0) * 1000)
+    }
+  }
+  const workers = Array.from({ length: CONCURRENCY }, async () => await worker())
+  await new Promise(resolve => setTimeout(resolve, WARMUP_MS))
+  measuring = true
+  const started = performance.now()
+  await new Promise(resolve => setTimeout(resolve, RUN_MS))
+  measuring = false
+  const wall = performance.now() - started
+  stop = true
+  await Promise.all(workers)
+  return summarise(samples, wall)
+}
+
+function httpPoster (url: string, agent: Agent): Call {
+  const { hostname, port, pathname } = new URL(url)
+  return async () => await new Promise<void>((resolve, reject) => {
+    const req = request({ hostname, port, path: pathname, method: 'POST', agent, headers: { 'content-length': PAYLOAD.byteLength } }, (res) => {
+      let n = 0
+      res.on('data', (c: Buffer) => { n += c.length })
+      res.on('end', () => { res.statusCode === 200 && n === PAYLOAD.byteLength ? resolve() : reject(new Error(`HTTP ${res.statusCode} (${n} bytes)`)) })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(PAYLOAD)
+  })
+}
+
+/**
+ * `npm run bench:python`: a Python echo service (the `noodle` package's
+ * serve(), Python's ThreadingHTTPServer) registered on daemon B; calls per
+ * second and p50/p99, 64 in flight, 256 B, through the mesh (mesh RPC from
+ * a node in this process) and through daemon A's gateway, beside the same
+ * Python server called directly over HTTP keep-alive in the same run.
+ * Rounds interleaved; the median round reported.
+ */
+export async function pythonBench (): Promise<Record<string, unknown>> {
+  const version = spawnSync('python3', ['--version'], { encoding: 'utf8' })
+  if (version.status !== 0) return { name: 'python', skipped: 'python3 is not installed' }
+  const dir = await tmpDir()
+  const daemons: DaemonProcess[] = []
+  let py: ChildProcess | undefined
+  const closers: Array<() => Promise<void>> = []
+  try {
+    const a = await DaemonProcess.start(join(dir.path, 'a'), ['--log-level', 'warn', '--gateway', '127.0.0.1:0'])
+    daemons.push(a)
+    const boot = (await a.id()).addrs[0]!
+    const b = await DaemonProcess.start(join(dir.path, 'b'), ['--log-level', 'warn', '--bootstrap', boot])
+    daemons.push(b)
+    py = spawn('python3', ['-c', `import noodle; noodle.serve({'echo': lambda b: b}, name='pyecho', repo=${JSON.stringify(b.repo)})`], { env: { ...process.env, PYTHONPATH: PACKAGE }, stdio: 'inherit' })
+    const bApi = new ApiClient({ socketPath: repoPaths(b.repo).apiSocket, repo: b.repo })
+    const endpoint = await waitFor(async () => (await bApi.externalServices()).find(e => e.name === 'pyecho')?.endpoint, { timeoutMs: 30_000, what: 'the Python service to register' })
+    const gateway = /gateway: +(http:\/\/\S+)/.exec(a.stdout)![1]!
+    const client = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], profile: 'local', bootstrap: [boot] })
+    closers.push(async () => { await client.stop() })
+    await waitFor(async () => (await client.services.registry.resolve('pyecho', { signal: AbortSignal.timeout(5_000) }).catch(() => undefined))?.instances.some(i => i.healthy) === true,
+      { timeoutMs: 60_000, what: 'the bench node to resolve pyecho' })
+    const meshCall: Call = async () => {
+      const res = await client.services.rpc.call('pyecho', 'echo', PAYLOAD)
+      if (res.payload.byteLength !== PAYLOAD.byteLength) throw new Error('short answer')
+    }
+    const agentDirect = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+    const agentGateway = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+    closers.push(async () => { agentDirect.destroy(); agentGateway.destroy() })
+    const rounds: Array<Record<string, LatencyStats>> = []
+    for (let r = 0; r < ROUNDS; r++) {
+      process.stderr.write(`python round ${r + 1}/${ROUNDS}\n`)
+      rounds.push({
+        direct: await closedLoop(httpPoster(`${endpoint}/echo`, agentDirect)),
+        mesh: await closedLoop(meshCall),
+        gateway: await closedLoop(httpPoster(`${gateway}/svc/pyecho/echo`, agentGateway))
+      })
+    }
+    const over = (k: string): ReturnType<typeof acrossRounds> => acrossRounds(rounds.map(r => r[k]!))
+    const direct = over('direct')
+    const mesh = over('mesh')
+    const gatewayPath = over('gateway')
+    const ratio = (x: number, y: number): number => Math.round((x / y) * 100) / 100
+    return {
+      name: 'python',
+      python: version.stdout.trim() || version.stderr.trim(),
+      payloadBytes: PAYLOAD.byteLength,
+      concurrency: CONCURRENCY,
+      rounds: ROUNDS,
+      meshRpcToPython: mesh,
+      gatewayToPython: gatewayPath,
+      baselinePythonDirect: direct,
+      ratios: { meshOverDirect: ratio(mesh.perSec, direct.perSec), gatewayOverDirect: ratio(gatewayPath.perSec, direct.perSec) },
+      goals: {
+        meshAtLeastHalfOfDirect: { target: '>= 0.5 (calls/s through the mesh over the same Python server called directly)', value: ratio(mesh.perSec, direct.perSec), met: mesh.perSec / direct.perSec >= 0.5 }
+      }
+    }
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => {})
+    if (py != null && py.exitCode == null) {
+      py.kill('SIGTERM')
+      await new Promise(resolve => { py!.once('exit', resolve); setTimeout(resolve, 5_000).unref() })
+    }
+    await killAll(daemons)
+    await dir.cleanup()
+  }
+}
