@@ -18,15 +18,10 @@ import { PEER_STORE_PREFIX } from '../lib/repo/constants.js'
 import { repoPaths, type RepoPaths } from '../lib/repo/paths.js'
 import { VERSION } from '../lib/version.js'
 import { ApiServer, checkSocketPath } from './api/server.js'
-import { controlRoutes, type ControlTarget } from './api/routes.js'
-import { membershipRoutes } from './api/membership-routes.js'
-import { registryRoutes } from './api/registry-routes.js'
-import { rpcRoutes } from './api/rpc-routes.js'
-import { moduleRoutes } from './api/module-routes.js'
+import type { ControlTarget } from './api/routes.js'
+import { apiRoutes } from './api/all-routes.js'
 import { DEFAULT_POLICY } from '../lib/runtime/grants.js'
-import { authRoutes } from './api/auth-routes.js'
-import { runtimeRoutes } from './api/runtime-routes.js'
-import { knowledgeRoutes, type KnowledgeTarget } from './api/knowledge-routes.js'
+import type { KnowledgeTarget } from './api/knowledge-routes.js'
 import type { Knowledge } from '../lib/knowledge/knowledge.js'
 import { analyzeWith, type ServiceCaller } from '../lib/knowledge/analyzer-service.js'
 import { defaultLogger } from '@libp2p/logger'
@@ -87,7 +82,16 @@ export class Daemon implements ControlTarget {
     this.knowledge = parts.knowledge
     this.cleaned = parts.lock.cleaned
     this.metricsState = parts.metrics
-    this.api = new ApiServer({ ...controlRoutes(this), ...membershipRoutes(parts.node.services.membership), ...registryRoutes(parts.node.services.registry), ...rpcRoutes(parts.node.services.rpc), ...moduleRoutes(parts.node.services.modules), ...runtimeRoutes(parts.node.services.runtime), ...authRoutes(parts.node.services.auth), ...knowledgeRoutes(knowledgeTarget(parts.knowledge, parts.node.services.knowledge!, parts.node.services.rpc)) }, parts.log)
+    this.api = new ApiServer(apiRoutes({
+      control: this,
+      membership: parts.node.services.membership,
+      registry: parts.node.services.registry,
+      rpc: parts.node.services.rpc,
+      modules: parts.node.services.modules,
+      runtime: parts.node.services.runtime,
+      auth: parts.node.services.auth,
+      knowledge: knowledgeTarget(parts.knowledge, parts.node.services.knowledge!, parts.node.services.rpc)
+    }), parts.log)
     this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
   }
 
