@@ -6,8 +6,9 @@ on loopback, registers it with the local daemon as an external service
 function's bytes. Any daemon then reaches it: ``noodled call text upper``,
 mesh RPC from another daemon, the gateway's ``POST /svc/text/upper``.
 
-- Each call runs in a thread of its own (up to ``max_concurrency`` at once):
-  one slow call does not hold up the others.
+- Each call runs in a worker thread (up to ``max_concurrency`` at once), the
+  HTTP itself in one asyncio thread (_http.py): one slow call does not hold
+  up the others.
 - The call's deadline arrives in ``x-noodle-timeout-ms``: a function that
   takes a second argument gets a :class:`Call` with ``deadline`` and
   ``remaining()``; an answer that comes after the deadline is not sent (the
@@ -21,12 +22,11 @@ mesh RPC from another daemon, the gateway's ``POST /svc/text/upper``.
 import inspect
 import json
 import signal
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Dict, Optional, Union
+from typing import Callable, Dict, Optional, Tuple, Union
 
+from ._http import FunctionServer
 from .client import Client
 from .errors import DaemonNotRunningError, NoodleError
 
@@ -45,17 +45,6 @@ class Call:
     def remaining(self) -> Optional[float]:
         """Seconds until the deadline (never below 0), or None without one."""
         return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address) -> None:
-        # a daemon that restarts drops its idle keep-alive connections: not worth a traceback
-        err = sys.exc_info()[1]
-        if isinstance(err, (ConnectionResetError, BrokenPipeError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
 
 
 def _takes_call(f: Callable[..., bytes]) -> bool:
@@ -85,8 +74,8 @@ class Service:
         self.host = host
         self.port = port
         self.check_interval = check_interval
-        self._slots = threading.BoundedSemaphore(max_concurrency)
-        self._server: Optional[_Server] = None
+        self.max_concurrency = max_concurrency
+        self._server: Optional[FunctionServer] = None
         self._stop = threading.Event()
         self._threads: list = []
         #: times this service was registered with the daemon (the first, and each again)
@@ -101,7 +90,7 @@ class Service:
     def endpoint(self) -> str:
         if self._server is None:
             raise NoodleError("the service is not started")
-        host, port = self._server.server_address[:2]
+        host, port = self._server.address
         return f"http://{host}:{port}"
 
     # ---- lifecycle ---------------------------------------------------------
@@ -110,13 +99,11 @@ class Service:
         """Listen, register with the daemon, and keep the registration; returns at once."""
         if self._server is not None:
             return self
-        self._server = _Server((self.host, self.port), self._handler())
-        serving = threading.Thread(target=self._server.serve_forever, name=f"noodle:{self.name}", daemon=True)
-        serving.start()
+        self._server = FunctionServer(self.host, self.port, self._dispatch, self.max_concurrency)
         self._register()
         watcher = threading.Thread(target=self._watch, name=f"noodle:{self.name}:watch", daemon=True)
         watcher.start()
-        self._threads = [serving, watcher]
+        self._threads = [watcher]
         return self
 
     def stop(self) -> None:
@@ -128,8 +115,7 @@ class Service:
             self.client.service_deregister(self.name)
         except NoodleError:
             pass
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
         self._server = None
 
     def serve(self) -> None:
@@ -179,62 +165,36 @@ class Service:
 
     # ---- HTTP ------------------------------------------------------------------
 
-    def _handler(self):
-        service = self
+    @staticmethod
+    def _error(status: int, name: str, message: str) -> Tuple[int, str, bytes]:
+        return status, "application/json", json.dumps({"error": {"name": name, "message": message}}).encode()
 
-        class Handler(BaseHTTPRequestHandler):
-            # keep-alive: the daemon reuses its connections to an endpoint
-            protocol_version = "HTTP/1.1"
-            server_version = "noodle-python/0.1"
-
-            def log_message(self, format, *args):  # noqa: A002
-                pass
-
-            def _answer(self, status: int, body: bytes, content_type: str = "application/octet-stream") -> None:
-                self.send_response(status)
-                self.send_header("content-type", content_type)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _error(self, status: int, name: str, message: str) -> None:
-                self._answer(status, json.dumps({"error": {"name": name, "message": message}}).encode(), "application/json")
-
-            def do_GET(self):
-                if self.path == "/health":
-                    self._answer(200, b"ok", "text/plain")
-                else:
-                    self._error(404, "NotFoundError", f"no such path: GET {self.path}")
-
-            def do_POST(self):
-                length = int(self.headers.get("content-length") or 0)
-                data = self.rfile.read(length) if length > 0 else b""
-                fn = self.path.lstrip("/").split("?", 1)[0]
-                f = service.functions.get(fn)
-                if f is None:
-                    self._error(404, "NoHandlerError", f'"{service.name}" has no function "{fn}" (it has {", ".join(sorted(service.functions)) or "none"})')
-                    return
-                timeout = self.headers.get("x-noodle-timeout-ms")
-                call = Call(service.name, fn, int(timeout) if timeout and timeout.isdigit() else None)
-                with service._slots:
-                    try:
-                        out = f(data, call) if _takes_call(f) else f(data)  # type: ignore[call-arg]
-                    except Exception as err:  # noqa: BLE001 (every failure is the caller's answer)
-                        name = getattr(err, "name", None) if isinstance(err, NoodleError) else type(err).__name__
-                        self._error(500, str(name or "Error"), str(err.message if isinstance(err, NoodleError) else err))
-                        return
-                if call.deadline is not None and time.monotonic() > call.deadline:
-                    # the caller has its DeadlineExceededError already; this says so to anyone else listening
-                    self._error(504, "DeadlineExceededError", f'"{service.name}/{fn}" answered after its deadline')
-                    return
-                if isinstance(out, str):
-                    out = out.encode()
-                if not isinstance(out, (bytes, bytearray, memoryview)):
-                    self._error(500, "TypeError", f'"{fn}" returned {type(out).__name__}, not bytes')
-                    return
-                self._answer(200, bytes(out))
-
-        return Handler
+    def _dispatch(self, method: str, path: str, headers: Dict[str, str], data: bytes) -> Tuple[int, str, bytes]:
+        """One request, in a worker thread: the health check, or a function's answer."""
+        if method == "GET" and path == "/health":
+            return 200, "text/plain", b"ok"
+        if method != "POST":
+            return self._error(404, "NotFoundError", f"no such path: {method} {path}")
+        fn = path.lstrip("/").split("?", 1)[0]
+        f = self.functions.get(fn)
+        if f is None:
+            return self._error(404, "NoHandlerError", f'"{self.name}" has no function "{fn}" (it has {", ".join(sorted(self.functions)) or "none"})')
+        timeout = headers.get("x-noodle-timeout-ms")
+        call = Call(self.name, fn, int(timeout) if timeout and timeout.isdigit() else None)
+        try:
+            out = f(data, call) if _takes_call(f) else f(data)  # type: ignore[call-arg]
+        except Exception as err:  # noqa: BLE001 (every failure is the caller's answer)
+            if isinstance(err, NoodleError):
+                return self._error(500, err.name, err.message)
+            return self._error(500, type(err).__name__, str(err))
+        if call.deadline is not None and time.monotonic() > call.deadline:
+            # the caller has its DeadlineExceededError already; this says so to anyone else listening
+            return self._error(504, "DeadlineExceededError", f'"{self.name}/{fn}" answered after its deadline')
+        if isinstance(out, str):
+            out = out.encode()
+        if not isinstance(out, (bytes, bytearray, memoryview)):
+            return self._error(500, "TypeError", f'"{fn}" returned {type(out).__name__}, not bytes')
+        return 200, "application/octet-stream", bytes(out)
 
 
 def serve(functions: Dict[str, Function], name: str, repo: Optional[str] = None, **options) -> None:

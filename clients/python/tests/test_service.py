@@ -88,7 +88,9 @@ class PythonService(unittest.TestCase):
         before = self.svc.registrations
         b.service_deregister(self.name)
         until("the watcher to register the service again", lambda: self.svc.registrations > before and any(e["name"] == self.name for e in b.external()))
-        self.assertEqual(self.a.call(self.name, "upper", b"back"), b"BACK")
+        # the other daemon hears of it again through the mesh (the other tests call from there too)
+        until("daemon A to resolve it again", lambda: any(i["healthy"] for i in self.a.service_resolve(self.name)["instances"]))
+        self.assertEqual(until("a call from daemon A", lambda: self.a.call(self.name, "upper", b"back")), b"BACK")
 
 
 @needs_daemons
