@@ -34,7 +34,7 @@ describe('the Python package (clients/python) against daemon processes', functio
       this.skip()
     }
     dir = await tmpDir()
-    const mesh = await startDaemonMesh(join(dir.path, 'mesh'), 2, ['--gateway', '127.0.0.1:0'])
+    const mesh = await startDaemonMesh(join(dir.path, 'mesh'), 2, ['--gateway', '127.0.0.1:0', '--api', '127.0.0.1:0'])
     daemons = mesh.daemons
     site = join(dir.path, 'site')
     env = {
@@ -44,6 +44,7 @@ describe('the Python package (clients/python) against daemon processes', functio
       NOODLE_TEST_REPO_A: daemons[0]!.repo,
       NOODLE_TEST_REPO_B: daemons[1]!.repo,
       NOODLE_TEST_GATEWAY: /gateway: +(http:\/\/\S+)/.exec(daemons[0]!.stdout)![1]!,
+      NOODLE_TEST_API_URL: /api tcp: +(http:\/\/\S+)/.exec(daemons[0]!.stdout)![1]!,
       NOODLE_TEST_EXAMPLES: join(ROOT, 'examples/modules')
     }
   })

@@ -7,7 +7,7 @@ import uuid
 
 import noodle
 
-from .daemons import EXAMPLES, REPO_A, REPO_B, needs_daemons
+from .daemons import API_URL, EXAMPLES, REPO_A, REPO_B, needs_daemons
 
 
 def until(what, predicate, timeout=30.0):
@@ -65,6 +65,15 @@ class ClientAgainstDaemons(unittest.TestCase):
         reader.join(10)
         self.assertEqual(len(first), 1)
         self.assertIn("type", first[0])
+
+    @unittest.skipUnless(API_URL, "no TCP control API")
+    def test_the_tcp_api_with_its_token(self):
+        # the token comes from the repo's api.token, as for the CLI
+        tcp = noodle.Client(repo=REPO_A, api_url=API_URL)
+        self.assertEqual(tcp.status()["peerId"], self.a.status()["peerId"])
+        with self.assertRaises(noodle.UnauthenticatedError) as caught:
+            noodle.Client(api_url=API_URL, token="not-the-token").status()
+        self.assertEqual(caught.exception.status, 401)
 
     def test_call_across_the_mesh_and_named_errors(self):
         name = f"echo-{uuid.uuid4().hex[:8]}"
