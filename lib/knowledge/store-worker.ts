@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads'
 import oxigraph from 'oxigraph'
 import type { Quad, Term } from 'oxigraph'
-import { canonicalNTriples, graphHash, skolemise } from './canonical.js'
+import { canonicalNTriples, graphHash, predicatesOf, skolemise } from './canonical.js'
 import { MAX_SUMMARY_PREDICATES, type QueryAnswer, type StoreRequest, type StoreResponse, type TermJson } from './store-protocol.js'
 
 /**
@@ -43,17 +43,10 @@ function termJson (t: Term): TermJson {
   return { type: 'literal', value: String(t.value) }
 }
 
-/** The distinct predicates of a graph, sorted; undefined past MAX_SUMMARY_PREDICATES (graph-version.ts). */
-function graphPredicates (graph: string): string[] | undefined {
-  const rows = store.query(`SELECT DISTINCT ?p WHERE { GRAPH <${graph}> { ?s ?p ?o } } LIMIT ${MAX_SUMMARY_PREDICATES + 1}`) as Array<Map<string, Term>>
-  if (rows.length > MAX_SUMMARY_PREDICATES) return undefined
-  return rows.map(r => r.get('p')!.value).sort()
-}
-
 /** A written graph's new content, its hash and its summary. */
 function outcome (graph: string, added: number): { canonical: string, hash: string, added: number, predicates?: string[] } {
   const canonical = graphTriples(graph)
-  const predicates = graphPredicates(graph)
+  const predicates = predicatesOf(canonical, MAX_SUMMARY_PREDICATES)
   return { canonical, hash: graphHash(canonical), added, ...(predicates != null ? { predicates } : {}) }
 }
 

@@ -3,7 +3,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'chai'
-import { graphHash } from '../../lib/knowledge/canonical.js'
+import { graphHash, predicatesOf } from '../../lib/knowledge/canonical.js'
 import { GraphCatalog } from '../../lib/knowledge/graph-catalog.js'
 import { GraphStore } from '../../lib/knowledge/graph-store.js'
 import { signGraphVersion, type SignedGraphVersion } from '../../lib/knowledge/graph-version.js'
@@ -123,6 +123,14 @@ describe('replicas of other daemons\' graphs in the knowledge store', function (
 })
 
 describe('source selection for mesh queries', () => {
+  it('summarises a graph by the predicates of its canonical lines, or as "any" past the limit or for a line it cannot read', () => {
+    const canonical = '<http://e/a> <https://schema.org/name> "a > <b" .\n<http://e/a> <https://schema.org/knows> <http://e/b> .\n<http://e/b> <https://schema.org/name> "b" .\n'
+    expect(predicatesOf(canonical, 256)).to.deep.equal(['https://schema.org/knows', 'https://schema.org/name'])
+    expect(predicatesOf(canonical, 1)).to.equal(undefined)
+    expect(predicatesOf('', 256)).to.deep.equal([])
+    expect(predicatesOf('<< <http://e/a> <http://e/p> <http://e/b> >> <http://e/q> "x" .\n', 256)).to.equal(undefined)
+  })
+
   it('names the predicates a query can match, or "all" where its text cannot say', () => {
     const S = 'PREFIX s: <https://schema.org/> '
     expect([...queryPredicates(`${S} SELECT * WHERE { ?p s:name ?n ; s:worksFor/s:location ?c OPTIONAL { ?c s:name ?cn } FILTER NOT EXISTS { ?p s:knows ?q } }`) as Set<string>].sort())
