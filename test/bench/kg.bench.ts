@@ -45,7 +45,7 @@ const QUERIES: Record<string, string> = {
   aggregate: 'SELECT ?city (COUNT(?p) AS ?n) WHERE { ?p <https://schema.org/worksFor> ?o . ?o <https://schema.org/location> <http://example.org/city/3> . ?o <https://schema.org/location> ?city } GROUP BY ?city'
 }
 
-/** p50 of an empty message to a worker thread and back, this machine, now: the cost of being off the event loop. */
+/** p50 of an empty message to a worker thread and back, on the host the bench runs on, in the same run: the cost of being off the event loop. */
 async function workerRoundTripP50Us (): Promise<number> {
   const worker = new Worker('const { parentPort } = require(\'node:worker_threads\'); parentPort.on(\'message\', (m) => parentPort.postMessage(m))', { eval: true })
   try {
