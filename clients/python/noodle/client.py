@@ -12,12 +12,16 @@ import http.client
 import json
 import os
 import socket
+import threading
+import time
 from typing import Any, Dict, Iterator, List, Optional, Union
 from urllib.parse import quote, urlencode, urlparse
 
 from .errors import DaemonNotRunningError, NoodleError, error_for
 
 API_PREFIX = "/api/v1"
+#: a connection idle longer than this is not used again (the daemon closes idle ones after 1 s)
+REUSE_IDLE_S = 0.5
 Json = Any
 
 
@@ -54,6 +58,7 @@ class Client:
         self.api_url = api_url
         self.timeout = timeout
         self._token = token
+        self._local = threading.local()
         if api_url is not None and token is None:
             self._token = os.environ.get("NOODLE_API_TOKEN") or self._read_token()
 
@@ -63,6 +68,18 @@ class Client:
                 return f.read().strip()
         except OSError:
             return None
+
+    def close(self) -> None:
+        """Close the connection this thread keeps to the daemon, if any (a later request opens one)."""
+        cached = self._local.__dict__.pop("conn", None)
+        if cached is not None:
+            cached[0].close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @property
     def socket_path(self) -> str:
@@ -76,29 +93,50 @@ class Client:
         u = urlparse(self.api_url)
         return http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port or 80, timeout=timeout)
 
-    def _open(self, method: str, path: str, body: Optional[bytes], timeout: Optional[float]) -> http.client.HTTPResponse:
-        conn = self._connection(timeout)
+    def _open(self, method: str, path: str, body: Optional[bytes], timeout: Optional[float], reuse: bool = False) -> http.client.HTTPResponse:
         headers = {"accept": "application/json"}
         if body is not None:
             headers["content-type"] = "application/json"
         if self.api_url is not None and self._token:
             headers["authorization"] = f"Bearer {self._token}"
+        # a connection this thread used moments ago is used again (the daemon keeps an idle one open
+        # for 1 s); if the daemon closed it just then, it read nothing from it: once more on a new one
+        cached = self._local.__dict__.pop("conn", None) if reuse else None
+        if cached is not None and (time.monotonic() - cached[1] > REUSE_IDLE_S or cached[0].timeout != timeout):
+            cached[0].close()
+            cached = None
+        conn = cached[0] if cached is not None else self._connection(timeout)
         try:
             conn.request(method, API_PREFIX + path, body=body, headers=headers)
-            return conn.getresponse()
-        except (FileNotFoundError, ConnectionRefusedError) as err:
+            res = conn.getresponse()
+            res._noodle_conn = conn  # type: ignore[attr-defined]
+            return res
+        except OSError as err:  # RemoteDisconnected is a ConnectionResetError, an OSError too
             conn.close()
-            where = self.api_url or self.repo
-            raise DaemonNotRunningError(f"daemon not running at {where}; start it with `noodled start --repo {self.repo}` ({err})") from None
+            if isinstance(err, (FileNotFoundError, ConnectionRefusedError)):
+                where = self.api_url or self.repo
+                raise DaemonNotRunningError(f"daemon not running at {where}; start it with `noodled start --repo {self.repo}` ({err})") from None
+            # a timeout is not retried: the daemon may be working on the request
+            if cached is None or isinstance(err, TimeoutError):
+                raise
+            return self._open(method, path, body, timeout)
+
+    def _keep(self, res: http.client.HTTPResponse, timeout: Optional[float]) -> None:
+        """After a whole answer: keep its connection for this thread's next request, unless it is closing."""
+        conn = getattr(res, "_noodle_conn", None)
+        if conn is not None and not res.will_close:
+            self._local.conn = (conn, time.monotonic())
 
     def request(self, method: str, path: str, body: Optional[Json] = None, timeout: Optional[float] = None) -> Json:
         """One JSON request to the control API; a failure is raised as its named error."""
         payload = json.dumps(body).encode() if body is not None else None
-        res = self._open(method, path, payload, timeout if timeout is not None else self.timeout)
+        t = timeout if timeout is not None else self.timeout
+        res = self._open(method, path, payload, t, reuse=True)
         try:
             data = res.read()
         finally:
             res.close()
+        self._keep(res, t)
         if 200 <= res.status < 300:
             return json.loads(data) if data else None
         try:

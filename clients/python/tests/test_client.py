@@ -49,6 +49,10 @@ class ClientAgainstDaemons(unittest.TestCase):
         self.a = noodle.Client(repo=REPO_A)
         self.b = noodle.Client(repo=REPO_B)
 
+    def tearDown(self):
+        self.a.close()
+        self.b.close()
+
     def test_status_id_members_and_events(self):
         status = self.a.status()
         self.assertEqual(status["peerId"], self.a.id()["peerId"])
@@ -65,6 +69,18 @@ class ClientAgainstDaemons(unittest.TestCase):
         reader.join(10)
         self.assertEqual(len(first), 1)
         self.assertIn("type", first[0])
+
+    def test_a_connection_is_reused_and_renewed_when_the_daemon_closed_it(self):
+        import socket
+        self.a.status()
+        first = self.a._local.conn[0]
+        self.a.status()
+        self.assertIs(self.a._local.conn[0], first)
+        # the connection dies under it (as when the daemon closes an idle one): the request goes
+        # again on a new connection
+        first.sock.shutdown(socket.SHUT_RDWR)
+        self.assertEqual(self.a.status()["peerId"], self.a.id()["peerId"])
+        self.assertIsNot(self.a._local.conn[0], first)
 
     @unittest.skipUnless(API_URL, "no TCP control API")
     def test_the_tcp_api_with_its_token(self):
