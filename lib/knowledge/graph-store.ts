@@ -8,7 +8,6 @@ import { checkGraphRecord, checkGraphVersion, signGraphVersion, type GraphVersio
 import type { AnalyzerInfo, Extraction } from './extract.js'
 import type { AnalyzerAnswer } from './analyzer-service.js'
 import type { QueryAnswer, StoreRequest, StoreResponse } from './store-protocol.js'
-import { aboutQuery, aboutView, type AboutView } from './about.js'
 
 /** RDF formats a write may come in, by their media types (Oxigraph's names). */
 export const RDF_FORMATS: Record<string, string> = {
@@ -407,12 +406,6 @@ export class GraphStore {
     const ntriples = await this.init.meshGraph()
     await this.request({ op: 'replace', graph: this.iri(MESH_GRAPH), canonical: ntriples })
     this.meshAt = Date.now()
-  }
-
-  /** What the graphs here say about an entity (about.ts): by IRI, or by name ignoring case. */
-  async about (nameOrIri: string, options: { signal?: AbortSignal } = {}): Promise<AboutView> {
-    const q = aboutQuery(nameOrIri)
-    return aboutView(q.query, await this.query(q.sparql, { ...options }))
   }
 
   private async serial<T> (f: () => Promise<T>): Promise<T> {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ApiClient } from '../../lib/client/api-client.js'
@@ -8,53 +8,16 @@ import { repoPaths } from '../../lib/repo/paths.js'
 import { DaemonProcess, killAll } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
-import { acrossRounds, summarise, type LatencyStats } from './stats.js'
+import { closedLoop as closedLoopOf, httpPoster, type Call } from './loops.js'
+import { acrossRounds, type LatencyStats } from './stats.js'
 
 const PAYLOAD = new Uint8Array(256).fill(0x61)
 const CONCURRENCY = 64
 const WARMUP_MS = 1_000
 const RUN_MS = 3_000
 const ROUNDS = 3
+const closedLoop = async (call: Call): Promise<LatencyStats> => await closedLoopOf(call, { concurrency: CONCURRENCY, warmupMs: WARMUP_MS, runMs: RUN_MS })
 const PACKAGE = fileURLToPath(new URL('../../../clients/python', import.meta.url))
-
-type Call = () => Promise<void>
-
-async function closedLoop (call: Call): Promise<LatencyStats> {
-  const samples: number[] = []
-  let measuring = false
-  let stop = false
-  const worker = async (): Promise<void> => {
-    while (!stop) {
-      const t0 = performance.now()
-      await call()
-      if (measuring) samples.push((performance.now() - t0) * 1000)
-    }
-  }
-  const workers = Array.from({ length: CONCURRENCY }, async () => await worker())
-  await new Promise(resolve => setTimeout(resolve, WARMUP_MS))
-  measuring = true
-  const started = performance.now()
-  await new Promise(resolve => setTimeout(resolve, RUN_MS))
-  measuring = false
-  const wall = performance.now() - started
-  stop = true
-  await Promise.all(workers)
-  return summarise(samples, wall)
-}
-
-function httpPoster (url: string, agent: Agent): Call {
-  const { hostname, port, pathname } = new URL(url)
-  return async () => await new Promise<void>((resolve, reject) => {
-    const req = request({ hostname, port, path: pathname, method: 'POST', agent, headers: { 'content-length': PAYLOAD.byteLength } }, (res) => {
-      let n = 0
-      res.on('data', (c: Buffer) => { n += c.length })
-      res.on('end', () => { res.statusCode === 200 && n === PAYLOAD.byteLength ? resolve() : reject(new Error(`HTTP ${res.statusCode} (${n} bytes)`)) })
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    req.end(PAYLOAD)
-  })
-}
 
 /**
  * `npm run bench:python`: a Python echo service (the `noodle` package's
@@ -96,9 +59,9 @@ export async function pythonBench (): Promise<Record<string, unknown>> {
     for (let r = 0; r < ROUNDS; r++) {
       process.stderr.write(`python round ${r + 1}/${ROUNDS}\n`)
       rounds.push({
-        direct: await closedLoop(httpPoster(`${endpoint}/echo`, agentDirect)),
+        direct: await closedLoop(httpPoster(`${endpoint}/echo`, agentDirect, PAYLOAD)),
         mesh: await closedLoop(meshCall),
-        gateway: await closedLoop(httpPoster(`${gateway}/svc/pyecho/echo`, agentGateway))
+        gateway: await closedLoop(httpPoster(`${gateway}/svc/pyecho/echo`, agentGateway, PAYLOAD))
       })
     }
     const over = (k: string): ReturnType<typeof acrossRounds> => acrossRounds(rounds.map(r => r[k]!))

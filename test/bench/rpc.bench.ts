@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process'
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { connect as http2Connect, constants as http2Constants, type ClientHttp2Session } from 'node:http2'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,6 +14,7 @@ import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
 import { spawnPrinting } from './child.js'
 import { RAW_TCP_ECHO_SERVER, RawTcpClient } from './raw-tcp.js'
+import { closedLoop as closedLoopOf, httpPoster as httpPosterOf, type Call } from './loops.js'
 import { acrossRounds, summarise, type LatencyStats } from './stats.js'
 
 const PAYLOAD = new Uint8Array(256).fill(0x61)
@@ -58,8 +59,6 @@ server.on('stream', (stream) => {
 server.listen(0, '127.0.0.1', () => { process.stdout.write(server.address().port + '\\n') })
 `
 
-type Call = () => Promise<void>
-
 /** POST the payload as one stream of an HTTP/2 session (all calls multiplexed on its one connection). */
 function http2Poster (session: ClientHttp2Session): Call {
   const { HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH, HTTP2_HEADER_STATUS } = http2Constants
@@ -75,28 +74,9 @@ function http2Poster (session: ClientHttp2Session): Call {
   })
 }
 
-/** Closed loop: `concurrency` workers call back to back; after a warm-up, RUN_MS of measurement. */
-async function closedLoop (call: Call, concurrency = CONCURRENCY): Promise<LatencyStats> {
-  const samples: number[] = []
-  let measuring = false
-  let stop = false
-  const worker = async (): Promise<void> => {
-    while (!stop) {
-      const t0 = performance.now()
-      await call()
-      if (measuring) samples.push((performance.now() - t0) * 1000)
-    }
-  }
-  const workers = Array.from({ length: concurrency }, async () => worker())
-  await new Promise(resolve => setTimeout(resolve, WARMUP_MS))
-  measuring = true
-  const started = performance.now()
-  await new Promise(resolve => setTimeout(resolve, RUN_MS))
-  measuring = false
-  const wall = performance.now() - started
-  stop = true
-  await Promise.all(workers)
-  return summarise(samples, wall)
+/** Closed loop at this benchmark's concurrency, warm-up and run length. */
+async function closedLoop (call: Call): Promise<LatencyStats> {
+  return await closedLoopOf(call, { concurrency: CONCURRENCY, warmupMs: WARMUP_MS, runMs: RUN_MS })
 }
 
 /**
@@ -137,17 +117,7 @@ async function openLoop (call: Call, rate: number): Promise<LatencyStats> {
 }
 
 function httpPoster (url: string, agent: Agent): Call {
-  const { hostname, port, pathname } = new URL(url)
-  return async () => new Promise<void>((resolve, reject) => {
-    const req = request({ hostname, port, path: pathname, method: 'POST', agent, headers: { 'content-length': PAYLOAD.byteLength } }, (res) => {
-      let n = 0
-      res.on('data', (c: Buffer) => { n += c.length })
-      res.on('end', () => { res.statusCode === 200 && n === PAYLOAD.byteLength ? resolve() : reject(new Error(`HTTP ${res.statusCode} (${n} bytes)`)) })
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    req.end(PAYLOAD)
-  })
+  return httpPosterOf(url, agent, PAYLOAD)
 }
 
 /**

@@ -11,6 +11,7 @@ import { SpareWorkers } from '../../lib/runtime/spare-workers.js'
 import { DaemonProcess, killAll } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
+import { closedLoop } from './loops.js'
 import { summarise } from './stats.js'
 import { createPlugin, type Plugin } from '../../lib/runtime/extism/index.js'
 import { PAGE_BYTES } from '../../lib/runtime/constants.js'
@@ -241,26 +242,7 @@ async function endToEnd (): Promise<{ perSec: number, p50Us: number, p99Us: numb
     const c = client
     const payload = new TextEncoder().encode('x'.repeat(64))
     await waitFor(async () => (await c.services.rpc.call('becho', 'echo', payload).then(() => true, () => false)), { what: 'a first call to becho' })
-    const samples: number[] = []
-    let stop = false
-    let measuring = false
-    const worker = async (): Promise<void> => {
-      while (!stop) {
-        const t0 = performance.now()
-        await c.services.rpc.call('becho', 'echo', payload)
-        if (measuring) samples.push((performance.now() - t0) * 1000)
-      }
-    }
-    const workers = Array.from({ length: CONCURRENCY }, async () => worker())
-    await new Promise(resolve => setTimeout(resolve, 1_000))
-    measuring = true
-    const started = performance.now()
-    await new Promise(resolve => setTimeout(resolve, E2E_MS))
-    measuring = false
-    const wall = performance.now() - started
-    stop = true
-    await Promise.all(workers)
-    const s = summarise(samples, wall)
+    const s = await closedLoop(async () => { await c.services.rpc.call('becho', 'echo', payload) }, { concurrency: CONCURRENCY, warmupMs: 1_000, runMs: E2E_MS })
     return { perSec: s.perSec, p50Us: s.p50Us, p99Us: s.p99Us, calls: s.n }
   } finally {
     await client?.stop()

@@ -6,7 +6,7 @@ import { expect } from 'chai'
 import oxigraph from 'oxigraph'
 import type { Term } from 'oxigraph'
 import { repoPaths } from '../../lib/repo/paths.js'
-import { DaemonProcess, killAll, runCli, startDaemonMesh } from '../utils/daemon-process.js'
+import { DaemonProcess, killAll, runCli, startDaemonMesh, json } from '../utils/daemon-process.js'
 import { waitFor } from '../utils/wait-for.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 
@@ -15,12 +15,6 @@ const S = 'https://schema.org/'
 
 interface Row { [v: string]: { type: string, value: string, datatype?: string, 'xml:lang'?: string } }
 interface QueryJson { kind: string, vars?: string[], bindings?: Row[], boolean?: boolean, nquads?: string, complete: boolean, sources: Array<{ graph: string, owner: string, status: string, tried?: Array<{ peer: string }> }>, skipped: number }
-
-async function json<T> (d: DaemonProcess, ...args: string[]): Promise<T> {
-  const res = await d.cli(...args, '--json')
-  if (res.code !== 0) throw new Error(`${args.join(' ')}: ${res.stderr}`)
-  return JSON.parse(res.stdout) as T
-}
 
 /**
  * Generated data over three owners, so that every interesting query joins

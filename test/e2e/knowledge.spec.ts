@@ -4,7 +4,7 @@ import { repoPaths } from '../../lib/repo/paths.js'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import { SparqlEndpointFetcher } from 'fetch-sparql-endpoint'
-import { DaemonProcess, killAll, startDaemonMesh } from '../utils/daemon-process.js'
+import { DaemonProcess, killAll, startDaemonMesh, json } from '../utils/daemon-process.js'
 import { waitFor } from '../utils/wait-for.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 
@@ -13,12 +13,6 @@ const TURTLE = `@prefix ex: <http://example.org/> .
 ex:ada a schema:Person ; schema:name "Ada Lovelace" ; schema:knows ex:charles .
 ex:charles a schema:Person ; schema:name "Charles Babbage" .
 `
-
-async function json<T> (d: DaemonProcess, ...args: string[]): Promise<T> {
-  const res = await d.cli(...args, '--json')
-  if (res.code !== 0) throw new Error(`${args.join(' ')}: ${res.stderr}`)
-  return JSON.parse(res.stdout) as T
-}
 
 describe('knowledge graphs on a daemon process (noodled kg)', function () {
   this.timeout(120_000)

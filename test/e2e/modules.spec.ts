@@ -2,16 +2,10 @@ import { join } from 'node:path'
 import { expect } from 'chai'
 import { fileURLToPath } from 'node:url'
 import type { ModuleFetchView, ModuleGcView, ModuleInfoView, ModuleListView, ModuleResolutionView, PublishedModuleView } from '../../lib/interface/api.js'
-import { DaemonProcess, killAll } from '../utils/daemon-process.js'
+import { DaemonProcess, killAll, json } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
 import { ECHO_WASM, moduleDir, paddedWasm } from '../modules/fixtures.js'
-
-async function json<T> (d: DaemonProcess, ...args: string[]): Promise<T> {
-  const res = await d.cli(...args, '--json')
-  if (res.code !== 0) throw new Error(`${args.join(' ')}: ${res.stderr}`)
-  return JSON.parse(res.stdout) as T
-}
 
 describe('modules on real daemon processes', function () {
   this.timeout(120_000)

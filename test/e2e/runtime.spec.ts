@@ -4,15 +4,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'chai'
 import type { PublishedModuleView, RuntimeServiceView } from '../../lib/interface/api.js'
-import { killAll, startDaemonMesh, type DaemonProcess } from '../utils/daemon-process.js'
+import { killAll, startDaemonMesh, type DaemonProcess, json } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
-
-async function json<T> (d: DaemonProcess, ...args: string[]): Promise<T> {
-  const res = await d.cli(...args, '--json')
-  if (res.code !== 0) throw new Error(`${args.join(' ')}: ${res.stderr}`)
-  return JSON.parse(res.stdout) as T
-}
 
 async function post (url: string, body: string, headers: Record<string, string>, agent: Agent): Promise<{ status: number, body: string }> {
   return new Promise((resolve, reject) => {

@@ -4,15 +4,9 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import type { DeployResultView, ExternalServiceView, PlacementExplanationView, ResolveView, ServiceStatusView } from '../../lib/interface/api.js'
-import { DaemonProcess, killAll, startDaemonMesh } from '../utils/daemon-process.js'
+import { DaemonProcess, killAll, startDaemonMesh, json } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
-
-async function json<T> (d: DaemonProcess, ...args: string[]): Promise<T> {
-  const res = await d.cli(...args, '--json')
-  if (res.code !== 0) throw new Error(`${args.join(' ')}: ${res.stderr}`)
-  return JSON.parse(res.stdout) as T
-}
 
 describe('services across real daemon processes', function () {
   this.timeout(180_000)

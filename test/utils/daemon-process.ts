@@ -25,3 +25,10 @@ export async function startDaemonMesh (dir: string, n: number, firstArgs: string
   }, { timeoutMs: 60_000, what: `${n} daemons to list ${n} alive members each` })
   return { daemons, ids }
 }
+
+/** `noodled ARGS --json` against `d`, parsed; a failing command throws with its stderr. */
+export async function json<T> (d: DaemonProcess, ...args: string[]): Promise<T> {
+  const res = await d.cli(...args, '--json')
+  if (res.code !== 0) throw new Error(`${args.join(' ')}: ${res.stderr}`)
+  return JSON.parse(res.stdout) as T
+}

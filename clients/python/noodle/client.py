@@ -121,7 +121,7 @@ class Client:
                 raise
             return self._open(method, path, body, timeout)
 
-    def _keep(self, res: http.client.HTTPResponse, timeout: Optional[float]) -> None:
+    def _keep(self, res: http.client.HTTPResponse) -> None:
         """After a whole answer: keep its connection for this thread's next request, unless it is closing."""
         conn = getattr(res, "_noodle_conn", None)
         if conn is not None and not res.will_close:
@@ -136,7 +136,7 @@ class Client:
             data = res.read()
         finally:
             res.close()
-        self._keep(res, t)
+        self._keep(res)
         if 200 <= res.status < 300:
             return json.loads(data) if data else None
         try:

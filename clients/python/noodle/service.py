@@ -48,6 +48,7 @@ class Call:
 
 
 def _takes_call(f: Callable[..., bytes]) -> bool:
+    """Whether `f` takes the Call as a second parameter."""
     try:
         params = [p for p in inspect.signature(f).parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
@@ -75,6 +76,8 @@ class Service:
         self.port = port
         self.check_interval = check_interval
         self.max_concurrency = max_concurrency
+        # per function (by id: any callable, hashable or not): whether it takes the Call; asked once, not per call
+        self._takes: Dict[int, bool] = {}
         self._server: Optional[FunctionServer] = None
         self._stop = threading.Event()
         self._threads: list = []
@@ -182,7 +185,10 @@ class Service:
         timeout = headers.get("x-noodle-timeout-ms")
         call = Call(self.name, fn, int(timeout) if timeout and timeout.isdigit() else None)
         try:
-            out = f(data, call) if _takes_call(f) else f(data)  # type: ignore[call-arg]
+            takes = self._takes.get(id(f))
+            if takes is None:
+                takes = self._takes[id(f)] = _takes_call(f)
+            out = f(data, call) if takes else f(data)  # type: ignore[call-arg]
         except Exception as err:  # noqa: BLE001 (every failure is the caller's answer)
             if isinstance(err, NoodleError):
                 return self._error(500, err.name, err.message)

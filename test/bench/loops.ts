@@ -1,0 +1,44 @@
+import { request, type Agent } from 'node:http'
+import { summarise, type LatencyStats } from './stats.js'
+
+/** One call of a load loop: resolves when answered, rejects on a wrong answer. */
+export type Call = () => Promise<void>
+
+/** Closed loop: `concurrency` workers call back to back; after `warmupMs`, `runMs` of measurement. */
+export async function closedLoop (call: Call, opts: { concurrency: number, warmupMs: number, runMs: number }): Promise<LatencyStats> {
+  const samples: number[] = []
+  let measuring = false
+  let stop = false
+  const worker = async (): Promise<void> => {
+    while (!stop) {
+      const t0 = performance.now()
+      await call()
+      if (measuring) samples.push((performance.now() - t0) * 1000)
+    }
+  }
+  const workers = Array.from({ length: opts.concurrency }, async () => await worker())
+  await new Promise(resolve => setTimeout(resolve, opts.warmupMs))
+  measuring = true
+  const started = performance.now()
+  await new Promise(resolve => setTimeout(resolve, opts.runMs))
+  measuring = false
+  const wall = performance.now() - started
+  stop = true
+  await Promise.all(workers)
+  return summarise(samples, wall)
+}
+
+/** POST `payload` to `url` over `agent`; the answer must be 200 and as long as the payload (an echo). */
+export function httpPoster (url: string, agent: Agent, payload: Uint8Array): Call {
+  const { hostname, port, pathname } = new URL(url)
+  return async () => await new Promise<void>((resolve, reject) => {
+    const req = request({ hostname, port, path: pathname, method: 'POST', agent, headers: { 'content-length': payload.byteLength } }, (res) => {
+      let n = 0
+      res.on('data', (c: Buffer) => { n += c.length })
+      res.on('end', () => { res.statusCode === 200 && n === payload.byteLength ? resolve() : reject(new Error(`HTTP ${res.statusCode} (${n} bytes)`)) })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
