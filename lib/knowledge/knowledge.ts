@@ -13,7 +13,7 @@ import { timeoutSignal } from '../signals.js'
 import { GraphCatalog, type GraphDigest, type GraphWriteGuard } from './graph-catalog.js'
 import type { GraphStore, QueryResult } from './graph-store.js'
 import { fetchGraph, serveGraph } from './graph-transfer.js'
-import { graphName, type SignedGraphVersion } from './graph-version.js'
+import { graphName, type GraphVersionRecord, type SignedGraphVersion } from './graph-version.js'
 import { graphRelevant, queryPredicates } from './source-selection.js'
 import { aboutQuery, aboutView, type AboutView } from './about.js'
 
@@ -58,15 +58,8 @@ export interface KnowledgeComponents {
 
 export type QueryScope = 'local' | 'mesh'
 
-/** One graph of the mesh as its catalog knows it. */
-export interface MeshGraphView {
-  graph: string
-  owner: string
-  version: number
-  hash: string
-  quads: number
-  /** epoch ms of the owner's write */
-  at: number
+/** One graph of the mesh as its catalog knows it: its signed record's fields, and who holds it. */
+export type MeshGraphView = Pick<GraphVersionRecord, 'graph' | 'owner' | 'version' | 'hash' | 'quads' | 'at'> & {
   /** the members holding it besides its owner (the closest to its key) */
   holders: string[]
 }
@@ -185,6 +178,12 @@ export class Knowledge implements Startable {
       pullOnConnect: 'always',
       pullOnSubscribe: true
     })
+    // once, here: a start after a stop must not add a second listener
+    this.store.onWrite((v) => {
+      if (!this.started || v.signed == null) return
+      void this.catalog.merge([v.signed]).then(async ({ applied }) => { if (applied.length > 0) await this.replicator.announce(applied) })
+        .catch((err) => { this.log.error('announcing %s failed: %e', v.iri, err) })
+    })
   }
 
   readonly [Symbol.toStringTag] = 'noodled/knowledge'
@@ -218,11 +217,6 @@ export class Knowledge implements Startable {
     // what this daemon holds is in its catalog before any peer asks
     const own = this.store.list().flatMap(g => g.signed != null ? [g.signed] : [])
     await this.catalog.merge([...own, ...this.store.replicaVersions()])
-    this.store.onWrite((v) => {
-      if (!this.started || v.signed == null) return
-      void this.catalog.merge([v.signed]).then(async ({ applied }) => { if (applied.length > 0) await this.replicator.announce(applied) })
-        .catch((err) => { this.log.error('announcing %s failed: %e', v.iri, err) })
-    })
     this.catalog.addEventListener('change', this.onChange)
     this.catalog.addEventListener('refused', this.onRefused as any)
     this.components.membership.addEventListener('member', this.onMember)
@@ -354,7 +348,7 @@ export class Knowledge implements Startable {
     const sources: QuerySource[] = []
     let skipped = 0
     const fetchSignal = AbortSignal.any([timeoutSignal(Math.max(1, Math.round(deadlineMs * FETCH_SHARE))), ...(options.signal != null ? [options.signal] : [])])
-    const graphs = [...this.store.localGraphs()]
+    const graphs = this.store.localGraphs()
     await Promise.all(this.catalog.all().map(async (entry) => {
       const { graph, owner, version, hash, predicates } = entry.record
       if (!graphRelevant(wanted, predicates)) {
