@@ -3,8 +3,8 @@ import type { Registrar } from '@libp2p/interface-internal'
 import { DeadlineExceededError, InvalidRequestError, NoHandlerError, PayloadTooLargeError, ServiceNotReadyError } from '../interface/errors.js'
 import { DEFAULT_TIMEOUT_MS, FRAME_OVERHEAD_BYTES, MAX_IN_FLIGHT_PER_STREAM, MAX_NAME_LENGTH, MAX_RPC_STREAMS, MAX_TIMEOUT_MS } from './constants.js'
 import { FrameSender, frame, onFrames } from '../frames.js'
-import { CallDeadline } from './deadline.js'
-import { handlerFor, type Handler, type LocalEndpoint } from './handlers.js'
+import { ActiveDeadlines, CallDeadline } from './deadline.js'
+import { handlerFor, type Handler, type Invocation, type LocalEndpoint } from './handlers.js'
 import { Request, Response } from './pb/rpc.js'
 
 export interface RpcServerInit {
@@ -15,6 +15,32 @@ export interface RpcServerInit {
   /** true when `service` is placed here but not started yet: a call is answered ServiceNotReadyError, not NoHandlerError */
   starting?: (service: string) => boolean
   log: Logger
+}
+
+/**
+ * What a handler is given: its signal is made only if the handler reads it.
+ * A class for the reason `DeadlineOptions` is one (lib/rpc/deadline.ts): an
+ * object literal with a getter kept every call's garbage past the
+ * young-generation collections.
+ */
+class ServedInvocation implements Invocation {
+  readonly service: string
+  readonly fn: string
+  readonly payload: Uint8Array
+  readonly timeoutMs: number
+  private readonly deadline: CallDeadline
+
+  constructor (service: string, fn: string, payload: Uint8Array, timeoutMs: number, deadline: CallDeadline) {
+    this.service = service
+    this.fn = fn
+    this.payload = payload
+    this.timeoutMs = timeoutMs
+    this.deadline = deadline
+  }
+
+  get signal (): AbortSignal {
+    return this.deadline.signal
+  }
 }
 
 export interface RpcServerCounters {
@@ -38,7 +64,7 @@ export class RpcServer {
   private readonly init: RpcServerInit
   private readonly handlers = new Map<string, Handler>()
   /** calls being handled: ended when the daemon stops */
-  private readonly active = new Set<CallDeadline>()
+  private readonly active = new ActiveDeadlines()
 
   constructor (registrar: Registrar, init: RpcServerInit) {
     this.registrar = registrar
@@ -53,8 +79,7 @@ export class RpcServer {
   }
 
   async stop (): Promise<void> {
-    for (const d of this.active) d.abort(new NoHandlerError('daemon stopping'))
-    this.active.clear()
+    this.active.abortAll(new NoHandlerError('daemon stopping'))
     await this.registrar.unhandle(this.init.protocol)
   }
 
@@ -101,7 +126,7 @@ export class RpcServer {
       // a handler that ignores its signal still gets no more time than the deadline
       deadline.wait((reason) => { end(reason) })
       try {
-        handler({ service, fn, payload, timeoutMs, get signal () { return deadline.signal } }).then((result) => { end(undefined, result) }, (err: Error) => { end(err) })
+        handler(new ServedInvocation(service, fn, payload, timeoutMs, deadline)).then((result) => { end(undefined, result) }, (err: Error) => { end(err) })
       } catch (err: any) {
         end(err instanceof Error ? err : new Error(String(err)))
       }

@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { CallDeadline } from '../../lib/rpc/deadline.js'
+import { ActiveDeadlines, CallDeadline } from '../../lib/rpc/deadline.js'
 import { waitFor } from '../utils/wait-for.js'
 
 describe('rpc call deadline', () => {
@@ -44,5 +44,27 @@ describe('rpc call deadline', () => {
     expect(options.signal.aborted).to.equal(false)
     expect((deadline as any).controller).to.not.equal(undefined)
     deadline.clear()
+  })
+
+  it('keeps the calls in progress: removes any of them in any order, ignores one not in it, and ends the rest when told', () => {
+    const active = new ActiveDeadlines()
+    const made = Array.from({ length: 5 }, (_, i) => new CallDeadline(10_000, () => new Error(`late ${i}`)))
+    const heard: string[] = []
+    made.forEach((d, i) => { d.wait((err) => { heard.push(`${i}: ${err.message}`) }); active.add(d) })
+    expect(active.size).to.equal(5)
+    active.delete(made[2]!) // middle
+    active.delete(made[4]!) // head (the last added)
+    active.delete(made[0]!) // tail
+    active.delete(made[0]!) // no longer in it
+    active.delete(new CallDeadline(10, () => new Error('never added')))
+    expect(active.size).to.equal(2)
+    // a call ended by abortAll removes itself, as the server's calls do: the list is already empty then
+    made[1]!.wait((err) => { heard.push(`1: ${err.message}`); active.delete(made[1]!) })
+    active.abortAll(new Error('stopping'))
+    expect(heard.sort()).to.deep.equal(['1: stopping', '3: stopping'])
+    expect(active.size).to.equal(0)
+    active.add(made[2]!)
+    expect(active.size).to.equal(1)
+    made.forEach(d => { d.clear() })
   })
 })
