@@ -21,6 +21,8 @@ const PAYLOAD = new Uint8Array(256).fill(0x61)
 const CONCURRENCY = 64
 const WARMUP_MS = 1_500
 const RUN_MS = 3_000
+/** An open loop's warm-up at its rate, not counted (see openLoop). */
+const OPEN_WARMUP_MS = 1_000
 /** Every figure and its baselines are measured this many times, interleaved; the median round is reported, with the range. */
 const ROUNDS = 3
 const ECHO_PROTOCOL = '/bench/echo/1.0.0'
@@ -80,16 +82,21 @@ async function closedLoop (call: Call): Promise<LatencyStats> {
 }
 
 /**
- * Open loop at `rate` calls/s for RUN_MS: latency counted from when each
- * call was due, so a stall delays the calls behind it in the figures too
- * (no coordinated omission).
+ * Open loop at `rate` calls/s: OPEN_WARMUP_MS at that rate uncounted, then
+ * RUN_MS counted, latency from when each call was due, so a stall delays
+ * the calls behind it in the figures too (no coordinated omission). The
+ * warm-up is there because each open loop follows a closed loop at some
+ * peak: without it, the first half second paid for the garbage and the
+ * grown queues that loop left (in the driver and in the daemons), which is
+ * not the latency at this rate.
  */
 async function openLoop (call: Call, rate: number): Promise<LatencyStats> {
   const samples: number[] = []
   const errors: string[] = []
   const inFlight = new Set<Promise<void>>()
   const started = performance.now()
-  const total = Math.round(rate * RUN_MS / 1000)
+  const measureFrom = started + OPEN_WARMUP_MS
+  const total = Math.round(rate * (OPEN_WARMUP_MS + RUN_MS) / 1000)
   for (let i = 0; i < total; i++) {
     const due = started + (i * 1000) / rate
     const wait = due - performance.now()
@@ -98,21 +105,22 @@ async function openLoop (call: Call, rate: number): Promise<LatencyStats> {
     // from when it left if that was earlier: a call sent up to 1 ms early (not worth a timer)
     // is not credited with negative latency
     const from = Math.min(due, performance.now())
-    const p = call().then(() => { samples.push((performance.now() - from) * 1000) }, (err: Error) => {
+    const counted = due >= measureFrom
+    const p = call().then(() => { if (counted) samples.push((performance.now() - from) * 1000) }, (err: Error) => {
       // counted, not thrown: a baseline that fails under the load says so in its figures
-      errors.push(err.message)
+      if (counted) errors.push(err.message)
     })
     inFlight.add(p)
     void p.finally(() => inFlight.delete(p))
   }
-  const issuedLate = performance.now() - started > RUN_MS * 1.1
+  const issuedLate = performance.now() - started > (OPEN_WARMUP_MS + RUN_MS) * 1.1
   await Promise.all(inFlight)
-  // the schedule ended RUN_MS after the start: a driver still issuing well past that, or answers
+  // the schedule ended RUN_MS after the warm-up: a driver still issuing well past that, or answers
   // still outstanding half a run later, mean the offered rate was more than the driver and client
   // (one JS thread issuing, say, 270k calls/s open loop, far costlier a call than a closed loop)
   // could sustain; the latencies then measure an ever-growing queue, not the transport
-  const overloaded = issuedLate || performance.now() - started > RUN_MS * 1.5
-  const stats = summarise(samples, performance.now() - started)
+  const overloaded = issuedLate || performance.now() - measureFrom > RUN_MS * 1.5
+  const stats = summarise(samples, performance.now() - measureFrom)
   return { ...stats, ...(errors.length > 0 ? { errors: errors.length, firstError: errors[0] } : {}), ...(overloaded ? { overloaded } : {}) } as LatencyStats
 }
 
