@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { Agent } from 'node:http'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { connect as http2Connect, constants as http2Constants, type ClientHttp2Session } from 'node:http2'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -93,10 +94,20 @@ async function closedLoop (call: Call): Promise<LatencyStats> {
 async function openLoop (call: Call, rate: number): Promise<LatencyStats> {
   const samples: number[] = []
   const errors: string[] = []
-  const inFlight = new Set<Promise<void>>()
+  // calls still out, counted, not kept in a Set: the driver must not make garbage that outlives
+  // the young generation (a Set entry added and deleted per call does: docs/design.md, "RPC hot
+  // path"), or its own full collections, 25-50 ms with the heap this process holds, land in
+  // whichever figure is being measured
+  let outstanding = 0
+  let issuing = true
+  let allAnswered: () => void = () => {}
+  const answered = new Promise<void>(resolve => { allAnswered = resolve })
   const started = performance.now()
   const measureFrom = started + OPEN_WARMUP_MS
   const total = Math.round(rate * (OPEN_WARMUP_MS + RUN_MS) / 1000)
+  // the driver's own pauses in the counted window, reported beside the figure: a full collection
+  // here delays every call in flight, whichever side is measured
+  const driver = new DriverPauses(measureFrom)
   for (let i = 0; i < total; i++) {
     const due = started + (i * 1000) / rate
     const wait = due - performance.now()
@@ -106,22 +117,54 @@ async function openLoop (call: Call, rate: number): Promise<LatencyStats> {
     // is not credited with negative latency
     const from = Math.min(due, performance.now())
     const counted = due >= measureFrom
-    const p = call().then(() => { if (counted) samples.push((performance.now() - from) * 1000) }, (err: Error) => {
+    outstanding++
+    call().then(() => {
+      if (counted) samples.push((performance.now() - from) * 1000)
+      if (--outstanding === 0 && !issuing) allAnswered()
+    }, (err: Error) => {
       // counted, not thrown: a baseline that fails under the load says so in its figures
       if (counted) errors.push(err.message)
+      if (--outstanding === 0 && !issuing) allAnswered()
     })
-    inFlight.add(p)
-    void p.finally(() => inFlight.delete(p))
   }
+  issuing = false
   const issuedLate = performance.now() - started > (OPEN_WARMUP_MS + RUN_MS) * 1.1
-  await Promise.all(inFlight)
+  if (outstanding === 0) allAnswered()
+  await answered
   // the schedule ended RUN_MS after the warm-up: a driver still issuing well past that, or answers
   // still outstanding half a run later, mean the offered rate was more than the driver and client
   // (one JS thread issuing, say, 270k calls/s open loop, far costlier a call than a closed loop)
   // could sustain; the latencies then measure an ever-growing queue, not the transport
   const overloaded = issuedLate || performance.now() - measureFrom > RUN_MS * 1.5
   const stats = summarise(samples, performance.now() - measureFrom)
-  return { ...stats, ...(errors.length > 0 ? { errors: errors.length, firstError: errors[0] } : {}), ...(overloaded ? { overloaded } : {}) } as LatencyStats
+  return { ...stats, driver: driver.stop(), ...(errors.length > 0 ? { errors: errors.length, firstError: errors[0] } : {}), ...(overloaded ? { overloaded } : {}) } as LatencyStats
+}
+
+/** GC pauses of this process (the load driver) from `from` on: how many, their total and the longest, in ms. */
+class DriverPauses {
+  private readonly from: number
+  private readonly observer: PerformanceObserver
+  private n = 0
+  private totalMs = 0
+  private maxMs = 0
+
+  constructor (from: number) {
+    this.from = from
+    this.observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        if (e.startTime < this.from) continue
+        this.n++
+        this.totalMs += e.duration
+        this.maxMs = Math.max(this.maxMs, e.duration)
+      }
+    })
+    this.observer.observe({ entryTypes: ['gc'] })
+  }
+
+  stop (): { gcPauses: number, gcMs: number, gcMaxMs: number } {
+    this.observer.disconnect()
+    return { gcPauses: this.n, gcMs: Math.round(this.totalMs * 10) / 10, gcMaxMs: Math.round(this.maxMs * 10) / 10 }
+  }
 }
 
 function httpPoster (url: string, agent: Agent): Call {
@@ -256,7 +299,9 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
       // every round overloaded: no figure (figures.ts leaves out a pair with a number missing)
       if (rs.length === 0 && overloadedRounds > 0) return { overloadedRounds } as unknown as ReturnType<typeof acrossRounds> & { overloadedRounds: number }
       const rates = rs.map(x => (x as LatencyStats & { rate?: number }).rate).filter((x): x is number => x != null)
-      return { ...acrossRounds(rs), ...(rates.length > 0 ? { rate: rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)] } : {}), ...(overloadedRounds > 0 ? { overloadedRounds } : {}) }
+      // an open loop's driver pauses, round by round, beside the rounds' spread
+      const driver = rs.map(x => (x as LatencyStats & { driver?: unknown }).driver).filter(x => x != null)
+      return { ...acrossRounds(rs), ...(rates.length > 0 ? { rate: rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)] } : {}), ...(overloadedRounds > 0 ? { overloadedRounds } : {}), ...(driver.length > 0 ? { driverPausesPerRound: driver } : {}) }
     }
     const rawTcp = over('rawTcp')
     const meshRpc = over('meshRpc')
