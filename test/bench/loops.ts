@@ -7,13 +7,20 @@ export type Call = () => Promise<void>
 /** Closed loop: `concurrency` workers call back to back; after `warmupMs`, `runMs` of measurement. */
 export async function closedLoop (call: Call, opts: { concurrency: number, warmupMs: number, runMs: number }): Promise<LatencyStats> {
   const samples: number[] = []
+  const errors: string[] = []
   let measuring = false
   let stop = false
   const worker = async (): Promise<void> => {
     while (!stop) {
       const t0 = performance.now()
-      await call()
-      if (measuring) samples.push((performance.now() - t0) * 1000)
+      try {
+        await call()
+        if (measuring) samples.push((performance.now() - t0) * 1000)
+      } catch (err: any) {
+        // counted (warm-up included), not thrown: a worker's rejection would otherwise go unhandled
+        // until the loop ends and take the whole benchmark down; a side that fails says so in its figures
+        errors.push(String(err?.message ?? err))
+      }
     }
   }
   const workers = Array.from({ length: opts.concurrency }, async () => await worker())
@@ -25,7 +32,8 @@ export async function closedLoop (call: Call, opts: { concurrency: number, warmu
   const wall = performance.now() - started
   stop = true
   await Promise.all(workers)
-  return summarise(samples, wall)
+  const stats = summarise(samples, wall)
+  return errors.length > 0 ? { ...stats, errors: errors.length, firstError: errors[0] } as LatencyStats : stats
 }
 
 /** POST `payload` to `url` over `agent`; the answer must be 200 and as long as the payload (an echo). */

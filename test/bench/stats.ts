@@ -9,8 +9,8 @@ export interface LatencyStats {
 }
 
 /** Summarise per-operation latencies in microseconds. */
-export function summarise (samplesUs: number[], wallMs: number): LatencyStats {
-  const s = [...samplesUs].sort((a, b) => a - b)
+export function summarise (samplesUs: ArrayLike<number>, wallMs: number): LatencyStats {
+  const s = Array.from(samplesUs).sort((a, b) => a - b)
   const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0
   const round = (x: number): number => Math.round(x * 10) / 10
   return {
