@@ -3,6 +3,7 @@ import { InstanceUnreachableError, errorFromWire } from '../interface/errors.js'
 import { FrameSender, frame, onFrames } from '../frames.js'
 import { FRAME_OVERHEAD_BYTES } from './constants.js'
 import type { CallDeadline } from './deadline.js'
+import { PendingCalls } from './pending-calls.js'
 import { Request, Response } from './pb/rpc.js'
 
 interface Pending {
@@ -20,7 +21,7 @@ interface Pending {
 export class RpcChannel {
   readonly stream: Stream
   private readonly sender: FrameSender
-  private readonly pending = new Map<number, Pending>()
+  private readonly pending = new PendingCalls<Pending>()
   private nextId = 1
   private closed = false
   private closeReason?: Error
@@ -62,9 +63,9 @@ export class RpcChannel {
     if (this.closed) return
     this.closed = true
     this.closeReason = err
-    const waiting = [...this.pending.values()]
+    const waiting = this.pending.entries()
     this.pending.clear()
-    for (const p of waiting) p.settle(err)
+    for (const [, p] of waiting) p.settle(err)
   }
 
   /**
@@ -74,7 +75,7 @@ export class RpcChannel {
    */
   releaseIdempotent (err: Error): number {
     let released = 0
-    for (const [id, p] of this.pending) {
+    for (const [id, p] of this.pending.entries()) {
       if (!p.idempotent) continue
       this.pending.delete(id)
       p.settle(err)
