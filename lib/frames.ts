@@ -53,7 +53,7 @@ export class FrameSender {
     this.stream = stream
   }
 
-  send (data: Uint8ArrayList): void {
+  send (data: Uint8Array | Uint8ArrayList): void {
     this.pending.append(data)
     if (this.scheduled || this.waiting) return
     this.scheduled = true

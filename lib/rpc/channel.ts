@@ -1,9 +1,10 @@
 import type { Stream } from '@libp2p/interface'
 import { InstanceUnreachableError, errorFromWire } from '../interface/errors.js'
-import { FrameSender, frame, onFrames } from '../frames.js'
+import { FrameSender, onFrames } from '../frames.js'
 import { FRAME_OVERHEAD_BYTES } from './constants.js'
 import type { CallDeadline } from './deadline.js'
 import { PendingCalls } from './pending-calls.js'
+import { requestFrame } from './wire.js'
 import { Request, Response } from './pb/rpc.js'
 
 interface Pending {
@@ -105,7 +106,7 @@ export class RpcChannel {
       this.pending.set(id, { settle, idempotent: req.idempotent })
       deadline.wait(settle)
       try {
-        this.sender.send(frame(Request.encode({ service: req.service, fn: req.fn, timeoutMs: req.timeoutMs, idempotent: req.idempotent, payload: req.payload, id })))
+        this.sender.send(requestFrame({ service: req.service, fn: req.fn, timeoutMs: req.timeoutMs, idempotent: req.idempotent, payload: req.payload, id }))
       } catch (err: any) {
         settle(err instanceof Error ? err : new Error(String(err)))
       }

@@ -2,10 +2,11 @@ import type { Connection, Logger, Stream } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 import { DeadlineExceededError, InvalidRequestError, NoHandlerError, PayloadTooLargeError, ServiceNotReadyError } from '../interface/errors.js'
 import { DEFAULT_TIMEOUT_MS, FRAME_OVERHEAD_BYTES, MAX_IN_FLIGHT_PER_STREAM, MAX_NAME_LENGTH, MAX_RPC_STREAMS, MAX_TIMEOUT_MS } from './constants.js'
-import { FrameSender, frame, onFrames } from '../frames.js'
+import { FrameSender, onFrames } from '../frames.js'
 import { ActiveDeadlines, CallDeadline } from './deadline.js'
 import { handlerFor, type Handler, type Invocation, type LocalEndpoint } from './handlers.js'
-import { Request, Response } from './pb/rpc.js'
+import { Request, type Response } from './pb/rpc.js'
+import { responseFrame } from './wire.js'
 
 export interface RpcServerInit {
   protocol: string
@@ -151,7 +152,7 @@ export class RpcServer {
       }
       if (stream.writeStatus !== 'writable') return
       try {
-        sender.send(frame(Response.encode(res)))
+        sender.send(responseFrame(res))
       } catch (err) {
         this.init.log.trace('could not answer on a closing stream from %p: %e', connection.remotePeer, err)
       }
