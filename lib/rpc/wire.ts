@@ -19,16 +19,16 @@ export function requestFrame (req: Request): Uint8Array {
   const payloadBytes = req.payload.byteLength
   const size =
     (req.id !== 0 ? 1 + varintLength(req.id) : 0) +
-    (serviceBytes > 0 ? 1 + varintLength(serviceBytes) + serviceBytes : 0) +
-    (fnBytes > 0 ? 1 + varintLength(fnBytes) + fnBytes : 0) +
+    delimited(serviceBytes) +
+    delimited(fnBytes) +
     (req.timeoutMs !== 0 ? 1 + varintLength(req.timeoutMs) : 0) +
     (req.idempotent ? 2 : 0) +
-    (payloadBytes > 0 ? 1 + varintLength(payloadBytes) + payloadBytes : 0)
+    delimited(payloadBytes)
   const buf = Buffer.allocUnsafe(varintLength(size) + size)
   let at = writeVarint(buf, 0, size)
   if (req.id !== 0) { buf[at++] = 0x08; at = writeVarint(buf, at, req.id) }
-  if (serviceBytes > 0) { buf[at++] = 0x12; at = writeVarint(buf, at, serviceBytes); at += buf.write(req.service, at, 'utf8') }
-  if (fnBytes > 0) { buf[at++] = 0x1a; at = writeVarint(buf, at, fnBytes); at += buf.write(req.fn, at, 'utf8') }
+  if (serviceBytes > 0) at = writeString(buf, at, 0x12, req.service, serviceBytes)
+  if (fnBytes > 0) at = writeString(buf, at, 0x1a, req.fn, fnBytes)
   if (req.timeoutMs !== 0) { buf[at++] = 0x20; at = writeVarint(buf, at, req.timeoutMs) }
   if (req.idempotent) { buf[at++] = 0x28; buf[at++] = 1 }
   if (payloadBytes > 0) { buf[at++] = 0x32; at = writeVarint(buf, at, payloadBytes); buf.set(req.payload, at) }
@@ -44,23 +44,35 @@ export function responseFrame (res: Response): Uint8Array {
   if (res.error != null) {
     nameBytes = res.error.name === '' ? 0 : Buffer.byteLength(res.error.name)
     messageBytes = res.error.message === '' ? 0 : Buffer.byteLength(res.error.message)
-    errorBytes = (nameBytes > 0 ? 1 + varintLength(nameBytes) + nameBytes : 0) + (messageBytes > 0 ? 1 + varintLength(messageBytes) + messageBytes : 0)
+    errorBytes = delimited(nameBytes) + delimited(messageBytes)
   }
   const size =
     (res.id !== 0 ? 1 + varintLength(res.id) : 0) +
     (res.error != null ? 1 + varintLength(errorBytes) + errorBytes : 0) +
-    (payloadBytes > 0 ? 1 + varintLength(payloadBytes) + payloadBytes : 0)
+    delimited(payloadBytes)
   const buf = Buffer.allocUnsafe(varintLength(size) + size)
   let at = writeVarint(buf, 0, size)
   if (res.id !== 0) { buf[at++] = 0x08; at = writeVarint(buf, at, res.id) }
   if (res.error != null) {
     buf[at++] = 0x12
     at = writeVarint(buf, at, errorBytes)
-    if (nameBytes > 0) { buf[at++] = 0x0a; at = writeVarint(buf, at, nameBytes); at += buf.write(res.error.name, at, 'utf8') }
-    if (messageBytes > 0) { buf[at++] = 0x12; at = writeVarint(buf, at, messageBytes); at += buf.write(res.error.message, at, 'utf8') }
+    if (nameBytes > 0) at = writeString(buf, at, 0x0a, res.error.name, nameBytes)
+    if (messageBytes > 0) at = writeString(buf, at, 0x12, res.error.message, messageBytes)
   }
   if (payloadBytes > 0) { buf[at++] = 0x1a; at = writeVarint(buf, at, payloadBytes); buf.set(res.payload, at) }
   return buf
+}
+
+/** Bytes of a length-delimited field of `n` bytes (tag, length, bytes); none when empty, as proto3 leaves it out. */
+function delimited (n: number): number {
+  return n > 0 ? 1 + varintLength(n) + n : 0
+}
+
+/** Write a string field (`tag`, then its `n` UTF-8 bytes, length first) at `at`; the offset after it. */
+function writeString (buf: Buffer, at: number, tag: number, s: string, n: number): number {
+  buf[at++] = tag
+  at = writeVarint(buf, at, n)
+  return at + buf.write(s, at, 'utf8')
 }
 
 /** Bytes of `n` (an unsigned 32-bit integer) as a varint. */

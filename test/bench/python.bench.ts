@@ -1,11 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { Agent } from 'node:http'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ApiClient } from '../../lib/client/api-client.js'
 import { createNode } from '../../lib/node/index.js'
 import { repoPaths } from '../../lib/repo/paths.js'
-import { DaemonProcess, killAll } from '../utils/daemon-process.js'
+import { DaemonProcess, killAll, startDaemonMesh } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
 import { closedLoop as closedLoopOf, httpPoster, type Call } from './loops.js'
@@ -35,11 +34,11 @@ export async function pythonBench (): Promise<Record<string, unknown>> {
   let py: ChildProcess | undefined
   const closers: Array<() => Promise<void>> = []
   try {
-    const a = await DaemonProcess.start(join(dir.path, 'a'), ['--log-level', 'warn', '--gateway', '127.0.0.1:0'])
-    daemons.push(a)
+    // A with the gateway, B bootstrapped from it, both listing both alive
+    const pair = await startDaemonMesh(dir.path, 2, ['--gateway', '127.0.0.1:0'])
+    daemons.push(...pair.daemons)
+    const [a, b] = pair.daemons as [DaemonProcess, DaemonProcess]
     const boot = (await a.id()).addrs[0]!
-    const b = await DaemonProcess.start(join(dir.path, 'b'), ['--log-level', 'warn', '--bootstrap', boot])
-    daemons.push(b)
     py = spawn('python3', ['-c', `import noodle; noodle.serve({'echo': lambda b: b}, name='pyecho', repo=${JSON.stringify(b.repo)})`], { env: { ...process.env, PYTHONPATH: PACKAGE }, stdio: 'inherit' })
     const bApi = new ApiClient({ socketPath: repoPaths(b.repo).apiSocket, repo: b.repo })
     const endpoint = await waitFor(async () => (await bApi.externalServices()).find(e => e.name === 'pyecho')?.endpoint, { timeoutMs: 30_000, what: 'the Python service to register' })

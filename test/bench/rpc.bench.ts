@@ -2,7 +2,6 @@ import type { ChildProcess } from 'node:child_process'
 import { Agent } from 'node:http'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { connect as http2Connect, constants as http2Constants, type ClientHttp2Session } from 'node:http2'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { noise } from '@chainsafe/libp2p-noise'
 import { tcp } from '@libp2p/tcp'
@@ -10,7 +9,7 @@ import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { createNode } from '../../lib/node/index.js'
-import { DaemonProcess, killAll } from '../utils/daemon-process.js'
+import { DaemonProcess, killAll, startDaemonMesh } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
 import { spawnPrinting } from './child.js'
@@ -197,11 +196,11 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
   const children: ChildProcess[] = []
   const closers: Array<() => Promise<void>> = []
   try {
-    const a = await DaemonProcess.start(join(dir.path, 'a'), ['--log-level', 'warn', '--gateway', '127.0.0.1:0'])
-    daemons.push(a)
+    // A with the gateway, B bootstrapped from it, both listing both alive
+    const pair = await startDaemonMesh(dir.path, 2, ['--gateway', '127.0.0.1:0'])
+    daemons.push(...pair.daemons)
+    const [a, b] = pair.daemons as [DaemonProcess, DaemonProcess]
     const boot = (await a.id()).addrs[0]!
-    const b = await DaemonProcess.start(join(dir.path, 'b'), ['--log-level', 'warn', '--bootstrap', boot])
-    daemons.push(b)
     const reg = await b.cli('service', 'register', '--name', 'echo', '--endpoint', 'builtin:echo')
     if (reg.code !== 0) throw new Error(`register: ${reg.stderr}`)
     const gateway = /gateway: +(http:\/\/\S+)/.exec(a.stdout)![1]!
