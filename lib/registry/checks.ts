@@ -1,10 +1,12 @@
 import { connect } from 'node:net'
 import { z } from 'zod'
+import { parseSocketEndpoint } from '../rpc/socket-endpoint.js'
 import { timeoutSignal } from '../signals.js'
 
 /**
  * Health checks for external services, after Consul's: `http` (GET, 2xx
- * passes), `tcp` (a connection is accepted), `ttl` (the service reports in
+ * passes), `tcp` (a connection is accepted: at the endpoint's host and port,
+ * or on an `rpc+unix` endpoint's socket), `ttl` (the service reports in
  * with `noodled service pass <name>` at least every ttl). Without a check an
  * instance is healthy while it is registered.
  */
@@ -56,16 +58,20 @@ export async function runCheck (check: Exclude<Check, { type: 'ttl' }>, endpoint
       return { status: 'critical', output: `GET ${target.href}: ${describe(err)}` }
     }
   }
+  // a socket endpoint (rpc+unix, rpc+tcp) is checked where it listens; an http(s) one at its host and port
+  const socketAt = parseSocketEndpoint(endpoint)
   const port = Number(url.port !== '' ? url.port : url.protocol === 'https:' ? 443 : 80)
+  const target = socketAt != null && 'path' in socketAt ? { path: socketAt.path } : { host: url.hostname.replace(/^\[|\]$/g, ''), port }
+  const where = 'path' in target ? `Unix socket ${target.path}` : `TCP ${target.host}:${target.port}`
   return await new Promise<CheckResult>(resolve => {
-    const socket = connect({ host: url.hostname, port, signal })
+    const socket = connect({ ...target, signal })
     socket.once('connect', () => {
       socket.destroy()
-      resolve({ status: 'passing', output: `TCP connect to ${url.hostname}:${port}` })
+      resolve({ status: 'passing', output: `connected to ${where}` })
     })
     socket.once('error', (err) => {
       socket.destroy()
-      resolve({ status: 'critical', output: `TCP connect to ${url.hostname}:${port}: ${describe(err)}` })
+      resolve({ status: 'critical', output: `connect to ${where}: ${describe(err)}` })
     })
   })
 }

@@ -6,6 +6,7 @@ import { SERVICE_NAME } from '../placement/constants.js'
 import { firstIssue } from '../validation.js'
 import { checkSchema, runCheck, type Check, type CheckStatus } from './checks.js'
 import { BUILTIN_HANDLERS } from '../rpc/handlers.js'
+import { parseSocketEndpoint } from '../rpc/socket-endpoint.js'
 import { EXTERNAL_PREFIX, MAX_EXTERNAL_SERVICES } from './constants.js'
 
 /**
@@ -16,9 +17,10 @@ import { EXTERNAL_PREFIX, MAX_EXTERNAL_SERVICES } from './constants.js'
 /** Endpoints served inside the daemon (`builtin:echo`): the RPC layer's built-in handlers. */
 const BUILTIN_ENDPOINTS = Object.keys(BUILTIN_HANDLERS).map(n => `builtin:${n}`)
 
-/** An http(s) URL, or a built-in endpoint's name. */
+/** An http(s) URL, an rpc+unix or rpc+tcp socket, or a built-in endpoint's name. */
 function isEndpoint (value: string): boolean {
   if (BUILTIN_ENDPOINTS.includes(value)) return true
+  if (value.startsWith('rpc+')) return parseSocketEndpoint(value) != null
   try {
     const url = new URL(value)
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
@@ -30,11 +32,14 @@ function isEndpoint (value: string): boolean {
 export const registrationSchema = z.strictObject({
   name: z.string().regex(SERVICE_NAME, { error: 'lower-case letters, digits and -, 1-63 characters, not starting or ending with -' }),
   endpoint: z.string().max(1024).refine(isEndpoint, {
-    error: `must be an http:// or https:// URL, or one of ${BUILTIN_ENDPOINTS.join(', ')}`
+    error: `must be an http:// or https:// URL, rpc+unix:///absolute/path or rpc+tcp://host:port, or one of ${BUILTIN_ENDPOINTS.join(', ')}`
   }),
   check: checkSchema.optional()
 }).refine(r => !(r.endpoint.startsWith('builtin:') && r.check != null && r.check.type !== 'ttl'), {
   error: 'a built-in endpoint runs inside the daemon: only a ttl check applies to it',
+  path: ['check']
+}).refine(r => !(r.endpoint.startsWith('rpc+') && r.check?.type === 'http'), {
+  error: 'a socket endpoint speaks RPC frames, not HTTP: use a tcp check (a connection is accepted) or a ttl check',
   path: ['check']
 })
 

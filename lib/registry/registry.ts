@@ -307,7 +307,8 @@ export class Registry implements Startable {
   localEndpoint (name: string): LocalEndpoint | undefined {
     const endpoint = this.externals.passingEndpoint(name)
     if (endpoint == null) return undefined
-    return endpoint.startsWith('builtin:') ? { kind: 'builtin', name: endpoint.slice('builtin:'.length) } : { kind: 'http', url: endpoint }
+    if (endpoint.startsWith('builtin:')) return { kind: 'builtin', name: endpoint.slice('builtin:'.length) }
+    return endpoint.startsWith('rpc+') ? { kind: 'socket', url: endpoint } : { kind: 'http', url: endpoint }
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { DeadlineExceededError, NoHandlerError, PayloadTooLargeError, ServiceEndpointError } from '../interface/errors.js'
+import { SocketEndpoint } from './socket-endpoint.js'
 
 /** One invocation as a handler sees it. */
 export interface Invocation {
@@ -13,10 +14,17 @@ export interface Invocation {
   timeoutMs: number
 }
 
-export type Handler = (call: Invocation) => Promise<Uint8Array>
+export type Handler = ((call: Invocation) => Promise<Uint8Array>) & {
+  /** let go of what the handler holds open (a connection to its endpoint); the server calls it when it stops */
+  close?: () => void
+}
 
-/** How this daemon serves a service it hosts: an endpoint of an external process, a built-in, or a module the runtime runs. */
-export type LocalEndpoint = { kind: 'http', url: string } | { kind: 'builtin', name: string } | { kind: 'module', handler: Handler }
+/**
+ * How this daemon serves a service it hosts: an endpoint of an external
+ * process (HTTP, or the RPC frames on a Unix or TCP socket), a built-in, or
+ * a module the runtime runs.
+ */
+export type LocalEndpoint = { kind: 'http', url: string } | { kind: 'socket', url: string } | { kind: 'builtin', name: string } | { kind: 'module', handler: Handler }
 
 /** Built-in endpoints (`builtin:<name>`), served inside the daemon. */
 export const BUILTIN_HANDLERS: Record<string, Handler> = {
@@ -119,6 +127,10 @@ export function httpHandler (endpoint: string, maxBytes: number): Handler {
 export function handlerFor (endpoint: LocalEndpoint, maxBytes: number): Handler {
   if (endpoint.kind === 'module') return endpoint.handler
   if (endpoint.kind === 'http') return httpHandler(endpoint.url, maxBytes)
+  if (endpoint.kind === 'socket') {
+    const socket = new SocketEndpoint(endpoint.url, maxBytes)
+    return Object.assign(socket.call, { close: () => { socket.close() } })
+  }
   const builtin = BUILTIN_HANDLERS[endpoint.name]
   if (builtin == null) throw new NoHandlerError(`no built-in endpoint "${endpoint.name}"`)
   return builtin

@@ -81,6 +81,8 @@ export class RpcServer {
 
   async stop (): Promise<void> {
     this.active.abortAll(new NoHandlerError('daemon stopping'))
+    for (const handler of this.handlers.values()) handler.close?.()
+    this.handlers.clear()
     await this.registrar.unhandle(this.init.protocol)
   }
 
@@ -101,7 +103,7 @@ export class RpcServer {
       // the runtime's pool of the moment (a hot swap replaces it): not cached
       handler = endpoint.handler
     } else {
-      const key = endpoint.kind === 'http' ? `http ${endpoint.url}` : `builtin ${endpoint.name}`
+      const key = endpoint.kind === 'builtin' ? `builtin ${endpoint.name}` : `${endpoint.kind} ${endpoint.url}`
       handler = this.handlers.get(key)
       if (handler == null) {
         handler = handlerFor(endpoint, this.init.maxMessageBytes)

@@ -36,6 +36,7 @@ const PAIRS: Record<string, (r: Record<string, unknown>) => Pair[]> = {
     ['HTTP gateway throughput', 'calls/s', 'gateway.perSec', 'raw Node HTTP on loopback', 'baselineRawHttp.perSec', 'higher'],
     ['HTTP gateway to an external HTTP service', 'calls/s', 'gatewayToExternalService.perSec', 'the HTTP gateway to the built-in echo', 'gateway.perSec', 'higher'],
     ['HTTP gateway to an external HTTP service', 'calls/s', 'gatewayToExternalService.perSec', 'raw Node HTTP on loopback (the same echo process, called directly)', 'baselineRawHttp.perSec', 'higher'],
+    ['HTTP gateway to an external service on an rpc+unix socket', 'calls/s', 'gatewayToSocketService.perSec', 'the HTTP gateway to the built-in echo', 'gateway.perSec', 'higher'],
     ['mesh RPC p99 at half its peak rate', 'us', 'meshRpcAtHalfPeak.p99Us', 'the TCP limit\'s p99 at the same rate', 'baselineRawTcpAtSameRate.p99Us', 'lower'],
     ['mesh RPC p99 at half the smaller of its and raw HTTP\'s peaks', 'us', 'meshRpcAtRawHttpRate.p99Us', 'raw Node HTTP p99 at the same rate', 'baselineRawHttpAtSameRate.p99Us', 'lower'],
     ['mesh RPC p99 at half the smaller of its and node:http2\'s peaks', 'us', 'meshRpcAtHttp2Rate.p99Us', 'node:http2 (one session) p99 at the same rate', 'baselineHttp2AtSameRate.p99Us', 'lower'],
