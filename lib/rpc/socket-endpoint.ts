@@ -117,8 +117,9 @@ export class SocketEndpoint {
 
   /** Close the connection and fail what waits on it. Idempotent. */
   close (): void {
-    this.socket?.destroy()
-    this.failAll(new ServiceEndpointError(`endpoint ${this.endpoint} closed`))
+    const err = new ServiceEndpointError(`endpoint ${this.endpoint} closed`)
+    if (this.socket != null) this.drop(this.socket, err)
+    else this.failAll(err)
   }
 
   private open (): Socket {

@@ -1,10 +1,12 @@
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer as createSocketServer, type AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { defaultLogger } from '@libp2p/logger'
 import { expect } from 'chai'
 import { MemoryDatastore } from 'datastore-core'
 import { ConflictError, InvalidRegistrationError, ServiceNotFoundError } from '../../lib/interface/errors.js'
 import { ExternalServices, type ExternalInstance } from '../../lib/registry/index.js'
+import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
 
 async function listen (status = 200): Promise<{ server: Server, url: string, hits: string[] }> {
@@ -80,6 +82,26 @@ describe('external services', () => {
     await waitFor(() => ext!.get('db')?.status === 'critical', { what: 'tcp check to fail' })
   })
 
+  it('a tcp check on an rpc+unix endpoint follows whether its socket accepts connections', async () => {
+    const dir = await tmpDir()
+    const path = join(dir.path, 'svc.sock')
+    const server = createSocketServer((socket) => { socket.destroy() })
+    await new Promise<void>(resolve => server.listen(path, resolve))
+    try {
+      ext = new ExternalServices({ datastore: new MemoryDatastore(), log })
+      await ext.start()
+      await ext.register({ name: 'py', endpoint: `rpc+unix://${path}`, check: { type: 'tcp', intervalMs: 100 } })
+      await waitFor(() => ext!.get('py')?.status === 'passing', { what: 'the socket check to pass' })
+      expect(ext.get('py')!.output).to.equal(`connected to Unix socket ${path}`)
+      await new Promise(resolve => server.close(resolve))
+      await waitFor(() => ext!.get('py')?.status === 'critical', { what: 'the socket check to fail' })
+      expect(ext.get('py')!.output).to.match(/ENOENT|ECONNREFUSED/)
+    } finally {
+      server.close()
+      await dir.cleanup()
+    }
+  })
+
   it('a ttl check passes for ttl after each pass, and only ttl checks take a pass', async () => {
     ext = new ExternalServices({ datastore: new MemoryDatastore(), log })
     await ext.start()
@@ -116,6 +138,9 @@ describe('external services', () => {
       [{ name: 'ok', endpoint: 'ftp://x' }, /"endpoint": must be an http/],
       [{ name: 'ok', endpoint: 'builtin:nope' }, /"endpoint": must be an http.*builtin:echo/],
       [{ name: 'ok', endpoint: 'builtin:echo', check: { type: 'http' } }, /"check": a built-in endpoint runs inside the daemon/],
+      [{ name: 'ok', endpoint: 'rpc+unix://relative/path' }, /"endpoint": must be .*rpc\+unix:\/\/\/absolute\/path/],
+      [{ name: 'ok', endpoint: 'rpc+tcp://127.0.0.1' }, /"endpoint": must be/],
+      [{ name: 'ok', endpoint: 'rpc+unix:///run/x.sock', check: { type: 'http' } }, /"check": a socket endpoint speaks RPC frames/],
       [{ name: 'ok', endpoint: 'http://x', check: { type: 'icmp' } }, /"check\.type"/],
       [{ name: 'ok', endpoint: 'http://x', check: { type: 'http', intervalMs: 1 } }, /"check\.intervalMs"/],
       [{ name: 'ok', endpoint: 'http://x', extra: 1 }, /unknown key "extra"/]

@@ -94,6 +94,36 @@ class PythonService(unittest.TestCase):
 
 
 @needs_daemons
+class Transports(unittest.TestCase):
+    """The same functions on each transport, called from the other daemon."""
+
+    def served(self, transport: str, scheme: str) -> None:
+        a = noodle.Client(repo=REPO_A)
+        name = f"py{transport}-{uuid.uuid4().hex[:6]}"
+        svc = noodle.Service(name, {"upper": lambda b: b.upper()}, repo=REPO_B, transport=transport, check_interval=0.2)
+        with svc:
+            self.assertTrue(svc.endpoint.startswith(scheme), svc.endpoint)
+            until(f"daemon A to resolve the {transport} service", lambda: any(i["healthy"] for i in a.service_resolve(name)["instances"]))
+            self.assertEqual(a.call(name, "upper", b"over " + transport.encode()), b"OVER " + transport.upper().encode())
+            path = svc.socket_path
+        if path is not None:
+            self.assertFalse(os.path.exists(path), "the socket is removed on stop")
+
+    def test_unix_socket(self):
+        self.served("unix", "rpc+unix:///")
+
+    def test_tcp_socket(self):
+        self.served("tcp", "rpc+tcp://127.0.0.1:")
+
+    def test_http(self):
+        self.served("http", "http://127.0.0.1:")
+
+    def test_an_unknown_transport_is_refused(self):
+        with self.assertRaises(ValueError):
+            noodle.Service("x", {}, repo=REPO_B, transport="carrier-pigeon")
+
+
+@needs_daemons
 class ServeProcess(unittest.TestCase):
     def test_deregistered_on_sigterm(self):
         b = noodle.Client(repo=REPO_B)
