@@ -85,7 +85,9 @@ const PAIRS: Record<string, (r: Record<string, unknown>) => Pair[]> = {
   python: () => [
     ['Python echo service through the mesh', 'calls/s', 'meshRpcToPython.perSec', 'the same Python server called directly (HTTP keep-alive)', 'baselinePythonDirect.perSec', 'higher'],
     ['Python echo service through the gateway', 'calls/s', 'gatewayToPython.perSec', 'the same Python server called directly (HTTP keep-alive)', 'baselinePythonDirect.perSec', 'higher'],
-    ['Python echo service through the mesh, p99', 'us', 'meshRpcToPython.p99Us', 'the same Python server called directly, p99', 'baselinePythonDirect.p99Us', 'lower']
+    ['Python echo service through the mesh, p99', 'us', 'meshRpcToPython.p99Us', 'the same Python server called directly, p99', 'baselinePythonDirect.p99Us', 'lower'],
+    ['Python echo service on a Unix socket (RPC frames) through the mesh', 'calls/s', 'meshRpcToPythonOnSocket.perSec', 'the same Python server called directly (frames on one connection)', 'baselinePythonOnSocketDirect.perSec', 'higher'],
+    ['Python echo service on a Unix socket (RPC frames) through the gateway', 'calls/s', 'gatewayToPythonOnSocket.perSec', 'the Python echo over HTTP through the same gateway', 'gatewayToPython.perSec', 'higher']
   ],
   'control-api': () => [
     ['GET /health p50', 'us', 'health.noodled.p50Us', 'raw Node HTTP server', 'health.baselineRawNodeHttp.p50Us', 'lower'],
