@@ -135,7 +135,7 @@ export function serviceCommand (program: Command, run: CommandRunner): void {
   service.command('register')
     .description('register a process running beside this daemon as an instance of a service, with a health check')
     .requiredOption('--name <name>', 'service name')
-    .requiredOption('--endpoint <url>', 'where it listens, e.g. http://127.0.0.1:8080')
+    .requiredOption('--endpoint <url>', 'where it listens: http://127.0.0.1:8080 (POST <url>/<fn>), rpc+unix:///run/x.sock or rpc+tcp://127.0.0.1:7001 (RPC frames), builtin:echo')
     .option('--check <type>', 'http (GET, 2xx passes), tcp (accepts a connection) or ttl (reports in with `service pass`)')
     .option('--path <path>', 'http check: path to GET', '/')
     .option('--interval <duration>', 'http and tcp checks: how often', '5s')
