@@ -84,13 +84,18 @@ class PythonService(unittest.TestCase):
         self.assertLess(time.monotonic() - started, 4.0)
 
     def test_registered_again_when_the_daemon_no_longer_lists_it(self):
+        # a service of its own: the deregistration below takes a while to settle across the mesh
+        # (adverts, provider records), and the other tests must not call into that window
         b = noodle.Client(repo=REPO_B)
-        before = self.svc.registrations
-        b.service_deregister(self.name)
-        until("the watcher to register the service again", lambda: self.svc.registrations > before and any(e["name"] == self.name for e in b.external()))
-        # the other daemon hears of it again through the mesh (the other tests call from there too)
-        until("daemon A to resolve it again", lambda: any(i["healthy"] for i in self.a.service_resolve(self.name)["instances"]))
-        self.assertEqual(until("a call from daemon A", lambda: self.a.call(self.name, "upper", b"back")), b"BACK")
+        name = f"pyagain-{uuid.uuid4().hex[:6]}"
+        with noodle.Service(name, {"upper": lambda d: d.upper()}, repo=REPO_B, check_interval=0.2) as svc:
+            until("daemon A to resolve it", lambda: any(i["healthy"] for i in self.a.service_resolve(name)["instances"]))
+            before = svc.registrations
+            b.service_deregister(name)
+            until("the watcher to register the service again", lambda: svc.registrations > before and any(e["name"] == name for e in b.external()))
+            # the other daemon hears of it again through the mesh
+            until("daemon A to resolve it again", lambda: any(i["healthy"] for i in self.a.service_resolve(name)["instances"]))
+            self.assertEqual(until("a call from daemon A", lambda: self.a.call(name, "upper", b"back")), b"BACK")
 
 
 @needs_daemons
