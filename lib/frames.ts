@@ -1,7 +1,7 @@
-import { LengthPrefixedDecoder } from '@libp2p/utils'
 import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
 import type { Stream, StreamMessageEvent } from '@libp2p/interface'
+import { FrameDecoder } from './frame-decoder.js'
 
 /** One frame: unsigned varint length, then the message bytes. */
 export function frame (bytes: Uint8Array): Uint8ArrayList {
@@ -17,10 +17,10 @@ export function frame (bytes: Uint8Array): Uint8ArrayList {
  * whole plus the next transport chunk, which carries the next frames.
  */
 export function onFrames (stream: Stream, maxFrameBytes: number, onFrame: (bytes: Uint8Array) => void, onBad: (err: Error) => void): void {
-  const decoder = new LengthPrefixedDecoder({ maxDataLength: maxFrameBytes, maxBufferSize: 2 * maxFrameBytes + 64 * 1024 })
+  const decoder = new FrameDecoder(maxFrameBytes)
   stream.addEventListener('message', (evt: StreamMessageEvent) => {
     try {
-      for (const buf of decoder.decode(evt.data)) onFrame(buf.subarray())
+      decoder.decode(evt.data, onFrame)
     } catch (err: any) {
       onBad(err)
       stream.abort(err)

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net'
-import { LengthPrefixedDecoder } from '@libp2p/utils'
+import { FrameDecoder } from '../frame-decoder.js'
 import { PayloadTooLargeError, ServiceEndpointError } from '../interface/errors.js'
 import { FRAME_OVERHEAD_BYTES } from './constants.js'
 import type { Handler, Invocation } from './handlers.js'
@@ -128,15 +128,15 @@ export class SocketEndpoint {
     this.connected = false
     if ('host' in this.address) socket.setNoDelay(true)
     socket.setTimeout(SOCKET_IDLE_MS)
-    const decoder = new LengthPrefixedDecoder({ maxDataLength: this.maxFrameBytes, maxBufferSize: 2 * this.maxFrameBytes + 64 * 1024 })
+    const decoder = new FrameDecoder(this.maxFrameBytes)
+    const onFrame = (bytes: Uint8Array): void => { this.answer(Response.decode(bytes)) }
     socket.on('connect', () => { this.connected = true })
     socket.on('data', (chunk: Buffer) => {
       try {
-        for (const frame of decoder.decode(chunk)) this.answer(Response.decode(frame.subarray()))
+        decoder.decode(chunk, onFrame)
       } catch (err: any) {
         // the decoder refuses a length prefix over the limit before buffering the frame
-        const tooLarge = err?.name === 'InvalidMessageLengthError' || err?.name === 'InvalidParametersError'
-        this.drop(socket, tooLarge
+        this.drop(socket, err instanceof PayloadTooLargeError
           ? new PayloadTooLargeError(`endpoint ${this.endpoint} sent an answer over the ${this.maxFrameBytes - FRAME_OVERHEAD_BYTES} byte limit`)
           : new ServiceEndpointError(`endpoint ${this.endpoint} sent a malformed answer: ${err?.message ?? err}`))
       }

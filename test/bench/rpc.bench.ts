@@ -223,10 +223,9 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
       return res.code === 0 && (JSON.parse(res.stdout) as { instances: Array<{ healthy: boolean }> }).instances.some(i => i.healthy)
     }, { timeoutMs: 60_000, what: 'daemon A to resolve echo' })
 
-    const meshCall: Call = async () => {
-      const res = await client.services.rpc.call('echo', 'x', PAYLOAD)
-      if (res.payload.byteLength !== PAYLOAD.byteLength) throw new Error('short answer')
-    }
+    // not async functions: an async frame per call is garbage in the process that holds the client
+    const checkEcho = (res: { payload: Uint8Array }): void => { if (res.payload.byteLength !== PAYLOAD.byteLength) throw new Error('short answer') }
+    const meshCall: Call = () => client.services.rpc.call('echo', 'x', PAYLOAD).then(checkEcho)
 
     const httpServer = await spawnPrinting(['-e', HTTP_ECHO_SERVER])
     children.push(httpServer.proc)
@@ -259,7 +258,7 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
     children.push(tcpServer.proc)
     const tcpClient = await RawTcpClient.connect(Number(tcpServer.line))
     closers.push(async () => { tcpClient.close() })
-    const rawTcpCall: Call = async () => { await tcpClient.call(PAYLOAD) }
+    const rawTcpCall: Call = async () => await tcpClient.call(PAYLOAD)
     const libp2pServer = await spawnPrinting([fileURLToPath(new URL('./fixtures/libp2p-echo-server.js', import.meta.url))])
     children.push(libp2pServer.proc)
     const vanilla = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
