@@ -258,7 +258,7 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
     children.push(tcpServer.proc)
     const tcpClient = await RawTcpClient.connect(Number(tcpServer.line))
     closers.push(async () => { tcpClient.close() })
-    const rawTcpCall: Call = async () => await tcpClient.call(PAYLOAD)
+    const rawTcpCall: Call = () => tcpClient.call(PAYLOAD)
     const libp2pServer = await spawnPrinting([fileURLToPath(new URL('./fixtures/libp2p-echo-server.js', import.meta.url))])
     children.push(libp2pServer.proc)
     const vanilla = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
