@@ -15,9 +15,9 @@ library has none, and the package depends on nothing).
 import asyncio
 import os
 import socket
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Optional, Tuple
+from typing import Awaitable, Callable, Optional, Tuple
+
+from ._loop_server import Connection, LoopServer
 
 #: (fn, timeout_ms or None, payload) -> (payload, None) or (None, (error name, message))
 Run = Callable[[str, Optional[int], bytes], Tuple[Optional[bytes], Optional[Tuple[str, str]]]]
@@ -110,59 +110,31 @@ def encode_response(rid: int, payload: Optional[bytes], error: Optional[Tuple[st
 # ---- the server -----------------------------------------------------------------------
 
 
-class FramesServer:
+class FramesServer(LoopServer):
     """Serves ``run`` on a Unix socket at ``path`` (or TCP ``host:port``, port 0 for a free one) from a thread of its own."""
 
     def __init__(self, run: Run, workers: int, path: Optional[str] = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self._run = run
         self._path = path
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="noodle-fn")
-        self._loop = asyncio.new_event_loop()
-        self._server: Optional[asyncio.AbstractServer] = None
-        self._ready = threading.Event()
-        self._error: Optional[BaseException] = None
-        self._thread = threading.Thread(target=self._serve, args=(host, port), name="noodle-frames", daemon=True)
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
+        self._host = host
+        self._port = port
+        super().__init__(workers, "noodle-frames")
         if path is not None:
             self.endpoint = f"rpc+unix://{path}"
         else:
             bound = self._server.sockets[0].getsockname()  # type: ignore[union-attr]
             self.endpoint = f"rpc+tcp://{bound[0]}:{bound[1]}" if ":" not in bound[0] else f"rpc+tcp://[{bound[0]}]:{bound[1]}"
 
-    def _serve(self, host: str, port: int) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            if self._path is not None:
-                if os.path.exists(self._path):
-                    os.unlink(self._path)  # a socket left by a process that did not stop cleanly
-                start = asyncio.start_unix_server(self._connection, path=self._path)
-            else:
-                start = asyncio.start_server(self._connection, host, port)
-            self._server = self._loop.run_until_complete(start)
-        except BaseException as err:  # noqa: BLE001 (handed to the constructor)
-            self._error = err
-            self._ready.set()
-            return
-        self._ready.set()
-        self._loop.run_forever()
+    def _listen(self, connection: Connection) -> Awaitable[asyncio.AbstractServer]:
+        if self._path is None:
+            return asyncio.start_server(connection, self._host, self._port)
+        if os.path.exists(self._path):
+            os.unlink(self._path)  # a socket left by a process that did not stop cleanly
+        return asyncio.start_unix_server(connection, path=self._path)
 
     def close(self) -> None:
-        """Stop listening, drop the connections, and let running functions finish in the background."""
-        async def shutdown() -> None:
-            if self._server is not None:
-                self._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
-
-        if self._loop.is_running():
-            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._pool.shutdown(wait=False)
+        """Stop listening, drop the connections, remove the socket."""
+        super().close()
         if self._path is not None:
             try:
                 os.unlink(self._path)

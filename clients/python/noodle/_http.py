@@ -8,9 +8,9 @@ of them) served an echo at ~1.4k calls/s with 64 in flight; this design
 parses in one thread and hands only the function to the pool.
 """
 import asyncio
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Dict, Optional, Tuple
+from typing import Awaitable, Callable, Dict, Tuple
+
+from ._loop_server import Connection, LoopServer
 
 #: (method, path, headers with lower-case names, body) -> (status, content type, body)
 Dispatch = Callable[[str, str, Dict[str, str], bytes], Tuple[int, str, bytes]]
@@ -20,49 +20,19 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 413: "Payload Too Large", 500: "Internal Server Error", 504: "Gateway Timeout"}
 
 
-class FunctionServer:
+class FunctionServer(LoopServer):
     """Serves ``dispatch`` on ``host:port`` (0: a free port) from a thread of its own."""
 
     def __init__(self, host: str, port: int, dispatch: Dispatch, workers: int) -> None:
         self._dispatch = dispatch
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="noodle-fn")
-        self._loop = asyncio.new_event_loop()
-        self._server: Optional[asyncio.AbstractServer] = None
-        self._ready = threading.Event()
-        self._error: Optional[BaseException] = None
-        self._thread = threading.Thread(target=self._run, args=(host, port), name="noodle-http", daemon=True)
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
+        self._host = host
+        self._port = port
+        super().__init__(workers, "noodle-http")
         sock = self._server.sockets[0]  # type: ignore[union-attr]
         self.address: Tuple[str, int] = sock.getsockname()[:2]
 
-    def _run(self, host: str, port: int) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._server = self._loop.run_until_complete(asyncio.start_server(self._connection, host, port))
-        except BaseException as err:  # noqa: BLE001 (handed to the constructor)
-            self._error = err
-            self._ready.set()
-            return
-        self._ready.set()
-        self._loop.run_forever()
-
-    def close(self) -> None:
-        """Stop listening, drop the connections, and let running functions finish in the background."""
-        async def shutdown() -> None:
-            if self._server is not None:
-                self._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
-
-        if self._loop.is_running():
-            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._pool.shutdown(wait=False)
+    def _listen(self, connection: Connection) -> Awaitable[asyncio.AbstractServer]:
+        return asyncio.start_server(connection, self._host, self._port)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
