@@ -1,4 +1,5 @@
 import { request, type Agent } from 'node:http'
+import { constants as http2Constants, type ClientHttp2Session } from 'node:http2'
 import { summarise, type LatencyStats } from './stats.js'
 
 /** One call of a load loop: resolves when answered, rejects on a wrong answer. */
@@ -46,6 +47,21 @@ export function httpPoster (url: string, agent: Agent, payload: Uint8Array): Cal
       res.on('end', () => { res.statusCode === 200 && n === payload.byteLength ? resolve() : reject(new Error(`HTTP ${res.statusCode} (${n} bytes)`)) })
       res.on('error', reject)
     })
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
+/** POST the payload as one stream of an HTTP/2 session (all calls multiplexed on its one connection). */
+export function http2Poster (session: ClientHttp2Session, payload: Uint8Array): Call {
+  const { HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH, HTTP2_HEADER_STATUS } = http2Constants
+  return async () => new Promise<void>((resolve, reject) => {
+    const req = session.request({ [HTTP2_HEADER_METHOD]: 'POST', [HTTP2_HEADER_PATH]: '/', 'content-length': payload.byteLength })
+    let status = 0
+    let n = 0
+    req.on('response', (headers) => { status = Number(headers[HTTP2_HEADER_STATUS]) })
+    req.on('data', (c: Buffer) => { n += c.length })
+    req.on('end', () => { status === 200 && n === payload.byteLength ? resolve() : reject(new Error(`HTTP/2 ${status} (${n} bytes)`)) })
     req.on('error', reject)
     req.end(payload)
   })

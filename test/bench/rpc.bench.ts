@@ -1,7 +1,4 @@
 import type { ChildProcess } from 'node:child_process'
-import { Agent } from 'node:http'
-import { PerformanceObserver } from 'node:perf_hooks'
-import { connect as http2Connect, constants as http2Constants, type ClientHttp2Session } from 'node:http2'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -9,15 +6,16 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { createNode } from '../../lib/node/index.js'
 import { DaemonProcess, killAll, startDaemonMesh } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
 import { spawnPrinting } from './child.js'
+import type { DriverTarget } from './driver-process.js'
 import { HostProbe, type HostStalls } from './host-probe.js'
-import { RAW_TCP_ECHO_SERVER, RawTcpClient } from './raw-tcp.js'
-import { closedLoop as closedLoopOf, httpPoster as httpPosterOf, type Call } from './loops.js'
-import { acrossRounds, summarise, type LatencyStats } from './stats.js'
+import { LoadDriver } from './load-driver.js'
+import { closedLoop as closedLoopOf, type Call } from './loops.js'
+import { RAW_TCP_ECHO_SERVER } from './raw-tcp.js'
+import { acrossRounds, type LatencyStats } from './stats.js'
 
 const PAYLOAD = new Uint8Array(256).fill(0x61)
 const CONCURRENCY = 64
@@ -63,130 +61,10 @@ server.on('stream', (stream) => {
 server.listen(0, '127.0.0.1', () => { process.stdout.write(server.address().port + '\\n') })
 `
 
-/** POST the payload as one stream of an HTTP/2 session (all calls multiplexed on its one connection). */
-function http2Poster (session: ClientHttp2Session): Call {
-  const { HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH, HTTP2_HEADER_STATUS } = http2Constants
-  return async () => new Promise<void>((resolve, reject) => {
-    const req = session.request({ [HTTP2_HEADER_METHOD]: 'POST', [HTTP2_HEADER_PATH]: '/', 'content-length': PAYLOAD.byteLength })
-    let status = 0
-    let n = 0
-    req.on('response', (headers) => { status = Number(headers[HTTP2_HEADER_STATUS]) })
-    req.on('data', (c: Buffer) => { n += c.length })
-    req.on('end', () => { status === 200 && n === PAYLOAD.byteLength ? resolve() : reject(new Error(`HTTP/2 ${status} (${n} bytes)`)) })
-    req.on('error', reject)
-    req.end(PAYLOAD)
-  })
-}
-
-/** Closed loop at this benchmark's concurrency, warm-up and run length. */
-async function closedLoop (call: Call): Promise<LatencyStats> {
-  return await closedLoopOf(call, { concurrency: CONCURRENCY, warmupMs: WARMUP_MS, runMs: RUN_MS })
-}
-
-/**
- * Open loop at `rate` calls/s: OPEN_WARMUP_MS at that rate uncounted, then
- * RUN_MS counted, latency from when each call was due, so a stall delays
- * the calls behind it in the figures too (no coordinated omission). The
- * warm-up is there because each open loop follows a closed loop at some
- * peak: without it, the first half second paid for the garbage and the
- * grown queues that loop left (in the driver and in the daemons), which is
- * not the latency at this rate.
- */
-async function openLoop (call: Call, rate: number, host: HostProbe): Promise<LatencyStats> {
-  const errors: string[] = []
-  // calls still out, counted, not kept in a Set: the driver must not make garbage that outlives
-  // the young generation (a Set entry added and deleted per call does: docs/design.md, "RPC hot
-  // path"), or its own full collections, 25-50 ms with the heap this process holds, land in
-  // whichever figure is being measured
-  let outstanding = 0
-  let issuing = true
-  let allAnswered: () => void = () => {}
-  const answered = new Promise<void>(resolve => { allAnswered = resolve })
-  const started = performance.now()
-  const measureFrom = started + OPEN_WARMUP_MS
-  const total = Math.round(rate * (OPEN_WARMUP_MS + RUN_MS) / 1000)
-  // one array of the final size: an array grown by push is copied again and again while young,
-  // every copy surviving a scavenge, in the same process as the client being measured
-  const samples = new Float64Array(total)
-  let counted = 0
-  // the driver's own pauses in the counted window, reported beside the figure: a full collection
-  // here delays every call in flight, whichever side is measured
-  const driver = new DriverPauses(measureFrom)
-  // a second's worth of calls unanswered: the side measured cannot keep up with this rate, and
-  // issuing the rest only piles up work (a node:http2 session with tens of thousands of streams
-  // open held the driver at a full core and 1.5 GB for minutes); the round is counted overloaded
-  let cutOff = false
-  for (let i = 0; i < total; i++) {
-    if (outstanding > rate) { cutOff = true; break }
-    const due = started + (i * 1000) / rate
-    const wait = due - performance.now()
-    if (wait > 1) await new Promise(resolve => setTimeout(resolve, wait))
-    // from when it was due (a stall delays the calls behind it, no coordinated omission), or
-    // from when it left if that was earlier: a call sent up to 1 ms early (not worth a timer)
-    // is not credited with negative latency
-    const from = Math.min(due, performance.now())
-    const measured = due >= measureFrom
-    outstanding++
-    call().then(() => {
-      if (measured) samples[counted++] = (performance.now() - from) * 1000
-      if (--outstanding === 0 && !issuing) allAnswered()
-    }, (err: Error) => {
-      // counted, not thrown: a baseline that fails under the load says so in its figures
-      if (measured) errors.push(err.message)
-      if (--outstanding === 0 && !issuing) allAnswered()
-    })
-  }
-  issuing = false
-  const issuedLate = performance.now() - started > (OPEN_WARMUP_MS + RUN_MS) * 1.1
-  if (outstanding === 0) allAnswered()
-  await answered
-  // the schedule ended RUN_MS after the warm-up: a driver still issuing well past that, or answers
-  // still outstanding half a run later, mean the offered rate was more than the driver and client
-  // (one JS thread issuing, say, 270k calls/s open loop, far costlier a call than a closed loop)
-  // could sustain; the latencies then measure an ever-growing queue, not the transport
-  const overloaded = cutOff || issuedLate || performance.now() - measureFrom > RUN_MS * 1.5
-  const ended = performance.now()
-  const stats = summarise(samples.subarray(0, counted), ended - measureFrom)
-  const hostStalls = await host.between(performance.timeOrigin + measureFrom, performance.timeOrigin + ended)
-  return { ...stats, rate, driver: driver.stop(), host: hostStalls, ...(errors.length > 0 ? { errors: errors.length, firstError: errors[0] } : {}), ...(overloaded ? { overloaded } : {}) } as LatencyStats
-}
-
-/** GC pauses of this process (the load driver) from `from` on: how many, their total and the longest, in ms. */
-class DriverPauses {
-  private readonly from: number
-  private readonly observer: PerformanceObserver
-  private n = 0
-  private totalMs = 0
-  private maxMs = 0
-
-  constructor (from: number) {
-    this.from = from
-    this.observer = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) {
-        if (e.startTime < this.from) continue
-        this.n++
-        this.totalMs += e.duration
-        this.maxMs = Math.max(this.maxMs, e.duration)
-      }
-    })
-    this.observer.observe({ entryTypes: ['gc'] })
-  }
-
-  stop (): { gcPauses: number, gcMs: number, gcMaxMs: number } {
-    this.observer.disconnect()
-    return { gcPauses: this.n, gcMs: Math.round(this.totalMs * 10) / 10, gcMaxMs: Math.round(this.maxMs * 10) / 10 }
-  }
-}
-
-function httpPoster (url: string, agent: Agent): Call {
-  return httpPosterOf(url, agent, PAYLOAD)
-}
-
 /**
  * `npm run bench:rpc`: two daemon processes (A with the gateway, B hosting
  * `echo` = builtin:echo), 256-byte payloads, 64 calls at a time:
- * (a) mesh RPC from a noodled node in this process (the same code as a
- *     daemon) to B; (b) HTTP client -> A's gateway -> mesh -> B; (x) the
+ * (a) mesh RPC from a noodled node (the same code as a daemon) to B; (b) HTTP client -> A's gateway -> mesh -> B; (x) the
  *     same to the HTTP echo process (c) registered on B as an external service;
  * baselines in the same run: (l) the physical limit, a length-prefixed echo
  * over one plain TCP connection to another process (raw-tcp.ts); (c) raw
@@ -197,7 +75,9 @@ function httpPoster (url: string, agent: Agent): Call {
  * Then tails, open loop: (a) at half its own peak, beside (l) at that same
  * rate (below both peaks) and at half its own peak; beside (c) and (h), a
  * rate below both peaks (half the smaller), each side at it, and each at
- * half its own peak.
+ * half its own peak. Every side but (d) is driven from a process of its own
+ * (load-driver.ts), and an idle probe process reports the host's stalls in
+ * each open loop's window (host-probe.ts).
  */
 export async function rpcBench (): Promise<Record<string, unknown>> {
   const dir = await tmpDir()
@@ -214,18 +94,10 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
     if (reg.code !== 0) throw new Error(`register: ${reg.stderr}`)
     const gateway = /gateway: +(http:\/\/\S+)/.exec(a.stdout)![1]!
 
-    const client = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], profile: 'local', bootstrap: [boot] })
-    closers.push(async () => client.stop())
-    await waitFor(async () => (await client.services.registry.resolve('echo', { signal: AbortSignal.timeout(5_000) }).catch(() => undefined))?.instances.some(i => i.healthy) === true,
-      { timeoutMs: 60_000, what: 'the bench node to resolve echo' })
     await waitFor(async () => {
       const res = await a.cli('service', 'resolve', 'echo', '--json')
       return res.code === 0 && (JSON.parse(res.stdout) as { instances: Array<{ healthy: boolean }> }).instances.some(i => i.healthy)
     }, { timeoutMs: 60_000, what: 'daemon A to resolve echo' })
-
-    // not async functions: an async frame per call is garbage in the process that holds the client
-    const checkEcho = (res: { payload: Uint8Array }): void => { if (res.payload.byteLength !== PAYLOAD.byteLength) throw new Error('short answer') }
-    const meshCall: Call = () => client.services.rpc.call('echo', 'x', PAYLOAD).then(checkEcho)
 
     const httpServer = await spawnPrinting(['-e', HTTP_ECHO_SERVER])
     children.push(httpServer.proc)
@@ -248,17 +120,8 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
     }, { timeoutMs: 60_000, what: 'daemon A to resolve secho' })
     const http2Server = await spawnPrinting(['-e', HTTP2_ECHO_SERVER])
     children.push(http2Server.proc)
-    const h2 = http2Connect(`http://127.0.0.1:${http2Server.line}`, { maxSessionMemory: 1000 })
-    await new Promise<void>((resolve, reject) => { h2.once('connect', () => { resolve() }); h2.once('error', reject) })
-    // a session that fails later fails the calls on it, which the loops count
-    h2.on('error', () => {})
-    closers.push(async () => { h2.close() })
-    const http2Call = http2Poster(h2)
     const tcpServer = await spawnPrinting(['-e', RAW_TCP_ECHO_SERVER])
     children.push(tcpServer.proc)
-    const tcpClient = await RawTcpClient.connect(Number(tcpServer.line))
-    closers.push(async () => { tcpClient.close() })
-    const rawTcpCall: Call = () => tcpClient.call(PAYLOAD)
     const libp2pServer = await spawnPrinting([fileURLToPath(new URL('./fixtures/libp2p-echo-server.js', import.meta.url))])
     children.push(libp2pServer.proc)
     const vanilla = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
@@ -279,41 +142,59 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
     const host = await HostProbe.start()
     closers.push(async () => { host.stop() })
 
-    const agentB = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
-    const agentC = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
-    closers.push(async () => { agentB.destroy(); agentC.destroy() })
+    // every measured side driven from a process of its own (load-driver.ts): its client, its loops
+    // and its garbage, and no other side's
+    const payloadBytes = PAYLOAD.byteLength
+    const start = async (target: DriverTarget): Promise<LoadDriver> => {
+      const d = await LoadDriver.start(target)
+      closers.push(async () => { await d.stop() })
+      return d
+    }
+    const mesh = await start({ kind: 'mesh', bootstrap: boot, service: 'echo', payloadBytes })
+    const rawTcpD = await start({ kind: 'raw-tcp', port: Number(tcpServer.line), payloadBytes })
+    const gatewayD = await start({ kind: 'http', url: `${gateway}/svc/echo/x`, concurrency: CONCURRENCY, payloadBytes })
+    const gatewayExternalD = await start({ kind: 'http', url: `${gateway}/svc/xecho/x`, concurrency: CONCURRENCY, payloadBytes })
+    const gatewaySocketD = await start({ kind: 'http', url: `${gateway}/svc/secho/x`, concurrency: CONCURRENCY, payloadBytes })
+    const rawHttpD = await start({ kind: 'http', url: `http://127.0.0.1:${httpServer.line}/`, concurrency: CONCURRENCY, payloadBytes })
+    const http2D = await start({ kind: 'http2', url: `http://127.0.0.1:${http2Server.line}`, payloadBytes })
+    const closedLoop = async (d: LoadDriver): Promise<LatencyStats> => await d.closed({ concurrency: CONCURRENCY, warmupMs: WARMUP_MS, runMs: RUN_MS })
+    // an open loop, with the host's stalls in its counted window
+    const openLoop = async (d: LoadDriver, rate: number): Promise<LatencyStats> => {
+      const stats = await d.open(rate, { warmupMs: OPEN_WARMUP_MS, runMs: RUN_MS })
+      return { ...stats, host: await host.between(stats.window.from, stats.window.to) } as LatencyStats
+    }
 
     const rounds: Array<Record<string, LatencyStats>> = []
     for (let r = 0; r < ROUNDS; r++) {
       process.stderr.write(`rpc round ${r + 1}/${ROUNDS}\n`)
       const got: Record<string, LatencyStats> = {}
-      got.rawTcp = await closedLoop(rawTcpCall)
-      got.meshRpc = await closedLoop(meshCall)
-      got.gateway = await closedLoop(httpPoster(`${gateway}/svc/echo/x`, agentB))
-      got.gatewayExternal = await closedLoop(httpPoster(`${gateway}/svc/xecho/x`, agentB))
-      got.gatewaySocket = await closedLoop(httpPoster(`${gateway}/svc/secho/x`, agentB))
-      got.rawHttp = await closedLoop(httpPoster(`http://127.0.0.1:${httpServer.line}/`, agentC))
-      got.http2 = await closedLoop(http2Call)
-      // a stream per request is far from the others: once is enough to show it
-      if (r === 0) got.vanillaLibp2p = await closedLoop(streamPerRequest)
+      got.rawTcp = await closedLoop(rawTcpD)
+      got.meshRpc = await closedLoop(mesh)
+      got.gateway = await closedLoop(gatewayD)
+      got.gatewayExternal = await closedLoop(gatewayExternalD)
+      got.gatewaySocket = await closedLoop(gatewaySocketD)
+      got.rawHttp = await closedLoop(rawHttpD)
+      got.http2 = await closedLoop(http2D)
+      // a stream per request is far from the others: once is enough to show it (from this process)
+      if (r === 0) got.vanillaLibp2p = await closedLoopOf(streamPerRequest, { concurrency: CONCURRENCY, warmupMs: WARMUP_MS, runMs: RUN_MS })
       // tails, open loop: each side at the mesh's half peak, and at half of its own peak
       const halfRate = Math.round(got.meshRpc.perSec / 2)
-      got.meshAtHalf = await openLoop(meshCall, halfRate, host)
-      got.rawTcpAtMeshHalf = await openLoop(rawTcpCall, halfRate, host)
+      got.meshAtHalf = await openLoop(mesh, halfRate)
+      got.rawTcpAtMeshHalf = await openLoop(rawTcpD, halfRate)
       const rawTcpHalfRate = Math.round(got.rawTcp.perSec / 2)
-      got.rawTcpAtOwnHalf = await openLoop(rawTcpCall, rawTcpHalfRate, host)
+      got.rawTcpAtOwnHalf = await openLoop(rawTcpD, rawTcpHalfRate)
       // beside HTTP, a rate below both peaks (half the smaller): at the mesh's half peak HTTP is
       // past its own capacity, queues, and its tail says nothing about its latency
       const httpRate = Math.round(Math.min(got.meshRpc.perSec, got.rawHttp.perSec) / 2)
-      got.meshAtHttpRate = await openLoop(meshCall, httpRate, host)
-      got.rawHttpAtHalf = await openLoop(httpPoster(`http://127.0.0.1:${httpServer.line}/`, agentC), httpRate, host)
+      got.meshAtHttpRate = await openLoop(mesh, httpRate)
+      got.rawHttpAtHalf = await openLoop(rawHttpD, httpRate)
       const rawHalfRate = Math.round(got.rawHttp.perSec / 2)
-      got.rawHttpAtOwnHalf = await openLoop(httpPoster(`http://127.0.0.1:${httpServer.line}/`, agentC), rawHalfRate, host)
+      got.rawHttpAtOwnHalf = await openLoop(rawHttpD, rawHalfRate)
       const http2Rate = Math.round(Math.min(got.meshRpc.perSec, got.http2.perSec) / 2)
-      got.meshAtHttp2Rate = await openLoop(meshCall, http2Rate, host)
-      got.http2AtMeshHalf = await openLoop(http2Call, http2Rate, host)
+      got.meshAtHttp2Rate = await openLoop(mesh, http2Rate)
+      got.http2AtMeshHalf = await openLoop(http2D, http2Rate)
       const http2HalfRate = Math.round(got.http2.perSec / 2)
-      got.http2AtOwnHalf = await openLoop(http2Call, http2HalfRate, host)
+      got.http2AtOwnHalf = await openLoop(http2D, http2HalfRate)
       rounds.push(got)
     }
     // open-loop rounds that overloaded their driver and client are left out, and counted
