@@ -94,6 +94,17 @@ export class RemoteError extends Error {
   }
 }
 
+/**
+ * An error a service itself answered with, under the name it gave (an HTTP
+ * endpoint's JSON error body, a socket endpoint's RpcError), name and
+ * message cut to a sane length.
+ */
+export function serviceError (name: string, message: string): Error {
+  const err = new Error(message.slice(0, 1024))
+  err.name = name.slice(0, 128) || 'Error'
+  return err
+}
+
 export class ServiceNotFoundError extends Error {
   override name = 'ServiceNotFoundError'
 }

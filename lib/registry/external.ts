@@ -6,7 +6,7 @@ import { SERVICE_NAME } from '../placement/constants.js'
 import { firstIssue } from '../validation.js'
 import { checkSchema, runCheck, type Check, type CheckStatus } from './checks.js'
 import { BUILTIN_HANDLERS } from '../rpc/handlers.js'
-import { parseSocketEndpoint } from '../rpc/socket-endpoint.js'
+import { isSocketEndpoint, parseSocketEndpoint } from '../rpc/socket-endpoint.js'
 import { EXTERNAL_PREFIX, MAX_EXTERNAL_SERVICES } from './constants.js'
 
 /**
@@ -20,7 +20,7 @@ const BUILTIN_ENDPOINTS = Object.keys(BUILTIN_HANDLERS).map(n => `builtin:${n}`)
 /** An http(s) URL, an rpc+unix or rpc+tcp socket, or a built-in endpoint's name. */
 function isEndpoint (value: string): boolean {
   if (BUILTIN_ENDPOINTS.includes(value)) return true
-  if (value.startsWith('rpc+')) return parseSocketEndpoint(value) != null
+  if (isSocketEndpoint(value)) return parseSocketEndpoint(value) != null
   try {
     const url = new URL(value)
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
@@ -38,7 +38,7 @@ export const registrationSchema = z.strictObject({
 }).refine(r => !(r.endpoint.startsWith('builtin:') && r.check != null && r.check.type !== 'ttl'), {
   error: 'a built-in endpoint runs inside the daemon: only a ttl check applies to it',
   path: ['check']
-}).refine(r => !(r.endpoint.startsWith('rpc+') && r.check?.type === 'http'), {
+}).refine(r => !(isSocketEndpoint(r.endpoint) && r.check?.type === 'http'), {
   error: 'a socket endpoint speaks RPC frames, not HTTP: use a tcp check (a connection is accepted) or a ttl check',
   path: ['check']
 })

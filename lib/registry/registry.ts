@@ -17,6 +17,7 @@ import { catalogReplication, type CatalogDigest } from './catalog-replication.js
 import { CATALOG_SYNC_INTERVAL_MS, RECONCILE_DEBOUNCE_MS, RECONCILE_INTERVAL_MS } from './constants.js'
 import { localInstances, type DiscoveryMember } from './discovery.js'
 import type { LocalEndpoint } from '../rpc/handlers.js'
+import { isSocketEndpoint } from '../rpc/socket-endpoint.js'
 import { ExternalServices, type ExternalInstance } from './external.js'
 import { Reconciler } from './reconciler.js'
 import { ServiceDht } from './service-dht.js'
@@ -308,7 +309,7 @@ export class Registry implements Startable {
     const endpoint = this.externals.passingEndpoint(name)
     if (endpoint == null) return undefined
     if (endpoint.startsWith('builtin:')) return { kind: 'builtin', name: endpoint.slice('builtin:'.length) }
-    return endpoint.startsWith('rpc+') ? { kind: 'socket', url: endpoint } : { kind: 'http', url: endpoint }
+    return isSocketEndpoint(endpoint) ? { kind: 'socket', url: endpoint } : { kind: 'http', url: endpoint }
   }
 
   /**

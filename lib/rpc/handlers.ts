@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
-import { DeadlineExceededError, NoHandlerError, PayloadTooLargeError, ServiceEndpointError } from '../interface/errors.js'
+import { DeadlineExceededError, NoHandlerError, PayloadTooLargeError, ServiceEndpointError, serviceError } from '../interface/errors.js'
 import { SocketEndpoint } from './socket-endpoint.js'
 
 /** One invocation as a handler sees it. */
@@ -37,11 +37,7 @@ function errorFromBody (status: number, text: string): Error {
   try {
     const body = JSON.parse(text)
     const e = body?.error
-    if (e != null && typeof e.name === 'string' && typeof e.message === 'string') {
-      const err = new Error(e.message.slice(0, 1024))
-      err.name = e.name.slice(0, 128)
-      return err
-    }
+    if (e != null && typeof e.name === 'string' && typeof e.message === 'string') return serviceError(e.name, e.message)
   } catch {
     // not JSON: the status and the start of the text say enough
   }

@@ -1,14 +1,16 @@
 import { connect, type Socket } from 'node:net'
 import { FrameDecoder } from '../frame-decoder.js'
-import { PayloadTooLargeError, ServiceEndpointError } from '../interface/errors.js'
+import { PayloadTooLargeError, ServiceEndpointError, serviceError } from '../interface/errors.js'
 import { FRAME_OVERHEAD_BYTES } from './constants.js'
 import type { Handler, Invocation } from './handlers.js'
 import { PendingCalls } from './pending-calls.js'
 import { requestFrame } from './wire.js'
 import { Response } from './pb/rpc.js'
 
-/** URL schemes of endpoints that speak the RPC frames on a plain connection. */
-export const SOCKET_SCHEMES = ['rpc+unix:', 'rpc+tcp:'] as const
+/** Whether an endpoint claims to be a socket endpoint (`rpc+unix:` or `rpc+tcp:`); parseSocketEndpoint says whether it is a valid one. */
+export function isSocketEndpoint (endpoint: string): boolean {
+  return endpoint.startsWith('rpc+')
+}
 
 /** Where a socket endpoint listens: a Unix socket path, or a host and port. */
 export type SocketAddress = { path: string } | { host: string, port: number }
@@ -158,10 +160,8 @@ export class SocketEndpoint {
     const waiting = this.pending.get(res.id)
     if (waiting == null) return // its caller had its answer at the deadline
     this.pending.delete(res.id)
-    if (res.error == null) { waiting.resolve(res.payload); return }
-    const err = new Error(res.error.message.slice(0, 1024))
-    err.name = res.error.name.slice(0, 128) || 'Error'
-    waiting.reject(err)
+    if (res.error == null) waiting.resolve(res.payload)
+    else waiting.reject(serviceError(res.error.name, res.error.message))
   }
 
   /** The connection is over: forget it (the next call opens another) and fail its calls. */

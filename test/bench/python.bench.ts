@@ -5,7 +5,7 @@ import { ApiClient } from '../../lib/client/api-client.js'
 import { SocketEndpoint } from '../../lib/rpc/socket-endpoint.js'
 import { createNode } from '../../lib/node/index.js'
 import { repoPaths } from '../../lib/repo/paths.js'
-import { DaemonProcess, killAll, startDaemonMesh } from '../utils/daemon-process.js'
+import { DaemonProcess, killAll, startDaemonMesh, untilResolvedHealthy } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
 import { closedLoop as closedLoopOf, httpPoster, type Call } from './loops.js'
@@ -63,10 +63,7 @@ export async function pythonBench (): Promise<Record<string, unknown>> {
     for (const name of ['pyecho', 'pyframes']) {
       await waitFor(async () => (await client.services.registry.resolve(name, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined))?.instances.some(i => i.healthy) === true,
         { timeoutMs: 60_000, what: `the bench node to resolve ${name}` })
-      await waitFor(async () => {
-        const res = await a.cli('service', 'resolve', name, '--json')
-        return res.code === 0 && (JSON.parse(res.stdout) as { instances: Array<{ healthy: boolean }> }).instances.some(i => i.healthy)
-      }, { timeoutMs: 60_000, what: `daemon A to resolve ${name}` })
+      await untilResolvedHealthy(a, name)
     }
     const meshCallTo = (name: string): Call => async () => {
       const res = await client.services.rpc.call(name, 'echo', PAYLOAD)

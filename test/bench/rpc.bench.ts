@@ -6,9 +6,8 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { DaemonProcess, killAll, startDaemonMesh } from '../utils/daemon-process.js'
+import { DaemonProcess, killAll, startDaemonMesh, untilResolvedHealthy } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
-import { waitFor } from '../utils/wait-for.js'
 import { spawnPrinting } from './child.js'
 import type { DriverTarget } from './driver-process.js'
 import { HostProbe, type HostStalls } from './host-probe.js'
@@ -94,30 +93,21 @@ export async function rpcBench (): Promise<Record<string, unknown>> {
     if (reg.code !== 0) throw new Error(`register: ${reg.stderr}`)
     const gateway = /gateway: +(http:\/\/\S+)/.exec(a.stdout)![1]!
 
-    await waitFor(async () => {
-      const res = await a.cli('service', 'resolve', 'echo', '--json')
-      return res.code === 0 && (JSON.parse(res.stdout) as { instances: Array<{ healthy: boolean }> }).instances.some(i => i.healthy)
-    }, { timeoutMs: 60_000, what: 'daemon A to resolve echo' })
+    await untilResolvedHealthy(a, 'echo')
 
     const httpServer = await spawnPrinting(['-e', HTTP_ECHO_SERVER])
     children.push(httpServer.proc)
     // the same echo process as an external service of B: the path every non-wasm service takes
     const xreg = await b.cli('service', 'register', '--name', 'xecho', '--endpoint', `http://127.0.0.1:${httpServer.line}`)
     if (xreg.code !== 0) throw new Error(`register: ${xreg.stderr}`)
-    await waitFor(async () => {
-      const res = await a.cli('service', 'resolve', 'xecho', '--json')
-      return res.code === 0 && (JSON.parse(res.stdout) as { instances: Array<{ healthy: boolean }> }).instances.some(i => i.healthy)
-    }, { timeoutMs: 60_000, what: 'daemon A to resolve xecho' })
+    await untilResolvedHealthy(a, 'xecho')
     // the same echo speaking the RPC frames on a Unix socket (rpc+unix://), registered on B: the
     // external path without HTTP (what noodle.serve in the Python package speaks)
     const framesServer = await spawnPrinting([fileURLToPath(new URL('./fixtures/frames-echo-server.js', import.meta.url)), join(dir.path, 'frames-echo.sock')])
     children.push(framesServer.proc)
     const sreg = await b.cli('service', 'register', '--name', 'secho', '--endpoint', framesServer.line, '--check', 'tcp', '--interval', '1s')
     if (sreg.code !== 0) throw new Error(`register: ${sreg.stderr}`)
-    await waitFor(async () => {
-      const res = await a.cli('service', 'resolve', 'secho', '--json')
-      return res.code === 0 && (JSON.parse(res.stdout) as { instances: Array<{ healthy: boolean }> }).instances.some(i => i.healthy)
-    }, { timeoutMs: 60_000, what: 'daemon A to resolve secho' })
+    await untilResolvedHealthy(a, 'secho')
     const http2Server = await spawnPrinting(['-e', HTTP2_ECHO_SERVER])
     children.push(http2Server.proc)
     const tcpServer = await spawnPrinting(['-e', RAW_TCP_ECHO_SERVER])

@@ -6,7 +6,7 @@ import { expect } from 'chai'
 import oxigraph from 'oxigraph'
 import type { Term } from 'oxigraph'
 import { repoPaths } from '../../lib/repo/paths.js'
-import { DaemonProcess, killAll, runCli, startDaemonMesh, json } from '../utils/daemon-process.js'
+import { DaemonProcess, killAll, runCli, startDaemonMesh, json, untilResolvedHealthy } from '../utils/daemon-process.js'
 import { waitFor } from '../utils/wait-for.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 
@@ -239,10 +239,7 @@ describe('knowledge graphs across the mesh (daemon processes)', function () {
       await json(b, 'service', 'register', '--name', 'ner', '--endpoint', good)
       await json(b, 'service', 'register', '--name', 'bad-ner', '--endpoint', bad)
       for (const name of ['ner', 'bad-ner']) {
-        await waitFor(async () => {
-          const res = await a.cli('service', 'resolve', name, '--json')
-          return res.code === 0 && (JSON.parse(res.stdout) as { instances: Array<{ healthy: boolean }> }).instances.some(i => i.healthy)
-        }, { timeoutMs: 30_000, what: `daemon A to resolve ${name}` })
+        await untilResolvedHealthy(a, name, 30_000)
       }
       const docs = join(dir.path, 'docs.jsonl')
       await writeFile(docs, [

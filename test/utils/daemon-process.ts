@@ -32,3 +32,11 @@ export async function json<T> (d: DaemonProcess, ...args: string[]): Promise<T> 
   if (res.code !== 0) throw new Error(`${args.join(' ')}: ${res.stderr}`)
   return JSON.parse(res.stdout) as T
 }
+
+/** Wait until `d` resolves `service` to at least one healthy instance. */
+export async function untilResolvedHealthy (d: DaemonProcess, service: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(async () => {
+    const res = await d.cli('service', 'resolve', service, '--json')
+    return res.code === 0 && (JSON.parse(res.stdout) as { instances: Array<{ healthy: boolean }> }).instances.some(i => i.healthy)
+  }, { timeoutMs, what: `a daemon to resolve ${service}` })
+}
