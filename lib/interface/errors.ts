@@ -160,6 +160,11 @@ export class NoHandlerError extends Error {
  * call did not run; callers try another instance and leave this one alone
  * for a moment, without counting it as a failure.
  */
+/** The caller gave up on the call before its deadline (a hedged call's loser, an aborted signal). */
+export class CancelledError extends Error {
+  override name = 'CancelledError'
+}
+
 export class ServiceNotReadyError extends Error {
   override name = 'ServiceNotReadyError'
 }
@@ -302,6 +307,7 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   InstanceUnreachableError,
   NoHandlerError,
   ServiceNotReadyError,
+  CancelledError,
   ServiceEndpointError,
   InvalidManifestError,
   ModuleNotFoundError,

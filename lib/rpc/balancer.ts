@@ -50,7 +50,7 @@ export class Balancer {
    * none is healthy, instances on suspect members (suspected is not failed:
    * on a saturated host live members are suspected and refute).
    */
-  pick (service: string, instances: Candidate[], tried: Set<string>): string | undefined {
+  pick (service: string, instances: Candidate[], tried: ReadonlySet<string>): string | undefined {
     // the common case (nothing tried, nobody failing lately) without the arrays below: a call's
     // garbage is what young-generation collections pay for, and they set the tail latency
     if (tried.size === 0 && this.health.size === 0) {

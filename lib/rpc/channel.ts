@@ -4,7 +4,7 @@ import { FrameSender, onFrames } from '../frames.js'
 import { FRAME_OVERHEAD_BYTES } from './constants.js'
 import type { CallDeadline } from './deadline.js'
 import { PendingCalls } from './pending-calls.js'
-import { requestFrame } from './wire.js'
+import { cancelFrame, requestFrame } from './wire.js'
 import { Request, Response } from './pb/rpc.js'
 
 interface Pending {
@@ -85,13 +85,22 @@ export class RpcChannel {
     return released
   }
 
+  private cancel (id: number): void {
+    if (!this.open) return
+    try {
+      this.sender.send(cancelFrame(id))
+    } catch {
+      // the stream is closing: the callee's deadline ends the call
+    }
+  }
+
   /**
    * Send `req` and resolve with its answer. Not an async function: one
    * promise and one closure a call, no async frame kept for the call's life
    * (a call's garbage is what young-generation collections pay for, and they
    * set the tail latency; docs/design.md, "RPC hot path").
    */
-  call (req: Omit<Request, 'id'>, deadline: CallDeadline): Promise<Uint8Array> {
+  call (req: Omit<Request, 'id' | 'cancel'>, deadline: CallDeadline): Promise<Uint8Array> {
     if (!this.open) return Promise.reject(this.closeReason ?? new InstanceUnreachableError('rpc stream closed'))
     if (deadline.reason != null) return Promise.reject(deadline.reason)
     const id = this.nextId
@@ -99,8 +108,11 @@ export class RpcChannel {
     return new Promise<Uint8Array>((resolve, reject) => {
       // every way the call ends goes through here, once: its answer, the stream's end, its deadline
       const settle = (res: Uint8Array | Error): void => {
-        this.pending.delete(id)
+        const waiting = this.pending.delete(id)
         deadline.wait(undefined)
+        // the caller gave up before the deadline: tell the callee, so it stops working on it
+        // (at the deadline the callee's own timer ends the call: nothing to send)
+        if (waiting && res === deadline.reason && res.name !== 'DeadlineExceededError') this.cancel(id)
         res instanceof Error ? reject(res) : resolve(res)
       }
       this.pending.set(id, { settle, idempotent: req.idempotent })

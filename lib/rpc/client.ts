@@ -24,6 +24,8 @@ export interface CallOptions {
   idempotent?: boolean
   /** attempts, the first included. @default DEFAULT_MAX_ATTEMPTS */
   maxAttempts?: number
+  /** instances (peer ids) not to use: a hedged call goes to another instance than the one still working */
+  exclude?: ReadonlySet<string>
 }
 
 export interface CallResult {
@@ -43,7 +45,7 @@ export interface RpcClientInit {
   /** the view resolve() would give now, when it is cached (no waiting); undefined otherwise */
   cached?: (service: string) => ResolveView | undefined
   /** run a call on this daemon's own instance (no network hop) */
-  invokeLocal: (service: string, fn: string, payload: Uint8Array, timeoutMs: number) => Promise<Uint8Array>
+  invokeLocal: (service: string, fn: string, payload: Uint8Array, timeoutMs: number, signal?: AbortSignal) => Promise<Uint8Array>
   log: Logger
 }
 
@@ -138,7 +140,7 @@ export class RpcClient {
     const timeoutMs = Math.min(Math.max(1, Math.round(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)), MAX_TIMEOUT_MS)
     if (options.signal?.aborted === true) return Promise.reject(options.signal.reason)
     const deadline = new CallDeadline(timeoutMs, () => new DeadlineExceededError(`no answer from "${service}" within ${timeoutMs} ms`), options.signal)
-    const run = this.first(service, fn, payload, options, started, deadline) ?? this.attempts(service, fn, payload, options, started, deadline, new Set(), 1)
+    const run = this.first(service, fn, payload, options, started, deadline) ?? this.attempts(service, fn, payload, options, started, deadline, new Set(options.exclude), 1)
     return run.then(
       (result) => { deadline.clear(); return result },
       (err) => { deadline.clear(); throw err }
@@ -154,7 +156,7 @@ export class RpcClient {
   private first (service: string, fn: string, payload: Uint8Array, options: CallOptions, started: number, deadline: CallDeadline): Promise<CallResult> | undefined {
     const view = this.init.cached?.(service)
     if (view == null) return undefined
-    const peer = this.balancer.pick(service, view.instances, NOTHING_TRIED)
+    const peer = this.balancer.pick(service, view.instances, options.exclude ?? NOTHING_TRIED)
     if (peer == null || peer === this.init.self) return undefined
     const channel = this.ready.get(peer)
     if (channel?.open !== true) return undefined
@@ -169,7 +171,7 @@ export class RpcClient {
         this.balancer.end(peer)
         const fatal = this.afterFailure(service, fn, peer, err, options, deadline, 1)
         if (fatal != null) throw fatal
-        return await this.attempts(service, fn, payload, options, started, deadline, new Set([peer]), 2, err, view)
+        return await this.attempts(service, fn, payload, options, started, deadline, new Set([...(options.exclude ?? []), peer]), 2, err, view)
       }
     )
   }
@@ -201,7 +203,7 @@ export class RpcClient {
       if (attempt > 1) this.counters.retries++
       this.balancer.begin(peer)
       try {
-        const result = await this.send(peer, service, fn, payload, options.idempotent === true, deadline)
+        const result = await this.send(peer, service, fn, payload, options.idempotent === true, deadline, options.signal)
         this.balancer.succeeded(service, peer)
         return { payload: result, instance: peer, attempts: attempt, elapsedMs: Math.round((performance.now() - started) * 100) / 100 }
       } catch (err: any) {
@@ -237,10 +239,10 @@ export class RpcClient {
     return undefined
   }
 
-  private async send (peer: string, service: string, fn: string, payload: Uint8Array, idempotent: boolean, deadline: CallDeadline): Promise<Uint8Array> {
+  private async send (peer: string, service: string, fn: string, payload: Uint8Array, idempotent: boolean, deadline: CallDeadline, signal?: AbortSignal): Promise<Uint8Array> {
     if (peer === this.init.self) {
       this.counters.localCalls++
-      return await this.init.invokeLocal(service, fn, payload, deadline.remainingMs())
+      return await this.init.invokeLocal(service, fn, payload, deadline.remainingMs(), signal)
     }
     const ready = this.ready.get(peer)
     const channel = ready?.open === true ? ready : await this.channel(peer, deadline.signal)

@@ -47,7 +47,7 @@ export class Rpc implements Startable {
       connectionManager: components.connectionManager,
       resolve: async (service, options) => components.registry.resolve(service, options),
       cached: (service) => components.registry.resolveCached?.(service),
-      invokeLocal: async (service, fn, payload, timeoutMs) => this.server.invoke(service, fn, payload, timeoutMs),
+      invokeLocal: async (service, fn, payload, timeoutMs, signal) => this.server.invoke(service, fn, payload, timeoutMs, signal),
       log: this.log
     })
   }

@@ -1,10 +1,11 @@
 import type { Connection, Logger, Stream } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
-import { DeadlineExceededError, InvalidRequestError, NoHandlerError, PayloadTooLargeError, ServiceNotReadyError } from '../interface/errors.js'
+import { CancelledError, DeadlineExceededError, InvalidRequestError, NoHandlerError, PayloadTooLargeError, ServiceNotReadyError } from '../interface/errors.js'
 import { DEFAULT_TIMEOUT_MS, FRAME_OVERHEAD_BYTES, MAX_IN_FLIGHT_PER_STREAM, MAX_NAME_LENGTH, MAX_RPC_STREAMS, MAX_TIMEOUT_MS } from './constants.js'
 import { FrameSender, onFrames } from '../frames.js'
 import { ActiveDeadlines, CallDeadline } from './deadline.js'
 import { handlerFor, type Handler, type Invocation, type LocalEndpoint } from './handlers.js'
+import { PendingCalls } from './pending-calls.js'
 import { Request, type Response } from './pb/rpc.js'
 import { responseFrame } from './wire.js'
 
@@ -29,6 +30,7 @@ class ServedInvocation implements Invocation {
   readonly fn: string
   readonly payload: Uint8Array
   readonly timeoutMs: number
+  onAbort?: (reason: Error) => void
   private readonly deadline: CallDeadline
 
   constructor (service: string, fn: string, payload: Uint8Array, timeoutMs: number, deadline: CallDeadline) {
@@ -48,6 +50,8 @@ export interface RpcServerCounters {
   served: number
   serveErrors: number
   deadlineExceeded: number
+  /** calls their caller cancelled before the deadline (a cancel frame, or the local caller's signal) */
+  cancelled: number
   malformedFrames: number
 }
 
@@ -60,7 +64,7 @@ export interface RpcServerCounters {
  * being read until half are answered.
  */
 export class RpcServer {
-  readonly counters: RpcServerCounters = { served: 0, serveErrors: 0, deadlineExceeded: 0, malformedFrames: 0 }
+  readonly counters: RpcServerCounters = { served: 0, serveErrors: 0, deadlineExceeded: 0, cancelled: 0, malformedFrames: 0 }
   private readonly registrar: Registrar
   private readonly init: RpcServerInit
   private readonly handlers = new Map<string, Handler>()
@@ -90,9 +94,11 @@ export class RpcServer {
    * Run one invocation here: what the client does for a local instance, and
    * what a stream's request gets. Not an async function, like the client's
    * hot path: one promise a call and no async frame held while the handler
-   * runs (docs/design.md, "RPC hot path").
+   * runs (docs/design.md, "RPC hot path"). `signal` (a local caller's)
+   * cancels the call; `calls` and `id` file the call's deadline under its
+   * request id on a stream, for a cancel frame to find.
    */
-  invoke (service: string, fn: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+  invoke (service: string, fn: string, payload: Uint8Array, timeoutMs: number, signal?: AbortSignal, calls?: PendingCalls<CallDeadline>, id?: number): Promise<Uint8Array> {
     const endpoint = this.init.localEndpoint(service)
     if (endpoint == null) {
       if (this.init.starting?.(service) === true) return Promise.reject(new ServiceNotReadyError(`"${service}" is placed here and starting`))
@@ -111,8 +117,9 @@ export class RpcServer {
       }
     }
     // a timer and a callback per call, and a signal only for a handler that reads it (CallDeadline)
-    const deadline = new CallDeadline(timeoutMs, () => new DeadlineExceededError(`"${service}/${fn}" did not answer within ${timeoutMs} ms`))
+    const deadline = new CallDeadline(timeoutMs, () => new DeadlineExceededError(`"${service}/${fn}" did not answer within ${timeoutMs} ms`), signal)
     this.active.add(deadline)
+    if (calls != null) calls.set(id!, deadline)
     const max = this.init.maxMessageBytes
     return new Promise<Uint8Array>((resolve, reject) => {
       let ended = false
@@ -122,14 +129,20 @@ export class RpcServer {
         ended = true
         deadline.clear()
         this.active.delete(deadline)
+        if (calls != null) calls.delete(id!)
         if (err != null) reject(deadline.reason instanceof DeadlineExceededError ? deadline.reason : err)
         else if (result!.byteLength > max) reject(new PayloadTooLargeError(`response of ${result!.byteLength} bytes exceeds the ${max} byte limit`))
         else resolve(result!)
       }
+      const invocation = new ServedInvocation(service, fn, payload, timeoutMs, deadline)
       // a handler that ignores its signal still gets no more time than the deadline
-      deadline.wait((reason) => { end(reason) })
+      deadline.wait((reason) => {
+        if (reason instanceof CancelledError || signal?.aborted === true) this.counters.cancelled++
+        invocation.onAbort?.(reason)
+        end(reason)
+      })
       try {
-        handler(new ServedInvocation(service, fn, payload, timeoutMs, deadline)).then((result) => { end(undefined, result) }, (err: Error) => { end(err) })
+        handler(invocation).then((result) => { end(undefined, result) }, (err: Error) => { end(err) })
       } catch (err: any) {
         end(err instanceof Error ? err : new Error(String(err)))
       }
@@ -138,6 +151,8 @@ export class RpcServer {
 
   private serve (stream: Stream, connection: Connection): void {
     const sender = new FrameSender(stream)
+    // the calls of this stream being handled, by request id: what a cancel frame ends
+    const calls = new PendingCalls<CallDeadline>()
     let inFlight = 0
     let paused = false
     let callerDone = false
@@ -162,12 +177,16 @@ export class RpcServer {
     }
     onFrames(stream, this.init.maxMessageBytes + FRAME_OVERHEAD_BYTES, (bytes) => {
       const req = Request.decode(bytes)
+      if (req.cancel) {
+        calls.get(req.id)?.abort(new CancelledError(`the caller cancelled call ${req.id}`))
+        return
+      }
       inFlight++
       if (inFlight >= MAX_IN_FLIGHT_PER_STREAM && !paused) {
         paused = true
         stream.pause()
       }
-      this.handle(req).then(answer, () => {})
+      this.handle(req, calls).then(answer, () => {})
     }, (err) => {
       this.counters.malformedFrames++
       this.init.log('malformed rpc frame from %p, stream aborted: %e', connection.remotePeer, err)
@@ -179,12 +198,12 @@ export class RpcServer {
   }
 
   /** The answer to a request: never rejects (a failure is an answer too). */
-  private handle (req: Request): Promise<Response> {
+  private handle (req: Request, calls: PendingCalls<CallDeadline>): Promise<Response> {
     if (req.service === '' || req.fn === '' || req.service.length > MAX_NAME_LENGTH || req.fn.length > MAX_NAME_LENGTH) {
       return Promise.resolve(this.failure(req, new InvalidRequestError('a request needs a service and a function name of at most 256 characters')))
     }
     const timeoutMs = Math.min(req.timeoutMs === 0 ? DEFAULT_TIMEOUT_MS : req.timeoutMs, MAX_TIMEOUT_MS)
-    return this.invoke(req.service, req.fn, req.payload, timeoutMs).then(
+    return this.invoke(req.service, req.fn, req.payload, timeoutMs, undefined, calls, req.id).then(
       (payload) => {
         this.counters.served++
         return { id: req.id, payload: payload as Uint8Array<ArrayBuffer> }

@@ -13,7 +13,7 @@ import type { Request, Response } from './pb/rpc.js'
  * Buffers below 4 KiB come from Node's shared pool rather than each being an
  * ArrayBuffer of its own.
  */
-export function requestFrame (req: Request): Uint8Array {
+export function requestFrame (req: Omit<Request, 'cancel'> & { cancel?: boolean }): Uint8Array {
   const serviceBytes = req.service === '' ? 0 : Buffer.byteLength(req.service)
   const fnBytes = req.fn === '' ? 0 : Buffer.byteLength(req.fn)
   const payloadBytes = req.payload.byteLength
@@ -23,7 +23,8 @@ export function requestFrame (req: Request): Uint8Array {
     delimited(fnBytes) +
     (req.timeoutMs !== 0 ? 1 + varintLength(req.timeoutMs) : 0) +
     (req.idempotent ? 2 : 0) +
-    delimited(payloadBytes)
+    delimited(payloadBytes) +
+    (req.cancel === true ? 2 : 0)
   const buf = Buffer.allocUnsafe(varintLength(size) + size)
   let at = writeVarint(buf, 0, size)
   if (req.id !== 0) { buf[at++] = 0x08; at = writeVarint(buf, at, req.id) }
@@ -31,8 +32,16 @@ export function requestFrame (req: Request): Uint8Array {
   if (fnBytes > 0) at = writeString(buf, at, 0x1a, req.fn, fnBytes)
   if (req.timeoutMs !== 0) { buf[at++] = 0x20; at = writeVarint(buf, at, req.timeoutMs) }
   if (req.idempotent) { buf[at++] = 0x28; buf[at++] = 1 }
-  if (payloadBytes > 0) { buf[at++] = 0x32; at = writeVarint(buf, at, payloadBytes); buf.set(req.payload, at) }
+  if (payloadBytes > 0) { buf[at++] = 0x32; at = writeVarint(buf, at, payloadBytes); buf.set(req.payload, at); at += payloadBytes }
+  if (req.cancel === true) { buf[at++] = 0x38; buf[at++] = 1 }
   return buf
+}
+
+const NO_BYTES = new Uint8Array(0)
+
+/** The frame that cancels call `id` on its stream. */
+export function cancelFrame (id: number): Uint8Array {
+  return requestFrame({ id, service: '', fn: '', timeoutMs: 0, idempotent: false, payload: NO_BYTES, cancel: true })
 }
 
 /** A Response as one frame: see requestFrame. */

@@ -7,6 +7,7 @@ import { RpcChannel } from '../../lib/rpc/channel.js'
 import { CallDeadline } from '../../lib/rpc/deadline.js'
 import type { LocalEndpoint } from '../../lib/rpc/handlers.js'
 import { RpcServer } from '../../lib/rpc/server.js'
+import { cancelFrame } from '../../lib/rpc/wire.js'
 import { rejection } from '../utils/rejection.js'
 import { StubNetwork, type StubPeer } from '../utils/stub-network.js'
 import { waitFor } from '../utils/wait-for.js'
@@ -65,6 +66,38 @@ describe('RPC server and channel (stubbed components, in-memory streams)', () =>
     expect((await rejection(call(ch, 'stuck', 'f', text('x'), 100))).name).to.equal('DeadlineExceededError')
     // the stream is still good for the next call
     expect(new TextDecoder().decode(await call(ch, 'echo', 'f', text('after')))).to.equal('after')
+  })
+
+  it('a caller that gives up before the deadline cancels the call on the callee; one that times out sends nothing', async () => {
+    const seen: string[] = []
+    endpoints.set('stuck', {
+      kind: 'module',
+      handler: async (c) => await new Promise<Uint8Array>((_resolve, reject) => {
+        c.signal.addEventListener('abort', () => { seen.push(c.signal.reason.name); reject(c.signal.reason) }, { once: true })
+      })
+    })
+    const ch = await channel()
+    const controller = new AbortController()
+    const cancelled = ch.call({ service: 'stuck', fn: 'f', payload: text('x'), timeoutMs: 5_000, idempotent: false }, new CallDeadline(5_000, () => new DeadlineExceededError('late'), controller.signal))
+    await waitFor(() => server.counters.served + server.counters.serveErrors === 0 && ch.outstanding === 1, { what: 'the call to be sent' })
+    controller.abort(Object.assign(new Error('hedge won elsewhere'), { name: 'AbortError' }))
+    expect((await rejection(cancelled)).name).to.equal('AbortError')
+    await waitFor(() => server.counters.cancelled === 1, { what: 'the callee to hear the cancel' })
+    expect(seen).to.deep.equal(['CancelledError'])
+    // at the deadline both sides end the call by themselves: no cancel frame
+    expect((await rejection(call(ch, 'stuck', 'f', text('y'), 100))).name).to.equal('DeadlineExceededError')
+    await waitFor(() => seen.length === 2, { what: 'the callee\'s deadline' })
+    expect(seen[1]).to.equal('DeadlineExceededError')
+    expect(server.counters.cancelled).to.equal(1)
+    expect(new TextDecoder().decode(await call(ch, 'echo', 'f', text('after')))).to.equal('after')
+  })
+
+  it('a cancel frame for a call that is not there is ignored', async () => {
+    const ch = await channel()
+    ch.stream.send(cancelFrame(12345))
+    expect(new TextDecoder().decode(await call(ch, 'echo', 'f', text('still')))).to.equal('still')
+    expect(server.counters.cancelled).to.equal(0)
+    expect(server.counters.malformedFrames).to.equal(0)
   })
 
   it('a malformed frame costs its stream only: waiting calls fail as unreachable, a new stream is served', async () => {

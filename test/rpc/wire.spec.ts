@@ -24,7 +24,8 @@ describe('rpc wire frames (written in one buffer, byte for byte the generated en
         fn: pick(STRINGS),
         timeoutMs: pick(NUMBERS),
         idempotent: r() < 0.5,
-        payload: new Uint8Array(pick(SIZES)).map((_, j) => (j * 31 + i) & 0xff)
+        payload: new Uint8Array(pick(SIZES)).map((_, j) => (j * 31 + i) & 0xff),
+        cancel: r() < 0.1
       }
       const ours = requestFrame(req)
       const reference = frame(Request.encode(req)).subarray()

@@ -10,6 +10,7 @@ export interface Request {
   timeoutMs: number
   idempotent: boolean
   payload: Uint8Array<ArrayBuffer>
+  cancel: boolean
 }
 
 export namespace Request {
@@ -52,6 +53,11 @@ export namespace Request {
           w.bytes(obj.payload)
         }
 
+        if ((obj.cancel != null && obj.cancel !== false)) {
+          w.uint32(56)
+          w.bool(obj.cancel)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -62,7 +68,8 @@ export namespace Request {
           fn: '',
           timeoutMs: 0,
           idempotent: false,
-          payload: uint8ArrayAlloc(0)
+          payload: uint8ArrayAlloc(0),
+          cancel: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -93,6 +100,10 @@ export namespace Request {
             }
             case 6: {
               obj.payload = reader.bytes()
+              break
+            }
+            case 7: {
+              obj.cancel = reader.bool()
               break
             }
             default: {
@@ -152,6 +163,13 @@ export namespace Request {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.cancel`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -194,6 +212,11 @@ export namespace Request {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface RequestCancelFieldEvent {
+    field: '$.cancel'
+    value: boolean
+  }
+
   export function encode (obj: Partial<Request>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Request.codec())
   }
@@ -202,7 +225,7 @@ export namespace Request {
     return decodeMessage(buf, Request.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Request>): Generator<RequestIdFieldEvent | RequestServiceFieldEvent | RequestFnFieldEvent | RequestTimeoutMsFieldEvent | RequestIdempotentFieldEvent | RequestPayloadFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Request>): Generator<RequestIdFieldEvent | RequestServiceFieldEvent | RequestFnFieldEvent | RequestTimeoutMsFieldEvent | RequestIdempotentFieldEvent | RequestPayloadFieldEvent | RequestCancelFieldEvent> {
     return streamMessage(buf, Request.codec(), opts)
   }
 }
