@@ -285,6 +285,21 @@ export class GraphUnavailableError extends Error {
   override name = 'GraphUnavailableError'
 }
 
+/** No fusion task of that name in any knowledge graph of the mesh. */
+export class TaskNotFoundError extends Error {
+  override name = 'TaskNotFoundError'
+}
+
+/** A fusion input's modality has no processor registered for the task, or is not one of the task's. */
+export class NoProcessorError extends Error {
+  override name = 'NoProcessorError'
+}
+
+/** A fusion input's media type is not one its modality's processors accept. */
+export class UnsupportedMediaTypeError extends Error {
+  override name = 'UnsupportedMediaTypeError'
+}
+
 const KNOWN: Record<string, new (message: string) => Error> = {
   RepoInUseError,
   RepoExistsError,
@@ -307,7 +322,6 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   InstanceUnreachableError,
   NoHandlerError,
   ServiceNotReadyError,
-  CancelledError,
   ServiceEndpointError,
   InvalidManifestError,
   ModuleNotFoundError,
@@ -329,7 +343,11 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   GraphCorruptError,
   GraphNotFoundError,
   GraphUnavailableError,
-  AnalyzerError
+  AnalyzerError,
+  CancelledError,
+  TaskNotFoundError,
+  NoProcessorError,
+  UnsupportedMediaTypeError
 }
 
 /** Rebuild a named error from the wire form `{ name, message }`. */

@@ -26,6 +26,7 @@ import { fastMsgId } from './fast-msg-id.js'
 import { PROFILES } from './profiles.js'
 import { DEFAULT_PROTOCOL_PREFIX } from '../constants.js'
 import { knowledge, type Knowledge, type KnowledgeInit } from '../knowledge/index.js'
+import { fusion, type FusionEngine, type FusionInit } from '../fusion/index.js'
 
 export type NoodleServices = {
   identify: Identify
@@ -41,6 +42,8 @@ export type NoodleServices = {
   runtime: Runtime
   /** present when the node was given a knowledge store (the daemon always is) */
   knowledge?: Knowledge
+  /** the cross-modal fusion engine: present with the knowledge graphs, where it keeps its tasks and provenance */
+  fusion?: FusionEngine
 }
 
 export type NoodleNode = Libp2p<NoodleServices>
@@ -58,6 +61,8 @@ export interface NodeInit {
   auth?: Omit<AuthInit, 'protocolPrefix'>
   /** knowledge graphs across the mesh (lib/knowledge): off unless given a store */
   knowledge?: Omit<KnowledgeInit, 'protocolPrefix'>
+  /** the fusion engine (lib/fusion), on whenever the knowledge graphs are */
+  fusion?: FusionInit
   /** @default ['/ip4/0.0.0.0/tcp/4010'] */
   listen?: string[]
   /** addresses to announce instead of the listen addresses (NAT, containers) */
@@ -179,7 +184,7 @@ export async function createNode (init: NodeInit = {}): Promise<NoodleNode> {
       rpc: rpc({ ...init.rpc, protocolPrefix: prefix }),
       modules: modules({ ...(init.blockstore != null ? { blockstore: init.blockstore } : {}), protocolPrefix: prefix }),
       runtime: runtime({ ...init.runtime, protocolPrefix: prefix }),
-      ...(init.knowledge != null ? { knowledge: knowledge({ ...init.knowledge, protocolPrefix: prefix }) } : {})
+      ...(init.knowledge != null ? { knowledge: knowledge({ ...init.knowledge, protocolPrefix: prefix }), fusion: fusion(init.fusion) } : {})
     }
   })
 }

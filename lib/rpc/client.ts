@@ -26,6 +26,8 @@ export interface CallOptions {
   maxAttempts?: number
   /** instances (peer ids) not to use: a hedged call goes to another instance than the one still working */
   exclude?: ReadonlySet<string>
+  /** told each instance an attempt goes to, before it is sent (a hedge then knows which one to avoid) */
+  onAttempt?: (peer: string) => void
 }
 
 export interface CallResult {
@@ -160,6 +162,7 @@ export class RpcClient {
     if (peer == null || peer === this.init.self) return undefined
     const channel = this.ready.get(peer)
     if (channel?.open !== true) return undefined
+    options.onAttempt?.(peer)
     this.balancer.begin(peer)
     return channel.call({ service, fn, timeoutMs: deadline.remainingMs(), idempotent: options.idempotent === true, payload: payload as Uint8Array<ArrayBuffer> }, deadline).then(
       (result) => {
@@ -200,6 +203,7 @@ export class RpcClient {
         throw new NoInstanceError(`no live instance of "${service}" (${view.instances.length} known, none healthy)`)
       }
       tried.add(peer)
+      options.onAttempt?.(peer)
       if (attempt > 1) this.counters.retries++
       this.balancer.begin(peer)
       try {

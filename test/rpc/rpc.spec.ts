@@ -97,7 +97,7 @@ describe('mesh rpc (in-process meshes)', function () {
     // the deadline travelled with the request
     expect(Number(svc.seenTimeouts.at(-1))).to.be.within(1, 400)
 
-    // the caller gives up before the deadline: its reason, at once, and the callee is still told at the deadline
+    // the caller gives up before the deadline: its reason, at once, and a cancel frame tells the callee, which closes the request
     const controller = new AbortController()
     const call = a.services.rpc.call('text', 'slow', text('never mind'), { timeoutMs: 800, signal: controller.signal })
     await waitFor(() => svc.seenTimeouts.length === 4, { what: 'the slow request to reach the endpoint' })
@@ -106,7 +106,8 @@ describe('mesh rpc (in-process meshes)', function () {
     const abandoned = await rejection(call)
     expect(abandoned.message).to.equal('the caller went away')
     expect(Date.now() - gaveUp).to.be.below(400)
-    await waitFor(() => svc.aborted.includes('never mind'), { what: 'the callee to abort the abandoned request at its deadline' })
+    await waitFor(() => svc.aborted.includes('never mind'), { what: 'the callee to abort the abandoned request' })
+    expect(b.services.rpc.stats().server.cancelled).to.equal(1)
     // a signal aborted before the call: nothing is sent
     const before = await rejection(a.services.rpc.call('text', 'upper', text('x'), { signal: AbortSignal.abort(new Error('already gone')) }))
     expect(before.message).to.equal('already gone')
