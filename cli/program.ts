@@ -21,6 +21,7 @@ import { moduleCommand } from './commands/module.js'
 import { runtimeCommand } from './commands/runtime.js'
 import { authCommand } from './commands/auth.js'
 import { kgCommand } from './commands/kg.js'
+import { fuseCommand } from './commands/fuse.js'
 import { createContext, type Streams } from './context.js'
 
 type Definer = (program: Command, run: CommandRunner) => void
@@ -30,7 +31,7 @@ export const COMMANDS: Array<[names: string[], define: Definer]> = [
   [['init'], initCommand], [['invite'], inviteCommand], [['start'], startCommand], [['id'], idCommand], [['status'], statusCommand],
   [['peers'], peersCommand], [['connect'], connectCommand], [['members'], membersCommand], [['member'], memberCommand],
   [['label'], labelCommand], [['events'], eventsCommand], [['service'], serviceCommand], [['placement'], placementCommand],
-  [['call'], callCommand], [['module'], moduleCommand], [['runtime'], runtimeCommand], [['kg'], kgCommand],
+  [['call'], callCommand], [['module'], moduleCommand], [['runtime'], runtimeCommand], [['kg'], kgCommand], [['fuse'], fuseCommand],
   [['auth', 'audit'], authCommand], [['drain', 'undrain'], drainCommand], [['stop'], stopCommand], [['version'], versionCommand]
 ]
 

@@ -90,7 +90,8 @@ export class Daemon implements ControlTarget {
       modules: parts.node.services.modules,
       runtime: parts.node.services.runtime,
       auth: parts.node.services.auth,
-      knowledge: knowledgeTarget(parts.knowledge, parts.node.services.knowledge!, parts.node.services.rpc)
+      knowledge: knowledgeTarget(parts.knowledge, parts.node.services.knowledge!, parts.node.services.rpc),
+      fusion: parts.node.services.fusion!
     }), parts.log)
     this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
   }
@@ -188,7 +189,7 @@ export class Daemon implements ControlTarget {
         daemon.api.onUnauthenticated = (detail) => { void auth.audit.append('api-unauthenticated', detail).catch(() => {}) }
       }
       if (config.gateway != null) {
-        daemon.gateway = new Gateway(node.services.rpc, log, node.services.knowledge!)
+        daemon.gateway = new Gateway(node.services.rpc, log, node.services.knowledge!, node.services.fusion)
         await daemon.gateway.listen(config.gateway)
       }
     } catch (err: any) {

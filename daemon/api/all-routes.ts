@@ -1,4 +1,5 @@
 import { authRoutes } from './auth-routes.js'
+import { fusionRoutes } from './fusion-routes.js'
 import { knowledgeRoutes } from './knowledge-routes.js'
 import { membershipRoutes } from './membership-routes.js'
 import { moduleRoutes } from './module-routes.js'
@@ -18,6 +19,7 @@ export interface ApiTargets {
   runtime: Parameters<typeof runtimeRoutes>[0]
   auth: Parameters<typeof authRoutes>[0]
   knowledge: Parameters<typeof knowledgeRoutes>[0]
+  fusion: Parameters<typeof fusionRoutes>[0]
 }
 
 /**
@@ -34,6 +36,7 @@ export function apiRoutes (t: ApiTargets): Routes {
     ...moduleRoutes(t.modules),
     ...runtimeRoutes(t.runtime),
     ...authRoutes(t.auth),
-    ...knowledgeRoutes(t.knowledge)
+    ...knowledgeRoutes(t.knowledge),
+    ...fusionRoutes(t.fusion)
   }
 }

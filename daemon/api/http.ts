@@ -46,7 +46,10 @@ const STATUS_BY_NAME: Record<string, number> = {
   GraphNotFoundError: 404,
   GraphCorruptError: 500,
   GraphUnavailableError: 503,
-  AnalyzerError: 502
+  AnalyzerError: 502,
+  TaskNotFoundError: 404,
+  NoProcessorError: 422,
+  UnsupportedMediaTypeError: 415
 }
 
 export function statusFor (err: Error): number {

@@ -2,6 +2,7 @@ import { request, type RequestOptions as RequestOptionsHttp } from 'node:http'
 import type { AuditEntry, AuditVerification } from '../audit/log.js'
 import type { Revocation, TokenSummary } from '../auth/index.js'
 import { timeoutSignal } from '../signals.js'
+import type { CalibrationReport, FuseAnswer, FusionRecord, FusionStats, FusionTask, ProcessorDescriptor } from '../fusion/index.js'
 
 export interface AuthView {
   did: string
@@ -356,6 +357,43 @@ export class ApiClient {
   /** SPARQL over this daemon's graphs: one page of the answer, and whether it is complete. */
   async kgQuery (query: string, body: { scope?: 'local' | 'mesh', limit?: number, offset?: number, timeoutMs?: number } = {}, options: RequestOptions = {}): Promise<KnowledgeQueryResult> {
     return await this.json('POST', '/kg/query', { query, ...body }, options)
+  }
+
+  /** Every fusion task of the mesh, with its processors. */
+  async fuseTasks (options: RequestOptions = {}): Promise<Array<{ task: FusionTask, processors: ProcessorDescriptor[] }>> {
+    return await this.json('GET', '/fuse/tasks', undefined, options)
+  }
+
+  async fuseDefineTask (task: Record<string, unknown> & { name: string }, options: RequestOptions = {}): Promise<{ task: FusionTask, updatedAt: string }> {
+    const { name, ...rest } = task
+    return await this.json('PUT', `/fuse/tasks/${encodeURIComponent(name)}`, rest, options)
+  }
+
+  async fuseRegisterProcessor (p: Record<string, unknown> & { task: string, name: string }, options: RequestOptions = {}): Promise<{ processor: ProcessorDescriptor, updatedAt: string }> {
+    const { task, name, ...rest } = p
+    return await this.json('PUT', `/fuse/tasks/${encodeURIComponent(task)}/processors/${encodeURIComponent(name)}`, rest, options)
+  }
+
+  async fuseDeregisterProcessor (task: string, name: string, options: RequestOptions = {}): Promise<{ removed: boolean }> {
+    return await this.json('DELETE', `/fuse/tasks/${encodeURIComponent(task)}/processors/${encodeURIComponent(name)}`, undefined, options)
+  }
+
+  /** Fuse one input: `inputs` in base64, and the call's options. */
+  async fuse (task: string, body: { inputs: Array<{ modality: string, mediaType: string, dataBase64: string }>, deadlineMs?: number, rule?: string, context?: string, useContext?: boolean, hedge?: boolean }, options: RequestOptions = {}): Promise<FuseAnswer> {
+    return await this.json('POST', `/fuse/tasks/${encodeURIComponent(task)}`, body, options)
+  }
+
+  async fuseCalibrate (task: string, items: Array<{ label: string, inputs: Array<{ modality: string, mediaType: string, dataBase64: string }>, previous?: string, context?: string }>, options: RequestOptions = {}): Promise<CalibrationReport> {
+    return await this.json('POST', `/fuse/tasks/${encodeURIComponent(task)}/calibrate`, { items }, options)
+  }
+
+  /** How a fusion was reached (its PROV-O record). */
+  async fuseExplain (id: string, options: RequestOptions = {}): Promise<FusionRecord> {
+    return await this.json('GET', `/fuse/decisions/${encodeURIComponent(id)}`, undefined, options)
+  }
+
+  async fuseStats (options: RequestOptions = {}): Promise<FusionStats> {
+    return await this.json('GET', '/fuse/stats', undefined, options)
   }
 
   private async json<T> (method: string, path: string, body: unknown, options: RequestOptions): Promise<T> {
