@@ -39,7 +39,7 @@ export function fuseOptionsFrom (body: Record<string, unknown>): FuseOptions {
     if (typeof body.context !== 'string') throw new InvalidRequestError('"context" must be a string')
     o.context = body.context
   }
-  for (const flag of ['useContext', 'hedge'] as const) {
+  for (const flag of ['useContext', 'hedge', 'detail'] as const) {
     if (body[flag] == null) continue
     if (typeof body[flag] !== 'boolean') throw new InvalidRequestError(`"${flag}" must be a boolean`)
     o[flag] = body[flag]

@@ -379,7 +379,7 @@ export class ApiClient {
   }
 
   /** Fuse one input: `inputs` in base64, and the call's options. */
-  async fuse (task: string, body: { inputs: Array<{ modality: string, mediaType: string, dataBase64: string }>, deadlineMs?: number, rule?: string, context?: string, useContext?: boolean, hedge?: boolean }, options: RequestOptions = {}): Promise<FuseAnswer> {
+  async fuse (task: string, body: { inputs: Array<{ modality: string, mediaType: string, dataBase64: string }>, deadlineMs?: number, rule?: string, context?: string, useContext?: boolean, hedge?: boolean, detail?: boolean }, options: RequestOptions = {}): Promise<FuseAnswer> {
     return await this.json('POST', `/fuse/tasks/${encodeURIComponent(task)}`, body, options)
   }
 

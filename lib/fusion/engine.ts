@@ -29,6 +29,8 @@ export interface FuseOptions {
   useContext?: boolean
   /** hedge processors slower than their p95. @default true */
   hedge?: boolean
+  /** add each processor's whole calibrated vector (and the context prior's) to the answer */
+  detail?: boolean
   signal?: AbortSignal
 }
 
@@ -47,6 +49,8 @@ export interface ProcessorAnswerView {
   /** its own top label and that label's probability (after calibration) */
   label?: string
   confidence?: number
+  /** its calibrated probabilities in the task's label order (with `detail`) */
+  probs?: number[]
 }
 
 export interface ContextView {
@@ -56,6 +60,8 @@ export interface ContextView {
   /** ok: the graph gave a prior; empty: it gave no rows for these labels; timeout; error; off: not used */
   status: 'ok' | 'empty' | 'timeout' | 'error' | 'off'
   error?: string
+  /** the prior over the task's labels (with `detail`) */
+  probs?: number[]
 }
 
 export interface FuseAnswer {
@@ -377,6 +383,7 @@ export class FusionEngine implements Startable {
           const i = argmax(c)
           v.label = task.labels[i]!
           v.confidence = Math.round(c[i]! * 1e6) / 1e6
+          if (options.detail === true) v.probs = Array.from(c)
         }
         return v
       }),
@@ -398,7 +405,7 @@ export class FusionEngine implements Startable {
       processors: views
     }
     const contextView: ContextView | undefined = options.context != null ? (ctx?.view ?? { id: options.context, previous, status: 'off' }) : undefined
-    if (contextView != null) answer.context = contextView
+    if (contextView != null) answer.context = options.detail === true && ctx?.probs != null ? { ...contextView, probs: Array.from(ctx.probs) } : contextView
     this.counters.fusions++
     if (partial) this.counters.partial++
     if (elapsedMs > deadlineMs) this.counters.afterDeadline++

@@ -1,4 +1,4 @@
-import { MalformedMessageError } from '../interface/errors.js'
+import { MalformedMessageError, serviceError } from '../interface/errors.js'
 
 /**
  * What a processor answers (docs/fusion.md, "The processor contract"): JSON,
@@ -6,7 +6,9 @@ import { MalformedMessageError } from '../interface/errors.js'
  * - `{ "scores": { "<label>": n, ... } }`: labels left out score 0;
  * - `{ "scores": [n, ...] }`: one number per task label, in the task's order;
  * - `{ "label": "<label>", "confidence": c }`: c on that label, the rest
- *   shared evenly by the others.
+ *   shared evenly by the others;
+ * - `{ "error": { "name", "message" } }`: the processor refused the input
+ *   (a wasm module answers its errors so: trapping would cost its instance).
  * Scores are finite and >= 0 and are normalised to sum to 1 (a processor
  * whose numbers already are probabilities is unchanged). Anything else is a
  * MalformedMessageError naming what is wrong: the engine reports that
@@ -20,6 +22,7 @@ export function parseScores (payload: Uint8Array, labels: readonly string[], ind
     throw new MalformedMessageError('the processor\'s answer is not JSON')
   }
   if (body == null || typeof body !== 'object') throw new MalformedMessageError('the processor\'s answer is not a JSON object')
+  if (body.error != null && typeof body.error === 'object' && typeof body.error.name === 'string') throw serviceError(body.error.name, String(body.error.message ?? ''))
   const k = labels.length
   const out = new Float64Array(k)
   const number = (v: unknown, what: string): number => {

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { controlApiBench } from './control-api.bench.js'
 import { figuresOf } from './figures.js'
+import { fusionBench } from './fusion.bench.js'
 import { kgBench } from './kg.bench.js'
 import { writeFiguresDoc } from '../../simulations/harness/figures-doc.js'
 import { machineInfo } from '../../simulations/harness/machine.js'
@@ -23,6 +24,7 @@ import { runtimeBench } from './runtime.bench.js'
  */
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   'control-api': controlApiBench,
+  fusion: fusionBench,
   kg: kgBench,
   modules: modulesBench,
   placement: placementBench,

@@ -1,0 +1,196 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ApiClient } from '../../lib/client/api-client.js'
+import type { FuseAnswer, FusionTask } from '../../lib/fusion/index.js'
+import { fuseCalibrated, type FusionModel } from '../../lib/fusion/model.js'
+import { argmax, RULES, type RuleName } from '../../lib/fusion/rules.js'
+import { repoPaths } from '../../lib/repo/paths.js'
+import { DaemonProcess, killAll, startDaemonMesh, json } from '../utils/daemon-process.js'
+import { tmpDir } from '../utils/tmp-repo.js'
+import { waitFor } from '../utils/wait-for.js'
+import { buildDataset, degradeImage, LEVELS, missingDeps, noisyUtterance, pgm, rng, type Dataset, type ImageItem, type Level, type Split } from './fusion/dataset.js'
+import { accuracy, mcnemar, type Accuracy, type McNemar } from './fusion/significance.js'
+import { KNN_SERVICE, FUSION_MODULES, trainProcessors } from './fusion/train.js'
+import { summarise } from './stats.js'
+
+/**
+ * `npm run bench:fusion`: the cross-modal fusion engine on real data
+ * (fusion/dataset.ts), with three real processors running as mesh services
+ * on three daemon processes: two wasm modules (image and audio logistic
+ * regressions, each deployed with two replicas) and a Python k-NN on the
+ * images. Accuracy of each processor alone and of each rule per
+ * degradation level (95 % intervals, McNemar against the best single
+ * processor), against the deadline, the context ablation, and latency and
+ * throughput of `fuse` with a straggling instance, hedged and not.
+ */
+
+const REPO = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
+const PGM = 'image/x-portable-graymap'
+const WAV = 'audio/wav'
+const LABELS = Array.from({ length: 10 }, (_, i) => String(i))
+const log = (s: string): void => { process.stderr.write(`fusion: ${s}\n`) }
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64')
+
+/** One test or calibration item at one level: the image degraded, the utterance of a voice of the split, noised. */
+interface Pair { label: number, image: Uint8Array, audio: Buffer }
+
+async function pairAt (data: Dataset, split: Split, item: ImageItem, level: Level, seed: number): Promise<Pair> {
+  const r = rng(item.id * 7919 + seed)
+  const voices = data.settings[split]
+  const voice = voices[Math.floor(r() * voices.length)]!
+  return { label: item.label, image: pgm(degradeImage(item.pixels, level, r)), audio: await noisyUtterance(data, voice, item.label, level.snrDb, Math.floor(r() * 1e6)) }
+}
+
+const inputsOf = (p: Pair, which: { image?: boolean, audio?: boolean } = {}): Array<{ modality: string, mediaType: string, dataBase64: string }> => [
+  ...(which.image !== false ? [{ modality: 'image', mediaType: PGM, dataBase64: b64(p.image) }] : []),
+  ...(which.audio !== false ? [{ modality: 'audio', mediaType: WAV, dataBase64: b64(p.audio) }] : [])
+]
+
+const PROCESSORS = [
+  { name: 'image-lr', service: 'digit-image', modality: 'image', mediaTypes: [PGM], calibrated: true },
+  { name: 'image-knn', service: 'digit-knn', modality: 'image', mediaTypes: [PGM], calibrated: false },
+  { name: 'audio-lr', service: 'digit-audio', modality: 'audio', mediaTypes: [WAV], calibrated: true }
+]
+
+async function defineTask (client: ApiClient, name: string, processors: typeof PROCESSORS, extra: Record<string, unknown> = {}): Promise<void> {
+  await client.fuseDefineTask({ name, labels: LABELS, modalities: ['image', 'audio'], deadlineMs: 200, ...extra })
+  for (const p of processors) await client.fuseRegisterProcessor({ ...p, task: name })
+}
+
+/** Fuse every pair (a few at a time), with each processor's calibrated vector in the answer. */
+async function fuseAll (client: ApiClient, task: string, pairs: Pair[], options: { deadlineMs?: number, width?: number, context?: (i: number) => string | undefined, useContext?: boolean } = {}): Promise<FuseAnswer[]> {
+  const out: FuseAnswer[] = new Array(pairs.length)
+  let next = 0
+  await Promise.all(Array.from({ length: options.width ?? 4 }, async () => {
+    while (next < pairs.length) {
+      const i = next++
+      const ctx = options.context?.(i)
+      out[i] = await client.fuse(task, { inputs: inputsOf(pairs[i]!), detail: true, deadlineMs: options.deadlineMs ?? 2_000, ...(ctx != null ? { context: ctx } : {}), ...(options.useContext === false ? { useContext: false } : {}) })
+    }
+  }))
+  return out
+}
+
+/** Every rule's answers from the processors' calibrated vectors in the engine's answers (the task's own model). */
+function rulesOffline (model: FusionModel, answers: FuseAnswer[]): Record<RuleName, number[]> {
+  const out = {} as Record<RuleName, number[]>
+  for (const rule of RULES) {
+    out[rule] = answers.map(a => {
+      const m = new Map<string, Float64Array | undefined>(a.processors.map(p => [p.processor, p.probs != null ? Float64Array.from(p.probs) : undefined]))
+      if (a.context != null) m.set('context', a.context.probs != null ? Float64Array.from(a.context.probs) : undefined)
+      return argmax(fuseCalibrated(model, rule, LABELS.length, m))
+    })
+  }
+  return out
+}
+
+interface LevelReport {
+  level: Level
+  processors: Record<string, Accuracy>
+  bestSingle: string
+  rules: Record<string, Accuracy & { vsBestSingle: McNemar }>
+  engine: Accuracy & { rule: string, agreesWithOffline: number }
+}
+
+async function calibrationPairs (data: Dataset): Promise<Pair[]> {
+  const pairs: Pair[] = []
+  for (const level of LEVELS) for (const item of data.images.calibration) pairs.push(await pairAt(data, 'calibration', item, level, 1))
+  return pairs
+}
+
+/** A proxy instance of a service that answers what the real one answers, `delayMs` late: the straggler. */
+async function straggler (via: ApiClient, service: string, delayMs: number): Promise<{ server: Server, url: string }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const fn = (req.url ?? '/classify').slice(1)
+      const started = Date.now()
+      via.call({ service, fn, inputBase64: Buffer.concat(chunks).toString('base64'), timeoutMs: 5_000 }).then((r) => {
+        setTimeout(() => { res.setHeader('content-type', 'application/json'); res.end(Buffer.from(r.outputBase64, 'base64')) }, Math.max(0, delayMs - (Date.now() - started)))
+      }, (err: Error) => { res.writeHead(502).end(JSON.stringify({ error: { name: err.name, message: err.message } })) })
+    })
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }
+}
+
+export async function fusionBench (): Promise<Record<string, unknown>> {
+  const missing = missingDeps()
+  if (missing.length > 0) return { name: 'fusion', skipped: `needs ${missing.join('; ')}; run: sudo npm run bench:fusion:deps` }
+  const data = await buildDataset(log)
+  const trained = await trainProcessors(data, log)
+  const dir = await tmpDir()
+  let daemons: DaemonProcess[] = []
+  const children: ChildProcess[] = []
+  const servers: Server[] = []
+  try {
+    ;({ daemons } = await startDaemonMesh(dir.path, 3))
+    const [d0, d1, d2] = daemons as [DaemonProcess, DaemonProcess, DaemonProcess]
+    const client = new ApiClient({ socketPath: repoPaths(d0.repo).apiSocket, repo: d0.repo, timeoutMs: 30 * 60_000 })
+    for (const name of ['digit-image', 'digit-audio']) {
+      const published = await d1.cli('module', 'publish', join(FUSION_MODULES, name))
+      if (published.code !== 0) throw new Error(published.stderr)
+      const spec = join(dir.path, `${name}.json`)
+      await writeFile(spec, JSON.stringify({ name, replicas: 2, module: `${name}@^1` }))
+      await json(d1, 'service', 'deploy', spec)
+    }
+    children.push(spawn('python3', [KNN_SERVICE, '--data', trained.knn.data, '--repo', d0.repo, '--name', 'digit-knn'], { env: { ...process.env, PYTHONPATH: join(REPO, 'clients', 'python') }, stdio: ['ignore', 'ignore', 'inherit'] }))
+    for (const [service, n] of [['digit-image', 2], ['digit-audio', 2], ['digit-knn', 1]] as const) {
+      await waitFor(async () => {
+        const res = await d0.cli('service', 'resolve', service, '--json')
+        return res.code === 0 && (JSON.parse(res.stdout) as { instances: Array<{ healthy: boolean }> }).instances.filter(i => i.healthy).length >= n
+      }, { timeoutMs: 120_000, what: `${n} healthy instance(s) of ${service}` })
+    }
+    log('three daemons, digit-image and digit-audio at 2 replicas each, digit-knn in Python')
+
+    // calibration: every level of the calibration split, through the engine
+    await defineTask(client, 'digits', PROCESSORS)
+    const calPairs = await calibrationPairs(data)
+    const t0 = Date.now()
+    const calibration = await client.fuseCalibrate('digits', calPairs.map(p => ({ label: String(p.label), inputs: inputsOf(p) })))
+    log(`calibrated on ${calibration.items} items in ${((Date.now() - t0) / 1000).toFixed(1)} s; auto = ${calibration.model.rule}`)
+    const task = (await client.fuseTasks()).find(t => t.task.name === 'digits')!.task as FusionTask & { model: FusionModel }
+
+    // accuracy per level
+    const levels: LevelReport[] = []
+    for (const level of LEVELS) {
+      const pairs: Pair[] = []
+      for (const item of data.images.test) pairs.push(await pairAt(data, 'test', item, level, 2))
+      const answers = await fuseAll(client, 'digits', pairs)
+      const truth = pairs.map(p => p.label)
+      const processors: Record<string, boolean[]> = {}
+      for (const p of PROCESSORS) processors[p.name] = answers.map((a, i) => { const v = a.processors.find(x => x.processor === p.name); return v?.probs != null && argmax(v.probs) === truth[i] })
+      const bestSingle = Object.entries(processors).sort((a, b) => b[1].filter(Boolean).length - a[1].filter(Boolean).length)[0]![0]
+      const offline = rulesOffline(task.model, answers)
+      const rules: LevelReport['rules'] = {}
+      for (const rule of RULES) {
+        const hits = offline[rule].map((l, i) => l === truth[i])
+        rules[rule] = { ...accuracy(hits), vsBestSingle: mcnemar(hits, processors[bestSingle]!) }
+      }
+      const engineHits = answers.map((a, i) => a.label === String(truth[i]))
+      const agrees = answers.filter((a, i) => a.label === String(offline[a.rule][i])).length
+      levels.push({ level, processors: Object.fromEntries(Object.entries(processors).map(([k, v]) => [k, accuracy(v)])), bestSingle, rules, engine: { ...accuracy(engineHits), rule: answers[0]!.rule, agreesWithOffline: agrees / answers.length } })
+      log(`${level.name}: ${Object.entries(processors).map(([k, v]) => `${k} ${(accuracy(v).accuracy * 100).toFixed(1)}`).join(', ')}; auto (${answers[0]!.rule}) ${(accuracy(engineHits).accuracy * 100).toFixed(1)}%`)
+    }
+
+    return {
+      name: 'fusion',
+      dataset: { images: { train: data.images.train.length, calibration: data.images.calibration.length, test: data.images.test.length }, voices: { train: data.settings.train.length, calibration: data.settings.calibration.length, test: data.settings.test.length }, levels: LEVELS },
+      processors: { image: { trainAccuracy: trained.image.trainAccuracy }, audio: { trainAccuracy: trained.audio.trainAccuracy }, knn: { examples: trained.knn.examples } },
+      calibration: { items: calibration.items, sources: calibration.sources, chosen: calibration.model.rule, heldOut: calibration.model.validation?.rules },
+      levels
+    }
+  } finally {
+    for (const c of children) c.kill('SIGTERM')
+    for (const s of servers) { s.closeAllConnections(); s.close() }
+    await killAll(daemons)
+    await dir.cleanup()
+  }
+}
+
+export { summarise, straggler }
