@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { writeFile } from 'node:fs/promises'
@@ -15,6 +16,7 @@ import { waitFor } from '../utils/wait-for.js'
 import { buildDataset, degradeImage, LEVELS, missingDeps, noisyUtterance, pgm, rng, type Dataset, type ImageItem, type Level, type Split } from './fusion/dataset.js'
 import { accuracy, mcnemar, type Accuracy, type McNemar } from './fusion/significance.js'
 import { KNN_SERVICE, FUSION_MODULES, trainProcessors } from './fusion/train.js'
+import { closedLoop } from './loops.js'
 import { summarise } from './stats.js'
 
 /**
@@ -119,6 +121,138 @@ async function straggler (via: ApiClient, service: string, delayMs: number): Pro
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }
 }
 
+const DEADLINES = [2, 5, 10, 20, 50, 200]
+const CODES = 300
+const CODE_LENGTH = 4
+const SESSIONS = 120
+const CONTEXT_QUERY = `SELECT ?label (COUNT(?c) AS ?weight) WHERE {
+  ?c <urn:noodle:vocab:code> ?code .
+  FILTER(STRSTARTS(?code, $previous) && STRLEN(?code) > STRLEN($previous))
+  BIND(SUBSTR(?code, STRLEN($previous) + 1, 1) AS ?label)
+} GROUP BY ?label`
+
+/**
+ * The context task: digits read as parts of codes the knowledge graph
+ * holds. 300 four-digit codes are in a graph; a session reads one of them
+ * digit by digit (each digit a test image and utterance at the hard
+ * level), and the context prior is the next digit of the codes that begin
+ * with what the session has read so far (the engine's own earlier answers,
+ * so an error carries on). The same sessions are fused with the context
+ * switched off.
+ */
+async function contextAblation (client: ApiClient, data: Dataset): Promise<Record<string, unknown>> {
+  const r = rng(77)
+  const codes = new Set<string>()
+  while (codes.size < CODES) codes.add(Array.from({ length: CODE_LENGTH }, () => String(Math.floor(r() * 10))).join(''))
+  const list = [...codes]
+  await client.kgAdd('codes', list.map(c => `<urn:noodle:code:${c}> <urn:noodle:vocab:code> "${c}" .`).join('\n') + '\n', { format: 'ntriples' })
+  await defineTask(client, 'codes', PROCESSORS, { context: { query: CONTEXT_QUERY } })
+  const level = LEVELS.find(l => l.name === 'hard')!
+  const byLabel = (split: Split): ImageItem[][] => Array.from({ length: 10 }, (_, d) => data.images[split].filter(i => i.label === d))
+  // calibration: calibration images, each as a digit of a code at a random place, with the true prefix
+  const calByLabel = byLabel('calibration')
+  const calItems = []
+  for (let i = 0; i < 600; i++) {
+    const code = list[Math.floor(r() * list.length)]!
+    const at = Math.floor(r() * CODE_LENGTH)
+    const digit = Number(code[at])
+    const pool = calByLabel[digit]!
+    const p = await pairAt(data, 'calibration', pool[Math.floor(r() * pool.length)]!, level, 10 + i)
+    calItems.push({ label: String(digit), inputs: inputsOf(p), context: `cal-${i}`, previous: code.slice(0, at) })
+  }
+  const cal = await client.fuseCalibrate('codes', calItems)
+  log(`codes: calibrated on ${cal.items} items; context alone ${(cal.sources.context!.accuracy * 100).toFixed(1)}%, auto = ${cal.model.rule}`)
+  const testByLabel = byLabel('test')
+  const hits = { with: [] as boolean[], without: [] as boolean[], codesWith: 0, codesWithout: 0 }
+  for (let s = 0; s < SESSIONS; s++) {
+    const code = list[Math.floor(r() * list.length)]!
+    let allWith = true
+    let allWithout = true
+    for (let j = 0; j < CODE_LENGTH; j++) {
+      const digit = Number(code[j])
+      const pool = testByLabel[digit]!
+      const p = await pairAt(data, 'test', pool[Math.floor(r() * pool.length)]!, level, 100 + s * 10 + j)
+      const [a, b] = await Promise.all([
+        client.fuse('codes', { inputs: inputsOf(p), context: `with-${s}`, deadlineMs: 2_000 }),
+        client.fuse('codes', { inputs: inputsOf(p), context: `without-${s}`, useContext: false, deadlineMs: 2_000 })
+      ])
+      hits.with.push(a.label === String(digit))
+      hits.without.push(b.label === String(digit))
+      allWith &&= a.label === String(digit)
+      allWithout &&= b.label === String(digit)
+    }
+    if (allWith) hits.codesWith++
+    if (allWithout) hits.codesWithout++
+  }
+  const result = {
+    codes: CODES,
+    sessions: SESSIONS,
+    level: level.name,
+    calibration: { items: cal.items, sources: cal.sources, rule: cal.model.rule, contextWeight: cal.model.weights[cal.model.rule === 'stacker' ? 'sum' : cal.model.rule as Exclude<RuleName, 'stacker'>]?.context },
+    digitsWithContext: accuracy(hits.with),
+    digitsWithoutContext: accuracy(hits.without),
+    mcnemar: mcnemar(hits.with, hits.without),
+    wholeCodesWithContext: hits.codesWith / SESSIONS,
+    wholeCodesWithoutContext: hits.codesWithout / SESSIONS
+  }
+  log(`context: digits ${(result.digitsWithContext.accuracy * 100).toFixed(1)}% with, ${(result.digitsWithoutContext.accuracy * 100).toFixed(1)}% without (p ${result.mcnemar.p.toExponential(2)}); whole codes ${hits.codesWith}/${SESSIONS} vs ${hits.codesWithout}/${SESSIONS}`)
+  return result
+}
+
+const LOAD_MS = 5_000
+const STRAGGLER_MS = 100
+
+/**
+ * Latency of fuse at 1, 10 and 100 concurrent callers with one instance of
+ * the image processor made slow (a proxy that answers what a real instance
+ * answers, 100 ms late), hedged and not; then fusions per second with the
+ * wasm processors alone. Callers are this process on the control API; the
+ * engine's own elapsed time is reported beside what the caller saw.
+ */
+async function latencyAndThroughput (client: ApiClient, host: DaemonProcess, data: Dataset): Promise<Record<string, unknown>> {
+  await defineTask(client, 'digits-wasm', PROCESSORS.filter(p => p.name !== 'image-knn'))
+  const pair = await pairAt(data, 'test', data.images.test[0]!, LEVELS[1]!, 5)
+  const body = { inputs: inputsOf(pair) }
+  const slow = await straggler(new ApiClient({ socketPath: repoPaths(host.repo).apiSocket, repo: host.repo }), 'digit-image', STRAGGLER_MS)
+  try {
+    await json(host, 'service', 'register', '--name', 'digit-image', '--endpoint', slow.url)
+    await waitFor(async () => {
+      const res = await host.cli('service', 'resolve', 'digit-image', '--json')
+      return res.code === 0 && (JSON.parse(res.stdout) as { instances: Array<{ healthy: boolean }> }).instances.filter(i => i.healthy).length >= 3
+    }, { timeoutMs: 60_000, what: 'the straggler as a third instance of digit-image' })
+    const runs: Array<Record<string, unknown>> = []
+    for (const hedge of [true, false]) {
+      for (const concurrency of [1, 10, 100]) {
+        const engineMs: number[] = []
+        let late = 0
+        let partial = 0
+        let hedged = 0
+        const s = await closedLoopOf(async () => {
+          const a = await client.fuse('digits-wasm', { ...body, deadlineMs: 200, hedge })
+          engineMs.push(a.elapsedMs)
+          if (a.elapsedMs > a.deadlineMs) late++
+          if (a.partial) partial++
+          if (a.processors.some(p => p.hedged)) hedged++
+        }, concurrency)
+        const e = summarise(engineMs.map(ms => ms * 1000), LOAD_MS)
+        runs.push({ hedge, concurrency, straggler: true, caller: { p50Ms: s.p50Us / 1000, p99Ms: s.p99Us / 1000, maxMs: s.maxUs / 1000, perSec: s.perSec }, engine: { p50Ms: e.p50Us / 1000, p99Ms: e.p99Us / 1000, maxMs: e.maxUs / 1000 }, afterDeadline: late, partialShare: partial / Math.max(1, engineMs.length), hedgedShare: hedged / Math.max(1, engineMs.length), errors: (s as any).errors ?? 0 })
+        log(`load hedge=${String(hedge)} c=${concurrency}: engine p50 ${e.p50Us / 1000} p99 ${e.p99Us / 1000} max ${e.maxUs / 1000} ms; caller p99 ${s.p99Us / 1000} ms; ${s.perSec}/s; late ${late}; partial ${partial}`)
+      }
+    }
+    await json(host, 'service', 'deregister', 'digit-image')
+    const stats = await closedLoopOf(async () => { await client.fuse('digits-wasm', { ...body, deadlineMs: 200 }) }, 32)
+    log(`throughput (wasm processors, 32 callers, no straggler): ${stats.perSec} fusions/s`)
+    return { straggler: { delayMs: STRAGGLER_MS, instances: 3 }, runs, throughput: { concurrency: 32, perSec: stats.perSec, p50Ms: stats.p50Us / 1000, p99Ms: stats.p99Us / 1000, errors: (stats as any).errors ?? 0 } }
+  } finally {
+    slow.server.closeAllConnections()
+    slow.server.close()
+  }
+}
+
+async function closedLoopOf (call: () => Promise<void>, concurrency: number): Promise<ReturnType<typeof summarise>> {
+  return await closedLoop(call, { concurrency, warmupMs: 1_000, runMs: LOAD_MS })
+}
+
 export async function fusionBench (): Promise<Record<string, unknown>> {
   const missing = missingDeps()
   if (missing.length > 0) return { name: 'fusion', skipped: `needs ${missing.join('; ')}; run: sudo npm run bench:fusion:deps` }
@@ -178,19 +312,41 @@ export async function fusionBench (): Promise<Record<string, unknown>> {
       log(`${level.name}: ${Object.entries(processors).map(([k, v]) => `${k} ${(accuracy(v).accuracy * 100).toFixed(1)}`).join(', ')}; auto (${answers[0]!.rule}) ${(accuracy(engineHits).accuracy * 100).toFixed(1)}%`)
     }
 
+    // accuracy against the deadline: the Python k-NN needs milliseconds the wasm modules do not
+    const moderate = LEVELS.find(l => l.name === 'moderate')!
+    const deadlinePairs: Pair[] = []
+    for (const item of data.images.test.slice(0, 200)) deadlinePairs.push(await pairAt(data, 'test', item, moderate, 3))
+    const byDeadline: Array<{ deadlineMs: number, accuracy: Accuracy, partial: number, afterDeadline: number }> = []
+    for (const deadlineMs of DEADLINES) {
+      const answers = await fuseAll(client, 'digits', deadlinePairs, { deadlineMs, width: 1 })
+      byDeadline.push({
+        deadlineMs,
+        accuracy: accuracy(answers.map((a, i) => a.label === String(deadlinePairs[i]!.label))),
+        partial: answers.filter(a => a.partial).length / answers.length,
+        afterDeadline: answers.filter(a => a.elapsedMs > a.deadlineMs).length
+      })
+      log(`deadline ${deadlineMs} ms: ${(byDeadline.at(-1)!.accuracy.accuracy * 100).toFixed(1)}%, partial ${(byDeadline.at(-1)!.partial * 100).toFixed(0)}%`)
+    }
+
+    const context = await contextAblation(client, data)
+    const load = await latencyAndThroughput(client, d2, data)
+
     return {
       name: 'fusion',
       dataset: { images: { train: data.images.train.length, calibration: data.images.calibration.length, test: data.images.test.length }, voices: { train: data.settings.train.length, calibration: data.settings.calibration.length, test: data.settings.test.length }, levels: LEVELS },
       processors: { image: { trainAccuracy: trained.image.trainAccuracy }, audio: { trainAccuracy: trained.audio.trainAccuracy }, knn: { examples: trained.knn.examples } },
       calibration: { items: calibration.items, sources: calibration.sources, chosen: calibration.model.rule, heldOut: calibration.model.validation?.rules },
-      levels
+      levels,
+      byDeadline,
+      context,
+      load
     }
   } finally {
-    for (const c of children) c.kill('SIGTERM')
+    // the Python service first: its watch on the daemon would report the daemon's going
+    await Promise.all(children.map(async c => { if (c.exitCode == null) { c.kill('SIGTERM'); await once(c, 'exit') } }))
     for (const s of servers) { s.closeAllConnections(); s.close() }
     await killAll(daemons)
     await dir.cleanup()
   }
 }
 
-export { summarise, straggler }
