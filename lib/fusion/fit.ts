@@ -71,8 +71,34 @@ function fitOn (sources: readonly string[], k: number, items: readonly Validatio
   const model: FusionModel = { rule: 'sum', calibration, weights: {} }
   const cal = items.map(it => ({ label: it.label, sources: calibrated(model, it.sources) }))
   for (const rule of FIXED_RULES) model.weights[rule] = fitWeights(model, rule, sources, k, cal)
-  model.stacker = fitStacker(sources, k, cal)
+  model.stacker = fitStacker(sources, k, [...cal, ...withDropout(cal, sources)])
   return model
+}
+
+/**
+ * Copies of the items with sources left out at random (each with
+ * probability 1/3, one at least kept), for the stacker: a validation set
+ * where every processor answered would teach it nothing of what a missing
+ * one means, and at a tight deadline some are missing. (The fixed rules
+ * need no such thing: they simply leave an absent source out.) Seeded, so
+ * a calibration is the same every run.
+ */
+function withDropout (items: readonly ValidationItem[], sources: readonly string[]): ValidationItem[] {
+  let a = 0x9e3779b9
+  const rand = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = Math.imul(a ^ (a >>> 15), a | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  return items.map(it => {
+    const kept = sources.filter(s => it.sources.get(s) != null && rand() >= 1 / 3)
+    if (kept.length === 0) {
+      const present = sources.filter(s => it.sources.get(s) != null)
+      if (present.length > 0) kept.push(present[Math.floor(rand() * present.length)]!)
+    }
+    return { label: it.label, sources: new Map(sources.map(s => [s, kept.includes(s) ? it.sources.get(s) : undefined])) }
+  })
 }
 
 /** A seeded shuffle (mulberry32) so a calibration is the same every run. */

@@ -89,6 +89,15 @@ const PAIRS: Record<string, (r: Record<string, unknown>) => Pair[]> = {
     ['Python echo service on a Unix socket (RPC frames) through the mesh', 'calls/s', 'meshRpcToPythonOnSocket.perSec', 'the same Python server called directly (frames on one connection)', 'baselinePythonOnSocketDirect.perSec', 'higher'],
     ['Python echo service on a Unix socket (RPC frames) through the gateway', 'calls/s', 'gatewayToPythonOnSocket.perSec', 'the Python echo over HTTP through the same gateway', 'gatewayToPython.perSec', 'higher']
   ],
+  fusion: (r) => [
+    ...((r.levels as unknown[] | undefined) ?? []).map((_, i) => {
+      const level = (r.levels as Array<{ level: { name: string } }>)[i]!.level.name
+      return [`fused accuracy (auto rule), ${level} inputs`, 'share', `levels.${i}.engine.accuracy`, 'the best single processor on the same items', `levels.${i}.bestSingleAccuracy`, 'higher'] as Pair
+    }),
+    ['digits read in codes the graph holds, with context', 'share', 'context.digitsWithContext.accuracy', 'the same sessions with the context source off', 'context.digitsWithoutContext.accuracy', 'higher'],
+    ['fuse p99 at 100 concurrent callers, a straggling instance, hedged (engine time)', 'ms', 'load.hedgedAt100.engine.p99Ms', 'the same, not hedged', 'load.unhedgedAt100.engine.p99Ms', 'lower'],
+    ['fusions per second, wasm processors (32 callers on the control API)', 'fusions/s', 'load.throughput.perSec', 'the same two processor calls per input through the control API\'s /call, no engine', 'load.baselineDirectCalls.perSec', 'higher']
+  ],
   'control-api': () => [
     ['GET /health p50', 'us', 'health.noodled.p50Us', 'raw Node HTTP server', 'health.baselineRawNodeHttp.p50Us', 'lower'],
     ['GET /health p99', 'us', 'health.noodled.p99Us', 'raw Node HTTP server', 'health.baselineRawNodeHttp.p99Us', 'lower'],

