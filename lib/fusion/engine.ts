@@ -102,6 +102,8 @@ export interface FusionStats {
   partial: number
   /** answers given after their deadline: the engine's promise is that this stays 0 */
   afterDeadline: number
+  /** what the cut-off is moved earlier by now: how late gathering has been ending (event-loop lag) */
+  lagMs: number
   hedges: number
   hedgeWins: number
   errors: number
@@ -164,6 +166,8 @@ export class FusionEngine implements Startable {
   private readonly self: string
   private started = false
   private readonly counters = { fusions: 0, partial: 0, afterDeadline: 0, hedges: 0, hedgeWins: 0, errors: 0 }
+  /** how late past its cut-off a fusion's gathering ended, recently (a decaying maximum, ms) */
+  private lag = 0
 
   constructor (components: FusionComponents, init: FusionInit = {}) {
     this.components = components
@@ -198,7 +202,7 @@ export class FusionEngine implements Startable {
   }
 
   stats (): FusionStats {
-    return { ...this.counters, recorded: this.provenance.written, recordFailures: this.provenance.failed, sessions: this.sessions.size, latency: this.latency.snapshot() }
+    return { ...this.counters, lagMs: Math.round(this.lag * 100) / 100, recorded: this.provenance.written, recordFailures: this.provenance.failed, sessions: this.sessions.size, latency: this.latency.snapshot() }
   }
 
   async defineTask (input: unknown, options: { signal?: AbortSignal } = {}): Promise<{ task: FusionTask, updatedAt: string }> {
@@ -252,11 +256,21 @@ export class FusionEngine implements Startable {
       const taking = of.filter(p => p.mediaTypes.includes(input.mediaType))
       if (taking.length === 0) throw new UnsupportedMediaTypeError(`no processor of "${input.modality}" takes ${input.mediaType} (they take ${[...new Set(of.flatMap(p => p.mediaTypes))].join(', ')})`)
       for (const p of taking) {
-        const after = hedge ? this.latency.p95(p.name, p.latencyP95Ms) : undefined
+        const after = hedge ? this.latency.hedgeDelay(p.name, p.latencyP95Ms) : undefined
         calls.push({ processor: p, payload: input.data, ...(after != null ? { hedgeAfterMs: Math.max(1, after) } : {}) })
       }
     }
     return { calls, missing: processors.filter(p => !seen.has(p.modality)) }
+  }
+
+  /**
+   * `over`: how far past its cut-off a fusion's gathering ended (negative:
+   * it ended early, everything answered). The estimate jumps to a new
+   * maximum at once and decays by 5 % a fusion, so a burst of event-loop lag
+   * moves the next cut-offs earlier and a quiet spell gives the time back.
+   */
+  private noteLag (over: number): void {
+    this.lag = Math.max(0, over, this.lag * 0.95)
   }
 
   private session (id: string): string[] {
@@ -338,7 +352,9 @@ export class FusionEngine implements Startable {
     const found = await this.lookup(taskName, t0 + (options.deadlineMs ?? MAX_DEADLINE_MS), options.signal)
     const { task, processors } = found
     const deadlineMs = options.deadlineMs ?? task.deadlineMs ?? DEFAULT_DEADLINE_MS
-    const deadlineAt = t0 + deadlineMs - FUSE_MARGIN_MS
+    // kept back: the fixed margin, and how late this daemon's cut-offs have been firing lately
+    // (a busy event loop runs a timer late; the answer must still be in by the deadline)
+    const deadlineAt = t0 + deadlineMs - FUSE_MARGIN_MS - Math.min(this.lag, deadlineMs / 2)
     const model = task.model ?? UNCALIBRATED
     const rule = ruleFor(model, options.rule ?? task.rule)
     const index = new Map(task.labels.map((l, i) => [l, i]))
@@ -350,12 +366,13 @@ export class FusionEngine implements Startable {
       useContext ? this.contextPrior(task, index, options.context!, previous, deadlineAt) : Promise.resolve(undefined)
     ])
     options.signal?.throwIfAborted()
+    this.noteLag(performance.now() - deadlineAt)
     const answers = new Map<string, Float64Array | undefined>()
     for (const o of outcomes) {
       answers.set(o.processor, o.probs)
       if (o.hedged) this.counters.hedges++
       if (o.answeredBy === 'hedge') this.counters.hedgeWins++
-      if (o.status === 'ok' && o.latencyMs != null && o.answeredBy === 'primary') this.latency.add(o.processor, o.latencyMs)
+      if (o.status === 'ok' && o.latencyMs != null) this.latency.add(o.processor, o.latencyMs)
     }
     for (const p of missing) answers.set(p.name, undefined)
     const cal = calibrated(model, answers)

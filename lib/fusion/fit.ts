@@ -2,6 +2,7 @@ import { fitCalibration, type Labelled } from './calibration.js'
 import { calibrated, defaultWeight, fuseCalibrated, type FusionModel, type RuleScore } from './model.js'
 import { PROB_FLOOR, RULES, argmax, type FixedRule, type RuleName } from './rules.js'
 import { fitStacker } from './stacker.js'
+import { seededRandom } from '../random-sample.js'
 
 /** One labelled validation item: what each source answered (undefined: it was missing), and the true label's index. */
 export interface ValidationItem {
@@ -84,13 +85,7 @@ function fitOn (sources: readonly string[], k: number, items: readonly Validatio
  * a calibration is the same every run.
  */
 function withDropout (items: readonly ValidationItem[], sources: readonly string[]): ValidationItem[] {
-  let a = 0x9e3779b9
-  const rand = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = Math.imul(a ^ (a >>> 15), a | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rand = seededRandom(0x9e3779b9)
   return items.map(it => {
     const kept = sources.filter(s => it.sources.get(s) != null && rand() >= 1 / 3)
     if (kept.length === 0) {
@@ -101,16 +96,9 @@ function withDropout (items: readonly ValidationItem[], sources: readonly string
   })
 }
 
-/** A seeded shuffle (mulberry32) so a calibration is the same every run. */
+/** A seeded shuffle, so a calibration is the same every run. */
 function shuffled<T> (xs: readonly T[], seed: number): T[] {
-  let a = seed >>> 0
-  const rand = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rand = seededRandom(seed)
   const out = [...xs]
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1))

@@ -232,7 +232,9 @@ async function latencyAndThroughput (client: ApiClient, daemons: DaemonProcess[]
   // the straggler registers beside the daemon that runs no replica (a daemon has one instance of a service)
   const view = JSON.parse((await daemons[0]!.cli('service', 'resolve', 'digit-image', '--json')).stdout) as { instances: Array<{ peerId: string }> }
   const ids = await Promise.all(daemons.map(async d => (await d.id()).peerId))
-  const host = daemons[ids.findIndex(id => !view.instances.some(i => i.peerId === id))]!
+  const hostAt = ids.findIndex(id => !view.instances.some(i => i.peerId === id))
+  const host = daemons[hostAt]!
+  const hostId = ids[hostAt]!
   const slow = await straggler(join(FUSION_MODULES, 'digit-image', 'build', 'digit-image.wasm'), STRAGGLER_MS)
   try {
     await json(host, 'service', 'register', '--name', 'digit-image', '--endpoint', slow.url)
@@ -261,8 +263,9 @@ async function latencyAndThroughput (client: ApiClient, daemons: DaemonProcess[]
     }
     await json(host, 'service', 'deregister', 'digit-image')
     await waitFor(async () => {
-      const res = await host.cli('service', 'resolve', 'digit-image', '--json')
-      return res.code === 0 && (JSON.parse(res.stdout) as { instances: unknown[] }).instances.length === 2
+      const res = await daemons[0]!.cli('service', 'resolve', 'digit-image', '--json')
+      return res.code === 0 && (JSON.parse(res.stdout) as { instances: Array<{ peerId: string, healthy: boolean }> }).instances.filter(i => i.healthy && i.peerId !== hostId).length === 2 &&
+        !(JSON.parse(res.stdout) as { instances: Array<{ peerId: string, healthy: boolean }> }).instances.some(i => i.healthy && i.peerId === hostId)
     }, { timeoutMs: 60_000, what: 'the straggler gone from digit-image' })
     const stats = await closedLoopOf(async () => { await client.fuse('digits-wasm', { ...body, deadlineMs: 200 }) }, 32)
     // the baseline: the same two processor calls per input, through the same control API, with no engine

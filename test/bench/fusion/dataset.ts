@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { gunzipSync } from 'node:zlib'
+import { seededRandom } from '../../../lib/random-sample.js'
 
 /**
  * The cross-modal digits benchmark, made offline from real sources:
@@ -65,17 +66,8 @@ export function missingDeps (dir = DATA_DIR): string[] {
   return missing
 }
 
-/** mulberry32: a seeded generator, so every run makes the same data. */
-export function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A seeded generator, so every run makes the same data. */
+export const rng = seededRandom
 
 export function gauss (r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r())

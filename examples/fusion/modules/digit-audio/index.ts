@@ -9,6 +9,7 @@
 // share one implementation.
 import { Host } from '@extism/as-pdk'
 import { MU, SD, W, B } from './weights'
+import { softmaxScores } from '../softmax-scores'
 
 function myAbort (message: string | null, fileName: string | null, lineNumber: u32, columnNumber: u32): void { unreachable() }
 
@@ -20,7 +21,6 @@ const NFFT = 256
 const BANDS = 20
 const SEGMENTS = 6
 const FEATURES = BANDS * SEGMENTS
-const CLASSES = 10
 
 function u16 (d: Uint8Array, at: i32): i32 { return <i32>d[at] | (<i32>d[at + 1] << 8) }
 function u32le (d: Uint8Array, at: i32): i32 { return u16(d, at) | (u16(d, at + 2) << 16) }
@@ -189,19 +189,9 @@ export function classify (): i32 {
   const x = samples(Host.input())
   if (x == null) { refuse(); return 0 }
   const f = featuresOf(x)
-  const z = new Float64Array(CLASSES)
-  let max = -Infinity
-  for (let c = 0; c < CLASSES; c++) {
-    let s = <f64>B[c]
-    for (let i = 0; i < FEATURES; i++) s += <f64>W[c * FEATURES + i] * (f[i] - <f64>MU[i]) / <f64>SD[i]
-    z[c] = s
-    if (s > max) max = s
-  }
-  let sum = 0.0
-  for (let c = 0; c < CLASSES; c++) { z[c] = Math.exp(z[c] - max); sum += z[c] }
-  let out = '{"scores":['
-  for (let c = 0; c < CLASSES; c++) out += (c > 0 ? ',' : '') + (z[c] / sum).toString()
-  Host.outputString(out + ']}')
+  // standardised as in training
+  for (let i = 0; i < FEATURES; i++) f[i] = (f[i] - <f64>MU[i]) / <f64>SD[i]
+  Host.outputString(softmaxScores(W, B, f))
   return 0
 }
 

@@ -5,11 +5,11 @@
 // (test/bench/fusion/train.ts): W is 10 x 64, row-major, then B.
 import { Host } from '@extism/as-pdk'
 import { W, B } from './weights'
+import { softmaxScores } from '../softmax-scores'
 
 function myAbort (message: string | null, fileName: string | null, lineNumber: u32, columnNumber: u32): void { unreachable() }
 
 const SIDE = 8
-const CLASSES = 10
 
 function isSpace (c: u8): bool {
   return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09
@@ -47,19 +47,7 @@ export function classify (): i32 {
     Host.outputString('{"error":{"name":"InvalidImageError","message":"expected a binary PGM (P5) of 8x8 pixels"}}')
     return 0
   }
-  const z = new Float64Array(CLASSES)
-  let max = -Infinity
-  for (let c = 0; c < CLASSES; c++) {
-    let s = <f64>B[c]
-    for (let i = 0; i < SIDE * SIDE; i++) s += <f64>W[c * SIDE * SIDE + i] * x[i]
-    z[c] = s
-    if (s > max) max = s
-  }
-  let sum = 0.0
-  for (let c = 0; c < CLASSES; c++) { z[c] = Math.exp(z[c] - max); sum += z[c] }
-  let out = '{"scores":['
-  for (let c = 0; c < CLASSES; c++) out += (c > 0 ? ',' : '') + (z[c] / sum).toString()
-  Host.outputString(out + ']}')
+  Host.outputString(softmaxScores(W, B, x))
   return 0
 }
 
