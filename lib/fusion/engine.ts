@@ -354,7 +354,7 @@ export class FusionEngine implements Startable {
     const deadlineMs = options.deadlineMs ?? task.deadlineMs ?? DEFAULT_DEADLINE_MS
     // kept back: the fixed margin, and how late this daemon's cut-offs have been firing lately
     // (a busy event loop runs a timer late; the answer must still be in by the deadline)
-    const deadlineAt = t0 + deadlineMs - FUSE_MARGIN_MS - Math.min(this.lag, deadlineMs / 2)
+    const deadlineAt = t0 + deadlineMs - FUSE_MARGIN_MS - Math.min(this.lag, deadlineMs / 4)
     const model = task.model ?? UNCALIBRATED
     const rule = ruleFor(model, options.rule ?? task.rule)
     const index = new Map(task.labels.map((l, i) => [l, i]))
@@ -366,7 +366,8 @@ export class FusionEngine implements Startable {
       useContext ? this.contextPrior(task, index, options.context!, previous, deadlineAt) : Promise.resolve(undefined)
     ])
     options.signal?.throwIfAborted()
-    this.noteLag(performance.now() - deadlineAt)
+    // only what eats into the fixed margin counts: a cut-off a millisecond late still answers in time
+    this.noteLag(performance.now() - deadlineAt - FUSE_MARGIN_MS / 2)
     const answers = new Map<string, Float64Array | undefined>()
     for (const o of outcomes) {
       answers.set(o.processor, o.probs)

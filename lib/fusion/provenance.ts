@@ -12,9 +12,9 @@ export interface ProvenanceStore {
 export interface ProvenanceInit {
   /** write what was fused at least this often. @default 1000 */
   flushMs?: number
-  /** fusions per log graph before the next one is started. @default 2000 */
+  /** fusions per log graph before the next one is started. @default 250 */
   segmentSize?: number
-  /** log graphs kept: the oldest is emptied and reused. @default 8 */
+  /** log graphs kept: the oldest is emptied and reused. @default 64 */
   segments?: number
   log: Logger
 }
@@ -29,7 +29,11 @@ export const LOG_GRAPH_PREFIX = 'fusion-log-'
  * finds them meanwhile); they go to log graphs `fusion-log-<k>` of at most
  * `segmentSize` fusions each, `segments` of them in a ring, so a write
  * costs in proportion to one segment and the log stays bounded: the oldest
- * segment is emptied and reused (docs/fusion.md, "Provenance").
+ * segment is emptied and reused (docs/fusion.md, "Provenance"). Segments
+ * are small because the store's write runs partly on the event loop (the
+ * version's record is serialised there): 2,000-fusion segments blocked it
+ * for tens of ms a flush, and at 100 callers the deadlines' cut-off timers
+ * fired late enough for answers to miss their deadline.
  */
 export class ProvenanceLog {
   private readonly store: ProvenanceStore
@@ -50,8 +54,8 @@ export class ProvenanceLog {
   constructor (store: ProvenanceStore, init: ProvenanceInit) {
     this.store = store
     this.flushMs = init.flushMs ?? 1000
-    this.segmentSize = init.segmentSize ?? 2000
-    this.segments = init.segments ?? 8
+    this.segmentSize = init.segmentSize ?? 250
+    this.segments = init.segments ?? 64
     this.log = init.log
   }
 

@@ -33,7 +33,7 @@ export function quantiles (values: number[], max = 500): number[] {
   return Array.from({ length: max }, (_, i) => s[Math.round((i / (max - 1)) * (s.length - 1))]!)
 }
 
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b']
+export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b']
 
 function esc (s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
