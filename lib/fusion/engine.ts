@@ -9,7 +9,7 @@ import { lit, type FusionRecord } from './rdf.js'
 import { argmax, type RuleName } from './rules.js'
 import { scatter, type Caller, type ProcessorOutcome, type ScatterCall } from './scatter.js'
 import { TaskDirectory, type DirectoryKnowledge } from './task-directory.js'
-import { DEFAULT_DEADLINE_MS, DEFAULT_MAX_INPUT_BYTES, MAX_DEADLINE_MS, parseProcessor, parseTask, type FusionTask, type ProcessorDescriptor } from './task.js'
+import { DEFAULT_DEADLINE_MS, DEFAULT_MAX_INPUT_BYTES, MAX_DEADLINE_MS, MIN_DEADLINE_MS, parseProcessor, parseTask, type FusionTask, type ProcessorDescriptor } from './task.js'
 
 /** One modality of an input. */
 export interface FuseInput {
@@ -134,7 +134,7 @@ export interface FusionInit {
 }
 
 /** Of the deadline, what is kept back for fusing and recording after the last processor's answer (or the cut-off). */
-export const FUSE_MARGIN_MS = 2
+export const FUSE_MARGIN_MS = 3
 /** Sessions remembered (least recently used dropped first), and for how long. */
 const MAX_SESSIONS = 10_000
 const SESSION_TTL_MS = 30 * 60_000
@@ -347,7 +347,7 @@ export class FusionEngine implements Startable {
     const t0 = performance.now()
     const startedAt = new Date()
     options.signal?.throwIfAborted()
-    if (options.deadlineMs != null && (!Number.isInteger(options.deadlineMs) || options.deadlineMs < 1 || options.deadlineMs > MAX_DEADLINE_MS)) throw new InvalidRequestError(`a deadline is 1-${MAX_DEADLINE_MS} ms`)
+    if (options.deadlineMs != null && (!Number.isInteger(options.deadlineMs) || options.deadlineMs < MIN_DEADLINE_MS || options.deadlineMs > MAX_DEADLINE_MS)) throw new InvalidRequestError(`a deadline is ${MIN_DEADLINE_MS}-${MAX_DEADLINE_MS} ms (got ${String(options.deadlineMs)})`)
     if (options.context != null && (options.context === '' || options.context.length > 256)) throw new InvalidRequestError('a context id is 1-256 characters')
     const found = await this.lookup(taskName, t0 + (options.deadlineMs ?? MAX_DEADLINE_MS), options.signal)
     const { task, processors } = found
