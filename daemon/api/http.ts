@@ -49,7 +49,8 @@ const STATUS_BY_NAME: Record<string, number> = {
   AnalyzerError: 502,
   TaskNotFoundError: 404,
   NoProcessorError: 422,
-  UnsupportedMediaTypeError: 415
+  UnsupportedMediaTypeError: 415,
+  OverloadedError: 503
 }
 
 export function statusFor (err: Error): number {

@@ -1,6 +1,6 @@
 import { serviceCapabilities, serviceDependencies, type ComponentLogger, type Logger, type PeerId, type Startable } from '@libp2p/interface'
 import { createHash, randomUUID } from 'node:crypto'
-import { DeadlineExceededError, InvalidRequestError, NoProcessorError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../interface/errors.js'
+import { DeadlineExceededError, InvalidRequestError, NoProcessorError, OverloadedError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../interface/errors.js'
 import { fitModel, type ValidationItem } from './fit.js'
 import { LatencyTracker } from './latency-tracker.js'
 import { calibrated, fuseCalibrated, ruleFor, UNCALIBRATED, type FusionModel } from './model.js'
@@ -102,6 +102,8 @@ export interface FusionStats {
   partial: number
   /** answers given after their deadline: the engine's promise is that this stays 0 */
   afterDeadline: number
+  /** fusions refused with OverloadedError: the daemon's lag would have made them late */
+  shed: number
   /** what the cut-off is moved earlier by now: how late gathering has been ending (event-loop lag) */
   lagMs: number
   hedges: number
@@ -135,6 +137,8 @@ export interface FusionInit {
 
 /** Of the deadline, what is kept back for fusing and recording after the last processor's answer (or the cut-off). */
 export const FUSE_MARGIN_MS = 3
+/** The lag estimate halves in this long without a new observation. */
+const LAG_HALF_LIFE_MS = 250
 /** Sessions remembered (least recently used dropped first), and for how long. */
 const MAX_SESSIONS = 10_000
 const SESSION_TTL_MS = 30 * 60_000
@@ -165,9 +169,10 @@ export class FusionEngine implements Startable {
   private readonly log: Logger
   private readonly self: string
   private started = false
-  private readonly counters = { fusions: 0, partial: 0, afterDeadline: 0, hedges: 0, hedgeWins: 0, errors: 0 }
+  private readonly counters = { fusions: 0, partial: 0, afterDeadline: 0, shed: 0, hedges: 0, hedgeWins: 0, errors: 0 }
   /** how late past its cut-off a fusion's gathering ended, recently (a decaying maximum, ms) */
   private lag = 0
+  private lagAt = 0
 
   constructor (components: FusionComponents, init: FusionInit = {}) {
     this.components = components
@@ -202,7 +207,7 @@ export class FusionEngine implements Startable {
   }
 
   stats (): FusionStats {
-    return { ...this.counters, lagMs: Math.round(this.lag * 100) / 100, recorded: this.provenance.written, recordFailures: this.provenance.failed, sessions: this.sessions.size, latency: this.latency.snapshot() }
+    return { ...this.counters, lagMs: Math.round(this.currentLag() * 100) / 100, recorded: this.provenance.written, recordFailures: this.provenance.failed, sessions: this.sessions.size, latency: this.latency.snapshot() }
   }
 
   async defineTask (input: unknown, options: { signal?: AbortSignal } = {}): Promise<{ task: FusionTask, updatedAt: string }> {
@@ -266,11 +271,18 @@ export class FusionEngine implements Startable {
   /**
    * `over`: how far past its cut-off a fusion's gathering ended (negative:
    * it ended early, everything answered). The estimate jumps to a new
-   * maximum at once and decays by 5 % a fusion, so a burst of event-loop lag
-   * moves the next cut-offs earlier and a quiet spell gives the time back.
+   * maximum at once and halves every LAG_HALF_LIFE_MS, so a burst of
+   * event-loop lag moves the next cut-offs earlier and a quiet spell gives
+   * the time back (by time, not by fusion: while fusions are refused none
+   * completes, and the estimate must still come down).
    */
   private noteLag (over: number): void {
-    this.lag = Math.max(0, over, this.lag * 0.95)
+    this.lag = Math.max(0, over, this.currentLag())
+    this.lagAt = performance.now()
+  }
+
+  private currentLag (): number {
+    return this.lag * Math.pow(0.5, (performance.now() - this.lagAt) / LAG_HALF_LIFE_MS)
   }
 
   private session (id: string): string[] {
@@ -354,7 +366,14 @@ export class FusionEngine implements Startable {
     const deadlineMs = options.deadlineMs ?? task.deadlineMs ?? DEFAULT_DEADLINE_MS
     // kept back: the fixed margin, and how late this daemon's cut-offs have been firing lately
     // (a busy event loop runs a timer late; the answer must still be in by the deadline)
-    const deadlineAt = t0 + deadlineMs - FUSE_MARGIN_MS - Math.min(this.lag, deadlineMs / 4)
+    const lag = this.currentLag()
+    // shed rather than answer late: past a quarter of the deadline the margin cannot absorb the lag
+    // (CoDel's idea, Nichols and Jacobson, CACM 55(7), 2012: act on the delay standing in the queue)
+    if (lag > deadlineMs / 4) {
+      this.counters.shed++
+      throw new OverloadedError(`this daemon's fusions are ending ${Math.round(lag)} ms past their cut-off; a ${deadlineMs} ms deadline cannot be kept now (try another daemon, a longer deadline, or later)`)
+    }
+    const deadlineAt = t0 + deadlineMs - FUSE_MARGIN_MS - lag
     const model = task.model ?? UNCALIBRATED
     const rule = ruleFor(model, options.rule ?? task.rule)
     const index = new Map(task.labels.map((l, i) => [l, i]))

@@ -300,6 +300,11 @@ export class UnsupportedMediaTypeError extends Error {
   override name = 'UnsupportedMediaTypeError'
 }
 
+/** The daemon is too busy to answer within the deadline asked for: try another daemon, or later. */
+export class OverloadedError extends Error {
+  override name = 'OverloadedError'
+}
+
 const KNOWN: Record<string, new (message: string) => Error> = {
   RepoInUseError,
   RepoExistsError,
@@ -347,7 +352,8 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   CancelledError,
   TaskNotFoundError,
   NoProcessorError,
-  UnsupportedMediaTypeError
+  UnsupportedMediaTypeError,
+  OverloadedError
 }
 
 /** Rebuild a named error from the wire form `{ name, message }`. */

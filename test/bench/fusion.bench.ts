@@ -259,8 +259,9 @@ async function latencyAndThroughput (client: ApiClient, daemons: DaemonProcess[]
           if (a.processors.some(p => p.hedged)) hedged++
         }, concurrency)
         const e = summarise(engineMs.map(ms => ms * 1000), LOAD_MS)
-        runs.push({ hedge, concurrency, straggler: true, caller: { p50Ms: s.p50Us / 1000, p99Ms: s.p99Us / 1000, maxMs: s.maxUs / 1000, perSec: s.perSec }, engine: { p50Ms: e.p50Us / 1000, p99Ms: e.p99Us / 1000, maxMs: e.maxUs / 1000 }, afterDeadline: late, latestByMs: Math.round(latestBy * 100) / 100, partialShare: partial / Math.max(1, engineMs.length), hedgedShare: hedged / Math.max(1, engineMs.length), errors: (s as any).errors ?? 0 })
-        log(`load hedge=${String(hedge)} c=${concurrency}: engine p50 ${e.p50Us / 1000} p99 ${e.p99Us / 1000} max ${e.maxUs / 1000} ms; caller p99 ${s.p99Us / 1000} ms; ${s.perSec}/s; late ${late}; partial ${partial}`)
+        const shed = ((s as any).errors ?? 0) as number
+        runs.push({ hedge, concurrency, straggler: true, shed, caller: { p50Ms: s.p50Us / 1000, p99Ms: s.p99Us / 1000, maxMs: s.maxUs / 1000, perSec: s.perSec }, engine: { p50Ms: e.p50Us / 1000, p99Ms: e.p99Us / 1000, maxMs: e.maxUs / 1000 }, afterDeadline: late, latestByMs: Math.round(latestBy * 100) / 100, partialShare: partial / Math.max(1, engineMs.length), hedgedShare: hedged / Math.max(1, engineMs.length), firstError: (s as any).firstError })
+        log(`load hedge=${String(hedge)} c=${concurrency}: engine p50 ${e.p50Us / 1000} p99 ${e.p99Us / 1000} max ${e.maxUs / 1000} ms; caller p99 ${s.p99Us / 1000} ms; ${s.perSec}/s answered, ${shed} refused; late ${late} (at most ${latestBy.toFixed(1)} ms); partial ${partial}`)
       }
     }
     await json(host, 'service', 'deregister', 'digit-image')

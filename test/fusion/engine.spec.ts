@@ -256,6 +256,20 @@ describe('fusion engine (in-process mesh, processors as external services)', fun
     expect((await rejection(engine(a).fuse('digits', png(1), { rule: 'vibes' }))).message).to.match(/unknown fusion rule "vibes"/)
     expect((await rejection(engine(a).fuse('digits', png(1), { rule: 'stacker' }))).message).to.match(/calibrate the task first/)
     expect((await rejection(engine(a).fuse('digits', []))).name).to.equal('InvalidRequestError')
+    expect((await rejection(engine(a).fuse('digits', png(1), { deadlineMs: 5 }))).message).to.match(/a deadline is 10-60000 ms/)
+    // a daemon whose fusions have been ending far past their cut-off refuses rather than answer late
+    const e = engine(a) as any
+    e.lag = 300
+    e.lagAt = performance.now()
+    const shed = await rejection(engine(a).fuse('digits', png(1), { deadlineMs: 400 }))
+    expect(shed.name).to.equal('OverloadedError')
+    expect(engine(a).stats().shed).to.equal(1)
+    // the estimate halves every 250 ms without news: seconds later the same call is taken (and answered
+    // without a label: its processor's service is nowhere)
+    e.lagAt = performance.now() - 5_000
+    const taken = await engine(a).fuse('digits', png(1), { deadlineMs: 400 })
+    expect(taken.label).to.equal(null)
+    expect(taken.processors[0]!.status).to.equal('error')
     expect((await rejection(engine(a).defineTask({ name: 'Bad Name', labels: ['a', 'b'], modalities: ['image'] }))).message).to.match(/task name/)
     expect((await rejection(engine(a).defineTask({ name: 'dup', labels: ['a', 'a'], modalities: ['image'] }))).message).to.match(/distinct/)
     expect((await rejection(engine(a).registerProcessor({ name: 'x', task: 'digits', service: 's', modality: 'smell', mediaTypes: ['x/y'], calibrated: true }))).message).to.match(/no modality "smell"/)
