@@ -269,7 +269,8 @@ describe('fusion engine (in-process mesh, processors as external services)', fun
     e.lagAt = performance.now() - 5_000
     const taken = await engine(a).fuse('digits', png(1), { deadlineMs: 400 })
     expect(taken.label).to.equal(null)
-    expect(taken.processors[0]!.status).to.equal('error')
+    // (not found: an error, or a timeout while the DHT is still asked)
+    expect(taken.processors[0]!.status).to.be.oneOf(['error', 'timeout'])
     expect((await rejection(engine(a).defineTask({ name: 'Bad Name', labels: ['a', 'b'], modalities: ['image'] }))).message).to.match(/task name/)
     expect((await rejection(engine(a).defineTask({ name: 'dup', labels: ['a', 'a'], modalities: ['image'] }))).message).to.match(/distinct/)
     expect((await rejection(engine(a).registerProcessor({ name: 'x', task: 'digits', service: 's', modality: 'smell', mediaTypes: ['x/y'], calibrated: true }))).message).to.match(/no modality "smell"/)
