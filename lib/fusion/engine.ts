@@ -367,9 +367,9 @@ export class FusionEngine implements Startable {
     // kept back: the fixed margin, and how late this daemon's cut-offs have been firing lately
     // (a busy event loop runs a timer late; the answer must still be in by the deadline)
     const lag = this.currentLag()
-    // shed rather than answer late: past a quarter of the deadline the margin cannot absorb the lag
-    // (CoDel's idea, Nichols and Jacobson, CACM 55(7), 2012: act on the delay standing in the queue)
-    if (lag > deadlineMs / 4) {
+    // shed rather than answer late: past half the deadline the margin would leave too little time to
+    // gather in (CoDel's idea, Nichols and Jacobson, CACM 55(7), 2012: act on the standing delay)
+    if (lag > deadlineMs / 2) {
       this.counters.shed++
       throw new OverloadedError(`this daemon's fusions are ending ${Math.round(lag)} ms past their cut-off; a ${deadlineMs} ms deadline cannot be kept now (try another daemon, a longer deadline, or later)`)
     }

@@ -65,6 +65,9 @@ async function defineTask (client: ApiClient, name: string, processors: typeof P
   for (const p of processors) await client.fuseRegisterProcessor({ ...p, task: name })
 }
 
+/** An answer the daemon refused (OverloadedError): no label, counted as wrong, and as refused. */
+const refused = (task: string, deadlineMs: number): FuseAnswer => ({ id: '', task, label: null, confidence: 0, scores: {}, partial: true, rule: 'sum', deadlineMs, elapsedMs: 0, processors: [], refused: true } as FuseAnswer & { refused: boolean })
+
 /** Fuse every pair (a few at a time), with each processor's calibrated vector in the answer. */
 async function fuseAll (client: ApiClient, task: string, pairs: Pair[], options: { deadlineMs?: number, width?: number, context?: (i: number) => string | undefined, useContext?: boolean } = {}): Promise<FuseAnswer[]> {
   const out: FuseAnswer[] = new Array(pairs.length)
@@ -74,6 +77,7 @@ async function fuseAll (client: ApiClient, task: string, pairs: Pair[], options:
       const i = next++
       const ctx = options.context?.(i)
       out[i] = await client.fuse(task, { inputs: inputsOf(pairs[i]!), detail: true, deadlineMs: options.deadlineMs ?? 2_000, ...(ctx != null ? { context: ctx } : {}), ...(options.useContext === false ? { useContext: false } : {}) })
+        .catch((err: Error) => { if (err.name === 'OverloadedError') return refused(task, options.deadlineMs ?? 2_000); throw err })
     }
   }))
   return out
@@ -363,13 +367,14 @@ export async function fusionBench (): Promise<Record<string, unknown>> {
     const moderate = LEVELS.find(l => l.name === 'moderate')!
     const deadlinePairs: Pair[] = []
     for (const item of data.images.test.slice(0, 200)) deadlinePairs.push(await pairAt(data, 'test', item, moderate, 3))
-    const byDeadline: Array<{ deadlineMs: number, accuracy: Accuracy, partial: number, afterDeadline: number, latestByMs: number }> = []
+    const byDeadline: Array<{ deadlineMs: number, accuracy: Accuracy, partial: number, refused: number, afterDeadline: number, latestByMs: number }> = []
     for (const deadlineMs of DEADLINES) {
       const answers = await fuseAll(client, 'digits', deadlinePairs, { deadlineMs, width: 1 })
       byDeadline.push({
         deadlineMs,
         accuracy: accuracy(answers.map((a, i) => a.label === String(deadlinePairs[i]!.label))),
         partial: answers.filter(a => a.partial).length / answers.length,
+        refused: answers.filter(a => (a as { refused?: boolean }).refused === true).length,
         afterDeadline: answers.filter(a => a.elapsedMs > a.deadlineMs).length,
         latestByMs: Math.max(0, ...answers.map(a => a.elapsedMs - a.deadlineMs))
       })
