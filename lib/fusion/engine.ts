@@ -172,6 +172,8 @@ export class FusionEngine implements Startable {
   private readonly counters = { fusions: 0, partial: 0, afterDeadline: 0, shed: 0, hedges: 0, hedgeWins: 0, errors: 0 }
   /** how late past its cut-off a fusion's gathering ended, recently (a decaying maximum, ms) */
   private lag = 0
+  /** the same lateness, smoothed (a moving average of 10 fusions): what shedding goes by, so one spike (a GC, a provenance write) sheds nothing */
+  private lagMean = 0
   private lagAt = 0
 
   constructor (components: FusionComponents, init: FusionInit = {}) {
@@ -277,12 +279,18 @@ export class FusionEngine implements Startable {
    * completes, and the estimate must still come down).
    */
   private noteLag (over: number): void {
-    this.lag = Math.max(0, over, this.currentLag())
+    const decay = this.lagDecay()
+    this.lag = Math.max(0, over, this.lag * decay)
+    this.lagMean = this.lagMean * decay + 0.1 * (Math.max(0, over) - this.lagMean * decay)
     this.lagAt = performance.now()
   }
 
+  private lagDecay (): number {
+    return Math.pow(0.5, (performance.now() - this.lagAt) / LAG_HALF_LIFE_MS)
+  }
+
   private currentLag (): number {
-    return this.lag * Math.pow(0.5, (performance.now() - this.lagAt) / LAG_HALF_LIFE_MS)
+    return this.lag * this.lagDecay()
   }
 
   private session (id: string): string[] {
@@ -367,13 +375,15 @@ export class FusionEngine implements Startable {
     // kept back: the fixed margin, and how late this daemon's cut-offs have been firing lately
     // (a busy event loop runs a timer late; the answer must still be in by the deadline)
     const lag = this.currentLag()
-    // shed rather than answer late: past half the deadline the margin would leave too little time to
-    // gather in (CoDel's idea, Nichols and Jacobson, CACM 55(7), 2012: act on the standing delay)
-    if (lag > deadlineMs / 2) {
+    // shed rather than answer late: when lateness has stood past half the deadline (its average, not one
+    // spike), the margin would leave too little time to gather in (CoDel's idea, Nichols and Jacobson,
+    // CACM 55(7), 2012: act on the standing delay, not on bursts)
+    const standing = this.lagMean * this.lagDecay()
+    if (standing > deadlineMs / 2) {
       this.counters.shed++
-      throw new OverloadedError(`this daemon's fusions are ending ${Math.round(lag)} ms past their cut-off; a ${deadlineMs} ms deadline cannot be kept now (try another daemon, a longer deadline, or later)`)
+      throw new OverloadedError(`this daemon's fusions have been ending ${Math.round(standing)} ms past their cut-off; a ${deadlineMs} ms deadline cannot be kept now (try another daemon, a longer deadline, or later)`)
     }
-    const deadlineAt = t0 + deadlineMs - FUSE_MARGIN_MS - lag
+    const deadlineAt = t0 + deadlineMs - FUSE_MARGIN_MS - Math.min(lag, deadlineMs / 2)
     const model = task.model ?? UNCALIBRATED
     const rule = ruleFor(model, options.rule ?? task.rule)
     const index = new Map(task.labels.map((l, i) => [l, i]))
