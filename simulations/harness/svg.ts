@@ -139,6 +139,8 @@ export interface LineChartInit {
   notes?: string[]
   /** vertical markers (a crash, a partition, a heal): [x, label] */
   marks?: Array<[number, string]>
+  /** the top of the y axis (a percentage: 100), instead of a round number above the largest value */
+  maxY?: number
 }
 
 /**
@@ -152,7 +154,7 @@ export function lineSvg (init: LineChartInit): string {
   const xs = init.lines.flatMap(l => l.points.map(p => p[0])).filter(Number.isFinite)
   const ys = init.lines.flatMap(l => l.points.map(p => p[1])).filter(Number.isFinite)
   const maxX = niceCeil(largest(xs, 1))
-  const maxY = niceCeil(largest(ys, 1) * 1.05)
+  const maxY = init.maxY ?? niceCeil(largest(ys, 1) * 1.05)
   const x = (v: number): number => left + (v / maxX) * plotW
   const y = (v: number): number => top + plotH - (v / maxY) * plotH
   xGrid(f, x, maxX)

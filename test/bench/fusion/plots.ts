@@ -25,21 +25,23 @@ export async function fusionPlots (file: string): Promise<string[]> {
   const levels = r.levels
   const series = (pick: (l: FusionResult['results'][0]['levels'][0]) => number): Array<[number, number]> => levels.map((l, i) => [i, pick(l) * 100])
   const lines: Line[] = []
-  let c = 0
-  for (const p of Object.keys(levels[0]!.processors)) lines.push({ name: `${p} alone`, points: series(l => l.processors[p]!.accuracy), color: COLORS[c++ % COLORS.length]!, width: 1.5 })
-  for (const rule of ['sum', 'product', 'ds', 'stacker']) lines.push({ name: `rule ${rule}`, points: series(l => l.rules[rule]!.accuracy), color: COLORS[c++ % COLORS.length]!, width: 1.5, opacity: 0.8 })
+  for (const [i, p] of Object.keys(levels[0]!.processors).entries()) lines.push({ name: `${p} alone`, points: series(l => l.processors[p]!.accuracy), color: COLORS[i % 3]!, width: 1.5 })
+  const ruleColors = [COLORS[3]!, COLORS[4]!, COLORS[5]!, '#17becf']
+  for (const [i, rule] of ['sum', 'product', 'ds', 'stacker'].entries()) lines.push({ name: `rule ${rule}`, points: series(l => l.rules[rule]!.accuracy), color: ruleColors[i]!, width: 1.5, opacity: 0.8 })
   lines.push({ name: `engine (auto: ${levels[0]!.engine.rule})`, points: series(l => l.engine.accuracy), color: '#000', width: 2.5 })
   const accuracy = lineSvg({
     title: 'Fused accuracy by degradation level (test split, n = 450 each)',
     xLabel: `level: ${levels.map((l, i) => `${i} ${l.level.name}`).join(', ')}`,
     yLabel: 'accuracy, %',
     lines,
+    maxY: 100,
     notes: [`commit ${doc.commit?.slice(0, 12) ?? '?'}; every line on the same items`]
   })
   const deadline = lineSvg({
     title: 'Accuracy and partial answers against the deadline (moderate level, n = 200)',
     xLabel: 'deadline, ms',
     yLabel: '%',
+    maxY: 100,
     lines: [
       { name: 'accuracy', points: r.byDeadline.map(d => [d.deadlineMs, d.accuracy.accuracy * 100]), color: COLORS[0]!, width: 2 },
       { name: 'answers missing a processor (partial)', points: r.byDeadline.map(d => [d.deadlineMs, d.partial * 100]), color: COLORS[1]!, width: 2 }
