@@ -123,5 +123,28 @@ describe('fusion on a daemon process (noodled fuse, the gateway\'s POST /fuse/<t
 
     const stats = await json<{ fusions: number, afterDeadline: number }>(d, 'fuse', 'stats')
     expect(stats.fusions).to.equal(4)
+
+    // calibration from a JSON-lines file whose inputs are files beside it: the model is stored with the task
+    const lines: string[] = []
+    for (let i = 0; i < 24; i++) {
+      const digit = i % 4
+      await writeFile(join(dir.path, `c${i}.png`), String(digit))
+      await writeFile(join(dir.path, `c${i}.wav`), String(digit))
+      lines.push(JSON.stringify({ label: String(digit), inputs: [{ modality: 'image', file: `c${i}.png` }, { modality: 'audio', file: `c${i}.wav` }] }))
+    }
+    const data = join(dir.path, 'validation.jsonl')
+    await writeFile(data, lines.join('\n') + '\n')
+    const calibrated = await d.cli('fuse', 'calibrate', 'digits', data)
+    expect(calibrated.code, calibrated.stderr).to.equal(0)
+    expect(calibrated.stdout).to.match(/task digits calibrated on 24 items; auto is now \w+/).and.to.match(/image-lr +24 +100\.0%/)
+    const tasks = await d.cli('fuse', 'tasks')
+    expect(tasks.stdout).to.match(/digits +image audio +4 +2 +auto +\w+ \(24 items\) +no/)
+    const badData = join(dir.path, 'bad.jsonl')
+    await writeFile(badData, '{"label": "1"}\n')
+    expect((await d.cli('fuse', 'calibrate', 'digits', badData)).stderr).to.include('line 1: needs "label" and "inputs"')
+
+    // a processor removed through this daemon is gone from the task
+    await json(d, 'fuse', 'processors', 'remove', 'digits', 'audio-mfcc')
+    expect((await d.cli('fuse', 'processors', 'digits')).stdout).to.not.include('audio-mfcc')
   })
 })
