@@ -125,7 +125,11 @@ export interface FusionComponents {
     query: (sparql: string, options: { scope?: 'local' | 'mesh', timeoutMs?: number, signal?: AbortSignal }) => Promise<any>
   }
   /** the module a service runs, when it is a placed module service */
-  registry?: { status: (name: string) => { spec: { module?: string } } }
+  registry?: {
+    status: (name: string) => { spec: { module?: string } }
+    /** the service's instances as the registry has them cached (no waiting) */
+    resolveCached?: (name: string) => { instances: Array<{ healthy: boolean }> } | undefined
+  }
 }
 
 export interface FusionInit {
@@ -263,7 +267,8 @@ export class FusionEngine implements Startable {
       const taking = of.filter(p => p.mediaTypes.includes(input.mediaType))
       if (taking.length === 0) throw new UnsupportedMediaTypeError(`no processor of "${input.modality}" takes ${input.mediaType} (they take ${[...new Set(of.flatMap(p => p.mediaTypes))].join(', ')})`)
       for (const p of taking) {
-        const after = hedge ? this.latency.hedgeDelay(p.name, p.latencyP95Ms) : undefined
+        // a hedge goes to another instance: with one, there is none to go to
+        const after = hedge && this.instances(p.service) > 1 ? this.latency.hedgeDelay(p.name, p.latencyP95Ms) : undefined
         calls.push({ processor: p, payload: input.data, ...(after != null ? { hedgeAfterMs: Math.max(1, after) } : {}) })
       }
     }
@@ -345,6 +350,12 @@ export class FusionEngine implements Startable {
     } finally {
       clearTimeout(timer)
     }
+  }
+
+  /** Healthy instances of `service` as the registry has them cached; unknown counts as many (the hedge then finds out). */
+  private instances (service: string): number {
+    const view = this.components.registry?.resolveCached?.(service)
+    return view == null ? Infinity : view.instances.filter(i => i.healthy).length
   }
 
   private moduleOf (service: string): string | undefined {
