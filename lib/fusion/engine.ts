@@ -3,9 +3,10 @@ import { createHash, randomUUID } from 'node:crypto'
 import { DeadlineExceededError, InvalidRequestError, NoProcessorError, OverloadedError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../interface/errors.js'
 import { fitModel, type ValidationItem } from './fit.js'
 import { LatencyTracker } from './latency-tracker.js'
-import { calibrated, fuseCalibrated, ruleFor, UNCALIBRATED, type FusionModel } from './model.js'
+import { calibrated, defaultWeight, fuseCalibrated, ruleFor, UNCALIBRATED, type FusionModel } from './model.js'
 import { ProvenanceLog, type ProvenanceStore } from './provenance.js'
-import { lit, type FusionRecord } from './rdf.js'
+import type { FusionRecord } from './rdf.js'
+import { lit } from '../knowledge/mesh-graph.js'
 import { argmax, type RuleName } from './rules.js'
 import { scatter, type Caller, type ProcessorOutcome, type ScatterCall } from './scatter.js'
 import { TaskDirectory, type DirectoryKnowledge } from './task-directory.js'
@@ -108,7 +109,6 @@ export interface FusionStats {
   lagMs: number
   hedges: number
   hedgeWins: number
-  errors: number
   recorded: number
   recordFailures: number
   sessions: number
@@ -173,7 +173,7 @@ export class FusionEngine implements Startable {
   private readonly log: Logger
   private readonly self: string
   private started = false
-  private readonly counters = { fusions: 0, partial: 0, afterDeadline: 0, shed: 0, hedges: 0, hedgeWins: 0, errors: 0 }
+  private readonly counters = { fusions: 0, partial: 0, afterDeadline: 0, shed: 0, hedges: 0, hedgeWins: 0 }
   /** how late past its cut-off a fusion's gathering ended, recently (a decaying maximum, ms) */
   private lag = 0
   /** the same lateness, smoothed (a moving average of 10 fusions): what shedding goes by, so one spike (a GC, a provenance write) sheds nothing */
@@ -449,7 +449,7 @@ export class FusionEngine implements Startable {
     ]
     const id = randomUUID()
     const elapsedMs = Math.round((performance.now() - t0) * 100) / 100
-    const usedWeights = rule === 'stacker' ? {} : Object.fromEntries([...cal.keys()].map(s => [s, weights?.[s] ?? model.weights[rule as Exclude<RuleName, 'stacker'>]?.[s] ?? (rule === 'ds' ? 0.9 : 1)]))
+    const usedWeights = rule === 'stacker' ? {} : Object.fromEntries([...cal.keys()].map(s => [s, weights?.[s] ?? model.weights[rule as Exclude<RuleName, 'stacker'>]?.[s] ?? defaultWeight(rule as Exclude<RuleName, 'stacker'>)]))
     const answer: FuseAnswer = {
       id,
       task: task.name,

@@ -47,7 +47,6 @@ export class ProvenanceLog {
   private flushing?: Promise<void>
   private segment = -1
   private inSegment = 0
-  recorded = 0
   written = 0
   failed = 0
 
@@ -62,9 +61,14 @@ export class ProvenanceLog {
   record (r: FusionRecord): void {
     this.pending.push(r)
     this.waiting.set(r.id, r)
-    this.recorded++
-    if (this.timer == null && this.flushing == null) this.timer = setTimeout(() => { void this.flush() }, this.flushMs)
-    this.timer?.unref?.()
+    if (this.flushing == null) this.schedule()
+  }
+
+  /** A flush in `flushMs`, unless one is due already. */
+  private schedule (): void {
+    if (this.timer != null) return
+    this.timer = setTimeout(() => { void this.flush() }, this.flushMs)
+    this.timer.unref?.()
   }
 
   /** Write what is waiting; resolves once it is durable (or its write failed, which is logged and counted). */
@@ -77,7 +81,7 @@ export class ProvenanceLog {
     if (this.pending.length === 0) return
     this.flushing = this.write().finally(() => { this.flushing = undefined })
     await this.flushing
-    if (this.pending.length > 0 && this.timer == null) this.timer = setTimeout(() => { void this.flush() }, this.flushMs)
+    if (this.pending.length > 0) this.schedule()
   }
 
   private async write (): Promise<void> {

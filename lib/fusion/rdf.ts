@@ -1,4 +1,4 @@
-import { NOODLE, memberIri, serviceIri } from '../knowledge/mesh-graph.js'
+import { NOODLE, lit, memberIri, serviceIri } from '../knowledge/mesh-graph.js'
 import type { ProcessorDescriptor, FusionTask } from './task.js'
 
 /**
@@ -25,11 +25,6 @@ export const inputIri = (sha256: string): string => `urn:noodle:input:sha256:${s
 export const taskGraph = (task: string): string => `fusion-${task}`
 
 const iri = (s: string): string => `<${s}>`
-export const lit = (s: string | number | boolean, datatype?: string): string => {
-  if (typeof s === 'number') return Number.isInteger(s) ? `"${s}"^^<${XSD}integer>` : `"${s}"^^<${XSD}decimal>`
-  if (typeof s === 'boolean') return `"${String(s)}"^^<${XSD}boolean>`
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"${datatype != null ? `^^<${datatype}>` : ''}`
-}
 const json = (v: unknown): string => lit(JSON.stringify(v), `${RDF}JSON`)
 const dateTime = (d: Date): string => lit(d.toISOString(), `${XSD}dateTime`)
 

@@ -66,8 +66,10 @@ function callProcessor (caller: Caller, c: ScatterCall, options: ScatterOptions)
       clearTimeout(deadlineTimer)
       if (hedgeTimer != null) clearTimeout(hedgeTimer)
       options.signal?.removeEventListener('abort', onOuterAbort)
-      primary.abort(abortReason('another call answered, or the fusion ended'))
-      hedge?.abort(abortReason('another call answered, or the fusion ended'))
+      // the call still running (if any) is cancelled; the one that settled ignores it
+      const why = abortReason('another call answered, or the fusion ended')
+      primary.abort(why)
+      hedge?.abort(why)
       resolve(outcome)
     }
     const onOuterAbort = (): void => {

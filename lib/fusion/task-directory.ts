@@ -1,4 +1,5 @@
 import type { Logger } from '@libp2p/interface'
+import { raceSignal } from 'race-signal'
 import { TaskNotFoundError } from '../interface/errors.js'
 import { DESCRIPTOR, processorIri, processorTriples, taskGraph, taskIri, taskTriples } from './rdf.js'
 import { parseProcessor, parseTask, type FusionTask, type ProcessorDescriptor } from './task.js'
@@ -65,9 +66,7 @@ export class TaskDirectory {
     if (this.refreshing == null) {
       this.refreshing = this.load().then((s) => { this.snapshotValue = s; return s }).finally(() => { this.refreshing = undefined })
     }
-    if (signal == null) return await this.refreshing
-    signal.throwIfAborted()
-    return await Promise.race([this.refreshing, new Promise<never>((_resolve, reject) => { signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true }) })])
+    return await raceSignal(this.refreshing, signal)
   }
 
   private async load (): Promise<DirectorySnapshot> {

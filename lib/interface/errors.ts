@@ -154,17 +154,17 @@ export class NoHandlerError extends Error {
   override name = 'NoHandlerError'
 }
 
+/** The caller gave up on the call before its deadline (a hedged call's loser, an aborted signal). */
+export class CancelledError extends Error {
+  override name = 'CancelledError'
+}
+
 /**
  * The instance's daemon owns the service but cannot take calls yet (its
  * module is still being fetched or started, or could not be loaded). The
  * call did not run; callers try another instance and leave this one alone
  * for a moment, without counting it as a failure.
  */
-/** The caller gave up on the call before its deadline (a hedged call's loser, an aborted signal). */
-export class CancelledError extends Error {
-  override name = 'CancelledError'
-}
-
 export class ServiceNotReadyError extends Error {
   override name = 'ServiceNotReadyError'
 }

@@ -21,10 +21,11 @@ export const memberIri = (peerId: string): string => `urn:noodle:member:${peerId
 export const serviceIri = (name: string): string => `urn:noodle:service:${encodeURIComponent(name)}`
 export const moduleIri = (cid: string): string => `urn:noodle:module:${cid}`
 
-const lit = (s: string | number | boolean): string => {
+/** An N-Triples literal: numbers and booleans typed by XSD, a string escaped (with `datatype` when given). */
+export const lit = (s: string | number | boolean, datatype?: string): string => {
   if (typeof s === 'number') return Number.isInteger(s) ? `"${s}"^^<${XSD}integer>` : `"${s}"^^<${XSD}decimal>`
   if (typeof s === 'boolean') return `"${String(s)}"^^<${XSD}boolean>`
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"`
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"${datatype != null ? `^^<${datatype}>` : ''}`
 }
 
 /**

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ApiClient } from '../../lib/client/api-client.js'
@@ -10,14 +10,12 @@ import type { FuseAnswer, FusionTask } from '../../lib/fusion/index.js'
 import { fuseCalibrated, type FusionModel } from '../../lib/fusion/model.js'
 import { argmax, RULES, type RuleName } from '../../lib/fusion/rules.js'
 import { repoPaths } from '../../lib/repo/paths.js'
-import { createPlugin } from '../../lib/runtime/extism/index.js'
-import { wasmApi } from '../../lib/wasm-api.js'
 import { DaemonProcess, killAll, startDaemonMesh, json } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 import { waitFor } from '../utils/wait-for.js'
 import { buildDataset, degradeImage, LEVELS, missingDeps, noisyUtterance, pgm, rng, type Dataset, type ImageItem, type Level, type Split } from './fusion/dataset.js'
 import { accuracy, mcnemar, type Accuracy, type McNemar } from './fusion/significance.js'
-import { KNN_SERVICE, FUSION_MODULES, trainProcessors } from './fusion/train.js'
+import { KNN_SERVICE, FUSION_MODULES, inThreadPlugin, trainProcessors } from './fusion/train.js'
 import { closedLoop } from './loops.js'
 import { summarise } from './stats.js'
 
@@ -118,7 +116,7 @@ async function calibrationPairs (data: Dataset): Promise<Pair[]> {
  * run here (Extism, in this thread), that answers `delayMs` late.
  */
 async function straggler (module: string, delayMs: number): Promise<{ server: Server, url: string, close: () => Promise<void> }> {
-  const plugin = await createPlugin([{ name: 'main', module: await wasmApi.compile(await readFile(module)) }], { runInWorker: false, limits: { maxKernelBytes: 64 << 20, maxLogLines: 10, maxLogLineChars: 200 } })
+  const plugin = await inThreadPlugin(module)
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -311,7 +309,6 @@ export async function fusionBench (): Promise<Record<string, unknown>> {
   const dir = await tmpDir()
   let daemons: DaemonProcess[] = []
   const children: ChildProcess[] = []
-  const servers: Server[] = []
   try {
     ;({ daemons } = await startDaemonMesh(dir.path, 3))
     const [d0, d1] = daemons as [DaemonProcess, DaemonProcess]
@@ -412,7 +409,6 @@ export async function fusionBench (): Promise<Record<string, unknown>> {
   } finally {
     // the Python service first: its watch on the daemon would report the daemon's going
     await Promise.all(children.map(async c => { if (c.exitCode == null) { c.kill('SIGTERM'); await once(c, 'exit') } }))
-    for (const s of servers) { s.closeAllConnections(); s.close() }
     await killAll(daemons)
     await dir.cleanup()
   }

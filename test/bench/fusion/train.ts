@@ -60,9 +60,9 @@ export interface TrainedProcessors {
   knn: { data: string, examples: number }
 }
 
-/** An in-thread plugin of a compiled module, to run its `features` export. */
-async function plugin (dir: string, entry: string): Promise<Plugin> {
-  return await createPlugin([{ name: 'main', module: await wasmApi.compile(await readFile(join(dir, entry))) }], { runInWorker: false, limits: { maxKernelBytes: 64 << 20, maxLogLines: 10, maxLogLineChars: 200 } })
+/** A compiled module as an Extism plugin in this thread: the trainer runs its `features`, the benchmark's straggler its `classify`. */
+export async function inThreadPlugin (wasmFile: string): Promise<Plugin> {
+  return await createPlugin([{ name: 'main', module: await wasmApi.compile(await readFile(wasmFile)) }], { runInWorker: false, limits: { maxKernelBytes: 64 << 20, maxLogLines: 10, maxLogLineChars: 200 } })
 }
 
 export async function trainProcessors (data: Dataset, log: (s: string) => void): Promise<TrainedProcessors> {
@@ -81,7 +81,7 @@ export async function trainProcessors (data: Dataset, log: (s: string) => void):
     await writeFile(join(audioDir, 'weights.ts'), f32Array('MU', new Float64Array(120)) + f32Array('SD', new Float64Array(120).fill(1)) + f32Array('W', new Float64Array(1200)) + f32Array('B', new Float64Array(10)))
   }
   await compile('digit-audio')
-  const features = await plugin(audioDir, 'build/digit-audio.wasm')
+  const features = await inThreadPlugin(join(audioDir, 'build', 'digit-audio.wasm'))
   const r = rng(12)
   const xs: Float64Array[] = []
   const ys: number[] = []
