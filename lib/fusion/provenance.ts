@@ -1,11 +1,12 @@
 import type { Logger } from '@libp2p/interface'
-import { RECORD, fusionIri, fusionTriples, type FusionRecord } from './rdf.js'
+import { fusionTriples, recordFromRows, recordQuery, type FusionRecord } from './rdf.js'
 
 /** What the log needs of the daemon's knowledge store. */
 export interface ProvenanceStore {
   list: () => Array<{ name: string, quads: number, signed?: { record: { at: number } } }>
   add: (name: string, data: string, options: { format?: string, signal?: AbortSignal }) => Promise<unknown>
   update: (name: string, sparql: string, options: { signal?: AbortSignal }) => Promise<unknown>
+  clear: (name: string, options: { signal?: AbortSignal }) => Promise<unknown>
   query: (sparql: string, options: { limit?: number, timeoutMs?: number, signal?: AbortSignal }) => Promise<{ kind: string, bindings?: Array<Record<string, { value: string }>> }>
 }
 
@@ -86,13 +87,20 @@ export class ProvenanceLog {
 
   private async write (): Promise<void> {
     if (this.segment < 0) this.pickSegment()
-    while (this.pending.length > 0) {
+    // what is waiting now, and nothing that arrives meanwhile: that waits for the next flush. A loop
+    // that took new arrivals too wrote a few records at a time while fusions kept coming, each write
+    // a new version of the whole segment: at 500 fusions/s a segment was rewritten 15-26 times and
+    // recording took 1.6 ms of CPU per fusion instead of 0.3
+    const todo = this.pending
+    this.pending = []
+    while (todo.length > 0) {
       if (this.inSegment >= this.segmentSize) {
         this.segment = (this.segment + 1) % this.segments
         this.inSegment = 0
-        await this.store.update(`${LOG_GRAPH_PREFIX}${this.segment}`, 'DELETE WHERE { ?s ?p ?o }', {}).catch(() => {})
+        const name = `${LOG_GRAPH_PREFIX}${this.segment}`
+        if (this.store.list().some(g => g.name === name)) await this.store.clear(name, {}).catch((err: Error) => { this.log.error('emptying %s for reuse failed: %s', name, err.message) })
       }
-      const batch = this.pending.splice(0, this.segmentSize - this.inSegment)
+      const batch = todo.splice(0, this.segmentSize - this.inSegment)
       try {
         await this.store.add(`${LOG_GRAPH_PREFIX}${this.segment}`, batch.map(fusionTriples).join(''), { format: 'ntriples' })
         this.inSegment += batch.length
@@ -126,10 +134,8 @@ export class ProvenanceLog {
     const waiting = this.waiting.get(id)
     if (waiting != null) return waiting
     if (!/^[0-9a-f-]{36}$/.test(id)) return undefined
-    const res = await this.store.query(`SELECT ?d WHERE { <${fusionIri(id)}> <${RECORD}> ?d }`, { limit: 1, ...(options.signal != null ? { signal: options.signal } : {}) })
-    const value = res.bindings?.[0]?.d?.value
-    if (value == null) return undefined
-    return JSON.parse(value) as FusionRecord
+    const res = await this.store.query(recordQuery(id), { limit: 1000, ...(options.signal != null ? { signal: options.signal } : {}) })
+    return recordFromRows(id, res.bindings ?? [])
   }
 
   async stop (): Promise<void> {

@@ -14,8 +14,6 @@ const RDFS_LABEL = 'http://www.w3.org/2000/01/rdf-schema#label'
 /** The whole descriptor as canonical JSON: what the engine reads back (one predicate, so source selection fetches only fusion graphs). */
 export const DESCRIPTOR = `${NOODLE}fusionDescriptor`
 
-/** A fusion's whole record as JSON, for `fuse explain` to read back as it was (not DESCRIPTOR: task lookups must not fetch the logs). */
-export const RECORD = `${NOODLE}fusionRecord`
 
 export const taskIri = (name: string): string => `urn:noodle:fusion:task:${name}`
 export const processorIri = (task: string, name: string): string => `urn:noodle:fusion:task:${task}/processor/${name}`
@@ -101,6 +99,14 @@ export interface FusionRecord {
  * activity it informed (prov:wasInformedBy from the fusion), associated with
  * the service and its instance, with its status and latency. The rule,
  * weights and scores are on the fusion; the context used, when there is one.
+ *
+ * Every triple here is written for every fusion (about 40, 6 KB), and the
+ * write is most of what recording costs (docs/fusion.md, "Provenance"), so
+ * nothing is said twice: no inverse (prov:wasGeneratedBy of the result), no
+ * type PROV-O's domains and ranges already give (a prov:used object is a
+ * prov:Entity, a prov:wasInformedBy object a prov:Activity), and no copy of
+ * the record as JSON: `explain` reads the record back from these triples
+ * (recordFromRows).
  */
 export function fusionTriples (r: FusionRecord): string {
   const t = new Triples()
@@ -118,22 +124,18 @@ export function fusionTriples (r: FusionRecord): string {
   t.add(f, `${NOODLE}weights`, json(r.weights))
   t.add(f, `${NOODLE}partial`, lit(r.partial))
   t.add(f, `${PROV}generated`, iri(result))
-  t.add(result, `${RDF}type`, iri(`${PROV}Entity`))
-  t.add(result, `${PROV}wasGeneratedBy`, iri(f))
   t.add(result, `${NOODLE}label`, lit(r.label))
   t.add(result, `${NOODLE}confidence`, lit(r.confidence))
   t.add(result, `${NOODLE}scores`, json(r.scores))
   for (const input of r.inputs) {
     const i = inputIri(input.sha256)
     t.add(f, `${PROV}used`, iri(i))
-    t.add(i, `${RDF}type`, iri(`${PROV}Entity`))
     t.add(i, `${NOODLE}modality`, lit(input.modality))
     t.add(i, `${NOODLE}mediaType`, lit(input.mediaType))
     t.add(i, `${NOODLE}bytes`, lit(input.bytes))
   }
   for (const p of r.processors) {
-    const c = `${f}/call/${p.processor}`
-    t.add(c, `${RDF}type`, iri(`${PROV}Activity`))
+    const c = callIri(r.id, p.processor)
     t.add(c, `${RDF}type`, iri(`${NOODLE}ProcessorCall`))
     t.add(f, `${PROV}wasInformedBy`, iri(c))
     t.add(c, `${NOODLE}processor`, iri(processorIri(r.task, p.processor)))
@@ -155,7 +157,92 @@ export function fusionTriples (r: FusionRecord): string {
     t.add(c, `${NOODLE}used`, lit(r.context.used))
     for (const g of r.context.graphs ?? []) t.add(c, `${PROV}used`, iri(g))
   }
-  // the whole record, for `fuse explain` to read back as it was
-  t.add(f, RECORD, json(r))
   return t.toString()
+}
+
+const callIri = (id: string, processor: string): string => `${fusionIri(id)}/call/${processor}`
+
+/** The query whose rows recordFromRows reads: the fusion's own triples, and those of its result, inputs, calls and context. */
+export function recordQuery (id: string): string {
+  const f = `<${fusionIri(id)}>`
+  const branch = (path: string): string => `{ ${f} ${path} ?s . ?s ?p ?o }`
+  return `SELECT ?s ?p ?o WHERE { { VALUES ?s { ${f} } ?s ?p ?o } UNION ${branch(`<${PROV}generated>`)} UNION ${branch(`<${PROV}used>`)} UNION ${branch(`<${PROV}wasInformedBy>`)} UNION ${branch(`<${NOODLE}context>`)} }`
+}
+
+type Row = Record<string, { value: string } | undefined>
+
+/** A fusion's record rebuilt from the rows of recordQuery; undefined when the graph has no such fusion. */
+export function recordFromRows (id: string, rows: readonly Row[]): FusionRecord | undefined {
+  const f = fusionIri(id)
+  const by = new Map<string, Map<string, string[]>>()
+  for (const row of rows) {
+    const s = row.s?.value
+    const p = row.p?.value
+    const o = row.o?.value
+    if (s == null || p == null || o == null) continue
+    let props = by.get(s)
+    if (props == null) by.set(s, props = new Map())
+    const values = props.get(p)
+    if (values == null) props.set(p, [o])
+    else values.push(o)
+  }
+  const own = by.get(f)
+  if (own == null || !(own.get(`${RDF}type`) ?? []).includes(`${NOODLE}Fusion`)) return undefined
+  const one = (s: string | undefined, p: string): string | undefined => s == null ? undefined : by.get(s)?.get(p)?.[0]
+  const num = (s: string | undefined, p: string): number | undefined => { const v = one(s, p); return v == null ? undefined : Number(v) }
+  const strip = (value: string | undefined, prefix: string): string => value?.startsWith(prefix) === true ? decodeURIComponent(value.slice(prefix.length)) : (value ?? '')
+  const parse = <T>(value: string | undefined, fallback: T): T => { try { return value == null ? fallback : JSON.parse(value) as T } catch { return fallback } }
+  // the store keeps a dateTime in its canonical form (no ".000"): back to what toISOString gave
+  const time = (value: string | undefined): string => { const d = new Date(value ?? ''); return Number.isNaN(d.getTime()) ? (value ?? '') : d.toISOString() }
+  const result = one(f, `${PROV}generated`)
+  const record: FusionRecord = {
+    id,
+    task: strip(one(f, `${NOODLE}task`), taskIri('')),
+    by: strip(one(f, `${PROV}wasAssociatedWith`), memberIri('')),
+    startedAt: time(one(f, `${PROV}startedAtTime`)),
+    endedAt: time(one(f, `${PROV}endedAtTime`)),
+    deadlineMs: num(f, `${NOODLE}deadlineMs`) ?? 0,
+    elapsedMs: num(f, `${NOODLE}elapsedMs`) ?? 0,
+    rule: one(f, `${NOODLE}rule`) ?? '',
+    weights: parse(one(f, `${NOODLE}weights`), {}),
+    label: one(result, `${NOODLE}label`) ?? '',
+    confidence: num(result, `${NOODLE}confidence`) ?? 0,
+    partial: one(f, `${NOODLE}partial`) === 'true',
+    scores: parse(one(result, `${NOODLE}scores`), {}),
+    inputs: (own.get(`${PROV}used`) ?? []).map(i => ({
+      modality: one(i, `${NOODLE}modality`) ?? '',
+      mediaType: one(i, `${NOODLE}mediaType`) ?? '',
+      sha256: strip(i, inputIri('')),
+      bytes: num(i, `${NOODLE}bytes`) ?? 0
+    })).sort((a, b) => a.modality.localeCompare(b.modality)),
+    processors: (own.get(`${PROV}wasInformedBy`) ?? []).map(c => {
+      const instance = one(c, `${NOODLE}instance`)
+      const module = one(c, `${NOODLE}module`)
+      const latencyMs = num(c, `${NOODLE}latencyMs`)
+      const error = one(c, `${NOODLE}error`)
+      return {
+        processor: strip(c, callIri(id, '')),
+        modality: one(c, `${NOODLE}modality`) ?? '',
+        service: strip(one(c, `${PROV}wasAssociatedWith`), serviceIri('')),
+        status: one(c, `${NOODLE}status`) ?? '',
+        hedged: one(c, `${NOODLE}hedged`) === 'true',
+        ...(instance != null ? { instance: strip(instance, memberIri('')) } : {}),
+        ...(module != null ? { module } : {}),
+        ...(latencyMs != null ? { latencyMs } : {}),
+        ...(error != null ? { error } : {})
+      }
+    }).sort((a, b) => a.modality.localeCompare(b.modality) || a.processor.localeCompare(b.processor))
+  }
+  const ctx = one(f, `${NOODLE}context`)
+  if (ctx != null) {
+    const graphs = by.get(ctx)?.get(`${PROV}used`)
+    record.context = {
+      id: one(ctx, `${NOODLE}contextId`) ?? '',
+      previous: one(ctx, `${NOODLE}previous`) ?? '',
+      status: one(ctx, `${NOODLE}status`) ?? '',
+      used: one(ctx, `${NOODLE}used`) === 'true',
+      ...(graphs != null ? { graphs } : {})
+    }
+  }
+  return record
 }

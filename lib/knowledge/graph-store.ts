@@ -314,6 +314,22 @@ export class GraphStore {
     })
   }
 
+  /**
+   * Empty graph `name` of this daemon: a new version with no triples (the
+   * version number goes on, so replicas take it as newer). What
+   * `update(name, 'DELETE WHERE { ?s ?p ?o }')` does, without copying the
+   * graph through a scratch store first; durable when this resolves.
+   */
+  async clear (name: string, options: { signal?: AbortSignal } = {}): Promise<GraphVersion & { added: number }> {
+    if (!this.graphs.has(name)) throw new InvalidRequestError(`this daemon has no graph "${name}"`)
+    if (name === MESH_GRAPH && this.init.meshGraph != null) throw new InvalidRequestError(`"${MESH_GRAPH}" is the graph of the mesh itself, made by the daemon; write to another`)
+    return await this.write(name, options.signal, async (iri) => {
+      const had = this.graphs.get(name)?.quads ?? 0
+      await this.request({ op: 'replace', graph: iri, canonical: '' })
+      return { canonical: '', hash: graphHash(''), added: -had, predicates: [] }
+    })
+  }
+
   /** One write: `apply` changes the worker's copy of the graph; the new version is then made durable, or undone. */
   private async write (name: string, signal: AbortSignal | undefined, apply: (iri: string) => Promise<WriteOutcome>): Promise<GraphVersion & { added: number }> {
     return await this.serial(async () => {

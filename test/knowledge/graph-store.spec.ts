@@ -168,6 +168,22 @@ describe('knowledge store (Oxigraph in a worker, durable in level)', function ()
     expect(s.get('people').hash).to.equal(before)
   })
 
+  it('clears one graph as a new durable version with no triples, leaving the others; an unknown graph is named', async () => {
+    let s = await open()
+    await s.add('people', PEOPLE)
+    await s.add('other', '<http://example.org/x> <http://example.org/y> "z" .', { format: 'ntriples' })
+    const had = s.get('people').quads
+    const v = await s.clear('people')
+    expect(v).to.include({ name: 'people', version: 2, quads: 0, added: -had })
+    const rows = await s.query('SELECT ?s WHERE { ?s ?p ?o }')
+    expect(rows.kind === 'bindings' && rows.bindings.map(b => b.s!.value)).to.deep.equal(['http://example.org/x'])
+    expect((await rejection(s.clear('nobody'))).message).to.include('no graph "nobody"')
+    await s.stop()
+    s = await open()
+    expect(s.get('people')).to.include({ version: 2, quads: 0 })
+    expect(s.get('other').quads).to.equal(1)
+  })
+
   it('pages large answers: limit and offset, with complete false until the last page', async () => {
     const s = await open({ maxRows: 50 })
     await s.add('numbers', Array.from({ length: 120 }, (_, i) => `<http://example.org/n${i}> <http://example.org/p> ${i} .`).join('\n'))
