@@ -107,7 +107,7 @@ function calibrationText (r: CalibrationReport): string {
 
 function statsText (s: FusionStats): string {
   return [
-    `fusions ${s.fusions} (partial ${s.partial}, after the deadline ${s.afterDeadline}, refused as overloaded ${s.shed})`,
+    `fusions ${s.fusions} (partial ${s.partial}); not answered: ready after the deadline ${s.deadlineMissed}, refused as overloaded ${s.shed}`,
     `hedges ${s.hedges} (won ${s.hedgeWins})`,
     `recorded ${s.recorded} (failed ${s.recordFailures}), sessions ${s.sessions}`
   ].join('\n')

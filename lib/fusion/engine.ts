@@ -101,8 +101,11 @@ export interface CalibrationReport {
 export interface FusionStats {
   fusions: number
   partial: number
-  /** answers given after their deadline: the engine's promise is that this stays 0 */
-  afterDeadline: number
+  /**
+   * fusions ready only after their deadline (a daemon too busy to run the cut-off in time): they
+   * failed with DeadlineExceededError, and were not recorded; no answer is ever given late
+   */
+  deadlineMissed: number
   /** fusions refused with OverloadedError: the daemon's lag would have made them late */
   shed: number
   /** what the cut-off is moved earlier by now: how late gathering has been ending (event-loop lag) */
@@ -173,7 +176,7 @@ export class FusionEngine implements Startable {
   private readonly log: Logger
   private readonly self: string
   private started = false
-  private readonly counters = { fusions: 0, partial: 0, afterDeadline: 0, shed: 0, hedges: 0, hedgeWins: 0 }
+  private readonly counters = { fusions: 0, partial: 0, deadlineMissed: 0, shed: 0, hedges: 0, hedgeWins: 0 }
   /** how late past its cut-off a fusion's gathering ended, recently (a decaying maximum, ms) */
   private lag = 0
   /** the same lateness, smoothed (a moving average of 10 fusions): what shedding goes by, so one spike (a GC, a provenance write) sheds nothing */
@@ -464,11 +467,7 @@ export class FusionEngine implements Startable {
     }
     const contextView: ContextView | undefined = options.context != null ? (ctx?.view ?? { id: options.context, previous, status: 'off' }) : undefined
     if (contextView != null) answer.context = options.detail === true && ctx?.probs != null ? { ...contextView, probs: Array.from(ctx.probs) } : contextView
-    this.counters.fusions++
-    if (partial) this.counters.partial++
-    if (elapsedMs > deadlineMs) this.counters.afterDeadline++
-    if (options.context != null && label != null) this.remember(options.context, label)
-    this.provenance.record({
+    const record: FusionRecord = {
       id,
       task: task.name,
       by: this.self,
@@ -485,7 +484,19 @@ export class FusionEngine implements Startable {
       inputs: inputs.map(i => ({ modality: i.modality, mediaType: i.mediaType, sha256: createHash('sha256').update(i.data).digest('hex'), bytes: i.data.byteLength })),
       processors: views.map(v => ({ processor: v.processor, modality: v.modality, service: v.service, status: v.status, hedged: v.hedged, ...(v.instance != null ? { instance: v.instance } : {}), ...(v.module != null ? { module: v.module } : {}), ...(v.latencyMs != null ? { latencyMs: v.latencyMs } : {}), ...(v.error != null ? { error: v.error } : {}) })),
       ...(contextView != null ? { context: { id: contextView.id, previous: contextView.previous, status: contextView.status, used: useContext && ctx?.probs != null } } : {})
-    })
+    }
+    // the last look at the clock: past the deadline, the caller has stopped waiting (a gRPC deadline's
+    // meaning), so a late answer is an error that says so, never an answer; the lag margin above is
+    // what keeps this rare
+    const overBy = performance.now() - t0 - deadlineMs
+    if (overBy > 0) {
+      this.counters.deadlineMissed++
+      throw new DeadlineExceededError(`the fusion was ready ${overBy.toFixed(1)} ms after its ${deadlineMs} ms deadline (this daemon is busy); it is not answered`)
+    }
+    this.counters.fusions++
+    if (partial) this.counters.partial++
+    if (options.context != null && label != null) this.remember(options.context, label)
+    this.provenance.record(record)
     return answer
   }
 

@@ -121,7 +121,7 @@ describe('fusion on a daemon process (noodled fuse, the gateway\'s POST /fuse/<t
     const missing = await fetch(`${gateway}/fuse/nope`, { method: 'POST', body: form })
     expect(missing.status).to.equal(404)
 
-    const stats = await json<{ fusions: number, afterDeadline: number }>(d, 'fuse', 'stats')
+    const stats = await json<{ fusions: number, deadlineMissed: number }>(d, 'fuse', 'stats')
     expect(stats.fusions).to.equal(4)
 
     // calibration from a JSON-lines file whose inputs are files beside it: the model is stored with the task

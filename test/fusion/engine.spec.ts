@@ -15,7 +15,7 @@ import { rejection } from '../utils/rejection.js'
 const LABELS = ['0', '1', '2', '3']
 
 /** How a test processor answers: scores (one per label), or a misbehaviour. */
-type Behaviour = number[] | 'hang' | 'fail' | 'garbage' | { delayMs: number, scores: number[] }
+type Behaviour = number[] | 'hang' | 'fail' | 'garbage' | { delayMs: number, scores: number[] } | { blockMs: number, scores: number[] }
 
 /**
  * Processors as external HTTP services: POST /<name>/classify answers per
@@ -37,6 +37,13 @@ async function processors (behaviours: Record<string, Behaviour>): Promise<{ ser
       if (b === 'fail') { res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { name: 'ModelError', message: 'weights missing' } })); return }
       if (b === 'garbage') { res.end('{"scores": [1, "x", 0, 0]}'); return }
       if (Array.isArray(b)) { answer(b); return }
+      if ('blockMs' in b) {
+        // a stall of the whole process (a long GC, a busy loop): the engine's timers cannot fire either
+        const until = performance.now() + b.blockMs
+        while (performance.now() < until);
+        answer(b.scores)
+        return
+      }
       const timer = setTimeout(() => { answer(b.scores) }, b.delayMs)
       res.on('close', () => { if (!res.writableEnded) { clearTimeout(timer); aborted.push(name) } })
     })
@@ -135,7 +142,7 @@ describe('fusion engine (in-process mesh, processors as external services)', fun
       SELECT ?label ?status WHERE { <urn:noodle:fusion:${answer.id}> prov:generated ?r ; prov:wasInformedBy ?call . ?r <urn:noodle:vocab:label> ?label . ?call <urn:noodle:vocab:status> ?status }`)
     expect((q as any).bindings.map((r: any) => [r.label.value, r.status.value])).to.deep.equal([['1', 'ok'], ['1', 'ok']])
     expect((await engine(b).explain(answer.id))!.label).to.equal('1')
-    expect(engine(b).stats()).to.include({ fusions: 2, partial: 1, afterDeadline: 0 })
+    expect(engine(b).stats()).to.include({ fusions: 2, partial: 1, deadlineMissed: 0 })
   })
 
   it('a processor that hangs, fails or answers malformed scores gives a partial answer that says which and why', async () => {
@@ -241,6 +248,27 @@ describe('fusion engine (in-process mesh, processors as external services)', fun
     ;(engine(a) as any).remember('card-19', '9')
     const unknown = await engine(a).fuse('digits', png, { context: 'card-19' })
     expect(unknown.context).to.include({ previous: '9', status: 'empty' })
+  })
+
+  it('a fusion ready only after its deadline fails with DeadlineExceededError: never a late answer, not recorded', async () => {
+    const [a] = await mesh(1) as [NoodleNode]
+    const svc = await processors({ stall: { blockMs: 80, scores: [0.1, 0.7, 0.1, 0.1] }, quick: [0.1, 0.7, 0.1, 0.1] })
+    servers.push(svc.server)
+    await a.services.registry.register({ name: 'stall', endpoint: svc.url('stall') })
+    await a.services.registry.register({ name: 'quick', endpoint: svc.url('quick') })
+    await digitsTask(a)
+    await engine(a).registerProcessor({ name: 'image-lr', task: 'digits', service: 'stall', modality: 'image', mediaTypes: ['image/png'], calibrated: true })
+    await engine(a).registerProcessor({ name: 'audio-lr', task: 'digits', service: 'quick', modality: 'audio', mediaTypes: ['audio/wav'], calibrated: true })
+    await healthy(a, 'stall', 1)
+    const input = [{ modality: 'image', mediaType: 'image/png', data: bytes('png') }]
+    const late = await rejection(engine(a).fuse('digits', input, { deadlineMs: 30 }))
+    expect(late.name).to.equal('DeadlineExceededError')
+    expect(late.message).to.match(/ready [\d.]+ ms after its 30 ms deadline/)
+    expect(engine(a).stats()).to.include({ fusions: 0, deadlineMissed: 1, recorded: 0 })
+    // with time to spare the same stall is answered
+    const answer = await engine(a).fuse('digits', [{ modality: 'audio', mediaType: 'audio/wav', data: bytes('wav') }], { deadlineMs: 2_000 })
+    expect(answer.label).to.equal('1')
+    expect(engine(a).stats()).to.include({ fusions: 1, deadlineMissed: 1 })
   })
 
   it('bad input gets a named error: unknown task, modality without processor, oversized input, wrong media type, bad task or descriptor', async () => {
