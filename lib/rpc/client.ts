@@ -164,14 +164,17 @@ export class RpcClient {
     if (channel?.open !== true) return undefined
     options.onAttempt?.(peer)
     this.balancer.begin(peer)
+    const sent = performance.now()
     return channel.call({ service, fn, timeoutMs: deadline.remainingMs(), idempotent: options.idempotent === true, payload: payload as Uint8Array<ArrayBuffer> }, deadline).then(
       (result) => {
         this.balancer.end(peer)
+        this.balancer.observe(service, peer, performance.now() - sent)
         this.balancer.succeeded(service, peer)
         return { payload: result, instance: peer, attempts: 1, elapsedMs: Math.round((performance.now() - started) * 100) / 100 }
       },
       async (err: any) => {
         this.balancer.end(peer)
+        this.balancer.observe(service, peer, performance.now() - sent, true)
         const fatal = this.afterFailure(service, fn, peer, err, options, deadline, 1)
         if (fatal != null) throw fatal
         return await this.attempts(service, fn, payload, options, started, deadline, new Set([...(options.exclude ?? []), peer]), 2, err, view)
@@ -206,8 +209,11 @@ export class RpcClient {
       options.onAttempt?.(peer)
       if (attempt > 1) this.counters.retries++
       this.balancer.begin(peer)
+      const sent = performance.now()
+      let answered = false
       try {
         const result = await this.send(peer, service, fn, payload, options.idempotent === true, deadline, options.signal)
+        answered = true
         this.balancer.succeeded(service, peer)
         return { payload: result, instance: peer, attempts: attempt, elapsedMs: Math.round((performance.now() - started) * 100) / 100 }
       } catch (err: any) {
@@ -216,6 +222,7 @@ export class RpcClient {
         lastError = err
       } finally {
         this.balancer.end(peer)
+        this.balancer.observe(service, peer, performance.now() - sent, !answered)
       }
     }
     throw lastError ?? new NoInstanceError(`no live instance of "${service}"`)

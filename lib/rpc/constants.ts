@@ -36,6 +36,15 @@ export const EJECT_FOR_MS = 30_000
  * for 30 s after a failover (seen in `npm run demo`).
  */
 export const NOT_READY_COOLDOWN_MS = 500
+/**
+ * The balancer's latency estimates follow faster calls, and fade while an
+ * instance is not called, over this long (tower's peak-EWMA balancer uses
+ * 10 s; shorter here, so a straggler that recovered is tried again within
+ * seconds: its estimate falls 100-fold in 4.6x this)...
+ */
+export const RTT_DECAY_MS = 2_000
+/** ...and below this an estimate counts as this (never-called and long-idle instances then compete on calls in flight alone). */
+export const RTT_FLOOR_MS = 0.05
 
 /** Stream limits per connection for the RPC protocol (one stream per peer and direction is the norm). */
 export const MAX_RPC_STREAMS = 32

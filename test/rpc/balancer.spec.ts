@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { Balancer } from '../../lib/rpc/balancer.js'
-import { EJECT_AFTER_FAILURES, EJECT_FOR_MS, NOT_READY_COOLDOWN_MS } from '../../lib/rpc/constants.js'
+import { EJECT_AFTER_FAILURES, EJECT_FOR_MS, NOT_READY_COOLDOWN_MS, RTT_DECAY_MS } from '../../lib/rpc/constants.js'
 
 const healthy = (...ids: string[]): Array<{ peerId: string, healthy: boolean }> => ids.map(peerId => ({ peerId, healthy: true }))
 
@@ -10,6 +10,39 @@ describe('rpc balancer', () => {
     for (let i = 0; i < 5; i++) b.begin('a')
     // with two instances both are always the candidates: the idle one wins every time
     for (let i = 0; i < 20; i++) expect(b.pick('svc', healthy('a', 'b'), new Set())).to.equal('b')
+  })
+
+  it('passes over a slow instance at once, follows faster calls gradually, and tries it again once its estimate fades', () => {
+    let now = 0
+    const b = new Balancer({ now: () => now })
+    b.observe('svc', 'a', 1)
+    b.observe('svc', 'b', 1)
+    expect(b.latency('svc', 'a')).to.equal(1)
+    // one slow answer (or a cancelled call that had waited that long) is believed at once
+    b.observe('svc', 'b', 100, true)
+    expect(b.latency('svc', 'b')).to.equal(100)
+    for (let i = 0; i < 20; i++) expect(b.pick('svc', healthy('a', 'b'), new Set())).to.equal('a')
+    // calls in flight still count: 'a' with 150 of them costs more than an idle 'b' at 100 ms
+    for (let i = 0; i < 150; i++) b.begin('a')
+    expect(b.pick('svc', healthy('a', 'b'), new Set())).to.equal('b')
+    for (let i = 0; i < 150; i++) b.end('a')
+    // a failure or cancel sooner than the estimate says nothing new: it does not make an instance look fast
+    b.observe('svc', 'b', 0.1, true)
+    expect(b.latency('svc', 'b')).to.equal(100)
+    // a fast answer right away hardly moves it; one after a while moves it by how old the estimate is
+    b.observe('svc', 'b', 1)
+    expect(b.latency('svc', 'b')).to.be.closeTo(100, 0.01)
+    now += RTT_DECAY_MS
+    b.observe('svc', 'b', 1)
+    expect(b.latency('svc', 'b')).to.be.closeTo(100 / Math.E + 1 * (1 - 1 / Math.E), 1e-9)
+    // not called, the estimate fades: about 5 decay times later 'b' competes again
+    now += 5 * RTT_DECAY_MS
+    b.observe('svc', 'a', 1)
+    expect(b.latency('svc', 'b')).to.be.below(1)
+    const picks = new Set(Array.from({ length: 50 }, () => b.pick('svc', healthy('a', 'b'), new Set())))
+    expect(picks).to.include('b')
+    // estimates are per service: 'b' is slow for svc, unknown for another
+    expect(b.latency('other', 'b')).to.equal(0)
   })
 
   it('spreads calls over many equally loaded instances', () => {
