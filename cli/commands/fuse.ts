@@ -108,7 +108,7 @@ function calibrationText (r: CalibrationReport): string {
 function statsText (s: FusionStats): string {
   return [
     `fusions ${s.fusions} (partial ${s.partial}); not answered: ready after the deadline ${s.deadlineMissed}, refused as overloaded ${s.shed}`,
-    `hedges ${s.hedges} (won ${s.hedgeWins})`,
+    `hedges ${s.hedges} (won ${s.hedgeWins}; not sent, over the budget: ${s.hedgesDenied})`,
     `recorded ${s.recorded} (failed ${s.recordFailures}), sessions ${s.sessions}`
   ].join('\n')
 }

@@ -2,6 +2,7 @@ import { serviceCapabilities, serviceDependencies, type ComponentLogger, type Lo
 import { createHash, randomUUID } from 'node:crypto'
 import { DeadlineExceededError, InvalidRequestError, NoProcessorError, OverloadedError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../interface/errors.js'
 import { fitModel, type ValidationItem } from './fit.js'
+import { HedgeBudget } from './hedge-budget.js'
 import { LatencyTracker } from './latency-tracker.js'
 import { calibrated, defaultWeight, fuseCalibrated, ruleFor, UNCALIBRATED, type FusionModel } from './model.js'
 import { ProvenanceLog, type ProvenanceStore } from './provenance.js'
@@ -112,6 +113,8 @@ export interface FusionStats {
   lagMs: number
   hedges: number
   hedgeWins: number
+  /** hedges due but not sent: the budget (a tenth of the calls) was spent */
+  hedgesDenied: number
   recorded: number
   recordFailures: number
   sessions: number
@@ -172,6 +175,7 @@ export class FusionEngine implements Startable {
   private readonly components: FusionComponents
   private readonly provenance: ProvenanceLog
   private readonly latency = new LatencyTracker()
+  private readonly hedgeBudget = new HedgeBudget()
   private readonly sessions = new Map<string, { labels: string[], at: number }>()
   private readonly log: Logger
   private readonly self: string
@@ -216,7 +220,7 @@ export class FusionEngine implements Startable {
   }
 
   stats (): FusionStats {
-    return { ...this.counters, lagMs: Math.round(this.currentLag() * 100) / 100, recorded: this.provenance.written, recordFailures: this.provenance.failed, sessions: this.sessions.size, latency: this.latency.snapshot() }
+    return { ...this.counters, hedgesDenied: this.hedgeBudget.denied, lagMs: Math.round(this.currentLag() * 100) / 100, recorded: this.provenance.written, recordFailures: this.provenance.failed, sessions: this.sessions.size, latency: this.latency.snapshot() }
   }
 
   async defineTask (input: unknown, options: { signal?: AbortSignal } = {}): Promise<{ task: FusionTask, updatedAt: string }> {
@@ -272,6 +276,7 @@ export class FusionEngine implements Startable {
       for (const p of taking) {
         // a hedge goes to another instance: with one, there is none to go to
         const after = hedge && this.instances(p.service) > 1 ? this.latency.hedgeDelay(p.name, p.latencyP95Ms) : undefined
+        if (after != null) this.hedgeBudget.call()
         calls.push({ processor: p, payload: input.data, ...(after != null ? { hedgeAfterMs: Math.max(1, after) } : {}) })
       }
     }
@@ -405,7 +410,7 @@ export class FusionEngine implements Startable {
     const useContext = task.context != null && options.context != null && options.useContext !== false
     const previous = options.context != null ? this.session(options.context).join(task.context?.separator ?? '') : ''
     const [outcomes, ctx] = await Promise.all([
-      scatter(this.components.rpc, calls, { deadlineAt, labels: task.labels, index, ...(options.signal != null ? { signal: options.signal } : {}) }),
+      scatter(this.components.rpc, calls, { deadlineAt, labels: task.labels, index, mayHedge: () => this.hedgeBudget.take(), ...(options.signal != null ? { signal: options.signal } : {}) }),
       useContext ? this.contextPrior(task, index, options.context!, previous, deadlineAt) : Promise.resolve(undefined)
     ])
     options.signal?.throwIfAborted()

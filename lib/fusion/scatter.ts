@@ -37,6 +37,8 @@ export interface ScatterOptions {
   deadlineAt: number
   labels: readonly string[]
   index: ReadonlyMap<string, number>
+  /** asked when a hedge is due: false, and the call is not hedged (HedgeBudget) */
+  mayHedge?: () => boolean
   signal?: AbortSignal
 }
 
@@ -122,7 +124,7 @@ function callProcessor (caller: Caller, c: ScatterCall, options: ScatterOptions)
     if (c.hedgeAfterMs != null && started + c.hedgeAfterMs < options.deadlineAt) {
       hedgeTimer = setTimeout(() => {
         hedgeTimer = undefined
-        if (settled || failures > 0) return
+        if (settled || failures > 0 || options.mayHedge?.() === false) return
         hedge = new AbortController()
         outcome.hedged = true
         send('hedge', hedge, primaryInstance != null ? new Set([primaryInstance]) : undefined)

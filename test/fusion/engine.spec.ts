@@ -97,19 +97,27 @@ describe('fusion engine (in-process mesh, processors as external services)', fun
     }, { what: `${instances} instance(s) of ${service}` })
   }
 
+  /**
+   * The digits task defined on `on`, with an image processor `image-lr` (service `img`, registered on
+   * hosts[0]) and an audio one `audio-mfcc` (service `snd`, on hosts[1]), answering as `behaviours` say.
+   */
+  async function imageAndAudio (on: NoodleNode, hosts: [NoodleNode, NoodleNode], behaviours: { img: Behaviour, snd: Behaviour }): Promise<void> {
+    const svc = await processors(behaviours)
+    servers.push(svc.server)
+    await hosts[0].services.registry.register({ name: 'img', endpoint: svc.url('img') })
+    await hosts[1].services.registry.register({ name: 'snd', endpoint: svc.url('snd') })
+    await digitsTask(on)
+    await engine(on).registerProcessor({ name: 'image-lr', task: 'digits', service: 'img', modality: 'image', mediaTypes: ['image/png'], calibrated: true })
+    await engine(on).registerProcessor({ name: 'audio-mfcc', task: 'digits', service: 'snd', modality: 'audio', mediaTypes: ['audio/wav'], calibrated: true })
+  }
+
   async function digitsTask (on: NoodleNode, extra: Record<string, unknown> = {}): Promise<void> {
     await engine(on).defineTask({ name: 'digits', labels: LABELS, modalities: ['image', 'audio'], deadlineMs: 400, ...extra })
   }
 
   it('defines a task on one daemon, registers processors there, and fuses from another: every modality called, the answer explained from the graph', async () => {
     const [a, b, c] = await mesh(3) as [NoodleNode, NoodleNode, NoodleNode]
-    const svc = await processors({ img: [0.1, 0.6, 0.2, 0.1], snd: [0.1, 0.5, 0.3, 0.1] })
-    servers.push(svc.server)
-    await b.services.registry.register({ name: 'img', endpoint: svc.url('img') })
-    await c.services.registry.register({ name: 'snd', endpoint: svc.url('snd') })
-    await digitsTask(a)
-    await engine(a).registerProcessor({ name: 'image-lr', task: 'digits', service: 'img', modality: 'image', mediaTypes: ['image/png'], calibrated: true })
-    await engine(a).registerProcessor({ name: 'audio-mfcc', task: 'digits', service: 'snd', modality: 'audio', mediaTypes: ['audio/wav'], calibrated: true })
+    await imageAndAudio(a, [b, c], { img: [0.1, 0.6, 0.2, 0.1], snd: [0.1, 0.5, 0.3, 0.1] })
     await healthy(b, 'img', 1)
     await healthy(b, 'snd', 1)
 
@@ -252,14 +260,9 @@ describe('fusion engine (in-process mesh, processors as external services)', fun
 
   it('a fusion ready only after its deadline fails with DeadlineExceededError: never a late answer, not recorded', async () => {
     const [a] = await mesh(1) as [NoodleNode]
-    const svc = await processors({ stall: { blockMs: 80, scores: [0.1, 0.7, 0.1, 0.1] }, quick: [0.1, 0.7, 0.1, 0.1] })
-    servers.push(svc.server)
-    await a.services.registry.register({ name: 'stall', endpoint: svc.url('stall') })
-    await a.services.registry.register({ name: 'quick', endpoint: svc.url('quick') })
-    await digitsTask(a)
-    await engine(a).registerProcessor({ name: 'image-lr', task: 'digits', service: 'stall', modality: 'image', mediaTypes: ['image/png'], calibrated: true })
-    await engine(a).registerProcessor({ name: 'audio-lr', task: 'digits', service: 'quick', modality: 'audio', mediaTypes: ['audio/wav'], calibrated: true })
-    await healthy(a, 'stall', 1)
+    // the image processor stalls the whole process past the deadline before it answers
+    await imageAndAudio(a, [a, a], { img: { blockMs: 80, scores: [0.1, 0.7, 0.1, 0.1] }, snd: [0.1, 0.7, 0.1, 0.1] })
+    await healthy(a, 'img', 1)
     const input = [{ modality: 'image', mediaType: 'image/png', data: bytes('png') }]
     const late = await rejection(engine(a).fuse('digits', input, { deadlineMs: 30 }))
     expect(late.name).to.equal('DeadlineExceededError')
