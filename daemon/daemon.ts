@@ -28,6 +28,7 @@ import { defaultLogger } from '@libp2p/logger'
 import { GraphStore } from '../lib/knowledge/graph-store.js'
 import { meshTriples } from '../lib/knowledge/mesh-graph.js'
 import { Gateway } from './gateway.js'
+import { UiServer } from './ui-server.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type DaemonMetrics } from './metrics.js'
 import { applyFlags, checkFlags, type DaemonFlags } from './options.js'
@@ -65,6 +66,7 @@ export class Daemon implements ControlTarget {
   readonly knowledge: GraphStore
   private readonly api: ApiServer
   private gateway?: Gateway
+  private ui?: UiServer
   private readonly metricsState: DaemonMetrics
   private readonly startedAt = Date.now()
   private stopping?: Promise<void>
@@ -192,8 +194,13 @@ export class Daemon implements ControlTarget {
         daemon.gateway = new Gateway(node.services.rpc, log, node.services.knowledge!, node.services.fusion)
         await daemon.gateway.listen(config.gateway)
       }
+      if (config.ui != null) {
+        daemon.ui = new UiServer({ api: daemon.api, token: await loadOrCreateApiToken(paths.apiToken), log })
+        await daemon.ui.listen(config.ui)
+      }
     } catch (err: any) {
       try {
+        await daemon?.ui?.close()
         await daemon?.gateway?.close()
         await daemon?.api.close()
         await node?.stop()
@@ -205,7 +212,7 @@ export class Daemon implements ControlTarget {
       }
       throw err?.name === 'UnsupportedListenAddressesError' ? listenError(err) : err
     }
-    log.info({ peerId: daemon.peerId.toString(), addrs: daemon.id().addrs, profile: config.profile, repo: paths.root, gateway: daemon.gatewayUrl, api: daemon.api.tcpUrl, private: swarmKey != null }, 'daemon started')
+    log.info({ peerId: daemon.peerId.toString(), addrs: daemon.id().addrs, profile: config.profile, repo: paths.root, gateway: daemon.gatewayUrl, ui: daemon.uiUrl, api: daemon.api.tcpUrl, private: swarmKey != null }, 'daemon started')
     return daemon
   }
 
@@ -324,6 +331,11 @@ export class Daemon implements ControlTarget {
     return this.gateway?.url
   }
 
+  /** `http://HOST:PORT` of the web console, when it serves one. */
+  get uiUrl (): string | undefined {
+    return this.ui?.url
+  }
+
   requestShutdown (): void {
     this.log.info('shutdown requested through the control API')
     void this.stop()
@@ -333,6 +345,7 @@ export class Daemon implements ControlTarget {
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
       try {
+        await this.ui?.close()
         await this.gateway?.close()
         await this.api.close()
         await this.node.stop()

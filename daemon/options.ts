@@ -12,9 +12,11 @@ export interface DaemonFlags {
   gateway?: string
   /** `HOST:PORT` for the TCP control API (bearer token) */
   api?: string
+  /** `HOST:PORT` for the web console */
+  ui?: string
 }
 
-const FLAG_KEYS = ['listen', 'announce', 'bootstrap', 'profile', 'logLevel', 'gateway', 'api'] as const satisfies ReadonlyArray<keyof DaemonFlags>
+const FLAG_KEYS = ['listen', 'announce', 'bootstrap', 'profile', 'logLevel', 'gateway', 'api', 'ui'] as const satisfies ReadonlyArray<keyof DaemonFlags>
 
 /** The flags that were given, validated on their own so an error names the flag rather than the file. */
 export function checkFlags (flags: DaemonFlags): Partial<Config> {

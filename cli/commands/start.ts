@@ -11,6 +11,7 @@ interface StartOptions {
   logLevel?: LogLevel
   gateway?: string
   api?: string
+  ui?: string
 }
 
 export function startCommand (program: Command, run: CommandRunner): void {
@@ -23,6 +24,7 @@ export function startCommand (program: Command, run: CommandRunner): void {
     .addOption(new Option('--profile <name>', 'network profile (local: many daemons on one host)').choices(PROFILES))
     .addOption(new Option('--log-level <level>', 'log level of the JSON logs on stderr').choices(LOG_LEVELS))
     .option('--gateway <host:port>', 'serve the HTTP gateway there: POST /svc/<service>/<fn> calls a mesh service')
+    .option('--ui <host:port>', 'serve the web console there (port 0: a free one); read-only without the API token')
     .option('--api <host:port>', 'also serve the control API over TCP there; every request needs Authorization: Bearer <the repo\'s api.token>')
     .action(run(async (ctx, opts: StartOptions) => {
       // loaded here so query commands never pay for libp2p
@@ -37,6 +39,7 @@ export function startCommand (program: Command, run: CommandRunner): void {
         `api:      ${daemon.paths.apiSocket}`,
         `profile:  ${daemon.config.profile}`,
         ...(daemon.gatewayUrl != null ? [`gateway:  ${daemon.gatewayUrl}`] : []),
+        ...(daemon.uiUrl != null ? [`ui:       ${daemon.uiUrl}`] : []),
         ...(daemon.apiUrl != null ? [`api tcp:  ${daemon.apiUrl} (bearer token in ${daemon.paths.apiToken})`] : []),
         'listening on:',
         ...id.addrs.map(a => `  ${a}`),

@@ -28,6 +28,7 @@ const STATUS_BY_NAME: Record<string, number> = {
   UnauthorizedError: 403,
   UntrustedModuleError: 403,
   UnauthenticatedError: 401,
+  ForbiddenError: 403,
   InvalidTokenError: 400,
   MethodNotAllowedError: 405,
   PayloadTooLargeError: 413,

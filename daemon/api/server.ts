@@ -135,6 +135,14 @@ export class ApiServer {
     await rm(path, { force: true })
   }
 
+  /**
+   * Answer one request that arrived elsewhere (the web console's server,
+   * which has done its own checks) as the socket would.
+   */
+  async serve (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    await this.handle(req, res)
+  }
+
   private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint()
     const url = new URL(req.url ?? '/', 'http://noodled')

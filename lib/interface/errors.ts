@@ -250,6 +250,11 @@ export class UnauthenticatedError extends Error {
   override name = 'UnauthenticatedError'
 }
 
+/** A web console request refused whoever asks: a foreign Host header (DNS rebinding), a write from another origin. */
+export class ForbiddenError extends Error {
+  override name = 'ForbiddenError'
+}
+
 /** Errors whose constructor takes just a message; keyed by their `name`. */
 /** RDF that does not parse: the message names the line and column. */
 export class RdfSyntaxError extends Error {
@@ -342,6 +347,7 @@ const KNOWN: Record<string, new (message: string) => Error> = {
   UntrustedModuleError,
   UnauthorizedError,
   UnauthenticatedError,
+  ForbiddenError,
   RdfSyntaxError,
   SparqlSyntaxError,
   QueryTimeoutError,

@@ -26,6 +26,13 @@ const maddr = z.string().refine(isMultiaddr, { error: (iss) => `not a valid mult
  * `config.json`. Every key is optional and unknown keys are refused, so a typo
  * is an error instead of a silently ignored setting.
  */
+
+/** `HOST:PORT` a daemon listens on (an IPv6 host in brackets); port 0 picks a free one. */
+function listenAddress (example: string): z.ZodString {
+  return z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: `must be HOST:PORT, e.g. ${example}` })
+    .refine(v => { const port = Number(v.slice(v.lastIndexOf(':') + 1)); return port >= 0 && port <= 65535 }, { error: 'the port must be 0-65535' })
+}
+
 export const configSchema = z.strictObject({
   version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
   profile: z.enum(PROFILES).default('lan'),
@@ -39,9 +46,9 @@ export const configSchema = z.strictObject({
   /** `HOST:PORT` of the TCP control API (bearer token in the repo's api.token); none when absent */
   api: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'must be HOST:PORT, e.g. 127.0.0.1:5001' }).optional(),
   /** `HOST:PORT` of the HTTP gateway (`POST /svc/<service>/<fn>`); none when absent; port 0 picks a free one */
-  gateway: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'must be HOST:PORT, e.g. 127.0.0.1:8080' })
-    .refine(v => { const port = Number(v.slice(v.lastIndexOf(':') + 1)); return port >= 0 && port <= 65535 }, { error: 'the port must be 0-65535' })
-    .optional(),
+  gateway: listenAddress('127.0.0.1:8080').optional(),
+  /** `HOST:PORT` of the web console (docs/console.md); none when absent; port 0 picks a free one */
+  ui: listenAddress('127.0.0.1:5080').optional(),
   rpc: z.strictObject({
     /** largest request or response payload of a mesh call, in bytes (default 4 MiB) */
     maxMessageBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional()

@@ -52,6 +52,8 @@ describe('config validation', () => {
     expect(parseConfig({ gateway: '127.0.0.1:8080', rpc: { maxMessageBytes: 65536 } }, 'f')).to.include({ gateway: '127.0.0.1:8080' })
     expect(configError(() => parseConfig({ gateway: '127.0.0.1' }, 'f')).message).to.match(/gateway.*HOST:PORT/)
     expect(configError(() => parseConfig({ gateway: 'localhost:70000' }, 'f')).message).to.match(/gateway.*0-65535/)
+    expect(parseConfig({ ui: '[::1]:0' }, 'f')).to.include({ ui: '[::1]:0' })
+    expect(configError(() => parseConfig({ ui: 'http://127.0.0.1:5080' }, 'f')).message).to.match(/ui.*HOST:PORT/)
     expect(configError(() => parseConfig({ rpc: { maxMessageBytes: 10 } }, 'f')).message).to.match(/rpc\.maxMessageBytes/)
   })
 

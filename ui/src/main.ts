@@ -1,0 +1,51 @@
+import { setToken, token } from './api.js'
+import { h } from './dom.js'
+import { Store } from './store.js'
+import { members } from './views/members.js'
+import { overview } from './views/overview.js'
+import type { State } from './store.js'
+
+/** The console's views, by hash route. */
+const VIEWS: Record<string, { title: string, render: (state: State, rerender: () => void) => HTMLElement }> = {
+  '': { title: 'Overview', render: overview },
+  members: { title: 'Members', render: members }
+}
+
+const store = new Store()
+const controller = new AbortController()
+
+function route (): string {
+  const r = location.hash.replace(/^#\/?/, '').split('/')[0] ?? ''
+  return r in VIEWS ? r : ''
+}
+
+function render (): void {
+  const current = route()
+  const nav = document.getElementById('nav')!
+  nav.replaceChildren(...Object.entries(VIEWS).map(([r, v]) => h('a', { href: `#/${r}`, class: r === current ? 'active' : '' }, v.title)),
+    h('button', { type: 'button', class: 'token', title: 'writes need the repo\'s API token; reads do not', onclick: () => { setToken(prompt('API token (from the repo\'s api.token), empty to forget it')); render() } }, token() != null ? 'token set' : 'read-only'))
+  const live = document.getElementById('live')!
+  live.textContent = store.state.live ? 'live' : 'reconnecting'
+  live.className = store.state.live ? 'live on' : 'live'
+  const main = document.getElementById('view')!
+  const view = VIEWS[current]!.render(store.state, render)
+  // keep the focus and caret of a filter being typed in across a re-render
+  const focused = document.activeElement instanceof HTMLInputElement ? document.activeElement.name : undefined
+  main.replaceChildren(...(store.state.error != null ? [h('p', { class: 'error' }, store.state.error)] : []), view)
+  if (focused != null) (main.querySelector(`input[name="${focused}"]`) as HTMLInputElement | null)?.focus()
+  document.title = `${VIEWS[current]!.title} · noodled`
+}
+
+let scheduled = false
+store.subscribe(() => {
+  // several changes in one turn render once
+  if (scheduled) return
+  scheduled = true
+  requestAnimationFrame(() => { scheduled = false; render() })
+})
+window.addEventListener('hashchange', render)
+render()
+store.start(controller.signal).catch((err: Error) => {
+  store.state.error = `the daemon did not answer: ${err.message}`
+  render()
+})
