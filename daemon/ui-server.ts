@@ -14,6 +14,8 @@ export const UI_ASSETS = fileURLToPath(new URL('../ui/', import.meta.url))
 
 /** Paths of the control API the console may read without the token: everything but capability tokens and the audit trail. */
 const PRIVATE_READS = [`${API_PREFIX}/auth`, `${API_PREFIX}/audit`]
+/** Reads that are POSTs (a SPARQL query is a body): no token, but from the console's own page like any write. */
+const READ_POSTS = new Set([`${API_PREFIX}/kg/query`])
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -117,7 +119,7 @@ export class UiServer {
       const method = req.method ?? 'GET'
       const reading = method === 'GET' || method === 'HEAD'
       if (url.pathname.startsWith(`${API_PREFIX}/`) || url.pathname === API_PREFIX) {
-        if (!reading) this.checkWrite(req, host)
+        if (!reading) this.checkWrite(req, host, !READ_POSTS.has(url.pathname))
         else if (PRIVATE_READS.some(p => url.pathname === p || url.pathname.startsWith(`${p}/`))) this.checkToken(req)
         await this.init.api.serve(req, res)
         return
@@ -136,14 +138,14 @@ export class UiServer {
    * every cross-origin request and on same-origin writes; a request with
    * neither header is not from a browser's page, and the token decides.
    */
-  private checkWrite (req: IncomingMessage, host: string): void {
+  private checkWrite (req: IncomingMessage, host: string, token: boolean): void {
     const origin = req.headers.origin
     const site = req.headers['sec-fetch-site']
     if ((origin != null && origin !== `http://${host}`) || (site != null && site !== 'same-origin' && site !== 'none')) {
       this.refused.crossOrigin++
       throw new ForbiddenError(`a write from another origin (${String(origin ?? site)}) is refused`)
     }
-    this.checkToken(req)
+    if (token) this.checkToken(req)
   }
 
   private checkToken (req: IncomingMessage): void {

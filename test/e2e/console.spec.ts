@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -85,6 +85,37 @@ describe('web console in a real browser (three daemons)', function () {
     expect(await page.textContent('li[data-status="failed"]')).to.equal('1 failed')
     expect(await page.textContent('table.events')).to.include('failed')
     expect((page as Page & { problems: string[] }).problems).to.deep.equal([])
+    await page.close()
+  })
+
+  it('shows a deployed service with its owners and placement, and answers a SPARQL query with rows', async () => {
+    // two members alive now (the first test killed one): both own the service
+    const spec = join(dir.path, 'web.json')
+    await writeFile(spec, JSON.stringify({ name: 'web', replicas: 2 }))
+    const deployed = await daemons[1]!.cli('service', 'deploy', spec)
+    expect(deployed.code, deployed.stderr).to.equal(0)
+    const page = await open('#/services')
+    await page.waitForSelector('tr[data-service="web"][data-owners="2"]', { timeout: 30_000 })
+    const owners = await page.$$eval('tr[data-service="web"] .tag', tags => tags.map(t => t.getAttribute('title')))
+    expect(owners.sort()).to.deep.equal([ids[0], ids[1]].sort())
+    await page.click('tr[data-service="web"]')
+    await page.waitForSelector('[data-test="placement"] tr.chosen')
+    expect(await page.$$eval('[data-test="placement"] tr.chosen', rows => rows.length)).to.equal(2)
+
+    await page.goto(`${ui}/#/knowledge`)
+    await page.selectOption('select[name="example"]', '1')
+    await page.selectOption('select[name="scope"]', 'mesh')
+    await page.click('button[name="run"]')
+    await page.waitForSelector('[data-test="results"] tbody tr')
+    const cells = await page.$$eval('[data-test="results"] tbody tr', rows => rows.map(r => r.textContent ?? ''))
+    expect(cells.filter(c => c.includes('urn:noodle:service:web'))).to.have.length(2)
+    expect(await page.textContent('[data-test="complete"]')).to.include('complete')
+    // a query that does not parse: the error, named
+    await page.fill('textarea[name="query"]', 'SELECT nothing')
+    await page.click('button[name="run"]')
+    await page.waitForSelector('[data-test="query-error"]')
+    expect(await page.textContent('[data-test="query-error"]')).to.include('SparqlSyntaxError')
+    expect((page as Page & { problems: string[] }).problems.filter(p => !p.includes('400'))).to.deep.equal([])
     await page.close()
   })
 

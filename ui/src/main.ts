@@ -1,14 +1,18 @@
 import { setToken, token } from './api.js'
 import { h } from './dom.js'
 import { Store } from './store.js'
+import { knowledge } from './views/knowledge.js'
 import { members } from './views/members.js'
 import { overview } from './views/overview.js'
+import { services } from './views/services.js'
 import type { State } from './store.js'
 
 /** The console's views, by hash route. */
 const VIEWS: Record<string, { title: string, render: (state: State, rerender: () => void) => HTMLElement }> = {
   '': { title: 'Overview', render: overview },
-  members: { title: 'Members', render: members }
+  members: { title: 'Members', render: members },
+  services: { title: 'Services', render: services },
+  knowledge: { title: 'Knowledge', render: knowledge }
 }
 
 const store = new Store()
@@ -30,9 +34,10 @@ function render (): void {
   const main = document.getElementById('view')!
   const view = VIEWS[current]!.render(store.state, render)
   // keep the focus and caret of a filter being typed in across a re-render
-  const focused = document.activeElement instanceof HTMLInputElement ? document.activeElement.name : undefined
+  const active = document.activeElement
+  const focused = active instanceof HTMLInputElement || active instanceof HTMLTextAreaElement ? active.name : undefined
   main.replaceChildren(...(store.state.error != null ? [h('p', { class: 'error' }, store.state.error)] : []), view)
-  if (focused != null) (main.querySelector(`input[name="${focused}"]`) as HTMLInputElement | null)?.focus()
+  if (focused != null) (main.querySelector(`[name="${focused}"]`) as HTMLElement | null)?.focus()
   document.title = `${VIEWS[current]!.title} · noodled`
 }
 
