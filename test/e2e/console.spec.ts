@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { moduleDir } from '../modules/fixtures.js'
 import { DaemonProcess, killAll, startDaemonMesh } from '../utils/daemon-process.js'
 import { tmpDir } from '../utils/tmp-repo.js'
 
@@ -116,6 +117,23 @@ describe('web console in a real browser (three daemons)', function () {
     await page.waitForSelector('[data-test="query-error"]')
     expect(await page.textContent('[data-test="query-error"]')).to.include('SparqlSyntaxError')
     expect((page as Page & { problems: string[] }).problems.filter(p => !p.includes('400'))).to.deep.equal([])
+    await page.close()
+  })
+
+  it('renders every view without an error in the page: modules with their publisher and services, fusion tasks', async () => {
+    const echo = await moduleDir(join(dir.path, 'echo'), { name: 'echo', version: '1.0.0', description: 'says it back', entry: 'build/echo.wasm', exports: ['echo'], capabilities: { log: true } })
+    const published = await daemons[0]!.cli('module', 'publish', echo)
+    expect(published.code, published.stderr).to.equal(0)
+    const page = await open('#/modules')
+    await page.waitForSelector('tr[data-module="echo@1.0.0"]', { timeout: 30_000 })
+    expect(await page.textContent('tr[data-module="echo@1.0.0"]')).to.include('stored')
+    for (const route of ['', 'members', 'services', 'knowledge', 'fusion']) {
+      await page.goto(`${ui}/#/${route}`)
+      await page.waitForSelector('main h2')
+    }
+    await page.waitForSelector('[data-test="fusion-stats"]')
+    expect(await page.textContent('[data-test="fusion-stats"]')).to.match(/^0 fusions here/)
+    expect((page as Page & { problems: string[] }).problems).to.deep.equal([])
     await page.close()
   })
 

@@ -1,8 +1,10 @@
 import { setToken, token } from './api.js'
 import { h } from './dom.js'
 import { Store } from './store.js'
+import { fusion } from './views/fusion.js'
 import { knowledge } from './views/knowledge.js'
 import { members } from './views/members.js'
+import { modules } from './views/modules.js'
 import { overview } from './views/overview.js'
 import { services } from './views/services.js'
 import type { State } from './store.js'
@@ -12,7 +14,9 @@ const VIEWS: Record<string, { title: string, render: (state: State, rerender: ()
   '': { title: 'Overview', render: overview },
   members: { title: 'Members', render: members },
   services: { title: 'Services', render: services },
-  knowledge: { title: 'Knowledge', render: knowledge }
+  modules: { title: 'Modules', render: modules },
+  knowledge: { title: 'Knowledge', render: knowledge },
+  fusion: { title: 'Fusion', render: fusion }
 }
 
 const store = new Store()
