@@ -16,6 +16,7 @@ import { aliveSvg, cdfSvg, lineSvg, quantiles } from './harness/svg.js'
 import { aliveTimeline } from './harness/timeline.js'
 import { bootstrapLoss } from './scenarios/bootstrap-loss.js'
 import { churn } from './scenarios/churn.js'
+import { consoleScenario } from './scenarios/console.js'
 import { crash } from './scenarios/crash.js'
 import { distributionScenario } from './scenarios/distribution.js'
 import { failover } from './scenarios/failover.js'
@@ -38,7 +39,8 @@ const SCENARIOS: Record<string, Scenario> = {
   failover,
   distribution: distributionScenario,
   partition,
-  'bootstrap-loss': bootstrapLoss
+  'bootstrap-loss': bootstrapLoss,
+  console: consoleScenario
 }
 /**
  * `all`: every scenario on one network, join first (it measures the start),
@@ -48,6 +50,8 @@ const SCENARIOS: Record<string, Scenario> = {
 const ALL = ['join', 'idle', 'crash', 'pause', 'churn', 'rpc-load', 'failover', 'distribution', 'partition', 'bootstrap-loss']
 /** scenarios that need each daemon in its own network namespace */
 const NEEDS_NETNS = new Set(['partition'])
+/** config the scenarios need of every daemon: the console scenario opens the first daemon's web console */
+const NEEDS_CONFIG: Record<string, ConfigInput> = { console: { ui: '127.0.0.1:0' } }
 /** scenarios that deploy the example echo module (`npm run build:examples`) */
 const NEEDS_ECHO = new Set(['rpc-load', 'failover', 'distribution', 'partition'])
 const USAGE = `usage: npm run sim -- --scenario NAME[,NAME...]|all --nodes N [--netns] [--seed S] [--repeats R] [--concurrency C] [--out DIR] [--config JSON] [--events FILE] [--log-level LEVEL] [--debug NAMESPACES] [--logs DIR]
@@ -109,6 +113,7 @@ async function main (): Promise<number> {
       return 2
     }
   }
+  for (const name of names) if (NEEDS_CONFIG[name] != null) config = { ...config, ...NEEDS_CONFIG[name] }
 
   // a missing example module is found now, not after minutes of starting daemons
   if (names.some(n => NEEDS_ECHO.has(n))) {

@@ -34,9 +34,9 @@ function append (el: Element, children: Child[]): void {
   }
 }
 
-/** The first and last characters of a peer id: enough to tell members apart at a glance. */
+/** The last characters of a peer id: enough to tell members apart at a glance (every Ed25519 id starts alike, "12D3KooW"). */
 export function shortId (peerId: string): string {
-  return peerId.length <= 14 ? peerId : `${peerId.slice(0, 6)}…${peerId.slice(-6)}`
+  return peerId.length <= 12 ? peerId : `…${peerId.slice(-10)}`
 }
 
 export function bytes (n: number): string {
