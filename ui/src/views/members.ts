@@ -45,7 +45,8 @@ export function members (state: State, rerender: () => void): HTMLElement {
     .sort((a, b) => {
       const x = col.value(a)
       const y = col.value(b)
-      const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y))
+      // text by code unit, as the CLI sorts: peer ids are case-sensitive, and a locale order would put "Dk" before "DL"
+      const c = typeof x === 'number' && typeof y === 'number' ? x - y : (String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0)
       return view.desc ? -c : c
     })
   const status = h('select', { name: 'status', onchange: (e: Event) => { view.status = (e.target as HTMLSelectElement).value as MemberStatus | ''; rerender() } },
