@@ -113,7 +113,9 @@ async function main (): Promise<number> {
       return 2
     }
   }
-  for (const name of names) if (NEEDS_CONFIG[name] != null) config = { ...config, ...NEEDS_CONFIG[name] }
+  // what a scenario itself needs is not a custom config: the run keeps its plain name and command
+  let networkConfig = config
+  for (const name of names) if (NEEDS_CONFIG[name] != null) networkConfig = { ...networkConfig, ...NEEDS_CONFIG[name] }
 
   // a missing example module is found now, not after minutes of starting daemons
   if (names.some(n => NEEDS_ECHO.has(n))) {
@@ -148,7 +150,7 @@ async function main (): Promise<number> {
     hideCursor: true
   }, cliProgress.Presets.shades_classic)
   bar.start(nodes, 0, { phase: 'starting daemons', scenario: names[0] })
-  const net = new Network({ dir, config, concurrency, netns: lab, logLevel, logDir, debug: args.debug, apiTimeoutMs: apiTimeoutFor(nodes), readyTimeoutMs: readyTimeoutFor(nodes), onProgress: (started, total) => { bar.setTotal(total); bar.update(started, { phase: 'starting daemons' }) } })
+  const net = new Network({ dir, config: networkConfig, concurrency, netns: lab, logLevel, logDir, debug: args.debug, apiTimeoutMs: apiTimeoutFor(nodes), readyTimeoutMs: readyTimeoutFor(nodes), onProgress: (started, total) => { bar.setTotal(total); bar.update(started, { phase: 'starting daemons' }) } })
   const cleanup = async (): Promise<void> => {
     await net.stop()
     await lab?.teardown()

@@ -51,9 +51,19 @@ export const consoleScenario: Scenario = async ({ net, nodes, random, progress, 
 
     progress('first render')
     const live = net.live().length
+    // the floor, from this process at the same moment: the requests the first render needs, in one
+    // round as the page makes them, answered by the same console server (the daemon on this busy host)
+    const floorAt = performance.now()
+    await Promise.all(['/id', '/status', '/members', '/membership/stats'].map(async path => await (await fetch(`${ui}/api/v1${path}`)).arrayBuffer()))
+    const apiFloorMs = performance.now() - floorAt
     await page.goto(`${ui}/#/members`)
     await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll('tr[data-peer]').length >= n, live, { timeout: 60_000 })
     const firstRenderMs = await page.evaluate(() => (globalThis as any).performance.now() as number)
+    // of that, until the members had arrived (Resource Timing), and after: the page's own work
+    const membersArrivedMs = await page.evaluate(() => {
+      const entries = (globalThis as any).performance.getEntriesByType('resource') as Array<{ name: string, responseEnd: number }>
+      return entries.find(e => e.name.endsWith('/api/v1/members'))?.responseEnd ?? null
+    }) as number | null
     await mkdir(SHOTS, { recursive: true })
     await page.screenshot({ path: join(SHOTS, 'members.png') })
 
@@ -91,11 +101,14 @@ export const consoleScenario: Scenario = async ({ net, nodes, random, progress, 
     await page.screenshot({ path: join(SHOTS, 'knowledge.png') })
 
     return {
-      headline: { 'first render (ms)': Math.round(firstRenderMs), 'failed shown after (ms)': shownFailedMs, 'requests during the update': duringUpdate.length },
+      headline: { 'first render (ms)': Math.round(firstRenderMs), 'its API requests alone (ms)': Math.round(apiFloorMs), 'failed shown after (ms)': shownFailedMs, 'requests during the update': duringUpdate.length },
       summary: {
         convergenceMs: join0?.convergenceMs,
         members: live,
         firstRenderMs: Math.round(firstRenderMs),
+        membersArrivedMs: membersArrivedMs != null ? Math.round(membersArrivedMs) : null,
+        renderAfterArrivalMs: membersArrivedMs != null ? Math.round(firstRenderMs - membersArrivedMs) : null,
+        apiFloorMs: Math.round(apiFloorMs),
         killed: victim.peerId,
         failedShownAfterMs: shownFailedMs,
         failedSeenByTheDaemonAfterMs: seenByDaemonMs,
@@ -105,7 +118,7 @@ export const consoleScenario: Scenario = async ({ net, nodes, random, progress, 
         screenshots: SHOTS
       },
       goals: [
-        { name: 'first render of every member', target: `<= ${FIRST_RENDER_MS} ms`, value: Math.round(firstRenderMs), met: firstRenderMs <= FIRST_RENDER_MS },
+        { name: 'first render of every member (the same requests from Node, same moment: apiFloorMs)', target: `<= ${FIRST_RENDER_MS} ms`, value: Math.round(firstRenderMs), met: firstRenderMs <= FIRST_RENDER_MS },
         { name: 'no page errors', target: '0', value: problems.length, met: problems.length === 0 }
       ],
       plot: { title: `console: ${live} members`, xLabel: 'long tasks during the update (ms)', series: [{ name: 'long tasks', values: longTasks }] }

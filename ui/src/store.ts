@@ -41,10 +41,10 @@ export class Store {
   }
 
   async start (signal: AbortSignal): Promise<void> {
-    const [id, status] = await Promise.all([api<IdResponse>('/id'), api<StatusResponse>('/status')])
+    // everything the first render needs in one round, not two: on a busy host each request is slow
+    const [id] = await Promise.all([api<IdResponse>('/id'), this.refresh()])
     this.state.id = id
-    this.state.status = status
-    await this.refresh()
+    this.changed()
     void follow('/events?follow=1', (line) => { this.onEvent(line as MemberEventView) }, (live) => {
       this.state.live = live
       // after a break, what happened meanwhile is not in the stream: read it again
