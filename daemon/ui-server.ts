@@ -66,7 +66,9 @@ export class UiServer {
   private hosts = new Set<string>()
   /** `http://HOST:PORT` */
   url?: string
-  refused = { host: 0, crossOrigin: 0, unauthenticated: 0 }
+  /** requests refused, by why; logged (at most once per 10 s, with the counts) since a refusal may be an attack */
+  readonly refused = { host: 0, crossOrigin: 0, unauthenticated: 0 }
+  private lastReport = 0
 
   constructor (init: UiServerInit) {
     this.init = init
@@ -129,7 +131,15 @@ export class UiServer {
     } catch (err: any) {
       req.resume()
       sendError(res, err instanceof Error ? err : new Error(String(err)))
+      if (err?.name === 'ForbiddenError' || err?.name === 'UnauthenticatedError') this.report(req)
     }
+  }
+
+  private report (req: IncomingMessage): void {
+    const now = Date.now()
+    if (now - this.lastReport < 10_000) return
+    this.lastReport = now
+    this.init.log.warn({ refused: { ...this.refused }, host: req.headers.host, origin: req.headers.origin, path: (req.url ?? '/').split('?')[0] }, 'the web console refused requests (counts since start)')
   }
 
   /**
@@ -157,7 +167,12 @@ export class UiServer {
   }
 
   private async asset (pathname: string, res: ServerResponse, head: boolean): Promise<void> {
-    const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice(1))
+    let rel: string
+    try {
+      rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice(1))
+    } catch {
+      throw new NotFoundError(`no such file: ${pathname}`)
+    }
     const file = normalize(join(this.assets, rel))
     if (!file.startsWith(this.assets.endsWith(sep) ? this.assets : this.assets + sep) || rel.includes('\0')) throw new NotFoundError(`no such file: ${pathname}`)
     let body: Buffer

@@ -59,6 +59,7 @@ export const consoleScenario: Scenario = async ({ net, nodes, random, progress, 
     await page.goto(`${ui}/#/members`)
     await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll('tr[data-peer]').length >= n, live, { timeout: 60_000 })
     const firstRenderMs = await page.evaluate(() => (globalThis as any).performance.now() as number)
+    const firstRenderLongTasks = await page.evaluate(() => [...(globalThis as any).__longTasks] as number[])
     // of that, until the members had arrived (Resource Timing), and after: the page's own work
     const membersArrivedMs = await page.evaluate(() => {
       const entries = (globalThis as any).performance.getEntriesByType('resource') as Array<{ name: string, responseEnd: number }>
@@ -109,6 +110,7 @@ export const consoleScenario: Scenario = async ({ net, nodes, random, progress, 
         membersArrivedMs: membersArrivedMs != null ? Math.round(membersArrivedMs) : null,
         renderAfterArrivalMs: membersArrivedMs != null ? Math.round(firstRenderMs - membersArrivedMs) : null,
         apiFloorMs: Math.round(apiFloorMs),
+        firstRenderLongTasksMs: firstRenderLongTasks,
         killed: victim.peerId,
         failedShownAfterMs: shownFailedMs,
         failedSeenByTheDaemonAfterMs: seenByDaemonMs,

@@ -172,6 +172,9 @@ describe('web console in a real browser (three daemons)', function () {
     })
     expect(rebound.status).to.equal(403)
     expect((JSON.parse(rebound.body) as { error: { name: string } }).error.name).to.equal('ForbiddenError')
+    // a path that is not valid percent-encoding, or climbs out of the assets: 404, never a file elsewhere
+    expect((await fetch(`${ui}/%E0%A4%A`)).status).to.equal(404)
+    expect((await fetch(`${ui}/..%2f..%2fpackage.json`)).status).to.equal(404)
     const index = await fetch(`${ui}/`)
     expect(index.headers.get('content-security-policy')).to.include("script-src 'self'").and.to.include("frame-ancestors 'none'")
 

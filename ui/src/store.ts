@@ -74,10 +74,12 @@ export class Store {
     }
     this.refreshing = true
     try {
-      const [members, stats, status] = await Promise.all([api<MemberView[]>('/members'), api<MembershipStats>('/membership/stats'), api<StatusResponse>('/status')])
-      this.state.members = members
-      this.state.stats = stats
-      this.state.status = status
+      // each shown as it arrives: the members table need not wait for the stats
+      await Promise.all([
+        api<MemberView[]>('/members').then(members => { this.state.members = members; this.changed() }),
+        api<MembershipStats>('/membership/stats').then(stats => { this.state.stats = stats; this.changed() }),
+        api<StatusResponse>('/status').then(status => { this.state.status = status; this.changed() })
+      ])
       delete this.state.error
     } catch (err: any) {
       this.state.error = `${String(err.name)}: ${String(err.message)}`
