@@ -60,6 +60,14 @@ export const consoleScenario: Scenario = async ({ net, nodes, random, progress, 
     await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll('tr[data-peer]').length >= n, live, { timeout: 60_000 })
     const firstRenderMs = await page.evaluate(() => (globalThis as any).performance.now() as number)
     const firstRenderLongTasks = await page.evaluate(() => [...(globalThis as any).__longTasks] as number[])
+    // the page's own marks (ui/src): when the members had been parsed, and the first render after that;
+    // between them is the wait for an animation frame, which a starved host's Chromium gives late
+    const marks = await page.evaluate(() => {
+      const p = (globalThis as any).performance
+      const members = (p.getEntriesByName('noodled:members') as Array<{ startTime: number }>)[0]?.startTime ?? null
+      const render = members == null ? null : (p.getEntriesByName('noodled:render') as Array<{ startTime: number }>).find(e => e.startTime >= members)?.startTime ?? null
+      return { members, render }
+    }) as { members: number | null, render: number | null }
     // of that, until the members had arrived (Resource Timing), and after: the page's own work
     const membersArrivedMs = await page.evaluate(() => {
       const entries = (globalThis as any).performance.getEntriesByType('resource') as Array<{ name: string, responseEnd: number }>
@@ -111,6 +119,8 @@ export const consoleScenario: Scenario = async ({ net, nodes, random, progress, 
         renderAfterArrivalMs: membersArrivedMs != null ? Math.round(firstRenderMs - membersArrivedMs) : null,
         apiFloorMs: Math.round(apiFloorMs),
         firstRenderLongTasksMs: firstRenderLongTasks,
+        membersParsedMs: marks.members != null ? Math.round(marks.members) : null,
+        renderedMs: marks.render != null ? Math.round(marks.render) : null,
         killed: victim.peerId,
         failedShownAfterMs: shownFailedMs,
         failedSeenByTheDaemonAfterMs: seenByDaemonMs,

@@ -43,11 +43,12 @@ function render (): void {
   main.replaceChildren(...(store.state.error != null ? [h('p', { class: 'error' }, store.state.error)] : []), view)
   if (focused != null) (main.querySelector(`[name="${focused}"]`) as HTMLElement | null)?.focus()
   document.title = `${VIEWS[current]!.title} · noodled`
+  performance.mark('noodled:render')
 }
 
 let scheduled = false
 store.subscribe(() => {
-  // several changes in one turn render once
+  // several changes before the next frame render once (and a hidden tab renders none until shown)
   if (scheduled) return
   scheduled = true
   requestAnimationFrame(() => { scheduled = false; render() })

@@ -19,7 +19,7 @@ export function overview (state: State): HTMLElement {
           h('dt', {}, 'profile'), h('dd', {}, s?.profile ?? '…'),
           h('dt', {}, 'up'), h('dd', {}, s != null ? duration(s.uptimeSec * 1000) : '…'),
           h('dt', {}, 'connections'), h('dd', {}, s?.peers ?? '…'),
-          h('dt', {}, 'local health'), h('dd', { title: 'Lifeguard score 0-8: failure-detector timeouts here are multiplied by 1 + this' }, state.stats?.localHealth ?? '…'))),
+          h('dt', {}, 'local health'), h('dd', { title: 'Lifeguard\'s score: failure-detector timeouts here are multiplied by 1 + this (at most 8, further on the local profile)' }, state.stats?.localHealth ?? '…'))),
       h('div', { class: 'card' },
         h('h3', {}, 'Mesh'),
         h('p', { class: 'big', 'data-test': 'mesh-size' }, state.members.length, h('span', {}, ' members')),
