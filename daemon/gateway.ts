@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { InvalidRequestError, ListenError, MethodNotAllowedError, NotFoundError } from '../lib/interface/errors.js'
 import type { CallOptions } from '../lib/rpc/index.js'
 import { readBody, sendError, statusFor } from './api/http.js'
+import { closeServer, listenOn, urlHost } from './listen.js'
 import type { RpcTarget } from './api/rpc-routes.js'
 import type { Logger } from './logger.js'
 import { serveSparql, type SparqlTarget } from './sparql-protocol.js'
@@ -51,32 +52,19 @@ export class Gateway {
 
   get url (): string | undefined {
     if (this.address == null) return undefined
-    const host = this.address.family === 'IPv6' ? `[${this.address.address}]` : this.address.address
-    return `http://${host}:${this.address.port}`
+    return `http://${urlHost(this.address)}:${this.address.port}`
   }
 
   async listen (hostPort: string): Promise<void> {
-    const i = hostPort.lastIndexOf(':')
-    const host = hostPort.slice(0, i).replace(/^\[|\]$/g, '')
-    const port = Number(hostPort.slice(i + 1))
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => { reject(new ListenError(`gateway cannot listen on ${hostPort}: ${err.message}`)) }
-      this.server.once('error', onError)
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError)
-        resolve()
-      })
+    this.address = await listenOn(this.server, hostPort).catch((err: Error) => {
+      throw new ListenError(`gateway cannot listen on ${hostPort}: ${err.message}`)
     })
-    this.address = this.server.address() as AddressInfo
   }
 
   async close (): Promise<void> {
     if (this.address == null) return
     this.address = undefined
-    await new Promise<void>(resolve => {
-      this.server.close(() => { resolve() })
-      this.server.closeAllConnections()
-    })
+    await closeServer(this.server)
   }
 
   private async fuse (task: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

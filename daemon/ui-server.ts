@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import { extname, join, normalize, sep } from 'node:path'
 import { timingSafeEqual } from 'node:crypto'
@@ -8,6 +7,7 @@ import type { Logger } from './logger.js'
 import { API_PREFIX } from '../lib/interface/api.js'
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../lib/interface/errors.js'
 import { sendError } from './api/http.js'
+import { closeServer, listenOn, urlHost } from './listen.js'
 
 /** Where `npm run build` puts the console's assets (scripts/build-ui.mjs): `dist/ui`, beside the code's own directory. */
 export const UI_ASSETS = fileURLToPath(new URL('../ui/', import.meta.url))
@@ -78,24 +78,15 @@ export class UiServer {
 
   async listen (hostPort: string): Promise<void> {
     if (this.server != null) return
-    const colon = hostPort.lastIndexOf(':')
-    const host = hostPort.slice(0, colon).replace(/^\[|\]$/g, '')
-    const port = Number(hostPort.slice(colon + 1))
     const server = createServer((req, res) => { void this.handle(req, res) })
     server.keepAliveTimeout = 5_000
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, host, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
+    const address = await listenOn(server, hostPort)
     this.server = server
-    const address = server.address() as AddressInfo
-    const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address
+    const shown = urlHost(address)
     this.url = `http://${shown}:${address.port}`
+    const host = hostPort.slice(0, hostPort.lastIndexOf(':'))
     // the names this server answers to: the address it is on, and localhost when that is loopback
-    this.hosts = new Set([`${shown}:${address.port}`, `${host}:${address.port}`])
+    this.hosts = new Set([`${shown}:${address.port}`, `${host.toLowerCase()}:${address.port}`])
     if (isLoopback(address.address)) for (const name of ['localhost', '127.0.0.1', '[::1]']) this.hosts.add(`${name}:${address.port}`)
   }
 
@@ -103,10 +94,7 @@ export class UiServer {
     const server = this.server
     if (server == null) return
     this.server = undefined
-    await new Promise<void>(resolve => {
-      server.close(() => { resolve() })
-      server.closeAllConnections()
-    })
+    await closeServer(server)
   }
 
   private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {

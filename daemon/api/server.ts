@@ -1,10 +1,10 @@
 import { chmod, rm } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
 import { ApiSocketPathTooLongError, InvalidRequestError, MethodNotAllowedError, NotFoundError, UnauthenticatedError } from '../../lib/interface/errors.js'
 import { MAX_SOCKET_PATH } from '../../lib/repo/constants.js'
 import type { Logger } from '../logger.js'
+import { closeServer, listenOn, urlHost } from '../listen.js'
 import { sendError, sendJson, sendText } from './http.js'
 
 export interface RouteResult {
@@ -86,19 +86,9 @@ export class ApiServer {
       void this.handle(req, res)
     })
     server.keepAliveTimeout = 1_000
-    const colon = hostPort.lastIndexOf(':')
-    const host = hostPort.slice(0, colon).replace(/^\[|\]$/g, '')
-    const port = Number(hostPort.slice(colon + 1))
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, host, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
+    const address = await listenOn(server, hostPort)
     this.tcp = server
-    const address = server.address() as AddressInfo
-    this.tcpUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+    this.tcpUrl = `http://${urlHost(address)}:${address.port}`
   }
 
   private refuse (req: IncomingMessage, res: ServerResponse): void {
@@ -120,18 +110,12 @@ export class ApiServer {
     if (this.tcp != null) {
       const tcp = this.tcp
       this.tcp = undefined
-      await new Promise<void>(resolve => {
-        tcp.close(() => { resolve() })
-        tcp.closeAllConnections()
-      })
+      await closeServer(tcp)
     }
     if (this.socketPath == null) return
     const path = this.socketPath
     this.socketPath = undefined
-    await new Promise<void>(resolve => {
-      this.server.close(() => { resolve() })
-      this.server.closeAllConnections()
-    })
+    await closeServer(this.server)
     await rm(path, { force: true })
   }
 

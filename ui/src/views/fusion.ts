@@ -1,5 +1,6 @@
 import { api } from '../api.js'
 import { h, shortId } from '../dom.js'
+import { Loader } from '../loader.js'
 import type { State } from '../store.js'
 
 /** The parts of `GET /fuse/tasks`, `/fuse/stats` and a decision (`/fuse/decisions/<id>`) shown here (lib/fusion has them whole). */
@@ -24,34 +25,22 @@ interface Row { f: { value: string }, task: { value: string }, label: { value: s
 const RECENT = 'PREFIX v: <urn:noodle:vocab:>\nPREFIX prov: <http://www.w3.org/ns/prov#>\n' +
   'SELECT ?f ?task ?label ?ended ?elapsed ?partial WHERE { ?f a v:Fusion ; v:task ?task ; prov:endedAtTime ?ended ; v:elapsedMs ?elapsed ; v:partial ?partial ; prov:generated ?r . ?r v:label ?label } ORDER BY DESC(?ended) LIMIT 25'
 
-const view: { tasks?: TaskEntry[], stats?: Stats, recent?: Row[], open?: Decision, error?: string, loading: boolean, at: number } = { loading: false, at: 0 }
-const STALE_MS = 3000
+const loader = new Loader(async () => {
+  const [tasks, stats, recent] = await Promise.all([
+    api<TaskEntry[]>('/fuse/tasks'),
+    api<Stats>('/fuse/stats'),
+    api<{ bindings?: Row[] }>('/kg/query', { method: 'POST', body: { query: RECENT, scope: 'local' } })
+  ])
+  return { tasks, stats, recent: recent.bindings ?? [] }
+}, 3000)
 
-async function load (rerender: () => void): Promise<void> {
-  if (view.loading) return
-  view.loading = true
-  try {
-    const [tasks, stats, recent] = await Promise.all([
-      api<TaskEntry[]>('/fuse/tasks'),
-      api<Stats>('/fuse/stats'),
-      api<{ bindings?: Row[] }>('/kg/query', { method: 'POST', body: { query: RECENT, scope: 'local' } })
-    ])
-    view.tasks = tasks
-    view.stats = stats
-    view.recent = recent.bindings ?? []
-    delete view.error
-  } catch (err: any) {
-    view.error = `${String(err.name)}: ${String(err.message)}`
-  } finally {
-    view.loading = false
-    view.at = Date.now()
-    rerender()
-  }
-}
+/** The decision opened, and why it could not be read */
+const view: { open?: Decision, error?: string } = {}
 
 async function explain (id: string, rerender: () => void): Promise<void> {
   try {
     view.open = await api<Decision>(`/fuse/decisions/${encodeURIComponent(id)}`)
+    delete view.error
   } catch (err: any) {
     view.error = `${String(err.name)}: ${String(err.message)}`
   }
@@ -60,24 +49,25 @@ async function explain (id: string, rerender: () => void): Promise<void> {
 
 /** Fusion: tasks and their processors, this daemon's counters, its latest decisions, and one decision's provenance. */
 export function fusion (state: State, rerender: () => void): HTMLElement {
-  if (!view.loading && (view.tasks == null || (state.updatedAt ?? 0) > view.at + STALE_MS)) void load(rerender)
-  const s = view.stats
+  loader.refresh(state.updatedAt, rerender)
+  const s = loader.value?.stats
   const d = view.open
   return h('section', { class: 'fusion' },
-    h('h2', {}, 'Fusion ', h('span', { class: 'muted' }, h('button', { type: 'button', onclick: () => { void load(rerender) } }, 'refresh'))),
+    h('h2', {}, 'Fusion ', h('span', { class: 'muted' }, h('button', { type: 'button', onclick: () => { void loader.load(rerender) } }, 'refresh'))),
+    loader.error != null ? h('p', { class: 'error' }, loader.error) : null,
     view.error != null ? h('p', { class: 'error' }, view.error) : null,
     s == null ? null : h('p', { 'data-test': 'fusion-stats' }, `${s.fusions} fusions here (${s.partial} partial); not answered: ${s.deadlineMissed} ready after the deadline, ${s.shed} refused as overloaded; hedges ${s.hedges} (won ${s.hedgeWins}, ${s.hedgesDenied} over the budget); ${s.recorded} recorded`),
     h('h3', {}, 'Tasks'),
     h('table', {},
       h('thead', {}, h('tr', {}, h('th', {}, 'task'), h('th', {}, 'modalities'), h('th', {}, 'labels'), h('th', {}, 'rule'), h('th', {}, 'deadline'), h('th', {}, 'processors'))),
-      h('tbody', {}, ...(view.tasks ?? []).map(t => h('tr', { 'data-task': t.task.name },
+      h('tbody', {}, ...(loader.value?.tasks ?? []).map(t => h('tr', { 'data-task': t.task.name },
         h('td', {}, t.task.name), h('td', {}, t.task.modalities.join(', ')), h('td', {}, t.task.labels.length), h('td', {}, t.task.rule ?? 'auto'),
         h('td', {}, `${t.task.deadlineMs ?? 200} ms`),
         h('td', {}, ...t.processors.map(p => h('span', { class: 'tag', title: `service ${p.service}${p.calibrated ? ', calibrated' : ''}` }, `${p.name} (${p.modality})`))))))),
     h('h3', {}, 'Latest decisions here'),
     h('table', {},
       h('thead', {}, h('tr', {}, h('th', {}, 'ended'), h('th', {}, 'task'), h('th', {}, 'label'), h('th', {}, 'elapsed'), h('th', {}, 'partial'))),
-      h('tbody', {}, ...(view.recent ?? []).map(r => {
+      h('tbody', {}, ...(loader.value?.recent ?? []).map(r => {
         const id = r.f.value.replace('urn:noodle:fusion:', '')
         return h('tr', { class: 'clickable', 'data-fusion': id, onclick: () => { void explain(id, rerender) } },
           h('td', {}, new Date(r.ended.value).toLocaleTimeString()), h('td', {}, r.task.value.replace('urn:noodle:fusion:task:', '')),

@@ -1,34 +1,22 @@
 import type { ModuleListView, ServiceStatusView } from '../../../lib/interface/api.js'
 import { api } from '../api.js'
 import { h, shortId } from '../dom.js'
+import { Loader } from '../loader.js'
 import type { State } from '../store.js'
 
-const view: { modules?: ModuleListView[], services?: ServiceStatusView[], error?: string, loading: boolean, at: number } = { loading: false, at: 0 }
-const STALE_MS = 5000
-
-async function load (rerender: () => void): Promise<void> {
-  if (view.loading) return
-  view.loading = true
-  try {
-    ;[view.modules, view.services] = await Promise.all([api<ModuleListView[]>('/modules'), api<ServiceStatusView[]>('/services')])
-    delete view.error
-  } catch (err: any) {
-    view.error = `${String(err.name)}: ${String(err.message)}`
-  } finally {
-    view.loading = false
-    view.at = Date.now()
-    rerender()
-  }
-}
+const loader = new Loader(async () => {
+  const [modules, services] = await Promise.all([api<ModuleListView[]>('/modules'), api<ServiceStatusView[]>('/services')])
+  return { modules, services }
+}, 5000)
 
 /** Modules the mesh's catalog knows: versions, CIDs, publishers, whether this daemon holds them, and the services (and their owners) that run them. */
 export function modules (state: State, rerender: () => void): HTMLElement {
-  if (!view.loading && (view.modules == null || (state.updatedAt ?? 0) > view.at + STALE_MS)) void load(rerender)
-  const list = [...(view.modules ?? [])].sort((a, b) => a.name.localeCompare(b.name) || b.publishedAt.localeCompare(a.publishedAt))
-  const runs = (m: ModuleListView): ServiceStatusView[] => (view.services ?? []).filter(s => s.spec.module != null && s.spec.module.replace(/@[^@]*$/, '') === m.name)
+  loader.refresh(state.updatedAt, rerender)
+  const list = [...(loader.value?.modules ?? [])].sort((a, b) => a.name.localeCompare(b.name) || b.publishedAt.localeCompare(a.publishedAt))
+  const runs = (m: ModuleListView): ServiceStatusView[] => (loader.value?.services ?? []).filter(s => s.spec.module != null && s.spec.module.replace(/@[^@]*$/, '') === m.name)
   return h('section', { class: 'modules' },
-    h('h2', {}, 'Modules ', h('span', { class: 'muted' }, view.modules == null ? 'loading' : `${list.length} versions`)),
-    view.error != null ? h('p', { class: 'error' }, view.error) : null,
+    h('h2', {}, 'Modules ', h('span', { class: 'muted' }, loader.value == null ? 'loading' : `${list.length} versions`)),
+    loader.error != null ? h('p', { class: 'error' }, loader.error) : null,
     h('table', {},
       h('thead', {}, h('tr', {}, h('th', {}, 'module'), h('th', {}, 'version'), h('th', {}, 'CID'), h('th', {}, 'publisher'), h('th', {}, 'published'), h('th', {}, 'here'), h('th', {}, 'dependencies'), h('th', {}, 'services of this module (owners)'))),
       h('tbody', {}, ...list.map(m => h('tr', { 'data-module': `${m.name}@${m.version}` },

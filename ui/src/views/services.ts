@@ -1,46 +1,35 @@
 import type { PlacementExplanationView, ServiceStatusView } from '../../../lib/interface/api.js'
 import { api } from '../api.js'
 import { h, shortId } from '../dom.js'
+import { Loader } from '../loader.js'
 import type { State } from '../store.js'
 
-/** What the services view has fetched: the list, and the placement of the one opened. */
-const view: { services?: ServiceStatusView[], open?: string, placement?: PlacementExplanationView, error?: string, loading: boolean, at: number } = { loading: false, at: 0 }
+/** The service opened (its placement is read with the list). */
+let open: string | undefined
 
 /** The list is read on opening the view and when members change (placement follows membership), at most every 2 s. */
-const STALE_MS = 2000
-
-async function load (rerender: () => void): Promise<void> {
-  if (view.loading) return
-  view.loading = true
-  try {
-    view.services = await api<ServiceStatusView[]>('/services')
-    if (view.open != null) view.placement = await api<PlacementExplanationView>(`/placement/${encodeURIComponent(view.open)}`)
-    delete view.error
-  } catch (err: any) {
-    view.error = `${String(err.name)}: ${String(err.message)}`
-  } finally {
-    view.loading = false
-    view.at = Date.now()
-    rerender()
-  }
-}
+const loader = new Loader(async () => {
+  const services = await api<ServiceStatusView[]>('/services')
+  const placement = open != null ? await api<PlacementExplanationView>(`/placement/${encodeURIComponent(open)}`) : undefined
+  return { services, placement }
+}, 2000)
 
 /** Services: spec, owners, instances and their health; a service opened shows placement's explanation. */
 export function services (state: State, rerender: () => void): HTMLElement {
-  if (!view.loading && (view.services == null || (state.updatedAt ?? 0) > view.at + STALE_MS)) void load(rerender)
+  loader.refresh(state.updatedAt, rerender)
   const status = new Map(state.members.map(m => [m.peerId, m.status]))
-  const list = view.services ?? []
-  const open = list.find(s => s.name === view.open)
+  const list = loader.value?.services ?? []
+  const opened = list.find(s => s.name === open)
   return h('section', { class: 'services' },
-    h('h2', {}, 'Services ', h('span', { class: 'muted' }, view.services == null ? 'loading' : `${list.length}`)),
-    view.error != null ? h('p', { class: 'error' }, view.error) : null,
+    h('h2', {}, 'Services ', h('span', { class: 'muted' }, loader.value == null ? 'loading' : `${list.length}`)),
+    loader.error != null ? h('p', { class: 'error' }, loader.error) : null,
     h('table', {},
       h('thead', {}, h('tr', {}, h('th', {}, 'service'), h('th', {}, 'replicas'), h('th', {}, 'module'), h('th', {}, 'owners'), h('th', {}, 'instances healthy'), h('th', {}, 'requirements'))),
       h('tbody', {}, ...list.map(s => h('tr', {
         'data-service': s.name,
         'data-owners': s.owners.length,
-        class: s.name === view.open ? 'open clickable' : 'clickable',
-        onclick: () => { view.open = view.open === s.name ? undefined : s.name; delete view.placement; void load(rerender) }
+        class: s.name === open ? 'open clickable' : 'clickable',
+        onclick: () => { open = open === s.name ? undefined : s.name; void loader.load(rerender) }
       },
       h('td', {}, s.name),
       h('td', {}, s.replicas),
@@ -48,7 +37,7 @@ export function services (state: State, rerender: () => void): HTMLElement {
       h('td', {}, ...s.owners.map(o => h('span', { class: `tag status-${status.get(o) ?? 'left'}`, title: o }, shortId(o)))),
       h('td', {}, `${s.instances.filter(i => i.healthy).length} / ${s.instances.length}`),
       h('td', {}, requirements(s)))))),
-    open != null ? detail(open, view.placement) : null)
+    opened != null ? detail(opened, loader.value?.placement?.service === opened.name ? loader.value.placement : undefined) : null)
 }
 
 function requirements (s: ServiceStatusView): string {
