@@ -144,7 +144,8 @@ describe('module-backed services (in-process meshes)', function () {
     }))
     try {
       await a.services.registry.deploy({ name: 'roll', replicas: 2, module: 'echo@2.0.0' })
-      await waitFor(() => historyOf(first).includes('echo@2.0.0 rolled back') && historyOf(second).at(-1) === 'echo@2.0.0 halted', { timeoutMs: 60_000, what: 'the first owner to roll 2.0.0 back and the second to halt' })
+      // until the first runs 1.1.0 again: the rollback is in its history before the old version has restarted
+      await waitFor(() => historyOf(first).slice(-2).join() === 'echo@2.0.0 rolled back,echo@1.1.0 running' && historyOf(second).at(-1) === 'echo@2.0.0 halted', { timeoutMs: 60_000, what: 'the first owner to roll 2.0.0 back and run 1.1.0 again, and the second to halt' })
     } finally {
       stop = true
       await steady
